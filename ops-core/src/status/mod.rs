@@ -1,0 +1,579 @@
+//! A status summary and a status page computed from Nagios's state.
+//!
+//! Components are defined in configuration: a component is a set of hosts
+//! and/or `host:service` pairs. The rules, in the order they apply:
+//!
+//! - **HARD states only.** A SOFT state is Nagios still re-checking; until it
+//!   is confirmed the last HARD state holds, so a blip never shows as an outage.
+//! - **Scheduled downtime is maintenance**, not an outage: a member in
+//!   downtime (or whose host is in downtime) is *under maintenance*.
+//! - **A DOWN or UNREACHABLE host rolls up its services**: every service of
+//!   that host counts as an outage, whatever its own last check says.
+//! - A **host member** counts the host check and every service on the host;
+//!   a **service member** counts that one service (and its host's state).
+//!   WARNING and UNKNOWN are *degraded*, CRITICAL and DOWN are *outages*.
+//! - A component is *major outage* when every member not in maintenance is
+//!   out, *partial outage* when some are, *degraded performance* when some
+//!   are degraded, *under maintenance* when no member has a problem and at
+//!   least one is in downtime, else *operational*.
+//! - **An acknowledged problem is "identified"**: it stays on the page with
+//!   its status, and its incident is `identified` rather than `investigating`.
+//! - **Staleness guard**: nagios-api keeps serving its last snapshot when
+//!   Nagios dies. When the data is older than [`StatusConfig::stale_after`]
+//!   (or carries no time at all), the summary is marked stale, every
+//!   component's status is [`ComponentStatus::Unknown`] and the page says that
+//!   monitoring data is stale instead of showing green.
+//!
+//! Output: [`Summary`] serialises to JSON shaped like Statuspage's
+//! `summary.json` (`page`, `components`, `incidents`,
+//! `scheduled_maintenances`, `status.indicator`/`description`), plus
+//! `stale` and `data_as_of`. The one deliberate departure: a stale page uses
+//! the component status `"unknown"`, which Statuspage does not have, because
+//! any of its five values would be a lie. [`render_html`] renders a
+//! self-contained page (inline CSS, no JavaScript) readable on a phone.
+//!
+//! ```
+//! use ops_core::status::{StatusConfig, Snapshot, summarize};
+//! use std::time::SystemTime;
+//!
+//! let config: StatusConfig = serde_json::from_str(r#"{
+//!     "page_name": "Example",
+//!     "stale_after_secs": 300,
+//!     "components": [{ "name": "Website", "members": ["web1", "db1:PostgreSQL"] }]
+//! }"#).unwrap();
+//! let summary = summarize(&config, &Snapshot::default(), SystemTime::now());
+//! assert!(summary.stale); // an empty snapshot carries no time: stale, not green
+//! ```
+
+mod model;
+mod render;
+
+pub use model::{HostHealth, HostState, ServiceHealth, ServiceState, Snapshot, StateType};
+pub use render::render_html;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+/// What the status page shows, read from configuration (TOML or JSON).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct StatusConfig {
+    /// The page's title.
+    pub page_name: String,
+    /// Data older than this many seconds is stale (default 600).
+    #[serde(default = "default_stale_secs")]
+    pub stale_after_secs: u64,
+    /// The components, in display order.
+    pub components: Vec<ComponentSpec>,
+}
+
+fn default_stale_secs() -> u64 {
+    600
+}
+
+impl StatusConfig {
+    /// The staleness threshold.
+    pub fn stale_after(&self) -> Duration {
+        Duration::from_secs(self.stale_after_secs)
+    }
+
+    /// Check the configuration: at least one component, unique non-empty
+    /// names, every component with at least one member.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.components.is_empty() {
+            return Err(crate::Error::Precondition(
+                "status config has no components: add at least one [[components]] entry".into(),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &self.components {
+            if c.name.trim().is_empty() {
+                return Err(crate::Error::Precondition(
+                    "a status component has an empty name".into(),
+                ));
+            }
+            if !seen.insert(c.name.as_str()) {
+                return Err(crate::Error::Precondition(format!(
+                    "status component `{}` is defined twice",
+                    c.name
+                )));
+            }
+            if c.members.is_empty() {
+                return Err(crate::Error::Precondition(format!(
+                    "status component `{}` has no members: list hosts or host:service pairs",
+                    c.name
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One component of the page.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ComponentSpec {
+    /// Shown on the page.
+    pub name: String,
+    /// Optional one-line description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `"host"` or `"host:service"` entries.
+    pub members: Vec<Member>,
+}
+
+/// A member of a component: a whole host or one service of a host.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Member {
+    /// The host check and all of the host's services.
+    Host(String),
+    /// One service.
+    Service {
+        /// Host name.
+        host: String,
+        /// Service description.
+        service: String,
+    },
+}
+
+impl FromStr for Member {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("invalid component member `{s}`: expected `host` or `host:service`");
+        match s.split_once(':') {
+            None if !s.trim().is_empty() => Ok(Member::Host(s.trim().to_owned())),
+            Some((h, svc)) if !h.trim().is_empty() && !svc.trim().is_empty() => {
+                Ok(Member::Service {
+                    host: h.trim().to_owned(),
+                    service: svc.trim().to_owned(),
+                })
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl TryFrom<String> for Member {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl fmt::Display for Member {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Member::Host(h) => f.write_str(h),
+            Member::Service { host, service } => write!(f, "{host}:{service}"),
+        }
+    }
+}
+
+/// A component's status, in Statuspage's vocabulary plus `unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentStatus {
+    /// Everything HARD OK / UP.
+    Operational,
+    /// Some member WARNING or UNKNOWN.
+    DegradedPerformance,
+    /// Some, not all, members out.
+    PartialOutage,
+    /// Every member not in maintenance is out.
+    MajorOutage,
+    /// No problem, and at least one member in scheduled downtime.
+    UnderMaintenance,
+    /// The monitoring data is stale: nobody knows.
+    Unknown,
+}
+
+impl ComponentStatus {
+    /// Human wording, as the page shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ComponentStatus::Operational => "Operational",
+            ComponentStatus::DegradedPerformance => "Degraded performance",
+            ComponentStatus::PartialOutage => "Partial outage",
+            ComponentStatus::MajorOutage => "Major outage",
+            ComponentStatus::UnderMaintenance => "Under maintenance",
+            ComponentStatus::Unknown => "Unknown (monitoring data stale)",
+        }
+    }
+}
+
+/// How bad one member is, after the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Health {
+    Ok,
+    Maintenance,
+    Degraded,
+    Outage,
+}
+
+/// One problem behind a component's status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    /// `host` or `host:service`.
+    pub member: String,
+    /// `degraded` or `outage`.
+    pub severity: &'static str,
+    /// Whether an operator acknowledged it ("identified").
+    pub acknowledged: bool,
+    /// Nagios's plugin output (internal; curate before publishing).
+    pub output: String,
+}
+
+/// The Statuspage-shaped page header.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page {
+    /// Stable id derived from the name.
+    pub id: String,
+    /// The page title.
+    pub name: String,
+    /// When this summary was computed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// One component in the summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentSummary {
+    /// Stable id derived from the name.
+    pub id: String,
+    /// Name from the configuration.
+    pub name: String,
+    /// Status after the rules.
+    pub status: ComponentStatus,
+    /// Description from the configuration.
+    pub description: Option<String>,
+    /// Position on the page (1-based, configuration order).
+    pub position: usize,
+    /// Every problem is acknowledged (and there is at least one).
+    pub identified: bool,
+    /// Members currently in scheduled downtime.
+    pub in_maintenance: Vec<String>,
+    /// The problems behind the status (empty when operational).
+    pub problems: Vec<Problem>,
+}
+
+/// An open incident: one per component with a problem.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incident {
+    /// Stable id derived from the component.
+    pub id: String,
+    /// Title.
+    pub name: String,
+    /// `investigating` or `identified` (acknowledged in Nagios).
+    pub status: &'static str,
+    /// `minor`, `major` or `critical`.
+    pub impact: &'static str,
+    /// Affected component ids.
+    pub components: Vec<String>,
+}
+
+/// A maintenance in progress: one per component with members in downtime.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Maintenance {
+    /// Stable id derived from the component.
+    pub id: String,
+    /// Title.
+    pub name: String,
+    /// Always `in_progress` (Nagios's downtime is active).
+    pub status: &'static str,
+    /// Affected component ids.
+    pub components: Vec<String>,
+}
+
+/// The overall indicator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overall {
+    /// `none`, `minor`, `major`, `critical` or `maintenance`.
+    pub indicator: &'static str,
+    /// "All Systems Operational" and friends.
+    pub description: String,
+}
+
+/// The computed summary; serialises to Statuspage-shaped JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Page header.
+    pub page: Page,
+    /// Components in configuration order.
+    pub components: Vec<ComponentSummary>,
+    /// Open incidents.
+    pub incidents: Vec<Incident>,
+    /// Maintenances in progress.
+    pub scheduled_maintenances: Vec<Maintenance>,
+    /// Overall indicator.
+    pub status: Overall,
+    /// The staleness guard tripped.
+    pub stale: bool,
+    /// How fresh Nagios's data is (RFC 3339), if known.
+    pub data_as_of: Option<String>,
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn service_health(host: &HostHealth, svc: &ServiceHealth) -> (Health, bool) {
+    if host.in_downtime || svc.in_downtime {
+        return (Health::Maintenance, false);
+    }
+    if host.effective_state() != HostState::Up {
+        return (Health::Outage, host.acknowledged);
+    }
+    match svc.effective_state() {
+        ServiceState::Ok => (Health::Ok, false),
+        ServiceState::Warning | ServiceState::Unknown => (Health::Degraded, svc.acknowledged),
+        ServiceState::Critical => (Health::Outage, svc.acknowledged),
+    }
+}
+
+fn host_only_health(host: &HostHealth) -> (Health, bool) {
+    if host.in_downtime {
+        (Health::Maintenance, false)
+    } else if host.effective_state() != HostState::Up {
+        (Health::Outage, host.acknowledged)
+    } else {
+        (Health::Ok, false)
+    }
+}
+
+struct MemberHealth {
+    name: String,
+    health: Health,
+    acknowledged: bool,
+    output: String,
+}
+
+fn member_health(snapshot: &Snapshot, member: &Member) -> Vec<MemberHealth> {
+    let missing = |name: String, what: &str| MemberHealth {
+        name,
+        health: Health::Outage,
+        acknowledged: false,
+        output: format!("{what} is not in Nagios's state (check the status configuration)"),
+    };
+    match member {
+        Member::Host(h) => {
+            let Some(host) = snapshot.hosts.get(h) else {
+                return vec![missing(h.clone(), "host")];
+            };
+            let (health, ack) = host_only_health(host);
+            let mut out = vec![MemberHealth {
+                name: h.clone(),
+                health,
+                acknowledged: ack,
+                output: host.output.clone(),
+            }];
+            // A DOWN host already stands for its services: suppress their noise.
+            if health != Health::Outage {
+                for (desc, svc) in &host.services {
+                    let (health, ack) = service_health(host, svc);
+                    out.push(MemberHealth {
+                        name: format!("{h}:{desc}"),
+                        health,
+                        acknowledged: ack,
+                        output: svc.output.clone(),
+                    });
+                }
+            }
+            out
+        }
+        Member::Service { host, service } => {
+            let name = member.to_string();
+            let Some(h) = snapshot.hosts.get(host) else {
+                return vec![missing(name, "host")];
+            };
+            let Some(svc) = h.services.get(service) else {
+                return vec![missing(name, "service")];
+            };
+            let (health, ack) = service_health(h, svc);
+            let output = if health == Health::Outage && h.effective_state() != HostState::Up {
+                format!("host {host} is down: {}", h.output)
+            } else {
+                svc.output.clone()
+            };
+            vec![MemberHealth {
+                name,
+                health,
+                acknowledged: ack,
+                output,
+            }]
+        }
+    }
+}
+
+fn component_status(members: &[MemberHealth]) -> ComponentStatus {
+    let active: Vec<&MemberHealth> = members
+        .iter()
+        .filter(|m| m.health != Health::Maintenance)
+        .collect();
+    if active.is_empty() {
+        return ComponentStatus::UnderMaintenance;
+    }
+    let out = active.iter().filter(|m| m.health == Health::Outage).count();
+    if out == active.len() {
+        ComponentStatus::MajorOutage
+    } else if out > 0 {
+        ComponentStatus::PartialOutage
+    } else if active.iter().any(|m| m.health == Health::Degraded) {
+        ComponentStatus::DegradedPerformance
+    } else if active.len() < members.len() {
+        ComponentStatus::UnderMaintenance
+    } else {
+        ComponentStatus::Operational
+    }
+}
+
+/// Apply the rules to a snapshot. `now` is when the summary is computed
+/// (the staleness guard compares it with [`Snapshot::data_as_of`]).
+pub fn summarize(config: &StatusConfig, snapshot: &Snapshot, now: SystemTime) -> Summary {
+    let stale = match snapshot.data_as_of {
+        None => true,
+        Some(t) => now
+            .duration_since(t)
+            .is_ok_and(|age| age > config.stale_after()),
+    };
+    let mut components = Vec::with_capacity(config.components.len());
+    let mut incidents = Vec::new();
+    let mut maintenances = Vec::new();
+    for (i, spec) in config.components.iter().enumerate() {
+        let members: Vec<MemberHealth> = spec
+            .members
+            .iter()
+            .flat_map(|m| member_health(snapshot, m))
+            .collect();
+        let computed = component_status(&members);
+        let problems: Vec<Problem> = members
+            .iter()
+            .filter(|m| matches!(m.health, Health::Degraded | Health::Outage))
+            .map(|m| Problem {
+                member: m.name.clone(),
+                severity: if m.health == Health::Outage {
+                    "outage"
+                } else {
+                    "degraded"
+                },
+                acknowledged: m.acknowledged,
+                output: m.output.clone(),
+            })
+            .collect();
+        let in_maintenance: Vec<String> = members
+            .iter()
+            .filter(|m| m.health == Health::Maintenance)
+            .map(|m| m.name.clone())
+            .collect();
+        let identified = !problems.is_empty() && problems.iter().all(|p| p.acknowledged);
+        let id = slug(&spec.name);
+        if !stale && !problems.is_empty() {
+            incidents.push(Incident {
+                id: format!("incident-{id}"),
+                name: format!("{}: {}", spec.name, computed.label()),
+                status: if identified {
+                    "identified"
+                } else {
+                    "investigating"
+                },
+                impact: match computed {
+                    ComponentStatus::MajorOutage => "critical",
+                    ComponentStatus::PartialOutage => "major",
+                    _ => "minor",
+                },
+                components: vec![id.clone()],
+            });
+        }
+        if !stale && !in_maintenance.is_empty() {
+            maintenances.push(Maintenance {
+                id: format!("maintenance-{id}"),
+                name: format!("{}: scheduled maintenance", spec.name),
+                status: "in_progress",
+                components: vec![id.clone()],
+            });
+        }
+        components.push(ComponentSummary {
+            id,
+            name: spec.name.clone(),
+            status: if stale {
+                ComponentStatus::Unknown
+            } else {
+                computed
+            },
+            description: spec.description.clone(),
+            position: i + 1,
+            identified,
+            in_maintenance,
+            problems,
+        });
+    }
+    let status = overall(&components, stale, snapshot.data_as_of, now);
+    Summary {
+        page: Page {
+            id: slug(&config.page_name),
+            name: config.page_name.clone(),
+            updated_at: rfc3339(now),
+        },
+        components,
+        incidents,
+        scheduled_maintenances: maintenances,
+        status,
+        stale,
+        data_as_of: snapshot.data_as_of.map(rfc3339),
+    }
+}
+
+fn overall(
+    components: &[ComponentSummary],
+    stale: bool,
+    as_of: Option<SystemTime>,
+    now: SystemTime,
+) -> Overall {
+    if stale {
+        let when = match as_of.and_then(|t| now.duration_since(t).ok()) {
+            Some(age) => format!(
+                "last update {} ago",
+                humantime::format_duration(Duration::from_secs(age.as_secs()))
+            ),
+            None => "no update time reported".to_owned(),
+        };
+        return Overall {
+            indicator: "major",
+            description: format!("Monitoring data is stale ({when}): current status unknown"),
+        };
+    }
+    let has = |s: ComponentStatus| components.iter().any(|c| c.status == s);
+    let (indicator, description) = if !components.is_empty()
+        && components
+            .iter()
+            .all(|c| c.status == ComponentStatus::MajorOutage)
+    {
+        ("critical", "Major System Outage")
+    } else if has(ComponentStatus::MajorOutage) || has(ComponentStatus::PartialOutage) {
+        ("major", "Partial System Outage")
+    } else if has(ComponentStatus::DegradedPerformance) {
+        ("minor", "Minor Service Outage")
+    } else if has(ComponentStatus::UnderMaintenance) {
+        ("maintenance", "Service Under Maintenance")
+    } else {
+        ("none", "All Systems Operational")
+    };
+    Overall {
+        indicator,
+        description: description.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,138 @@
+//! The monitoring snapshot the status rules read: a provider-neutral view of
+//! Nagios's state (an adapter builds it from `nagios-client`'s typed state).
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+/// A host's check result as Nagios reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HostState {
+    /// 0: the host answers.
+    Up,
+    /// 1: the host is down.
+    Down,
+    /// 2: the host is unreachable (a parent is down).
+    Unreachable,
+}
+
+/// A service's check result as Nagios reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ServiceState {
+    /// 0.
+    Ok,
+    /// 1.
+    Warning,
+    /// 2.
+    Critical,
+    /// 3.
+    Unknown,
+}
+
+/// Whether a state is confirmed (HARD) or still being re-checked (SOFT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateType {
+    /// Confirmed after `max_check_attempts`.
+    Hard,
+    /// Not yet confirmed; the last HARD state still holds.
+    Soft,
+}
+
+/// One host and its services.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostHealth {
+    /// Current state (may be SOFT).
+    pub state: HostState,
+    /// HARD or SOFT.
+    pub state_type: StateType,
+    /// The last HARD state, used while the current one is SOFT.
+    pub last_hard_state: HostState,
+    /// `scheduled_downtime_depth > 0`.
+    pub in_downtime: bool,
+    /// `problem_has_been_acknowledged`.
+    pub acknowledged: bool,
+    /// The plugin output of the last check.
+    pub output: String,
+    /// When the host was last checked.
+    pub last_check: Option<SystemTime>,
+    /// The host's services, by description.
+    pub services: BTreeMap<String, ServiceHealth>,
+}
+
+/// One service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceHealth {
+    /// Current state (may be SOFT).
+    pub state: ServiceState,
+    /// HARD or SOFT.
+    pub state_type: StateType,
+    /// The last HARD state, used while the current one is SOFT.
+    pub last_hard_state: ServiceState,
+    /// `scheduled_downtime_depth > 0`.
+    pub in_downtime: bool,
+    /// `problem_has_been_acknowledged`.
+    pub acknowledged: bool,
+    /// The plugin output of the last check.
+    pub output: String,
+    /// When the service was last checked.
+    pub last_check: Option<SystemTime>,
+}
+
+/// Everything the status rules need, taken at one moment.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Snapshot {
+    /// How fresh Nagios's data is: the newest of the program's last command
+    /// check and the hosts' and services' last checks. `None` when Nagios
+    /// reported no time at all, which the staleness guard treats as stale.
+    pub data_as_of: Option<SystemTime>,
+    /// Hosts by name.
+    pub hosts: BTreeMap<String, HostHealth>,
+}
+
+impl HostHealth {
+    /// A host that is UP (HARD), with no services; handy in tests and fakes.
+    pub fn up() -> Self {
+        Self {
+            state: HostState::Up,
+            state_type: StateType::Hard,
+            last_hard_state: HostState::Up,
+            in_downtime: false,
+            acknowledged: false,
+            output: String::new(),
+            last_check: None,
+            services: BTreeMap::new(),
+        }
+    }
+
+    /// The state that counts for the page: the current one when HARD, the
+    /// last HARD one while SOFT.
+    pub fn effective_state(&self) -> HostState {
+        match self.state_type {
+            StateType::Hard => self.state,
+            StateType::Soft => self.last_hard_state,
+        }
+    }
+}
+
+impl ServiceHealth {
+    /// A service that is OK (HARD); handy in tests and fakes.
+    pub fn ok() -> Self {
+        Self {
+            state: ServiceState::Ok,
+            state_type: StateType::Hard,
+            last_hard_state: ServiceState::Ok,
+            in_downtime: false,
+            acknowledged: false,
+            output: String::new(),
+            last_check: None,
+        }
+    }
+
+    /// The state that counts for the page: the current one when HARD, the
+    /// last HARD one while SOFT.
+    pub fn effective_state(&self) -> ServiceState {
+        match self.state_type {
+            StateType::Hard => self.state,
+            StateType::Soft => self.last_hard_state,
+        }
+    }
+}

@@ -1,0 +1,337 @@
+use super::*;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn t0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_795_611_171)
+}
+
+fn cfg(components: &[(&str, &[&str])]) -> StatusConfig {
+    StatusConfig {
+        page_name: "Acme".into(),
+        stale_after_secs: 300,
+        components: components
+            .iter()
+            .map(|(n, ms)| ComponentSpec {
+                name: (*n).into(),
+                description: None,
+                members: ms.iter().map(|m| m.parse().unwrap()).collect(),
+            })
+            .collect(),
+    }
+}
+
+fn snap(hosts: &[(&str, HostHealth)]) -> Snapshot {
+    Snapshot {
+        data_as_of: Some(t0()),
+        hosts: hosts
+            .iter()
+            .map(|(n, h)| ((*n).to_owned(), h.clone()))
+            .collect(),
+    }
+}
+
+fn host_with(services: &[(&str, ServiceHealth)]) -> HostHealth {
+    let mut h = HostHealth::up();
+    for (d, s) in services {
+        h.services.insert((*d).into(), s.clone());
+    }
+    h
+}
+
+fn svc(state: ServiceState, ty: StateType, last_hard: ServiceState) -> ServiceHealth {
+    ServiceHealth {
+        state,
+        state_type: ty,
+        last_hard_state: last_hard,
+        ..ServiceHealth::ok()
+    }
+}
+
+fn status_of(s: &Summary, name: &str) -> ComponentStatus {
+    s.components.iter().find(|c| c.name == name).unwrap().status
+}
+
+#[test]
+fn all_ok_is_operational() {
+    let c = cfg(&[("Web", &["web1", "web2:HTTP"])]);
+    let s = snap(&[
+        ("web1", host_with(&[("HTTP", ServiceHealth::ok())])),
+        ("web2", host_with(&[("HTTP", ServiceHealth::ok())])),
+    ]);
+    let sum = summarize(&c, &s, t0());
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::Operational);
+    assert_eq!(sum.status.indicator, "none");
+    assert_eq!(sum.status.description, "All Systems Operational");
+    assert!(sum.incidents.is_empty());
+    assert!(!sum.stale);
+}
+
+#[test]
+fn soft_critical_is_not_an_outage_but_hard_is() {
+    let c = cfg(&[("Web", &["web1:HTTP"])]);
+    let soft = snap(&[(
+        "web1",
+        host_with(&[(
+            "HTTP",
+            svc(ServiceState::Critical, StateType::Soft, ServiceState::Ok),
+        )]),
+    )]);
+    assert_eq!(
+        status_of(&summarize(&c, &soft, t0()), "Web"),
+        ComponentStatus::Operational
+    );
+    let hard = snap(&[(
+        "web1",
+        host_with(&[(
+            "HTTP",
+            svc(
+                ServiceState::Critical,
+                StateType::Hard,
+                ServiceState::Critical,
+            ),
+        )]),
+    )]);
+    let sum = summarize(&c, &hard, t0());
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::MajorOutage);
+    assert_eq!(sum.incidents.len(), 1);
+    assert_eq!(sum.incidents[0].status, "investigating");
+    // A SOFT recovery (OK;SOFT after a HARD CRITICAL) keeps the HARD state.
+    let soft_ok = snap(&[(
+        "web1",
+        host_with(&[(
+            "HTTP",
+            svc(ServiceState::Ok, StateType::Soft, ServiceState::Critical),
+        )]),
+    )]);
+    assert_eq!(
+        status_of(&summarize(&c, &soft_ok, t0()), "Web"),
+        ComponentStatus::MajorOutage
+    );
+}
+
+#[test]
+fn partial_and_degraded() {
+    let c = cfg(&[("Web", &["web1:HTTP", "web2:HTTP"])]);
+    let crit = svc(
+        ServiceState::Critical,
+        StateType::Hard,
+        ServiceState::Critical,
+    );
+    let warn = svc(
+        ServiceState::Warning,
+        StateType::Hard,
+        ServiceState::Warning,
+    );
+    let s = snap(&[
+        ("web1", host_with(&[("HTTP", crit)])),
+        ("web2", host_with(&[("HTTP", ServiceHealth::ok())])),
+    ]);
+    let sum = summarize(&c, &s, t0());
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::PartialOutage);
+    assert_eq!(sum.status.indicator, "major");
+    let s = snap(&[
+        ("web1", host_with(&[("HTTP", warn)])),
+        ("web2", host_with(&[("HTTP", ServiceHealth::ok())])),
+    ]);
+    let sum = summarize(&c, &s, t0());
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::DegradedPerformance);
+    assert_eq!(sum.status.indicator, "minor");
+}
+
+#[test]
+fn downtime_is_maintenance_not_outage() {
+    let c = cfg(&[("DB", &["db1:PostgreSQL"])]);
+    let mut h = host_with(&[(
+        "PostgreSQL",
+        ServiceHealth {
+            in_downtime: true,
+            ..svc(
+                ServiceState::Critical,
+                StateType::Hard,
+                ServiceState::Critical,
+            )
+        },
+    )]);
+    let sum = summarize(&c, &snap(&[("db1", h.clone())]), t0());
+    assert_eq!(status_of(&sum, "DB"), ComponentStatus::UnderMaintenance);
+    assert_eq!(sum.status.indicator, "maintenance");
+    assert!(sum.incidents.is_empty());
+    assert_eq!(sum.scheduled_maintenances.len(), 1);
+    // Host downtime covers the host's services too.
+    h.services.get_mut("PostgreSQL").unwrap().in_downtime = false;
+    h.in_downtime = true;
+    h.state = HostState::Down;
+    h.last_hard_state = HostState::Down;
+    let sum = summarize(&c, &snap(&[("db1", h)]), t0());
+    assert_eq!(status_of(&sum, "DB"), ComponentStatus::UnderMaintenance);
+}
+
+#[test]
+fn acknowledged_problem_is_identified() {
+    let c = cfg(&[("Web", &["web1:HTTP"])]);
+    let s = snap(&[(
+        "web1",
+        host_with(&[(
+            "HTTP",
+            ServiceHealth {
+                acknowledged: true,
+                ..svc(
+                    ServiceState::Critical,
+                    StateType::Hard,
+                    ServiceState::Critical,
+                )
+            },
+        )]),
+    )]);
+    let sum = summarize(&c, &s, t0());
+    let comp = &sum.components[0];
+    assert_eq!(comp.status, ComponentStatus::MajorOutage, "still broken");
+    assert!(comp.identified);
+    assert_eq!(sum.incidents[0].status, "identified");
+    assert!(render_html(&sum, None).contains("identified"));
+}
+
+#[test]
+fn down_host_rolls_up_its_services() {
+    let c = cfg(&[("API", &["api1:HTTP"]), ("Hosts", &["api1"])]);
+    let mut h = host_with(&[("HTTP", ServiceHealth::ok()), ("SSH", ServiceHealth::ok())]);
+    h.state = HostState::Down;
+    h.last_hard_state = HostState::Down;
+    let sum = summarize(&c, &snap(&[("api1", h)]), t0());
+    assert_eq!(status_of(&sum, "API"), ComponentStatus::MajorOutage);
+    let hosts = sum.components.iter().find(|c| c.name == "Hosts").unwrap();
+    assert_eq!(hosts.status, ComponentStatus::MajorOutage);
+    // One problem for the host, not one per service.
+    assert_eq!(hosts.problems.len(), 1);
+    assert_eq!(sum.status.indicator, "critical");
+}
+
+#[test]
+fn soft_down_host_does_not_roll_up() {
+    let c = cfg(&[("API", &["api1:HTTP"])]);
+    let mut h = host_with(&[("HTTP", ServiceHealth::ok())]);
+    h.state = HostState::Down;
+    h.state_type = StateType::Soft;
+    let sum = summarize(&c, &snap(&[("api1", h)]), t0());
+    assert_eq!(status_of(&sum, "API"), ComponentStatus::Operational);
+}
+
+#[test]
+fn host_member_counts_its_services() {
+    let c = cfg(&[("Web", &["web1"])]);
+    let s = snap(&[(
+        "web1",
+        host_with(&[(
+            "HTTP",
+            svc(
+                ServiceState::Unknown,
+                StateType::Hard,
+                ServiceState::Unknown,
+            ),
+        )]),
+    )]);
+    let sum = summarize(&c, &s, t0());
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::DegradedPerformance);
+}
+
+#[test]
+fn stale_data_is_never_green() {
+    let c = cfg(&[("Web", &["web1"])]);
+    let s = snap(&[("web1", HostHealth::up())]);
+    let sum = summarize(&c, &s, t0() + Duration::from_secs(301));
+    assert!(sum.stale);
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::Unknown);
+    assert_ne!(sum.status.indicator, "none");
+    assert!(
+        sum.status.description.contains("stale"),
+        "{}",
+        sum.status.description
+    );
+    assert!(
+        sum.status.description.contains("5m 1s"),
+        "{}",
+        sum.status.description
+    );
+    let html = render_html(&sum, None);
+    assert!(html.contains("Monitoring data is stale"));
+    assert!(!html.contains("All Systems Operational"));
+    // Fresh enough: not stale.
+    assert!(!summarize(&c, &s, t0() + Duration::from_secs(300)).stale);
+    // No time at all: stale.
+    let none = Snapshot {
+        data_as_of: None,
+        ..s
+    };
+    assert!(summarize(&c, &none, t0()).stale);
+}
+
+#[test]
+fn unknown_member_is_not_green() {
+    let c = cfg(&[("Web", &["ghost:HTTP"])]);
+    let sum = summarize(&c, &snap(&[]), t0());
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::MajorOutage);
+    assert!(
+        sum.components[0].problems[0]
+            .output
+            .contains("not in Nagios")
+    );
+}
+
+#[test]
+fn member_parsing_and_config_validation() {
+    assert_eq!(
+        "web1".parse::<Member>().unwrap(),
+        Member::Host("web1".into())
+    );
+    assert_eq!(
+        "web1:HTTP load".parse::<Member>().unwrap(),
+        Member::Service {
+            host: "web1".into(),
+            service: "HTTP load".into()
+        }
+    );
+    assert!(":x".parse::<Member>().is_err());
+    assert!("x:".parse::<Member>().is_err());
+    assert!("".parse::<Member>().is_err());
+    let bad: Result<StatusConfig, _> =
+        serde_json::from_str(r#"{"page_name":"x","components":[{"name":"a","members":["h:"]}]}"#);
+    assert!(bad.unwrap_err().to_string().contains("host:service"));
+    let dup = cfg(&[("A", &["h"]), ("A", &["h"])]);
+    assert!(dup.validate().unwrap_err().to_string().contains("twice"));
+    let empty = cfg(&[("A", &[])]);
+    assert!(
+        empty
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("no members")
+    );
+    assert!(cfg(&[]).validate().is_err());
+}
+
+#[test]
+fn json_is_statuspage_shaped() {
+    let c = cfg(&[("Web", &["web1"])]);
+    let sum = summarize(&c, &snap(&[("web1", HostHealth::up())]), t0());
+    let v = serde_json::to_value(&sum).unwrap();
+    assert_eq!(v["page"]["name"], "Acme");
+    assert_eq!(v["components"][0]["status"], "operational");
+    assert_eq!(v["components"][0]["position"], 1);
+    assert_eq!(v["status"]["indicator"], "none");
+    assert!(v["incidents"].is_array());
+    assert!(v["scheduled_maintenances"].is_array());
+    assert_eq!(v["data_as_of"], "2026-11-25T12:52:51Z");
+}
+
+#[test]
+fn html_escapes_and_has_no_script() {
+    let mut c = cfg(&[("<Web & co>", &["web1"])]);
+    c.page_name = "Acme \"status\"".into();
+    let sum = summarize(&c, &snap(&[("web1", HostHealth::up())]), t0());
+    let html = render_html(&sum, Some(60));
+    assert!(html.contains("&lt;Web &amp; co&gt;"));
+    assert!(!html.contains("<Web"));
+    assert!(!html.to_lowercase().contains("<script"));
+    assert!(html.contains("name=\"viewport\""));
+    assert!(html.contains("http-equiv=\"refresh\" content=\"60\""));
+}
