@@ -1,0 +1,390 @@
+//! [`Client`], [`ClientBuilder`] and the one request/decode path.
+
+use std::time::Duration;
+
+use reqwest::{Method, header};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use url::Url;
+
+use crate::commands::Wire;
+use crate::error::{Error, Result};
+use crate::retry::{Idempotency, RetryConfig, next_delay, should_retry};
+
+/// The port nagios-api listens on by default.
+pub const DEFAULT_PORT: u16 = 6315;
+
+const BODY_SNIPPET: usize = 512;
+
+/// Credentials for a proxy in front of nagios-api (nagios-api itself has no
+/// authentication).
+#[derive(Debug, Clone)]
+struct BasicAuth {
+    username: String,
+    password: SecretString,
+}
+
+/// A nagios-api client. Cheap to clone (the connection pool is shared).
+///
+/// `Debug` is safe to print: the basic-auth password shows as `[REDACTED]`.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: Url,
+    auth: Option<BasicAuth>,
+    retry: RetryConfig,
+    pub(crate) poll_interval: Duration,
+}
+
+/// Builds a [`Client`]; see [`Client::builder`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    base_url: String,
+    auth: Option<BasicAuth>,
+    retry: RetryConfig,
+    connect_timeout: Duration,
+    timeout: Duration,
+    user_agent: String,
+    http: Option<reqwest::Client>,
+    poll_interval: Duration,
+}
+
+impl Client {
+    /// Start building a client for the nagios-api at `base_url`, e.g.
+    /// `http://nagios.example:6315/` (a path prefix is kept, for proxies).
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            base_url: base_url.into(),
+            auth: None,
+            retry: RetryConfig::default(),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            user_agent: concat!("nagios-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+            http: None,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+
+    /// The base URL requests are sent to.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<Url> {
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| Error::Config("base URL cannot be a base".into()))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// A `GET` of a read endpoint.
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        segments: &[&str],
+    ) -> Result<T> {
+        let call = Call {
+            method: Method::GET,
+            endpoint: what,
+            segments,
+            body: None,
+            idem: Idempotency::Idempotent,
+            named_service: false,
+        };
+        self.send(&call).await
+    }
+
+    /// A `POST` of a command endpoint; returns the success `content`.
+    pub(crate) async fn command(
+        &self,
+        endpoint: &'static str,
+        segments: &[&str],
+        wire: Wire,
+        idem: Idempotency,
+    ) -> Result<Value> {
+        let named_service = wire.named_service;
+        let call = Call {
+            method: Method::POST,
+            endpoint,
+            segments,
+            body: Some(wire.into_value()),
+            idem,
+            named_service,
+        };
+        self.send(&call).await
+    }
+
+    pub(crate) async fn send_raw<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        endpoint: &'static str,
+        idem: Idempotency,
+    ) -> Result<T> {
+        let call = Call {
+            method,
+            endpoint,
+            segments: &[endpoint],
+            body: None,
+            idem,
+            named_service: false,
+        };
+        self.send(&call).await
+    }
+
+    async fn send<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T> {
+        let url = self.url(call.segments)?;
+        let mut attempt: u32 = 0;
+        loop {
+            let err = match self.attempt(call, &url).await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            attempt += 1;
+            if attempt >= self.retry.max_attempts || !should_retry(&err, call.idem) {
+                return Err(err);
+            }
+            let Some(delay) = next_delay(&self.retry, attempt - 1, err.retry_after()) else {
+                return Err(err);
+            };
+            tracing::warn!(
+                endpoint = call.endpoint,
+                status = ?err.status(),
+                attempt,
+                ?delay,
+                "retrying nagios-api request"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt<T: DeserializeOwned>(&self, call: &Call<'_>, url: &Url) -> Result<T> {
+        let mut req = self
+            .http
+            .request(call.method.clone(), url.clone())
+            .header(header::ACCEPT, "application/json");
+        if let Some(body) = &call.body {
+            // `.json` also sets `Content-Type: application/json`, without
+            // which nagios-api refuses the body.
+            req = req.json(body);
+        }
+        if let Some(auth) = &self.auth {
+            // The only place the password is exposed; reqwest marks the
+            // header sensitive.
+            req = req.basic_auth(&auth.username, Some(auth.password.expose_secret()));
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        if !status.is_success() {
+            let retry_after = resp
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let bytes = resp.bytes().await.unwrap_or_default();
+            let cut = bytes.len().min(BODY_SNIPPET);
+            return Err(Error::UnexpectedStatus {
+                status,
+                body_snippet: String::from_utf8_lossy(&bytes[..cut]).into_owned(),
+                retry_after,
+            });
+        }
+        let bytes = resp.bytes().await?;
+        decode(call.endpoint, call.named_service, &bytes)
+    }
+}
+
+struct Call<'a> {
+    method: Method,
+    endpoint: &'static str,
+    segments: &'a [&'a str],
+    body: Option<Value>,
+    idem: Idempotency,
+    named_service: bool,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    success: bool,
+    #[serde(default)]
+    content: Value,
+}
+
+/// Decode nagios-api's `{"success": bool, "content": …}` envelope.
+pub(crate) fn decode<T: DeserializeOwned>(
+    endpoint: &'static str,
+    named_service: bool,
+    bytes: &[u8],
+) -> Result<T> {
+    let env: Envelope = serde_json::from_slice(bytes).map_err(|source| Error::Decode {
+        what: endpoint,
+        path: ".".into(),
+        source,
+    })?;
+    if !env.success {
+        let message = match env.content {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        return Err(Error::Api {
+            endpoint,
+            message,
+            named_service,
+        });
+    }
+    serde_path_to_error::deserialize(env.content).map_err(|e| Error::Decode {
+        what: endpoint,
+        path: e.path().to_string(),
+        source: e.into_inner(),
+    })
+}
+
+impl ClientBuilder {
+    /// Send HTTP basic auth on every request (for a proxy in front of
+    /// nagios-api). The password stays a [`SecretString`].
+    pub fn basic_auth(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<SecretString>,
+    ) -> Self {
+        self.auth = Some(BasicAuth {
+            username: username.into(),
+            password: password.into(),
+        });
+        self
+    }
+
+    /// Retry policy (default: 3 attempts, 1 s → 20 s backoff).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// TCP connect timeout (default 5 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// Timeout for one attempt (default 30 s). Keep it: nagios-api blocks
+    /// on the command pipe when Nagios is not running.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// `User-Agent` header (default `nagios-client/<version>`).
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+
+    /// Use this `reqwest::Client` (its own timeouts, proxy and TLS settings
+    /// apply; `connect_timeout`, `timeout` and `user_agent` are ignored).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// How often the `*_and_wait` helpers poll `/state` (default 1 s;
+    /// nagios-api re-reads `status.dat` at most once a second).
+    pub fn poll_interval(mut self, d: Duration) -> Self {
+        self.poll_interval = d;
+        self
+    }
+
+    /// Build the client. Fails on an invalid base URL or TLS setup; never
+    /// panics.
+    pub fn build(self) -> Result<Client> {
+        let mut base_url = Url::parse(&self.base_url)
+            .map_err(|e| Error::Config(format!("invalid base URL: {e}")))?;
+        if !matches!(base_url.scheme(), "http" | "https") {
+            return Err(Error::Config("base URL must be http or https".into()));
+        }
+        if !base_url.username().is_empty() || base_url.password().is_some() {
+            return Err(Error::Config(
+                "credentials in the base URL are not allowed; use basic_auth()".into(),
+            ));
+        }
+        if base_url.cannot_be_a_base() {
+            return Err(Error::Config("base URL cannot be a base".into()));
+        }
+        if !base_url.path().ends_with('/') {
+            let p = format!("{}/", base_url.path());
+            base_url.set_path(&p);
+        }
+        base_url.set_query(None);
+        base_url.set_fragment(None);
+        let http = match self.http {
+            Some(h) => h,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.timeout)
+                .user_agent(self.user_agent)
+                .build()
+                .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?,
+        };
+        Ok(Client {
+            http,
+            base_url,
+            auth: self.auth,
+            retry: self.retry,
+            poll_interval: self.poll_interval,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWORD: &str = "hunter2-very-secret";
+
+    #[test]
+    fn debug_redacts_the_password() {
+        let b = Client::builder("http://127.0.0.1:6315").basic_auth("ops", PASSWORD);
+        assert!(!format!("{b:?}").contains(PASSWORD));
+        let c = b.build().unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains(PASSWORD), "{dbg}");
+        assert!(dbg.contains("ops"));
+    }
+
+    #[test]
+    fn base_url_is_normalised() {
+        let c = Client::builder("http://h:6315/prefix").build().unwrap();
+        assert_eq!(c.base_url().as_str(), "http://h:6315/prefix/");
+        assert_eq!(
+            c.url(&["host", "web 01"]).unwrap().as_str(),
+            "http://h:6315/prefix/host/web%2001"
+        );
+        assert!(matches!(
+            Client::builder("not a url").build(),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            Client::builder("http://u:p@h/").build(),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn envelope_failure_is_typed() {
+        let e = decode::<Value>(
+            "host",
+            false,
+            br#"{"content": "Unknown hostname.", "success": false}"#,
+        )
+        .unwrap_err();
+        assert!(e.is_unknown_host());
+        assert_eq!(e.api_message(), Some("Unknown hostname."));
+        let e = decode::<Value>("state", false, b"<html>").unwrap_err();
+        assert!(matches!(e, Error::Decode { what: "state", .. }));
+        let e = decode::<Value>("state", false, br#"{"content": 1}"#).unwrap_err();
+        assert!(matches!(e, Error::Decode { .. }));
+    }
+}
