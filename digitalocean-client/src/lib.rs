@@ -1,4 +1,30 @@
-//! Typed async client for the DigitalOcean API v2.
+#![doc = include_str!("../README.md")]
 //!
-//! Work in progress: droplets, actions, account SSH keys, tags, domains and the catalog (regions, sizes, images, account).
+//! ## Crate layout
+//!
+//! - [`Client`] / [`ClientBuilder`]: configuration and the single send path.
+//! - Resource handlers ([`Droplets`], [`DropletActions`], [`Actions`], [`SshKeys`], [`Tags`],
+//!   [`Domains`], [`DomainRecords`], [`Regions`], [`Sizes`], [`Images`], [`Account`]),
+//!   each next to its types.
+//! - [`Pager`]: lazily walks `links.pages.next`.
+//! - [`Error`]: one error type with predicates such as [`Error::is_not_found`].
 #![forbid(unsafe_code)]
+
+mod client;
+mod error;
+mod pagination;
+mod resources;
+mod retry;
+mod validate;
+
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, RateLimit};
+pub use error::{ApiErrorBody, Error, Result};
+pub use pagination::{DEFAULT_PER_PAGE, Pager};
+pub use resources::*;
+pub use retry::RetryConfig;
+pub use validate::{MAX_DROPLET_NAMES, MAX_NAME_LEN, MAX_PER_PAGE, MAX_USER_DATA_BYTES};
+
+/// Re-exported HTTP types that appear in this crate's API.
+pub use reqwest::{Method, StatusCode};
+/// Re-exported so callers can pass a [`secrecy::SecretString`] without adding the crate.
+pub use secrecy::SecretString;

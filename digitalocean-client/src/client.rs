@@ -1,0 +1,592 @@
+//! [`Client`], [`ClientBuilder`] and the single send/decode path.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::{ApiErrorBody, Error, Result};
+use crate::resources::{
+    Account, Actions, DomainRecords, Domains, DropletActions, Droplets, Images, Regions, Sizes,
+    SshKeys, Tags,
+};
+use crate::retry::{RetryConfig, next_delay, parse_retry_after, should_retry};
+
+/// The public DigitalOcean API endpoint.
+pub const DEFAULT_BASE_URL: &str = "https://api.digitalocean.com/";
+
+/// How much of a non-JSON error body is kept in [`Error::UnexpectedStatus`].
+const SNIPPET_BYTES: usize = 512;
+
+const DEFAULT_USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+
+/// The rate-limit state reported by the last response (`RateLimit-*` headers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// `RateLimit-Limit`: requests allowed per window (5000/hour for a token).
+    pub limit: u64,
+    /// `RateLimit-Remaining`: requests left in the current window.
+    pub remaining: u64,
+    /// `RateLimit-Reset`: Unix time (seconds) at which the oldest request leaves the window.
+    pub reset_epoch_secs: u64,
+}
+
+impl RateLimit {
+    /// [`RateLimit::reset_epoch_secs`] as a [`SystemTime`].
+    pub fn reset_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.reset_epoch_secs)
+    }
+
+    fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        let num =
+            |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+        Some(Self {
+            limit: num("ratelimit-limit")?,
+            remaining: num("ratelimit-remaining")?,
+            reset_epoch_secs: num("ratelimit-reset")?,
+        })
+    }
+}
+
+/// An async DigitalOcean API v2 client.
+///
+/// Cheap to clone (clones share the connection pool and the rate-limit state).
+/// `Debug` is safe to print: the token shows as `[REDACTED]`.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: Url,
+    token: SecretString,
+    retry: RetryConfig,
+    user_agent: HeaderValue,
+    timeout: Duration,
+    rate_limit: Arc<Mutex<Option<RateLimit>>>,
+}
+
+/// Builder for [`Client`]; obtain one with [`Client::builder`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    token: SecretString,
+    base_url: String,
+    retry: RetryConfig,
+    connect_timeout: Duration,
+    timeout: Duration,
+    user_agent: Option<String>,
+    http: Option<reqwest::Client>,
+}
+
+impl ClientBuilder {
+    /// Override the API endpoint (tests, proxies). A trailing `/` is added if missing,
+    /// so a path prefix such as `http://proxy/do` is kept.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Retry policy (default: [`RetryConfig::default`]).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// TCP/TLS connect timeout (default 5 s). Ignored with [`ClientBuilder::http_client`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Timeout for one attempt, from sending the request to reading the body (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// A product token prepended to the default `User-Agent`
+    /// (`"<yours> digitalocean-client/<version>"`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Use a caller-built `reqwest::Client` (proxies, custom TLS, default headers).
+    /// Its own connect timeout applies; the per-attempt timeout is still set per request.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Validate the configuration and build the client. Never panics.
+    pub fn build(self) -> Result<Client> {
+        let mut raw = self.base_url.trim().to_owned();
+        if !raw.ends_with('/') {
+            raw.push('/');
+        }
+        let base_url = Url::parse(&raw)
+            .map_err(|e| Error::Config(format!("malformed base URL {raw:?}: {e}")))?;
+        if !matches!(base_url.scheme(), "http" | "https") || base_url.cannot_be_a_base() {
+            return Err(Error::Config(format!(
+                "base URL {raw:?} must be an http(s) URL"
+            )));
+        }
+        if base_url.host_str().is_none_or(str::is_empty) {
+            return Err(Error::Config(format!("base URL {raw:?} has no host")));
+        }
+        if base_url.query().is_some() || base_url.fragment().is_some() {
+            return Err(Error::Config(format!(
+                "base URL {raw:?} must not have a query or fragment"
+            )));
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(Error::Config(
+                "retry.max_attempts must be at least 1".to_owned(),
+            ));
+        }
+        // Validates the token (non-empty, header-safe) without keeping a copy.
+        bearer_header(&self.token)?;
+        let ua = match &self.user_agent {
+            Some(prefix) => format!("{} {DEFAULT_USER_AGENT}", prefix.trim()),
+            None => DEFAULT_USER_AGENT.to_owned(),
+        };
+        let user_agent = HeaderValue::from_str(&ua)
+            .map_err(|_| Error::Config("user agent contains invalid characters".to_owned()))?;
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.timeout)
+                .build()
+                .map_err(|e| Error::Config(format!("could not build HTTP client: {e}")))?,
+        };
+        Ok(Client {
+            http,
+            base_url,
+            token: self.token,
+            retry: self.retry,
+            user_agent,
+            timeout: self.timeout,
+            rate_limit: Arc::new(Mutex::new(None)),
+        })
+    }
+}
+
+/// The only place the token is exposed: the `Authorization` header, marked sensitive.
+fn bearer_header(token: &SecretString) -> Result<HeaderValue> {
+    let raw = token.expose_secret().trim();
+    if raw.is_empty() {
+        return Err(Error::Config("the API token is empty".to_owned()));
+    }
+    let mut value = HeaderValue::from_str(&format!("Bearer {raw}"))
+        .map_err(|_| Error::Config("the API token contains invalid characters".to_owned()))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// A successful raw answer.
+pub(crate) struct RawResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Client {
+    /// Start building a client authenticated with a personal access token.
+    pub fn builder(token: impl Into<SecretString>) -> ClientBuilder {
+        ClientBuilder {
+            token: token.into(),
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            retry: RetryConfig::default(),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            user_agent: None,
+            http: None,
+        }
+    }
+
+    /// A client with every default, pointed at the public API.
+    pub fn new(token: impl Into<SecretString>) -> Result<Self> {
+        Self::builder(token).build()
+    }
+
+    /// The configured base URL (always ends in `/`).
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The rate-limit headers of the most recent response (errors included),
+    /// or `None` before the first response or if the server sent none.
+    pub fn last_rate_limit(&self) -> Option<RateLimit> {
+        match self.rate_limit.lock() {
+            Ok(guard) => *guard,
+            Err(poisoned) => *poisoned.into_inner(),
+        }
+    }
+
+    /// Droplets: create, get, list, delete.
+    pub fn droplets(&self) -> Droplets<'_> {
+        Droplets::new(self)
+    }
+
+    /// Droplet actions: power on/off, shutdown, reboot.
+    pub fn droplet_actions(&self) -> DropletActions<'_> {
+        DropletActions::new(self)
+    }
+
+    /// Actions: get and wait for completion.
+    pub fn actions(&self) -> Actions<'_> {
+        Actions::new(self)
+    }
+
+    /// Account SSH keys.
+    pub fn ssh_keys(&self) -> SshKeys<'_> {
+        SshKeys::new(self)
+    }
+
+    /// Tags and tagging of resources.
+    pub fn tags(&self) -> Tags<'_> {
+        Tags::new(self)
+    }
+
+    /// DNS domains.
+    pub fn domains(&self) -> Domains<'_> {
+        Domains::new(self)
+    }
+
+    /// DNS records of one domain.
+    pub fn domain_records<'c>(&'c self, domain: &str) -> DomainRecords<'c> {
+        DomainRecords::new(self, domain)
+    }
+
+    /// Regions (read-only catalog).
+    pub fn regions(&self) -> Regions<'_> {
+        Regions::new(self)
+    }
+
+    /// Droplet sizes (read-only catalog).
+    pub fn sizes(&self) -> Sizes<'_> {
+        Sizes::new(self)
+    }
+
+    /// Images (read-only catalog).
+    pub fn images(&self) -> Images<'_> {
+        Images::new(self)
+    }
+
+    /// The account the token belongs to.
+    pub fn account(&self) -> Account<'_> {
+        Account::new(self)
+    }
+
+    /// Build `base + segments` (each segment percent-encoded) `+ ?query`.
+    pub(crate) fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url> {
+        for s in segments {
+            if s.is_empty() || *s == "." || *s == ".." {
+                return Err(Error::InvalidInput {
+                    field: "path segment",
+                    reason: format!("{s:?} is not a valid path segment"),
+                });
+            }
+        }
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| Error::Config("base URL cannot be a base".to_owned()))?
+            .pop_if_empty()
+            .extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+
+    /// Resolve a server-provided link (`links.pages.next`, an action `href`) by keeping
+    /// only its path and query and applying them to the configured base URL, so a
+    /// mock or proxy base URL is honoured (the absolute host is never followed).
+    pub(crate) fn resolve_link(&self, href: &str) -> Result<Url> {
+        let parsed = Url::parse(href)
+            .or_else(|_| Url::parse("http://placeholder.invalid/")?.join(href))
+            .map_err(|e| Error::InvalidInput {
+                field: "href",
+                reason: format!("not a URL: {e}"),
+            })?;
+        let relative = parsed.path().trim_start_matches('/');
+        let mut url = self
+            .base_url
+            .join(relative)
+            .map_err(|e| Error::InvalidInput {
+                field: "href",
+                reason: format!("cannot resolve against the base URL: {e}"),
+            })?;
+        url.set_query(parsed.query());
+        Ok(url)
+    }
+
+    /// Send a request and decode a JSON answer.
+    pub(crate) async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&(impl Serialize + ?Sized)>,
+        what: &'static str,
+    ) -> Result<T> {
+        let raw = self.execute(method, url, encode(body, what)?).await?;
+        decode(&raw.body, what)
+    }
+
+    /// Send a request whose success answer has no useful body (204).
+    pub(crate) async fn send_no_content(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&(impl Serialize + ?Sized)>,
+        what: &'static str,
+    ) -> Result<()> {
+        self.execute(method, url, encode(body, what)?).await?;
+        Ok(())
+    }
+
+    /// The retry loop (STYLE §6): the request is rebuilt for every attempt.
+    #[tracing::instrument(
+        name = "digitalocean.request",
+        skip_all,
+        fields(method = %method, path = %url.path(), status = tracing::field::Empty)
+    )]
+    pub(crate) async fn execute(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<RawResponse> {
+        let mut attempt: u32 = 0;
+        loop {
+            let result = self.attempt(&method, &url, body.as_deref()).await;
+            let err = match result {
+                Ok(raw) => {
+                    tracing::Span::current().record("status", raw.status.as_u16());
+                    return Ok(raw);
+                }
+                Err(err) => err,
+            };
+            attempt += 1;
+            if attempt >= self.retry.max_attempts || !should_retry(&err, &method) {
+                if let Some(status) = err.status() {
+                    tracing::Span::current().record("status", status.as_u16());
+                }
+                return Err(err);
+            }
+            let Some(delay) = next_delay(&self.retry, attempt - 1, err.retry_after()) else {
+                tracing::debug!(
+                    retry_after = ?err.retry_after(),
+                    "server asked to wait longer than max_backoff; giving up"
+                );
+                return Err(err);
+            };
+            tracing::warn!(
+                status = err.status().map(|s| s.as_u16()),
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                "retrying DigitalOcean request"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+    ) -> Result<RawResponse> {
+        let mut req = self
+            .http
+            .request(method.clone(), url.clone())
+            .header(AUTHORIZATION, bearer_header(&self.token)?)
+            .header(ACCEPT, "application/json")
+            .header(USER_AGENT, self.user_agent.clone())
+            .timeout(self.timeout);
+        if let Some(body) = body {
+            req = req
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        if let Some(rl) = RateLimit::from_headers(&headers) {
+            match self.rate_limit.lock() {
+                Ok(mut guard) => *guard = Some(rl),
+                Err(poisoned) => *poisoned.into_inner() = Some(rl),
+            }
+        }
+        let bytes = resp.bytes().await?;
+        if status.is_success() {
+            return Ok(RawResponse {
+                status,
+                body: bytes.to_vec(),
+            });
+        }
+        Err(error_from_response(status, &headers, &bytes))
+    }
+}
+
+fn encode(body: Option<&(impl Serialize + ?Sized)>, what: &'static str) -> Result<Option<Vec<u8>>> {
+    body.map(|b| serde_json::to_vec(b).map_err(|source| Error::Encode { what, source }))
+        .transpose()
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T> {
+    serde_json::from_slice(body).map_err(|source| Error::Decode { what, source })
+}
+
+/// Legacy error shape some endpoints still use (`{"error": "...", ...}`).
+#[derive(serde::Deserialize)]
+struct LegacyErrorBody {
+    error: String,
+}
+
+fn error_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+    let retry_after = headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    let header_request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let parsed = serde_json::from_slice::<ApiErrorBody>(body)
+        .ok()
+        .or_else(|| {
+            serde_json::from_slice::<LegacyErrorBody>(body)
+                .ok()
+                .map(|legacy| ApiErrorBody {
+                    id: String::new(),
+                    message: legacy.error,
+                    request_id: None,
+                })
+        });
+    match parsed {
+        Some(mut body) => {
+            if body.request_id.as_deref().is_none_or(str::is_empty) {
+                body.request_id = header_request_id;
+            }
+            Error::Api {
+                status,
+                body,
+                retry_after,
+            }
+        }
+        None => {
+            let cut = &body[..body.len().min(SNIPPET_BYTES)];
+            Error::UnexpectedStatus {
+                status,
+                body_snippet: String::from_utf8_lossy(cut).into_owned(),
+                retry_after,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "dop_v1_supersecret0123456789";
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let client = Client::builder(TOKEN).build().unwrap();
+        let dbg = format!("{client:?}");
+        assert!(!dbg.contains(TOKEN), "{dbg}");
+        assert!(!dbg.contains("supersecret"));
+        let builder = Client::builder(TOKEN);
+        assert!(!format!("{builder:?}").contains(TOKEN));
+    }
+
+    #[test]
+    fn base_url_gets_a_trailing_slash_and_prefix_is_kept() {
+        let c = Client::builder("t")
+            .base_url("http://127.0.0.1:9/do")
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url().as_str(), "http://127.0.0.1:9/do/");
+        let u = c.url(&["v2", "droplets", "1"], &[("a", "b c")]).unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:9/do/v2/droplets/1?a=b+c");
+    }
+
+    #[test]
+    fn user_segments_are_percent_encoded() {
+        let c = Client::builder("t").base_url("http://h/").build().unwrap();
+        let u = c.url(&["v2", "tags", "a/b?c#d e"], &[]).unwrap();
+        assert_eq!(u.as_str(), "http://h/v2/tags/a%2Fb%3Fc%23d%20e");
+        assert!(c.url(&["v2", ".."], &[]).is_err());
+        assert!(c.url(&["v2", ""], &[]).is_err());
+    }
+
+    #[test]
+    fn links_keep_only_path_and_query() {
+        let c = Client::builder("t")
+            .base_url("http://127.0.0.1:9/prefix")
+            .build()
+            .unwrap();
+        let u = c
+            .resolve_link("https://api.digitalocean.com/v2/droplets?page=2&per_page=1")
+            .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://127.0.0.1:9/prefix/v2/droplets?page=2&per_page=1"
+        );
+        let u = c.resolve_link("/v2/actions/7").unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:9/prefix/v2/actions/7");
+    }
+
+    #[test]
+    fn bad_configuration_is_rejected() {
+        for bad in ["", "not a url", "ftp://x/", "mailto:a@b", "http://h/?q=1"] {
+            let err = Client::builder("t").base_url(bad).build().unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{bad}: {err:?}");
+        }
+        assert!(matches!(Client::builder("").build(), Err(Error::Config(_))));
+        assert!(matches!(
+            Client::builder("  ").build(),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            Client::builder("a\nb").build(),
+            Err(Error::Config(_))
+        ));
+        let err = Client::builder("t")
+            .retry(RetryConfig {
+                max_attempts: 0,
+                ..RetryConfig::default()
+            })
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)));
+    }
+
+    #[test]
+    fn error_bodies_are_classified() {
+        let h = HeaderMap::new();
+        let e = error_from_response(
+            StatusCode::NOT_FOUND,
+            &h,
+            br#"{"id":"not_found","message":"gone"}"#,
+        );
+        assert!(e.is_not_found());
+        assert_eq!(e.api_error_id(), Some("not_found"));
+        let e = error_from_response(StatusCode::BAD_GATEWAY, &h, &[b'x'; 2000]);
+        match e {
+            Error::UnexpectedStatus { body_snippet, .. } => assert_eq!(body_snippet.len(), 512),
+            other => panic!("{other:?}"),
+        }
+        let e = error_from_response(
+            StatusCode::BAD_REQUEST,
+            &h,
+            br#"{"error":"bad tag","messages":null}"#,
+        );
+        assert_eq!(e.api_message(), Some("bad tag"));
+        assert_eq!(e.api_error_id(), None);
+    }
+}

@@ -1,0 +1,570 @@
+use std::time::Instant;
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use super::actions::{Action, ActionLink, WaitOptions};
+use super::catalog::{Image, ImageRef, Region, Size};
+use super::ssh_keys::SshKeyId;
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::pagination::Pager;
+use crate::validate;
+
+/// A droplet (virtual machine).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct Droplet {
+    /// Droplet id.
+    pub id: u64,
+    /// Droplet name (often its hostname).
+    pub name: String,
+    /// Lifecycle status.
+    pub status: DropletStatus,
+    /// Memory in MiB.
+    #[serde(default)]
+    pub memory: u64,
+    /// Virtual CPUs.
+    #[serde(default)]
+    pub vcpus: u64,
+    /// Disk in GiB.
+    #[serde(default)]
+    pub disk: u64,
+    /// Whether the droplet is locked against actions.
+    #[serde(default)]
+    pub locked: bool,
+    /// Creation time (RFC 3339).
+    #[serde(default)]
+    pub created_at: String,
+    /// Enabled features (`backups`, `ipv6`, `monitoring`, …).
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Ids of backups.
+    #[serde(default)]
+    pub backup_ids: Vec<u64>,
+    /// Ids of snapshots.
+    #[serde(default)]
+    pub snapshot_ids: Vec<u64>,
+    /// Ids of attached block-storage volumes.
+    #[serde(default)]
+    pub volume_ids: Vec<String>,
+    /// The image it was created from.
+    #[serde(default)]
+    pub image: Option<Image>,
+    /// Its size.
+    #[serde(default)]
+    pub size: Option<Size>,
+    /// Its size slug, e.g. `s-1vcpu-1gb`.
+    #[serde(default)]
+    pub size_slug: String,
+    /// Its region.
+    #[serde(default)]
+    pub region: Option<Region>,
+    /// IP addresses (empty while `new`).
+    #[serde(default)]
+    pub networks: Networks,
+    /// Tags.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tags: Vec<String>,
+    /// VPC the droplet lives in.
+    #[serde(default)]
+    pub vpc_uuid: Option<String>,
+}
+
+fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+impl Droplet {
+    /// The first public IPv4 address, if assigned yet.
+    pub fn public_ipv4(&self) -> Option<&str> {
+        self.ipv4_of(NetworkType::Public)
+    }
+
+    /// The first private (VPC) IPv4 address, if any.
+    pub fn private_ipv4(&self) -> Option<&str> {
+        self.ipv4_of(NetworkType::Private)
+    }
+
+    /// The first public IPv6 address, if any.
+    pub fn public_ipv6(&self) -> Option<&str> {
+        self.networks
+            .v6
+            .iter()
+            .find(|n| n.kind == NetworkType::Public)
+            .map(|n| n.ip_address.as_str())
+    }
+
+    fn ipv4_of(&self, kind: NetworkType) -> Option<&str> {
+        self.networks
+            .v4
+            .iter()
+            .find(|n| n.kind == kind)
+            .map(|n| n.ip_address.as_str())
+    }
+}
+
+/// Droplet lifecycle status.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DropletStatus {
+    /// Being created.
+    #[default]
+    New,
+    /// Running.
+    Active,
+    /// Powered off.
+    Off,
+    /// Archived.
+    Archive,
+    /// A status this crate does not know about.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A droplet's addresses.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct Networks {
+    /// IPv4 interfaces.
+    #[serde(default)]
+    pub v4: Vec<NetworkV4>,
+    /// IPv6 interfaces.
+    #[serde(default)]
+    pub v6: Vec<NetworkV6>,
+}
+
+/// One IPv4 interface.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct NetworkV4 {
+    /// Address.
+    pub ip_address: String,
+    /// Netmask in dotted notation.
+    #[serde(default)]
+    pub netmask: String,
+    /// Gateway (DigitalOcean writes the literal `"nil"` for private networks).
+    #[serde(default)]
+    pub gateway: String,
+    /// Public or private.
+    #[serde(rename = "type")]
+    pub kind: NetworkType,
+}
+
+/// One IPv6 interface.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct NetworkV6 {
+    /// Address.
+    pub ip_address: String,
+    /// Prefix length.
+    #[serde(default)]
+    pub netmask: u32,
+    /// Gateway.
+    #[serde(default)]
+    pub gateway: String,
+    /// Public (DigitalOcean has no private IPv6).
+    #[serde(rename = "type")]
+    pub kind: NetworkType,
+}
+
+/// Whether an interface is reachable from the internet.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkType {
+    /// Internet-facing.
+    #[default]
+    Public,
+    /// VPC only.
+    Private,
+    /// A type this crate does not know about.
+    #[serde(other)]
+    Unknown,
+}
+
+/// Everything a create request needs besides the name(s).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DropletSpec {
+    /// Region slug (`nyc3`); `None` lets DigitalOcean choose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Size slug, e.g. `s-1vcpu-1gb`.
+    pub size: String,
+    /// Image slug or id.
+    pub image: ImageRef,
+    /// SSH keys to install, by id or fingerprint.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ssh_keys: Vec<SshKeyId>,
+    /// Enable backups.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub backups: bool,
+    /// Enable IPv6.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ipv6: bool,
+    /// Install the monitoring agent.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub monitoring: bool,
+    /// Tags to apply. A unique tag per create lets you find the droplet after an
+    /// ambiguous failure instead of creating it twice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// cloud-init user data, at most 64 KiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<String>,
+    /// VPC to place the droplet in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_uuid: Option<String>,
+    /// Volume ids to attach.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
+    /// Install the droplet agent (`None`: DigitalOcean's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with_droplet_agent: Option<bool>,
+}
+
+impl DropletSpec {
+    /// A minimal spec: region, size and image; everything else off or empty.
+    pub fn new(
+        region: impl Into<String>,
+        size: impl Into<String>,
+        image: impl Into<ImageRef>,
+    ) -> Self {
+        Self {
+            region: Some(region.into()),
+            size: size.into(),
+            image: image.into(),
+            ssh_keys: Vec::new(),
+            backups: false,
+            ipv6: false,
+            monitoring: false,
+            tags: Vec::new(),
+            user_data: None,
+            vpc_uuid: None,
+            volumes: Vec::new(),
+            with_droplet_agent: None,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::non_empty("size", &self.size)?;
+        if let ImageRef::Slug(s) = &self.image {
+            validate::non_empty("image", s)?;
+        }
+        validate::user_data(self.user_data.as_deref())?;
+        self.tags.iter().try_for_each(|t| validate::tag_name(t))
+    }
+}
+
+/// `POST /v2/droplets` for one droplet.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CreateDroplet {
+    /// Droplet name: letters, digits, `.` and `-`, ending in a letter or digit, ≤ 255.
+    pub name: String,
+    /// The rest of the request.
+    #[serde(flatten)]
+    pub spec: DropletSpec,
+}
+
+impl CreateDroplet {
+    /// A request for one droplet called `name`.
+    pub fn new(name: impl Into<String>, spec: DropletSpec) -> Self {
+        Self {
+            name: name.into(),
+            spec,
+        }
+    }
+}
+
+/// `POST /v2/droplets` for up to 10 droplets sharing one spec.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CreateDroplets {
+    /// One to ten droplet names.
+    pub names: Vec<String>,
+    /// The rest of the request.
+    #[serde(flatten)]
+    pub spec: DropletSpec,
+}
+
+impl CreateDroplets {
+    /// A request for one droplet per name.
+    pub fn new<I, S>(names: I, spec: DropletSpec) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            names: names.into_iter().map(Into::into).collect(),
+            spec,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CreateLinks {
+    #[serde(default)]
+    actions: Vec<ActionLink>,
+}
+
+/// The answer to a single create: the droplet (status `new`) and its create action.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct CreatedDroplet {
+    /// The new droplet.
+    pub droplet: Droplet,
+    /// Links to the create action(s); wait on them with [`crate::Actions::wait_for_href`].
+    #[serde(default, rename = "links", deserialize_with = "action_links")]
+    pub actions: Vec<ActionLink>,
+}
+
+/// The answer to a multi-create.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct CreatedDroplets {
+    /// The new droplets.
+    pub droplets: Vec<Droplet>,
+    /// Links to the create actions.
+    #[serde(default, rename = "links", deserialize_with = "action_links")]
+    pub actions: Vec<ActionLink>,
+}
+
+fn action_links<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<ActionLink>, D::Error> {
+    Ok(Option::<CreateLinks>::deserialize(d)?
+        .unwrap_or_default()
+        .actions)
+}
+
+/// Filters for [`Droplets::list_filtered`]. DigitalOcean does not allow `tag_name`
+/// together with `name`; setting both is rejected before sending.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DropletFilter {
+    /// Only droplets carrying this tag.
+    pub tag_name: Option<String>,
+    /// Only droplets with exactly this name (case-insensitive).
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DropletEnvelope {
+    droplet: Droplet,
+}
+
+/// Handler for `/v2/droplets`; see [`Client::droplets`].
+#[derive(Debug, Clone, Copy)]
+pub struct Droplets<'c> {
+    client: &'c Client,
+}
+
+impl<'c> Droplets<'c> {
+    pub(crate) fn new(client: &'c Client) -> Self {
+        Self { client }
+    }
+
+    /// `POST /v2/droplets` (one droplet). Answers 202: the droplet is `new`; wait on
+    /// the returned action or use [`Droplets::wait_until_active`].
+    ///
+    /// Never retried on a 5xx or timeout: the droplet may exist already. After such
+    /// an error, look it up (for example by a unique tag) before creating again.
+    pub async fn create(&self, req: &CreateDroplet) -> Result<CreatedDroplet> {
+        validate::droplet_name(&req.name)?;
+        req.spec.validate()?;
+        let url = self.client.url(&["v2", "droplets"], &[])?;
+        self.client
+            .send(Method::POST, url, Some(req), "droplet create")
+            .await
+    }
+
+    /// `POST /v2/droplets` with `names` (1 to 10 droplets). Never retried on 5xx/timeout.
+    pub async fn create_multiple(&self, req: &CreateDroplets) -> Result<CreatedDroplets> {
+        validate::droplet_names(&req.names)?;
+        req.spec.validate()?;
+        let url = self.client.url(&["v2", "droplets"], &[])?;
+        self.client
+            .send(Method::POST, url, Some(req), "droplets create")
+            .await
+    }
+
+    /// `GET /v2/droplets/{id}`.
+    pub async fn get(&self, id: u64) -> Result<Droplet> {
+        validate::id("droplet_id", id)?;
+        let url = self.client.url(&["v2", "droplets", &id.to_string()], &[])?;
+        let env: DropletEnvelope = self
+            .client
+            .send(Method::GET, url, None::<&()>, "droplet")
+            .await?;
+        Ok(env.droplet)
+    }
+
+    /// `GET /v2/droplets`, every page.
+    pub fn list(&self) -> Pager<'c, Droplet> {
+        self.list_filtered(&DropletFilter::default())
+    }
+
+    /// `GET /v2/droplets?tag_name=…`.
+    pub fn list_by_tag(&self, tag: &str) -> Pager<'c, Droplet> {
+        self.list_filtered(&DropletFilter {
+            tag_name: Some(tag.to_owned()),
+            name: None,
+        })
+    }
+
+    /// `GET /v2/droplets?name=…` (exact, case-insensitive match).
+    pub fn list_by_name(&self, name: &str) -> Pager<'c, Droplet> {
+        self.list_filtered(&DropletFilter {
+            tag_name: None,
+            name: Some(name.to_owned()),
+        })
+    }
+
+    /// `GET /v2/droplets` with filters.
+    pub fn list_filtered(&self, filter: &DropletFilter) -> Pager<'c, Droplet> {
+        let url = (|| {
+            let mut query: Vec<(&str, &str)> = Vec::new();
+            if let Some(tag) = &filter.tag_name {
+                validate::tag_name(tag)?;
+                query.push(("tag_name", tag));
+            }
+            if let Some(name) = &filter.name {
+                if filter.tag_name.is_some() {
+                    return Err(Error::InvalidInput {
+                        field: "name",
+                        reason: "DigitalOcean does not combine tag_name with name".to_owned(),
+                    });
+                }
+                validate::non_empty("name", name)?;
+                query.push(("name", name));
+            }
+            self.client.url(&["v2", "droplets"], &query)
+        })();
+        Pager::new(self.client, "droplets", "droplet list", url)
+    }
+
+    /// `DELETE /v2/droplets/{id}` (204).
+    pub async fn delete(&self, id: u64) -> Result<()> {
+        validate::id("droplet_id", id)?;
+        let url = self.client.url(&["v2", "droplets", &id.to_string()], &[])?;
+        self.client
+            .send_no_content(Method::DELETE, url, None::<&()>, "droplet delete")
+            .await
+    }
+
+    /// `DELETE /v2/droplets?tag_name=…`: deletes every droplet carrying the tag (204).
+    pub async fn delete_by_tag(&self, tag: &str) -> Result<()> {
+        validate::tag_name(tag)?;
+        let url = self.client.url(&["v2", "droplets"], &[("tag_name", tag)])?;
+        self.client
+            .send_no_content(Method::DELETE, url, None::<&()>, "droplet delete by tag")
+            .await
+    }
+
+    /// Poll `GET /v2/droplets/{id}` until the droplet is `active`, then return it.
+    ///
+    /// Fails with [`Error::WaitTimedOut`] when `opts.timeout` elapses first.
+    pub async fn wait_until_active(&self, id: u64, opts: WaitOptions) -> Result<Droplet> {
+        let started = Instant::now();
+        let deadline = started + opts.timeout;
+        loop {
+            let droplet = self.get(id).await?;
+            if droplet.status == DropletStatus::Active {
+                return Ok(droplet);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::WaitTimedOut {
+                    what: format!("droplet {id} to become active"),
+                    waited: now.duration_since(started),
+                    last_status: Some(format!("{:?}", droplet.status)),
+                });
+            }
+            tokio::time::sleep(opts.poll_interval.min(deadline - now)).await;
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ActionRequest {
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// Handler for `/v2/droplets/{id}/actions`; see [`Client::droplet_actions`].
+///
+/// Each call answers 201 with an in-progress [`Action`]; wait on it with
+/// [`crate::Actions::wait`]. These `POST`s are not retried on 5xx or timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct DropletActions<'c> {
+    client: &'c Client,
+}
+
+impl<'c> DropletActions<'c> {
+    pub(crate) fn new(client: &'c Client) -> Self {
+        Self { client }
+    }
+
+    async fn post(&self, droplet_id: u64, kind: &'static str) -> Result<Action> {
+        validate::id("droplet_id", droplet_id)?;
+        let url = self
+            .client
+            .url(&["v2", "droplets", &droplet_id.to_string(), "actions"], &[])?;
+        let env: ActionEnvelope = self
+            .client
+            .send(
+                Method::POST,
+                url,
+                Some(&ActionRequest { kind }),
+                "droplet action",
+            )
+            .await?;
+        Ok(env.action)
+    }
+
+    /// Power the droplet on.
+    pub async fn power_on(&self, droplet_id: u64) -> Result<Action> {
+        self.post(droplet_id, "power_on").await
+    }
+
+    /// Hard power-off (like pulling the plug).
+    pub async fn power_off(&self, droplet_id: u64) -> Result<Action> {
+        self.post(droplet_id, "power_off").await
+    }
+
+    /// Graceful shutdown (ACPI).
+    pub async fn shutdown(&self, droplet_id: u64) -> Result<Action> {
+        self.post(droplet_id, "shutdown").await
+    }
+
+    /// Graceful reboot.
+    pub async fn reboot(&self, droplet_id: u64) -> Result<Action> {
+        self.post(droplet_id, "reboot").await
+    }
+
+    /// Power cycle (hard reset).
+    pub async fn power_cycle(&self, droplet_id: u64) -> Result<Action> {
+        self.post(droplet_id, "power_cycle").await
+    }
+
+    /// `GET /v2/droplets/{droplet_id}/actions/{action_id}`.
+    pub async fn get(&self, droplet_id: u64, action_id: u64) -> Result<Action> {
+        validate::id("droplet_id", droplet_id)?;
+        validate::id("action_id", action_id)?;
+        let url = self.client.url(
+            &[
+                "v2",
+                "droplets",
+                &droplet_id.to_string(),
+                "actions",
+                &action_id.to_string(),
+            ],
+            &[],
+        )?;
+        let env: ActionEnvelope = self
+            .client
+            .send(Method::GET, url, None::<&()>, "droplet action")
+            .await?;
+        Ok(env.action)
+    }
+}
+
+#[derive(Deserialize)]
+struct ActionEnvelope {
+    action: Action,
+}

@@ -1,0 +1,24 @@
+//! Resource handlers and their types, one module per API area.
+
+mod actions;
+mod catalog;
+mod domains;
+mod droplets;
+mod ssh_keys;
+mod tags;
+
+pub use actions::{Action, ActionLink, ActionStatus, Actions, WaitOptions};
+pub use catalog::{
+    Account, AccountInfo, AccountStatus, Image, ImageRef, ImageType, Images, Region, Regions, Size,
+    Sizes, Team,
+};
+pub use domains::{
+    CreateDomain, Domain, DomainRecord, DomainRecordRequest, DomainRecords, Domains, RecordFilter,
+};
+pub use droplets::{
+    CreateDroplet, CreateDroplets, CreatedDroplet, CreatedDroplets, Droplet, DropletActions,
+    DropletFilter, DropletSpec, DropletStatus, Droplets, NetworkType, NetworkV4, NetworkV6,
+    Networks,
+};
+pub use ssh_keys::{CreateSshKey, SshKey, SshKeyId, SshKeys};
+pub use tags::{ResourceType, Tag, TagResource, TagResourceCount, TagResources, Tags};
