@@ -7,15 +7,13 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::client::Client;
+use crate::commands::{Acknowledge, Wire};
 use crate::commands::{
     AddComment, CancelDowntime, CancelOutcome, DeleteComment, PassiveResult, ScheduleCheck,
     ScheduleDowntime, ScheduleHostgroupDowntime, Scope, Target, raw_command_wire,
 };
-use crate::commands::{Acknowledge, Wire};
 use crate::error::{Error, Result};
-use crate::model::{
-    Downtime, HostDetail, LogEntry, NagiosStatus, Objects, ServiceDetail, State,
-};
+use crate::model::{Downtime, HostDetail, LogEntry, NagiosStatus, Objects, ServiceDetail, State};
 use crate::retry::Idempotency::{Idempotent, NotIdempotent};
 
 /// A downtime found in `/state` after scheduling it; see
@@ -288,13 +286,16 @@ pub fn find_new_downtimes(
     match target.service_description() {
         Some(svc) => {
             if let Some(s) = host.services.get(svc) {
-                out.extend(s.downtimes.values().filter(|d| matches(d)).map(|d| {
-                    FoundDowntime {
-                        host: target.host_name().to_owned(),
-                        service: Some(svc.to_owned()),
-                        downtime: d.clone(),
-                    }
-                }));
+                out.extend(
+                    s.downtimes
+                        .values()
+                        .filter(|d| matches(d))
+                        .map(|d| FoundDowntime {
+                            host: target.host_name().to_owned(),
+                            service: Some(svc.to_owned()),
+                            downtime: d.clone(),
+                        }),
+                );
             }
         }
         None => {

@@ -741,18 +741,36 @@ mod tests {
             .wire()
             .err()
             .unwrap();
-        assert!(matches!(e, Error::InvalidRequest { field: "comment", .. }));
+        assert!(matches!(
+            e,
+            Error::InvalidRequest {
+                field: "comment",
+                ..
+            }
+        ));
         let e = Scope::new(Target::service("web01", "a;b"))
             .wire()
             .err()
             .unwrap();
-        assert!(matches!(e, Error::InvalidRequest { field: "service", .. }));
+        assert!(matches!(
+            e,
+            Error::InvalidRequest {
+                field: "service",
+                ..
+            }
+        ));
         let e = ScheduleDowntime::new(Target::host("x"), Duration::from_secs(60))
             .author("a;b")
             .wire()
             .err()
             .unwrap();
-        assert!(matches!(e, Error::InvalidRequest { field: "author", .. }));
+        assert!(matches!(
+            e,
+            Error::InvalidRequest {
+                field: "author",
+                ..
+            }
+        ));
         assert!(raw_command_wire("A\nB").is_err());
         assert!(raw_command_wire("").is_err());
     }

@@ -54,7 +54,7 @@
 //!   [`Error::is_unknown_service`] and [`Error::is_unsupported_endpoint`]
 //!   (an endpoint newer than the server). A non-200 status can only come
 //!   from a proxy: [`Error::UnexpectedStatus`].
-//! * Values are strings (`"0"`, `"1795611171"`): the [model](crate::model)
+//! * Values are strings (`"0"`, `"1795611171"`): the [`model`]
 //!   decodes them into enums ([`HostStatus`], [`ServiceStatus`],
 //!   [`StateType`]), booleans, numbers and [`Timestamp`]s; downtimes and
 //!   comments are maps keyed by their numeric id. Unknown fields are
@@ -78,7 +78,7 @@
 //!
 //! # Retries and timeouts
 //!
-//! See [`retry`](crate::retry) for the policy: reads and commands that are
+//! See [`retry`] for the policy: reads and commands that are
 //! idempotent in effect (enable/disable notifications and checks, remove an
 //! acknowledgement, cancel a downtime, delete a comment) are retried on
 //! timeouts and 5xx; commands that would be applied twice (schedule a
@@ -110,8 +110,8 @@ pub use commands::{
 };
 pub use error::{Error, Result};
 pub use model::{
-    AcknowledgementType, Comment, CommentEntryType, CommentSource, Downtime, HostDetail,
-    HostState, HostStatus, LogEntry, NagiosStatus, Objects, PerfData, PerfValue, ProgramStatus,
-    ServiceDetail, ServiceState, ServiceStatus, State, StateType, StatusInfo, Timestamp,
+    AcknowledgementType, Comment, CommentEntryType, CommentSource, Downtime, HostDetail, HostState,
+    HostStatus, LogEntry, NagiosStatus, Objects, PerfData, PerfValue, ProgramStatus, ServiceDetail,
+    ServiceState, ServiceStatus, State, StateType, StatusInfo, Timestamp,
 };
 pub use retry::RetryConfig;
