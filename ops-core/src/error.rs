@@ -21,6 +21,43 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A port (provider) call failed. The [`PortError`](crate::ports::PortError) says which
+    /// provider, what kind of failure, and whether the call may still have taken effect.
+    #[error("provider call failed")]
+    Port(#[from] crate::ports::PortError),
+    /// Validation found problems before any write; nothing was changed.
+    #[error("validation failed for {target}: {}", problems.join("; "))]
+    Validation {
+        /// The host (or spec file) that was validated.
+        target: String,
+        /// Every problem found, not just the first.
+        problems: Vec<String>,
+    },
+    /// A wait did not finish before its deadline.
+    #[error("timed out after {after:?} waiting for {what}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// The deadline that passed.
+        after: std::time::Duration,
+    },
+    /// The run journal could not be read or written.
+    #[error("run journal {} could not be {action}", path.display())]
+    Journal {
+        /// The journal file.
+        path: std::path::PathBuf,
+        /// `"read"`, `"written"`, `"decoded"`…
+        action: &'static str,
+        /// The I/O failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A spec file is not valid TOML for the expected shape.
+    #[error("could not parse spec TOML")]
+    SpecToml(#[source] toml::de::Error),
+    /// A spec or journal file is not valid JSON for the expected shape.
+    #[error("could not parse JSON")]
+    Json(#[source] serde_json::Error),
 }
 
 /// `Result` with this crate's [`Error`].

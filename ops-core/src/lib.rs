@@ -7,5 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod ports;
+pub mod provision;
 
 pub use error::{Error, Result};

@@ -1,0 +1,2 @@
+//! Provision benchmark (work in progress).
+fn main() {}

@@ -1,0 +1,132 @@
+//! Orphan audit (read-only): what exists in one system but not in the others.
+//!
+//! - droplets with the tool tag but no Chef node of the same name;
+//! - droplets with the tool tag but no A/AAAA record pointing at them in the audited zones;
+//! - Chef nodes with no droplet of that name (this also lists machines that are not
+//!   droplets at all — filter those out with `ignore_nodes`);
+//! - A/AAAA records in the audited zones pointing at an address no droplet of the account has
+//!   (again, addresses outside DigitalOcean show up; filter with `ignore_addresses`);
+//! - run journals that did not finish (in progress, kept after failure, rollback incomplete).
+
+use serde::Serialize;
+
+use super::journal::RunStatus;
+use super::spec::TOOL_TAG;
+use super::{Provisioner, RunJournal};
+use crate::error::Result;
+use crate::ports::{
+    Compute, ConfigMgmt, Dns, DnsRecord, Droplet, DropletFilter, Monitoring, RecordType,
+};
+
+/// Orphans found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AuditReport {
+    /// Tool-tagged droplets with no Chef node of their name.
+    pub droplets_without_node: Vec<Droplet>,
+    /// Tool-tagged droplets with no A/AAAA record to them in the audited zones.
+    pub droplets_without_dns: Vec<Droplet>,
+    /// Chef nodes whose name is no droplet's.
+    pub nodes_without_droplet: Vec<String>,
+    /// A/AAAA records in the audited zones pointing at no droplet's address.
+    pub records_without_droplet: Vec<DnsRecord>,
+    /// Run ids whose journal is not finished (`in_progress`, `failed`, `rollback_incomplete`).
+    pub unfinished_runs: Vec<String>,
+}
+
+impl AuditReport {
+    /// True when nothing was found.
+    pub fn is_clean(&self) -> bool {
+        self.droplets_without_node.is_empty()
+            && self.droplets_without_dns.is_empty()
+            && self.nodes_without_droplet.is_empty()
+            && self.records_without_droplet.is_empty()
+            && self.unfinished_runs.is_empty()
+    }
+}
+
+/// Audit settings.
+#[derive(Debug, Clone, Default)]
+pub struct AuditScope {
+    /// Zones whose records are compared.
+    pub zones: Vec<String>,
+    /// Chef nodes that are known not to be droplets.
+    pub ignore_nodes: Vec<String>,
+    /// Addresses that are known not to be droplets.
+    pub ignore_addresses: Vec<String>,
+}
+
+fn addrs(d: &Droplet) -> impl Iterator<Item = String> {
+    [
+        d.public_ipv4.map(|a| a.to_string()),
+        d.public_ipv6.map(|a| a.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+impl<C, D, K, M> Provisioner<C, D, K, M>
+where
+    C: Compute + 'static,
+    D: Dns + 'static,
+    K: ConfigMgmt + 'static,
+    M: Monitoring + 'static,
+{
+    /// Lists orphans. Read-only.
+    pub async fn audit(&self, scope: &AuditScope) -> Result<AuditReport> {
+        let all = self
+            .call(&self.budgets.compute, || {
+                self.compute.droplets(&DropletFilter::All)
+            })
+            .await?;
+        let nodes = self
+            .call(&self.budgets.config_mgmt, || self.cm.list_nodes())
+            .await?;
+        let mut records = Vec::new();
+        for z in &scope.zones {
+            let z = z.trim_end_matches('.');
+            records.extend(
+                self.call(&self.budgets.dns, || self.dns.records(z, None))
+                    .await?
+                    .into_iter()
+                    .filter(|r| matches!(r.rtype, RecordType::A | RecordType::AAAA)),
+            );
+        }
+        let mut report = AuditReport::default();
+        for d in all.iter().filter(|d| d.tags.iter().any(|t| t == TOOL_TAG)) {
+            if !nodes.iter().any(|n| n.eq_ignore_ascii_case(&d.name)) {
+                report.droplets_without_node.push(d.clone());
+            }
+            if !scope.zones.is_empty() {
+                let mine: Vec<String> = addrs(d).collect();
+                if !records.iter().any(|r| mine.contains(&r.data)) {
+                    report.droplets_without_dns.push(d.clone());
+                }
+            }
+        }
+        for n in &nodes {
+            if !all.iter().any(|d| d.name.eq_ignore_ascii_case(n))
+                && !scope.ignore_nodes.contains(n)
+            {
+                report.nodes_without_droplet.push(n.clone());
+            }
+        }
+        let all_addrs: Vec<String> = all.iter().flat_map(addrs).collect();
+        for r in records {
+            if !all_addrs.contains(&r.data) && !scope.ignore_addresses.contains(&r.data) {
+                report.records_without_droplet.push(r);
+            }
+        }
+        let journals: Vec<RunJournal> = self.store.list().await?;
+        report.unfinished_runs = journals
+            .into_iter()
+            .filter(|j| {
+                matches!(
+                    j.status,
+                    RunStatus::InProgress | RunStatus::Failed | RunStatus::RollbackIncomplete
+                )
+            })
+            .map(|j| j.run_id)
+            .collect();
+        Ok(report)
+    }
+}

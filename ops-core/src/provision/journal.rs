@@ -1,0 +1,473 @@
+//! The durable run journal: one JSON file per host run in a state directory.
+//!
+//! Every step's start and end, and every resource the run created (ids and names — never a
+//! key or user data), is written **before the workflow moves on**. Writes are atomic: the JSON
+//! goes to a temporary file in the same directory, which is `fsync`ed, renamed over the
+//! journal, and the directory is `fsync`ed. A crash therefore leaves either the previous or
+//! the new journal, never a torn one. `provision --resume RUN` reads it and continues from the
+//! first step that is not done.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::spec::HostSpec;
+use crate::error::{Error, Result};
+use crate::ports::DnsRecord;
+
+/// Journal format version.
+pub const JOURNAL_VERSION: u32 = 1;
+
+/// The provision steps, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// 1. Check everything before any write.
+    Validate,
+    /// 2a. Create the Chef API client (key kept in memory).
+    ChefClient,
+    /// 2b. Create the Chef node with run list and environment.
+    ChefNode,
+    /// 3. Create the droplet with the cloud-init user data.
+    CreateDroplet,
+    /// 4. Wait until the droplet is active and has its addresses.
+    WaitActive,
+    /// 5a. Create the A/AAAA records.
+    DnsRecords,
+    /// 5b. Publish the zone (once per batch).
+    PublishZone,
+    /// 6. Optionally wait until monitoring reports the host UP.
+    WaitMonitoring,
+}
+
+impl Step {
+    /// All steps in order.
+    pub const ALL: [Step; 8] = [
+        Step::Validate,
+        Step::ChefClient,
+        Step::ChefNode,
+        Step::CreateDroplet,
+        Step::WaitActive,
+        Step::DnsRecords,
+        Step::PublishZone,
+        Step::WaitMonitoring,
+    ];
+
+    /// Short name used in logs and journals.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Validate => "validate",
+            Step::ChefClient => "chef_client",
+            Step::ChefNode => "chef_node",
+            Step::CreateDroplet => "create_droplet",
+            Step::WaitActive => "wait_active",
+            Step::DnsRecords => "dns_records",
+            Step::PublishZone => "publish_zone",
+            Step::WaitMonitoring => "wait_monitoring",
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// State of one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    /// Started; a crash here means its write may or may not have happened.
+    Started,
+    /// Finished.
+    Done,
+    /// Not needed for this host (e.g. publish on a provider without publishing).
+    Skipped,
+    /// Failed with `error`.
+    Failed,
+}
+
+/// One step's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// Which step.
+    pub step: Step,
+    /// Its state.
+    pub state: StepState,
+    /// Unix milliseconds when it (last) started.
+    pub started_ms: u64,
+    /// Unix milliseconds when it finished or failed.
+    pub finished_ms: Option<u64>,
+    /// The error chain, for failed steps (never contains secrets).
+    pub error: Option<String>,
+}
+
+/// Overall state of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Running, or interrupted (crash): resumable.
+    InProgress,
+    /// Every step done.
+    Succeeded,
+    /// A step failed and the resources were kept (`keep_on_failure`): resumable.
+    Failed,
+    /// A step failed and everything this run created was removed.
+    RolledBack,
+    /// A step failed and the rollback could not remove everything (see `rollback`).
+    RollbackIncomplete,
+}
+
+/// A droplet the run created or adopted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DropletRef {
+    /// Provider id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// True when found by run tag after an ambiguous create instead of created directly.
+    #[serde(default)]
+    pub adopted: bool,
+}
+
+/// Everything the run created (what rollback undoes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    /// Chef client name.
+    pub chef_client: Option<String>,
+    /// Chef node name.
+    pub chef_node: Option<String>,
+    /// The droplet.
+    pub droplet: Option<DropletRef>,
+    /// A/AAAA records.
+    #[serde(default)]
+    pub dns_records: Vec<DnsRecord>,
+}
+
+impl Resources {
+    /// True when nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.chef_client.is_none()
+            && self.chef_node.is_none()
+            && self.droplet.is_none()
+            && self.dns_records.is_empty()
+    }
+}
+
+/// What rollback or teardown did to one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome", content = "detail")]
+pub enum UndoOutcome {
+    /// Removed now.
+    Removed,
+    /// Was already gone.
+    AlreadyGone,
+    /// Left in place on purpose (e.g. not managed by this tool).
+    Skipped(String),
+    /// Would be removed (dry run).
+    WouldRemove,
+    /// Could not be removed: the error chain.
+    Failed(String),
+}
+
+/// One resource acted on by rollback or teardown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndoAction {
+    /// `"dns A web-01.example.com -> 192.0.2.1"`, `"droplet 123 (web-01)"`, `"chef node web-01"`…
+    pub resource: String,
+    /// What happened.
+    pub outcome: UndoOutcome,
+}
+
+/// The result of a rollback: exactly what was undone and what could not be.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackReport {
+    /// In the order performed (reverse creation order).
+    pub actions: Vec<UndoAction>,
+}
+
+impl RollbackReport {
+    /// True when every resource was removed or already gone.
+    pub fn complete(&self) -> bool {
+        self.actions
+            .iter()
+            .all(|a| matches!(a.outcome, UndoOutcome::Removed | UndoOutcome::AlreadyGone))
+    }
+}
+
+/// The public addresses the droplet got.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Addresses {
+    /// Public IPv4.
+    pub ipv4: Option<std::net::Ipv4Addr>,
+    /// Public IPv6.
+    pub ipv6: Option<std::net::Ipv6Addr>,
+}
+
+/// The journal of one host run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunJournal {
+    /// Format version ([`JOURNAL_VERSION`]).
+    pub version: u32,
+    /// Unique run id; the droplet carries the tag `ops-run:<run_id>`.
+    pub run_id: String,
+    /// Fleet batch id, when part of one (tag `ops-batch:<batch_id>`).
+    pub batch_id: Option<String>,
+    /// Unix milliseconds of creation.
+    pub created_ms: u64,
+    /// Unix milliseconds of the last write.
+    pub updated_ms: u64,
+    /// The spec being provisioned.
+    pub spec: HostSpec,
+    /// Overall state.
+    pub status: RunStatus,
+    /// SSH key ids resolved at validation.
+    #[serde(default)]
+    pub ssh_key_ids: Vec<u64>,
+    /// Step records, at most one per step.
+    pub steps: Vec<StepRecord>,
+    /// What this run created.
+    pub resources: Resources,
+    /// The droplet's addresses.
+    pub addresses: Addresses,
+    /// The last rollback, if any.
+    pub rollback: Option<RollbackReport>,
+}
+
+/// Unix milliseconds now.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl RunJournal {
+    /// A fresh journal for `spec`.
+    pub fn new(run_id: String, batch_id: Option<String>, spec: HostSpec) -> Self {
+        let now = now_ms();
+        RunJournal {
+            version: JOURNAL_VERSION,
+            run_id,
+            batch_id,
+            created_ms: now,
+            updated_ms: now,
+            spec,
+            status: RunStatus::InProgress,
+            ssh_key_ids: Vec::new(),
+            steps: Vec::new(),
+            resources: Resources::default(),
+            addresses: Addresses::default(),
+            rollback: None,
+        }
+    }
+
+    /// The run's unique droplet tag.
+    pub fn run_tag(&self) -> String {
+        format!("{}{}", super::spec::RUN_TAG_PREFIX, self.run_id)
+    }
+
+    /// The batch tag, if any.
+    pub fn batch_tag(&self) -> Option<String> {
+        self.batch_id
+            .as_ref()
+            .map(|b| format!("{}{b}", super::spec::BATCH_TAG_PREFIX))
+    }
+
+    /// The record of `step`, if it ever started.
+    pub fn step(&self, step: Step) -> Option<&StepRecord> {
+        self.steps.iter().find(|s| s.step == step)
+    }
+
+    /// True when `step` is done or skipped.
+    pub fn is_done(&self, step: Step) -> bool {
+        self.step(step)
+            .is_some_and(|s| matches!(s.state, StepState::Done | StepState::Skipped))
+    }
+
+    /// True when `step` was started before (a crash or failure may have left its write behind).
+    pub fn was_attempted(&self, step: Step) -> bool {
+        self.step(step).is_some()
+    }
+
+    /// The first step that is not done or skipped.
+    pub fn first_unfinished(&self) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| !self.is_done(*s))
+    }
+
+    fn set(&mut self, step: Step, state: StepState, error: Option<String>) {
+        let now = now_ms();
+        self.updated_ms = now;
+        match self.steps.iter_mut().find(|s| s.step == step) {
+            Some(r) => {
+                if state == StepState::Started {
+                    r.started_ms = now;
+                    r.finished_ms = None;
+                } else {
+                    r.finished_ms = Some(now);
+                }
+                r.state = state;
+                r.error = error;
+            }
+            None => self.steps.push(StepRecord {
+                step,
+                state,
+                started_ms: now,
+                finished_ms: (state != StepState::Started).then_some(now),
+                error,
+            }),
+        }
+    }
+
+    /// Marks `step` started.
+    pub fn start(&mut self, step: Step) {
+        self.set(step, StepState::Started, None);
+    }
+
+    /// Marks `step` done.
+    pub fn done(&mut self, step: Step) {
+        self.set(step, StepState::Done, None);
+    }
+
+    /// Marks `step` skipped.
+    pub fn skip(&mut self, step: Step) {
+        self.set(step, StepState::Skipped, None);
+    }
+
+    /// Marks `step` failed with an error chain.
+    pub fn fail(&mut self, step: Step, error: String) {
+        self.set(step, StepState::Failed, Some(error));
+    }
+}
+
+/// Where journals live.
+#[derive(Debug, Clone)]
+pub struct JournalStore {
+    dir: PathBuf,
+}
+
+/// Run and batch ids are generated by the tool; only these characters are accepted back.
+pub(crate) fn check_id(id: &str) -> Result<()> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(Error::Precondition(format!("`{id}` is not a run id")));
+    }
+    Ok(())
+}
+
+impl JournalStore {
+    /// A store in `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        JournalStore { dir: dir.into() }
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The journal file of `run_id`.
+    pub fn path(&self, run_id: &str) -> PathBuf {
+        self.dir.join(format!("{run_id}.json"))
+    }
+
+    /// Writes the journal atomically (temp file + fsync + rename + directory fsync).
+    pub async fn save(&self, journal: &RunJournal) -> Result<()> {
+        check_id(&journal.run_id)?;
+        let bytes = serde_json::to_vec_pretty(journal).map_err(Error::Json)?;
+        let dir = self.dir.clone();
+        let path = self.path(&journal.run_id);
+        let tmp = self.dir.join(format!(".{}.json.tmp", journal.run_id));
+        let p2 = path.clone();
+        let res = tokio::task::spawn_blocking(move || write_atomic(&dir, &tmp, &p2, &bytes)).await;
+        match res {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(source)) => Err(Error::Journal {
+                path,
+                action: "written",
+                source,
+            }),
+            Err(join) => Err(Error::Journal {
+                path,
+                action: "written",
+                source: std::io::Error::other(join.to_string()),
+            }),
+        }
+    }
+
+    /// Reads the journal of `run_id`.
+    pub async fn load(&self, run_id: &str) -> Result<RunJournal> {
+        check_id(run_id)?;
+        let path = self.path(run_id);
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|source| Error::Journal {
+                path: path.clone(),
+                action: "read",
+                source,
+            })?;
+        let j: RunJournal = serde_json::from_slice(&bytes).map_err(Error::Json)?;
+        if j.version != JOURNAL_VERSION {
+            return Err(Error::Precondition(format!(
+                "journal {} has version {}, expected {JOURNAL_VERSION}",
+                path.display(),
+                j.version
+            )));
+        }
+        Ok(j)
+    }
+
+    /// Every journal in the directory (unreadable files are skipped).
+    pub async fn list(&self) -> Result<Vec<RunJournal>> {
+        let mut out = Vec::new();
+        let mut rd = match tokio::fs::read_dir(&self.dir).await {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(source) => {
+                return Err(Error::Journal {
+                    path: self.dir.clone(),
+                    action: "listed",
+                    source,
+                });
+            }
+        };
+        while let Ok(Some(entry)) = rd.next_entry().await {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_suffix(".json") {
+                if check_id(id).is_ok() {
+                    if let Ok(j) = self.load(id).await {
+                        out.push(j);
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            a.created_ms
+                .cmp(&b.created_ms)
+                .then(a.run_id.cmp(&b.run_id))
+        });
+        Ok(out)
+    }
+}
+
+fn write_atomic(dir: &Path, tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    {
+        let mut f = std::fs::File::create(tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(tmp, path)?;
+    // Make the rename itself durable.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

@@ -1,0 +1,353 @@
+//! Provision and tear down hosts: droplet, DNS, Chef — safely, resumably, in parallel.
+//!
+//! [`Provisioner`] is generic over the four [ports](crate::ports). For one [`HostSpec`] it
+//! runs the [`Step`]s in order:
+//!
+//! 1. **validate** everything before any write — hostname/droplet name, region, size and
+//!    image in the catalog, SSH keys resolve, the DNS zone is ours, and no droplet, Chef
+//!    node/client or DNS record claims the name unless this very run created it;
+//! 2. register the node in Chef the validatorless way: **create the client** (its private key
+//!    stays in memory as a secret) and the **node** with run list and environment;
+//! 3. **create the droplet** with [cloud-init user data](cloud_init) that installs Chef, writes
+//!    the key, `client.rb` and first-boot JSON, and runs the first converge;
+//! 4. **wait** until it is active (deadline, progress events) and take its IPv4 (and IPv6);
+//! 5. create the **A/AAAA records** and **publish** the zone (once per zone per batch);
+//! 6. optionally **wait until monitoring reports the host UP**.
+//!
+//! What the usual tools do not do, and this does:
+//! - **Duplicate-safe create**: every droplet carries a unique run tag (`ops-run:<run id>`).
+//!   After an ambiguous create failure ([`PortError::is_ambiguous`](crate::ports::PortError::is_ambiguous))
+//!   the droplet is looked up by that tag and adopted instead of created again.
+//! - **A run journal** ([`journal`]): every step and every resource id is written atomically
+//!   to `<state dir>/<run id>.json` as it happens; [`Provisioner::resume`] continues from the
+//!   first unfinished step.
+//! - **Rollback** in reverse order (DNS records + publish, droplet, Chef node, Chef client)
+//!   with a [`RollbackReport`] of exactly what was and was not undone;
+//!   [`ProvisionConfig::keep_on_failure`] leaves everything for inspection instead.
+//! - **Fleets** ([`Provisioner::provision_fleet`]): bounded concurrency for API work, shared
+//!   [rate budgets](budget) (DigitalOcean 250/min, Dyn 300/min), one publish per zone per
+//!   batch, droplet status polled for the whole batch with one call, and a per-host outcome —
+//!   one host's failure neither aborts nor orphans the others.
+//! - **Teardown** ([`Provisioner::teardown`]) tolerant of already-gone resources, and an
+//!   **orphan audit** ([`Provisioner::audit`]).
+//! - **Dry run** ([`Provisioner::plan`]): the exact writes, none made.
+//!
+//! Progress goes to `tracing` events and to an optional [`ProgressFn`] callback (see
+//! [`progress_channel`]); no secret ever reaches either, nor the journal.
+
+pub mod audit;
+pub mod budget;
+pub mod cloud_init;
+mod fleet;
+pub mod journal;
+mod plan;
+mod run;
+pub mod spec;
+pub mod teardown;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use audit::{AuditReport, AuditScope};
+pub use budget::{Budgets, RateBudget};
+pub use cloud_init::BootstrapConfig;
+pub use journal::{
+    Addresses, JournalStore, Resources, RollbackReport, RunJournal, RunStatus, Step, UndoAction,
+    UndoOutcome,
+};
+pub use plan::{HostPlan, Plan, PlannedWrite};
+pub use spec::{FleetSpec, HostSpec};
+pub use teardown::{TeardownReport, TeardownTarget};
+
+use crate::error::Error;
+use crate::ports::{Compute, ConfigMgmt, Dns, Monitoring};
+
+/// Settings of a [`Provisioner`].
+#[derive(Debug, Clone)]
+pub struct ProvisionConfig {
+    /// How hosts reach the Chef server.
+    pub bootstrap: BootstrapConfig,
+    /// Directory of the run journals.
+    pub state_dir: PathBuf,
+    /// On failure, keep what was created instead of rolling back.
+    pub keep_on_failure: bool,
+    /// Hosts doing API work at once (waits do not count). Default 10.
+    pub concurrency: usize,
+    /// Deadline for the droplet to become active. Default 5 min.
+    pub active_timeout: Duration,
+    /// Droplet status poll interval. Default 3 s.
+    pub poll_interval: Duration,
+    /// Deadline for monitoring to report the host UP. Default 10 min.
+    pub monitoring_timeout: Duration,
+    /// Monitoring poll interval. Default 15 s.
+    pub monitoring_poll: Duration,
+    /// Create attempts for a droplet (or Chef object) after ambiguous failures. Default 3.
+    pub create_attempts: u32,
+    /// Lookups by run tag after an ambiguous create before creating again. Default 3.
+    pub adopt_lookups: u32,
+    /// Delay between those lookups. Default 2 s.
+    pub adopt_delay: Duration,
+    /// How long a host that has its DNS records waits for the rest of its batch before the
+    /// zone is published without them (they get a later publish). Default 20 s.
+    pub publish_linger: Duration,
+}
+
+impl ProvisionConfig {
+    /// Defaults with the given state directory and bootstrap settings.
+    pub fn new(state_dir: impl Into<PathBuf>, bootstrap: BootstrapConfig) -> Self {
+        ProvisionConfig {
+            bootstrap,
+            state_dir: state_dir.into(),
+            keep_on_failure: false,
+            concurrency: 10,
+            active_timeout: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(3),
+            monitoring_timeout: Duration::from_secs(600),
+            monitoring_poll: Duration::from_secs(15),
+            create_attempts: 3,
+            adopt_lookups: 3,
+            adopt_delay: Duration::from_secs(2),
+            publish_linger: Duration::from_secs(20),
+        }
+    }
+}
+
+/// A progress event, for binaries to render. Carries no secret.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+#[allow(missing_docs)] // field names say it all
+pub enum ProgressEvent {
+    /// A step started.
+    StepStarted {
+        host: String,
+        run_id: String,
+        step: Step,
+    },
+    /// A step finished.
+    StepDone {
+        host: String,
+        run_id: String,
+        step: Step,
+        elapsed: Duration,
+    },
+    /// A step is not needed for this host.
+    StepSkipped {
+        host: String,
+        run_id: String,
+        step: Step,
+    },
+    /// A step failed (`error` is the error chain).
+    StepFailed {
+        host: String,
+        run_id: String,
+        step: Step,
+        error: String,
+    },
+    /// Still waiting (droplet status, monitoring state).
+    Waiting {
+        host: String,
+        run_id: String,
+        step: Step,
+        status: String,
+        elapsed: Duration,
+        timeout: Duration,
+    },
+    /// A resource that an interrupted or ambiguous call created was found and adopted.
+    Adopted {
+        host: String,
+        run_id: String,
+        resource: String,
+    },
+    /// A write is retried after an ambiguous failure that left nothing behind.
+    Retrying {
+        host: String,
+        run_id: String,
+        step: Step,
+        attempt: u32,
+        reason: String,
+    },
+    /// A rollback or teardown action.
+    Undo {
+        host: String,
+        run_id: String,
+        action: UndoAction,
+    },
+    /// A zone was published for `hosts` hosts.
+    Published { zone: String, hosts: u64 },
+    /// The host's run ended.
+    Finished {
+        host: String,
+        run_id: String,
+        status: RunStatus,
+    },
+}
+
+/// Progress callback. Must be cheap and must not block.
+pub type ProgressFn = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
+
+/// A callback that forwards every event into an unbounded channel, for binaries that render
+/// progress in their own task.
+pub fn progress_channel() -> (
+    ProgressFn,
+    tokio::sync::mpsc::UnboundedReceiver<ProgressEvent>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let f: ProgressFn = Arc::new(move |ev: &ProgressEvent| {
+        let _ = tx.send(ev.clone());
+    });
+    (f, rx)
+}
+
+/// A host that was provisioned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostReport {
+    /// Host name.
+    pub name: String,
+    /// Run id (journal name).
+    pub run_id: String,
+    /// Droplet id.
+    pub droplet_id: u64,
+    /// True when the droplet was adopted after an ambiguous create.
+    pub adopted: bool,
+    /// The DNS name.
+    pub fqdn: String,
+    /// Public addresses.
+    pub addresses: Addresses,
+    /// Time spent per step (from the journal).
+    pub step_times: Vec<(Step, Duration)>,
+}
+
+/// A host that was not provisioned.
+#[derive(Debug)]
+pub struct HostFailure {
+    /// Host name.
+    pub name: String,
+    /// The step that failed.
+    pub step: Step,
+    /// Why.
+    pub error: Error,
+    /// What this run created and left in place (`keep_on_failure`, or what rollback could not
+    /// remove).
+    pub kept: Resources,
+    /// The rollback, when one ran.
+    pub rollback: Option<RollbackReport>,
+}
+
+/// The outcome of one host.
+#[derive(Debug)]
+pub struct HostOutcome {
+    /// Host name.
+    pub name: String,
+    /// Run id (journal name); `None` when the run never started (e.g. an unknown run id).
+    pub run_id: Option<String>,
+    /// Success or failure.
+    pub result: std::result::Result<HostReport, HostFailure>,
+}
+
+impl HostOutcome {
+    /// True on success.
+    pub fn is_ok(&self) -> bool {
+        self.result.is_ok()
+    }
+}
+
+/// The outcome of a fleet run: one entry per host, in spec order.
+#[derive(Debug)]
+pub struct FleetReport {
+    /// Batch id (droplets carry `ops-batch:<id>`).
+    pub batch_id: Option<String>,
+    /// Per-host outcomes.
+    pub hosts: Vec<HostOutcome>,
+    /// Zone publishes made for the batch (not counting rollbacks).
+    pub publishes: u32,
+}
+
+impl FleetReport {
+    /// Number of hosts that succeeded.
+    pub fn succeeded(&self) -> usize {
+        self.hosts.iter().filter(|h| h.is_ok()).count()
+    }
+}
+
+/// The provision/teardown workflow engine.
+pub struct Provisioner<C, D, K, M> {
+    compute: Arc<C>,
+    dns: Arc<D>,
+    cm: Arc<K>,
+    mon: Arc<M>,
+    config: ProvisionConfig,
+    budgets: Budgets,
+    store: JournalStore,
+    progress: Option<ProgressFn>,
+}
+
+impl<C, D, K, M> std::fmt::Debug for Provisioner<C, D, K, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provisioner")
+            .field("config", &self.config)
+            .field("budgets", &self.budgets)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C, D, K, M> Provisioner<C, D, K, M>
+where
+    C: Compute + 'static,
+    D: Dns + 'static,
+    K: ConfigMgmt + 'static,
+    M: Monitoring + 'static,
+{
+    /// A provisioner over the given ports, with default budgets (DigitalOcean + Dyn).
+    pub fn new(
+        compute: Arc<C>,
+        dns: Arc<D>,
+        cm: Arc<K>,
+        mon: Arc<M>,
+        config: ProvisionConfig,
+    ) -> Self {
+        let store = JournalStore::new(config.state_dir.clone());
+        Provisioner {
+            compute,
+            dns,
+            cm,
+            mon,
+            config,
+            budgets: Budgets::default(),
+            store,
+            progress: None,
+        }
+    }
+
+    /// Uses these rate budgets (share them between provisioners that use the same accounts).
+    #[must_use]
+    pub fn with_budgets(mut self, budgets: Budgets) -> Self {
+        self.budgets = budgets;
+        self
+    }
+
+    /// Sends progress events to `f`.
+    #[must_use]
+    pub fn with_progress(mut self, f: ProgressFn) -> Self {
+        self.progress = Some(f);
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ProvisionConfig {
+        &self.config
+    }
+
+    /// The budgets in use.
+    pub fn budgets(&self) -> &Budgets {
+        &self.budgets
+    }
+
+    /// The journal store.
+    pub fn journals(&self) -> &JournalStore {
+        &self.store
+    }
+}

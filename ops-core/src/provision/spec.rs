@@ -1,0 +1,436 @@
+//! Host and fleet specs (TOML or JSON) and their static checks.
+//!
+//! A fleet file has optional `[defaults]` and a list of `[[hosts]]`; every host field may be
+//! given in either place, the host winning (tags are the union):
+//!
+//! ```toml
+//! [defaults]
+//! region = "nyc3"
+//! size = "s-1vcpu-1gb"
+//! image = "ubuntu-24-04-x64"
+//! ssh_keys = ["ops@bastion"]
+//! dns = { zone = "example.com" }
+//! chef = { environment = "prod", run_list = ["role[base]"] }
+//!
+//! [[hosts]]
+//! name = "web-01"
+//! chef = { run_list = ["role[base]", "role[web]"] }
+//!
+//! [[hosts]]
+//! name = "web-02"
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Tag put on every droplet this tool creates.
+pub const TOOL_TAG: &str = "ops-core";
+/// Prefix of the per-run unique tag (`ops-run:<run id>`).
+pub const RUN_TAG_PREFIX: &str = "ops-run:";
+/// Prefix of the per-batch tag (`ops-batch:<batch id>`), fleets only.
+pub const BATCH_TAG_PREFIX: &str = "ops-batch:";
+
+/// Everything needed to provision one host.
+///
+/// The droplet name, the Chef node name and the Chef client name are all `name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    /// Hostname: lowercase letters, digits, `-` and `.`-separated labels (RFC 1123).
+    pub name: String,
+    /// Region slug, e.g. `nyc3`.
+    pub region: String,
+    /// Size slug, e.g. `s-1vcpu-1gb`.
+    pub size: String,
+    /// Image slug or numeric id.
+    pub image: String,
+    /// Extra droplet tags (the tool adds its own).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// SSH keys by name or MD5 fingerprint; at least one (DigitalOcean otherwise mails a root
+    /// password).
+    #[serde(default)]
+    pub ssh_keys: Vec<String>,
+    /// Give the droplet a public IPv6 address and publish an AAAA record.
+    #[serde(default)]
+    pub ipv6: bool,
+    /// Enable DigitalOcean's monitoring agent.
+    #[serde(default)]
+    pub monitoring_agent: bool,
+    /// DNS record to create.
+    pub dns: DnsSpec,
+    /// Chef registration.
+    pub chef: ChefSpec,
+    /// Additions to the generated cloud-init user data.
+    #[serde(default)]
+    pub user_data: UserDataExtras,
+    /// Wait until monitoring reports the host UP (the optional last step).
+    #[serde(default)]
+    pub wait_for_monitoring: bool,
+}
+
+/// The DNS part of a host spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsSpec {
+    /// The zone (apex) that must belong to this account, e.g. `example.com`.
+    pub zone: String,
+    /// Record name relative to the zone; defaults to the host name.
+    #[serde(default)]
+    pub record: Option<String>,
+    /// TTL in seconds; defaults to the zone's default.
+    #[serde(default)]
+    pub ttl: Option<u32>,
+}
+
+/// The Chef part of a host spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChefSpec {
+    /// Chef environment.
+    pub environment: String,
+    /// Run list (`recipe[..]`, `role[..]`).
+    pub run_list: Vec<String>,
+    /// Extra first-boot (normal) attributes.
+    #[serde(default)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Optional additions to the generated user data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserDataExtras {
+    /// Extra packages to install before Chef.
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// Extra shell commands, run after the first converge.
+    #[serde(default)]
+    pub runcmd: Vec<String>,
+}
+
+impl HostSpec {
+    /// Parses one host spec from TOML.
+    pub fn from_toml_str(s: &str) -> Result<Self> {
+        toml::from_str(s).map_err(Error::SpecToml)
+    }
+
+    /// Parses one host spec from JSON.
+    pub fn from_json_str(s: &str) -> Result<Self> {
+        serde_json::from_str(s).map_err(Error::Json)
+    }
+
+    /// The record name relative to the zone.
+    pub fn record_name(&self) -> &str {
+        self.dns.record.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The fully qualified DNS name (no trailing dot).
+    pub fn fqdn(&self) -> String {
+        format!(
+            "{}.{}",
+            self.record_name(),
+            self.dns.zone.trim_end_matches('.')
+        )
+    }
+
+    /// The Chef node (and client) name: the host name.
+    pub fn node_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Static checks that need no provider: names, tags, run list. Returns every problem.
+    pub fn check(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if let Err(e) = check_hostname(&self.name) {
+            p.push(format!("name `{}`: {e}", self.name));
+        }
+        if self.name.len() > 255 {
+            p.push("name: longer than a droplet name may be (255)".into());
+        }
+        for (field, v) in [
+            ("region", &self.region),
+            ("size", &self.size),
+            ("image", &self.image),
+        ] {
+            if v.trim().is_empty() {
+                p.push(format!("{field}: empty"));
+            }
+        }
+        for t in &self.tags {
+            if let Err(e) = check_tag(t) {
+                p.push(format!("tag `{t}`: {e}"));
+            } else if t.starts_with(RUN_TAG_PREFIX)
+                || t.starts_with(BATCH_TAG_PREFIX)
+                || t == TOOL_TAG
+            {
+                p.push(format!("tag `{t}`: reserved for the tool's own tags"));
+            }
+        }
+        if self.ssh_keys.is_empty() {
+            p.push(
+                "ssh_keys: at least one key is required (otherwise a root password is mailed)"
+                    .into(),
+            );
+        }
+        let zone = self.dns.zone.trim_end_matches('.');
+        if let Err(e) = check_hostname(zone) {
+            p.push(format!("dns.zone `{zone}`: {e}"));
+        } else if !zone.contains('.') {
+            p.push(format!("dns.zone `{zone}`: not a domain"));
+        }
+        let rec = self.record_name();
+        if rec == "@" || rec.is_empty() {
+            p.push("dns.record: the zone apex cannot be a host record".into());
+        } else if let Err(e) = check_hostname(rec) {
+            p.push(format!("dns.record `{rec}`: {e}"));
+        } else if self.fqdn().len() > 253 {
+            p.push("dns: the fully qualified name is longer than 253 characters".into());
+        }
+        if self.dns.ttl == Some(0) {
+            p.push("dns.ttl: must be positive (omit it for the zone default)".into());
+        }
+        let env = &self.chef.environment;
+        if env.is_empty()
+            || !env
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            p.push(format!(
+                "chef.environment `{env}`: letters, digits, `_` and `-` only"
+            ));
+        }
+        if self.chef.run_list.is_empty() {
+            p.push("chef.run_list: empty".into());
+        }
+        for item in &self.chef.run_list {
+            if !is_run_list_item(item) {
+                p.push(format!(
+                    "chef.run_list `{item}`: expected `recipe[name]` or `role[name]`"
+                ));
+            }
+        }
+        for pkg in &self.user_data.packages {
+            if pkg.is_empty()
+                || !pkg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-._:=~".contains(c))
+            {
+                p.push(format!("user_data.packages `{pkg}`: not a package name"));
+            }
+        }
+        p
+    }
+}
+
+fn is_run_list_item(item: &str) -> bool {
+    let inner = item
+        .strip_prefix("recipe[")
+        .or_else(|| item.strip_prefix("role["))
+        .and_then(|r| r.strip_suffix(']'));
+    inner.is_some_and(|n| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-:.@".contains(c))
+    })
+}
+
+/// Checks a DNS hostname (RFC 1123, lowercase): also a valid droplet name and Chef node name.
+pub fn check_hostname(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty() {
+        return Err("empty".into());
+    }
+    if name.len() > 253 {
+        return Err("longer than 253 characters".into());
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err("empty label (`..` or a leading/trailing dot)".into());
+        }
+        if label.len() > 63 {
+            return Err(format!("label `{label}` is longer than 63 characters"));
+        }
+        if !label
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(format!(
+                "label `{label}`: only lowercase letters, digits and `-` are allowed"
+            ));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!("label `{label}` starts or ends with `-`"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a DigitalOcean tag (`^[a-zA-Z0-9_\-:]+$`, at most 255 characters).
+pub fn check_tag(tag: &str) -> std::result::Result<(), String> {
+    if tag.is_empty() || tag.len() > 255 {
+        return Err("must be 1 to 255 characters".into());
+    }
+    if !tag
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ':')
+    {
+        return Err("only letters, digits, `_`, `-` and `:` are allowed".into());
+    }
+    Ok(())
+}
+
+/// A fleet file: defaults plus hosts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetSpec {
+    /// Values every host inherits unless it sets its own.
+    #[serde(default)]
+    pub defaults: PartialHost,
+    /// The hosts.
+    pub hosts: Vec<PartialHost>,
+}
+
+/// A host entry or the defaults of a fleet file: every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // same fields as `HostSpec`
+pub struct PartialHost {
+    pub name: Option<String>,
+    pub region: Option<String>,
+    pub size: Option<String>,
+    pub image: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub ssh_keys: Option<Vec<String>>,
+    pub ipv6: Option<bool>,
+    pub monitoring_agent: Option<bool>,
+    pub dns: Option<PartialDns>,
+    pub chef: Option<PartialChef>,
+    pub user_data: Option<UserDataExtras>,
+    pub wait_for_monitoring: Option<bool>,
+}
+
+/// DNS fields of a [`PartialHost`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PartialDns {
+    pub zone: Option<String>,
+    pub record: Option<String>,
+    pub ttl: Option<u32>,
+}
+
+/// Chef fields of a [`PartialHost`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PartialChef {
+    pub environment: Option<String>,
+    pub run_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+impl FleetSpec {
+    /// Parses a fleet file from TOML.
+    pub fn from_toml_str(s: &str) -> Result<Self> {
+        toml::from_str(s).map_err(Error::SpecToml)
+    }
+
+    /// Parses a fleet file from JSON.
+    pub fn from_json_str(s: &str) -> Result<Self> {
+        serde_json::from_str(s).map_err(Error::Json)
+    }
+
+    /// Merges defaults into every host and checks that names are unique and every required
+    /// field is set. Returns every problem at once.
+    pub fn hosts(&self) -> Result<Vec<HostSpec>> {
+        let mut problems = Vec::new();
+        let mut out = Vec::new();
+        if self.defaults.name.is_some() {
+            problems.push("defaults: `name` cannot have a default".to_string());
+        }
+        if self
+            .defaults
+            .dns
+            .as_ref()
+            .is_some_and(|d| d.record.is_some())
+        {
+            problems.push("defaults: `dns.record` cannot have a default".to_string());
+        }
+        for (i, h) in self.hosts.iter().enumerate() {
+            match merge(&self.defaults, h) {
+                Ok(spec) => {
+                    if out.iter().any(|o: &HostSpec| o.name == spec.name) {
+                        problems.push(format!("hosts[{i}]: duplicate name `{}`", spec.name));
+                    } else if out.iter().any(|o: &HostSpec| o.fqdn() == spec.fqdn()) {
+                        problems.push(format!("hosts[{i}]: duplicate DNS name `{}`", spec.fqdn()));
+                    }
+                    out.push(spec);
+                }
+                Err(missing) => problems.push(format!("hosts[{i}]: {missing}")),
+            }
+        }
+        if self.hosts.is_empty() {
+            problems.push("no hosts".to_string());
+        }
+        if problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(Error::Validation {
+                target: "fleet spec".into(),
+                problems,
+            })
+        }
+    }
+}
+
+fn merge(d: &PartialHost, h: &PartialHost) -> std::result::Result<HostSpec, String> {
+    fn pick<T: Clone>(field: &str, a: &Option<T>, b: &Option<T>) -> std::result::Result<T, String> {
+        a.clone()
+            .or_else(|| b.clone())
+            .ok_or_else(|| format!("`{field}` is missing (set it on the host or in [defaults])"))
+    }
+    let name = pick("name", &h.name, &None)?;
+    let dd = d.dns.clone().unwrap_or_default();
+    let hd = h.dns.clone().unwrap_or_default();
+    let dc = d.chef.clone().unwrap_or_default();
+    let hc = h.chef.clone().unwrap_or_default();
+    let mut tags = d.tags.clone();
+    for t in &h.tags {
+        if !tags.contains(t) {
+            tags.push(t.clone());
+        }
+    }
+    let mut attributes = dc.attributes.clone();
+    attributes.extend(hc.attributes.clone());
+    Ok(HostSpec {
+        region: pick("region", &h.region, &d.region)?,
+        size: pick("size", &h.size, &d.size)?,
+        image: pick("image", &h.image, &d.image)?,
+        tags,
+        ssh_keys: pick("ssh_keys", &h.ssh_keys, &d.ssh_keys)?,
+        ipv6: h.ipv6.or(d.ipv6).unwrap_or(false),
+        monitoring_agent: h.monitoring_agent.or(d.monitoring_agent).unwrap_or(false),
+        dns: DnsSpec {
+            zone: pick("dns.zone", &hd.zone, &dd.zone)?,
+            record: hd.record,
+            ttl: hd.ttl.or(dd.ttl),
+        },
+        chef: ChefSpec {
+            environment: pick("chef.environment", &hc.environment, &dc.environment)?,
+            run_list: pick("chef.run_list", &hc.run_list, &dc.run_list)?,
+            attributes,
+        },
+        user_data: h
+            .user_data
+            .clone()
+            .or_else(|| d.user_data.clone())
+            .unwrap_or_default(),
+        wait_for_monitoring: h
+            .wait_for_monitoring
+            .or(d.wait_for_monitoring)
+            .unwrap_or(false),
+        name,
+    })
+}
