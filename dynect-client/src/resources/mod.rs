@@ -1,0 +1,4 @@
+//! Resource handlers and their types.
+
+pub mod records;
+pub mod zones;
