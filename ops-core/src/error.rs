@@ -58,6 +58,9 @@ pub enum Error {
     /// A spec or journal file is not valid JSON for the expected shape.
     #[error("could not parse JSON")]
     Json(#[source] serde_json::Error),
+    /// The restore-to-QA workflow failed; the [`RestoreError`](crate::restore::RestoreError) says how.
+    #[error("restore to QA failed")]
+    Restore(#[source] Box<crate::restore::RestoreError>),
 }
 
 /// `Result` with this crate's [`Error`].

@@ -9,5 +9,6 @@
 pub mod error;
 pub mod ports;
 pub mod provision;
+pub mod restore;
 
 pub use error::{Error, Result};

@@ -1,0 +1,3 @@
+//! Restore benchmark (see below).
+
+fn main() {}

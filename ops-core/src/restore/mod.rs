@@ -1,0 +1,522 @@
+//! Restore a production Postgres dump into QA with near-zero QA downtime.
+//!
+//! The workflow never touches the live QA database until the very end:
+//!
+//! 1. **Preflight** — guards (target is not the source, does not look like
+//!    production, is not a template nor the connected database), privileges
+//!    (`CREATEDB`, ownership of QA, `pg_signal_backend`), and a Postgres
+//!    advisory lock so that two restores of the same QA cannot overlap.
+//! 2. **Dump** (only for [`DumpSource::Database`]) — `pg_dump -Fd -Z1 -j N` to
+//!    local disk, row counts taken in the same snapshot.
+//! 3. **Restore** into `<qa>_next`, created from `template0`, with
+//!    `pg_restore --exit-on-error -j N --no-owner --no-acl`. Progress (items
+//!    of the table of contents, bytes) goes to `tracing` and to the callback
+//!    set with [`RestoreJob::on_progress`].
+//! 4. **Verify, sanitise, analyse, check** — every table of the dump is
+//!    present and row counts match ([`RowCounts`]); then the sanitise scripts
+//!    run, `ANALYZE`, then the user [`CheckQuery`]s must all return `true`.
+//!    Counts are compared *before* sanitising (scripts may delete rows), the
+//!    checks run *after* (they can assert that masking happened).
+//! 5. **Carry settings** — QA's owner, grants, connection limit, comment,
+//!    `ALTER DATABASE … SET` and `ALTER ROLE … IN DATABASE … SET` are
+//!    re-applied to the new database (they stay with the old database's OID).
+//! 6. **Swap** — optional monitoring downtime ([`Downtime`]), then
+//!    `ALTER DATABASE qa ALLOW_CONNECTIONS false`, terminate QA's sessions,
+//!    and in one transaction rename `qa` → `qa_prev_<ms>` and
+//!    `qa_next` → `qa`. QA is unavailable only for this step.
+//! 7. **Prune** — keep [`RestoreOptions::keep_previous`] previous copies;
+//!    [`rollback`] swaps the newest one back.
+//!
+//! Any failure before the swap drops `<qa>_next` and leaves QA exactly as it
+//! was; a failure during the swap rolls the renames back and reopens QA.
+//!
+//! ## Privileges
+//! A superuser works. The least privilege is a role with `CREATEDB`, member of
+//! `pg_signal_backend`, owning QA (or member of its owner role) and `CONNECT`
+//! on the maintenance database. `ALTER ROLE … IN DATABASE` settings of other
+//! roles also need `CREATEROLE`. Such a role cannot terminate superuser
+//! sessions: the swap then fails with [`RestoreError::SessionsRemain`] naming
+//! them, and QA is reopened unchanged.
+//!
+//! ## Ownership and ACLs
+//! By default the restore uses `--no-owner --no-acl`: objects belong to the
+//! restoring role and production grants (to production roles) are not
+//! replayed. Put the grants QA's application needs into a sanitise script
+//! (`GRANT SELECT, INSERT … ON ALL TABLES IN SCHEMA public TO qa_app`), or
+//! turn the flags off in [`RestoreOptions`] when QA has the same roles.
+//!
+//! ```no_run
+//! use ops_core::restore::{CheckQuery, DumpSource, PgServer, RestoreJob, RestoreOptions, SqlScript};
+//! # async fn demo() -> ops_core::Result<()> {
+//! let qa_server = PgServer::new("host=/var/run/postgresql user=postgres dbname=postgres")?;
+//! let report = RestoreJob::new(qa_server, "qa", DumpSource::File("/backups/prod.dump".into()))
+//!     .options(RestoreOptions {
+//!         jobs: 2,
+//!         sanitize: vec![SqlScript::new("mask emails", "UPDATE customers SET email = id || '@example.invalid'")],
+//!         checks: vec![CheckQuery::new("no real emails",
+//!             "SELECT count(*) = 0 FROM customers WHERE email NOT LIKE '%@example.invalid'")],
+//!         ..RestoreOptions::default()
+//!     })
+//!     .on_progress(|p| tracing::info!(?p, "restore progress"))
+//!     .run()
+//!     .await?;
+//! println!("QA was unavailable for {:?}", report.swap_window);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod server;
+mod settings;
+mod swap;
+mod toc;
+mod tools;
+mod verify;
+mod workflow;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::RestoreError;
+pub use server::PgServer;
+pub use swap::{RollbackOptions, RollbackReport, rollback};
+pub use verify::{CheckQuery, RowCountManifest};
+
+impl From<RestoreError> for crate::Error {
+    fn from(e: RestoreError) -> Self {
+        crate::Error::Restore(Box::new(e))
+    }
+}
+
+/// Where the data comes from.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DumpSource {
+    /// A custom-format (`pg_dump -Fc`) file or a directory-format dump on local disk.
+    File(PathBuf),
+    /// Dump a live database first (`pg_dump -Fd -Z1 -j N` into the work
+    /// directory), then restore from that directory in parallel.
+    Database {
+        /// The production server (read access is enough).
+        server: PgServer,
+        /// The database to dump.
+        database: String,
+    },
+}
+
+/// The expected row counts the verification gate compares against.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum RowCounts {
+    /// [`DumpSource::Database`]: exact counts taken in the dump's snapshot.
+    /// [`DumpSource::File`]: the manifest `<dump>.rowcounts.json` if it
+    /// exists; otherwise only the table-presence check runs (logged as a warning).
+    #[default]
+    Auto,
+    /// Compare exactly with a manifest (see [`RowCountManifest`]).
+    Manifest(PathBuf),
+    /// Compare with live counts on production, within `tolerance` (a fraction:
+    /// the dump is older than the live data). When production is not
+    /// reachable, fall back to `fallback` if set, else fail the gate.
+    Production {
+        /// The production server.
+        server: PgServer,
+        /// The production database.
+        database: String,
+        /// Allowed relative difference per table, e.g. `0.05`.
+        tolerance: f64,
+        /// A manifest to use when production cannot be reached.
+        fallback: Option<PathBuf>,
+    },
+    /// No row-count comparison (tables and checks still gate the swap).
+    Off,
+}
+
+/// An SQL script run on the new database before the swap (masking PII, resetting secrets…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlScript {
+    /// A short name for logs and errors.
+    pub name: String,
+    /// The SQL; several statements run as one implicit transaction unless the script has its own.
+    pub sql: String,
+}
+
+impl SqlScript {
+    /// A named script.
+    pub fn new(name: impl Into<String>, sql: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            sql: sql.into(),
+        }
+    }
+
+    /// Read a script from a file; its file name becomes its name.
+    pub fn from_file(path: impl Into<PathBuf>) -> Result<Self, RestoreError> {
+        let path = path.into();
+        let sql = std::fs::read_to_string(&path)
+            .map_err(|e| RestoreError::io(format!("read {}", path.display()), e))?;
+        Ok(Self {
+            name: path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            sql,
+        })
+    }
+}
+
+/// Refuses targets whose database name or host looks like production.
+///
+/// Names are split on every non-alphanumeric character and compared, case
+/// insensitively, with `deny_tokens`: `app_prod` and `db-prod-1.example.com`
+/// match `prod`, `product_qa` does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductionGuard {
+    /// `false` disables the guard.
+    pub enabled: bool,
+    /// Tokens that mark production.
+    pub deny_tokens: Vec<String>,
+}
+
+impl Default for ProductionGuard {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            deny_tokens: ["prod", "production", "prd", "live", "primary"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+impl ProductionGuard {
+    /// Fail if `value` (a database or host name) contains a deny token.
+    pub fn check(&self, what: &str, value: &str) -> Result<(), RestoreError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let lower = value.to_ascii_lowercase();
+        for token in lower.split(|c: char| !c.is_ascii_alphanumeric()) {
+            if self
+                .deny_tokens
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(token))
+            {
+                return Err(RestoreError::Refused(format!(
+                    "the target {what} `{value}` looks like production (token `{token}`); \
+                     disable or adjust RestoreOptions::production_guard if this is intended"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Tuning and policy of a restore. Build with `..RestoreOptions::default()`.
+#[derive(Debug, Clone)]
+pub struct RestoreOptions {
+    /// Parallel jobs for `pg_dump`, `pg_restore`, counting and `ANALYZE` (default: CPUs).
+    pub jobs: u32,
+    /// `pg_restore --no-owner` (default `true`).
+    pub no_owner: bool,
+    /// `pg_restore --no-acl` (default `true`).
+    pub no_acl: bool,
+    /// Extra `pg_restore` arguments, e.g. `--no-subscriptions`.
+    pub extra_restore_args: Vec<String>,
+    /// `pg_dump` compression level for [`DumpSource::Database`] (default 1: gzip dominates dump time).
+    pub dump_compression: u8,
+    /// Where `pg_restore`/`pg_dump` live (default: `PATH`).
+    pub bin_dir: Option<PathBuf>,
+    /// Where a dump from a live database is written (default: the system temp dir).
+    pub work_dir: Option<PathBuf>,
+    /// Scripts run on the new database before verification checks and the swap.
+    pub sanitize: Vec<SqlScript>,
+    /// Queries that must all return `true` on the new database.
+    pub checks: Vec<CheckQuery>,
+    /// Row-count gate.
+    pub row_counts: RowCounts,
+    /// Run `ANALYZE` after sanitising (default `true`; `pg_restore` does not).
+    pub analyze: bool,
+    /// Previous copies kept for [`rollback`] (default 1).
+    pub keep_previous: usize,
+    /// Production-lookalike guard.
+    pub production_guard: ProductionGuard,
+    /// How long `pg_terminate_backend` waits for each QA session (default 5 s).
+    pub terminate_timeout: Duration,
+    /// Length of the monitoring downtime scheduled around the swap (default 5 min).
+    pub downtime_window: Duration,
+    /// How often restore progress (bytes) is polled and reported (default 1 s).
+    pub progress_interval: Duration,
+}
+
+impl Default for RestoreOptions {
+    fn default() -> Self {
+        Self {
+            jobs: std::thread::available_parallelism()
+                .ok()
+                .and_then(|n| u32::try_from(n.get()).ok())
+                .unwrap_or(2),
+            no_owner: true,
+            no_acl: true,
+            extra_restore_args: Vec::new(),
+            dump_compression: 1,
+            bin_dir: None,
+            work_dir: None,
+            sanitize: Vec::new(),
+            checks: Vec::new(),
+            row_counts: RowCounts::Auto,
+            analyze: true,
+            keep_previous: 1,
+            production_guard: ProductionGuard::default(),
+            terminate_timeout: Duration::from_secs(5),
+            downtime_window: Duration::from_secs(300),
+            progress_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Schedules monitoring downtime for QA's database checks around the swap.
+///
+/// An adapter over `nagios-client` implements it; failures are logged as
+/// warnings and never block the restore (the swap window is sub-second).
+#[async_trait::async_trait]
+pub trait Downtime: Send + Sync {
+    /// Schedule downtime for `database` lasting `window`; returns an id for [`Downtime::cancel`].
+    async fn schedule(
+        &self,
+        database: &str,
+        window: Duration,
+        comment: &str,
+    ) -> crate::Result<String>;
+    /// Cancel a downtime returned by [`Downtime::schedule`].
+    async fn cancel(&self, id: &str) -> crate::Result<()>;
+}
+
+/// A workflow step, as reported in [`Progress`] and [`RestoreReport::steps`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Step {
+    /// Guards, privileges, advisory lock.
+    Preflight,
+    /// `pg_dump` of a live source.
+    Dump,
+    /// `pg_restore -l` and expected counts.
+    Inspect,
+    /// Create the new database.
+    Prepare,
+    /// `pg_restore` into the new database.
+    Restore,
+    /// Tables present and row counts.
+    Verify,
+    /// Sanitise scripts.
+    Sanitize,
+    /// `ANALYZE`.
+    Analyze,
+    /// User check queries.
+    Checks,
+    /// Re-apply QA's database-level settings and grants.
+    CarrySettings,
+    /// Block, terminate, rename.
+    Swap,
+    /// Drop previous copies beyond the limit.
+    Prune,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Self::Preflight => "preflight",
+            Self::Dump => "dump",
+            Self::Inspect => "inspect",
+            Self::Prepare => "prepare",
+            Self::Restore => "restore",
+            Self::Verify => "verify",
+            Self::Sanitize => "sanitize",
+            Self::Analyze => "analyze",
+            Self::Checks => "checks",
+            Self::CarrySettings => "carry-settings",
+            Self::Swap => "swap",
+            Self::Prune => "prune",
+        };
+        f.write_str(s)
+    }
+}
+
+/// A progress event for binaries to render.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Progress {
+    /// A step began.
+    StepStarted(Step),
+    /// A step ended successfully.
+    StepFinished {
+        /// The step.
+        step: Step,
+        /// How long it took.
+        elapsed: Duration,
+    },
+    /// `pg_restore` progress.
+    Restore {
+        /// Table-of-contents items processed.
+        items_done: usize,
+        /// Items in the table of contents (ACL items excluded under `--no-acl`).
+        items_total: usize,
+        /// Current size of the new database.
+        bytes: u64,
+        /// Size of the source database, when known.
+        bytes_expected: Option<u64>,
+    },
+}
+
+/// What a successful run did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RestoreReport {
+    /// The QA database now serving the restored data.
+    pub qa_database: String,
+    /// The previous QA, kept for [`rollback`] (`None` if QA did not exist or `keep_previous` is 0).
+    pub previous: Option<String>,
+    /// Older copies dropped by pruning.
+    pub dropped: Vec<String>,
+    /// Table-of-contents items restored.
+    pub items_restored: usize,
+    /// Tables whose row counts were verified.
+    pub tables_counted: usize,
+    /// How long QA refused connections (block → renames committed).
+    pub swap_window: Duration,
+    /// Wall time of the whole run.
+    pub total: Duration,
+    /// Time per step.
+    pub steps: Vec<(Step, Duration)>,
+}
+
+type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// One restore of a dump into a QA database. See the [module docs](self).
+#[derive(Clone)]
+pub struct RestoreJob {
+    server: PgServer,
+    qa: String,
+    source: DumpSource,
+    options: RestoreOptions,
+    downtime: Option<Arc<dyn Downtime>>,
+    progress: Option<ProgressFn>,
+}
+
+impl fmt::Debug for RestoreJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RestoreJob")
+            .field("server", &self.server)
+            .field("qa", &self.qa)
+            .field("source", &self.source)
+            .field("options", &self.options)
+            .field("downtime", &self.downtime.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RestoreJob {
+    /// Restore `source` into database `qa` on `server` (the QA server; its
+    /// connection string names the maintenance database, not QA).
+    pub fn new(server: PgServer, qa: impl Into<String>, source: DumpSource) -> Self {
+        Self {
+            server,
+            qa: qa.into(),
+            source,
+            options: RestoreOptions::default(),
+            downtime: None,
+            progress: None,
+        }
+    }
+
+    /// Replace the options.
+    #[must_use]
+    pub fn options(mut self, options: RestoreOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Schedule monitoring downtime around the swap.
+    #[must_use]
+    pub fn downtime(mut self, downtime: Arc<dyn Downtime>) -> Self {
+        self.downtime = Some(downtime);
+        self
+    }
+
+    /// Receive [`Progress`] events (called inline: keep it quick, e.g. send on a channel).
+    #[must_use]
+    pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// The name of the working copy: `<qa>_next`.
+    pub fn next_name(&self) -> String {
+        format!("{}_next", self.qa)
+    }
+
+    /// Run the workflow. On error before the swap QA is untouched and the
+    /// working copy has been dropped.
+    pub async fn run(&self) -> crate::Result<RestoreReport> {
+        workflow::run(self).await.map_err(Into::into)
+    }
+}
+
+/// Database names the workflow accepts: 1–40 bytes of ASCII letters, digits, `_` and `-`
+/// (room for the `_prev_<ms>` suffix within Postgres' 63-byte limit).
+pub(crate) fn validate_name(what: &str, name: &str) -> Result<(), RestoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(RestoreError::Config(format!(
+            "{what} `{name}` must be 1-40 ASCII letters, digits, `_` or `-`"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_guard_tokens() {
+        let g = ProductionGuard::default();
+        assert!(g.check("database", "app_prod").is_err());
+        assert!(g.check("host", "db-PROD-1.example.com").is_err());
+        assert!(g.check("database", "product_qa").is_ok());
+        assert!(g.check("database", "qa").is_ok());
+        let off = ProductionGuard {
+            enabled: false,
+            ..ProductionGuard::default()
+        };
+        assert!(off.check("database", "prod").is_ok());
+    }
+
+    #[test]
+    fn names() {
+        assert!(validate_name("QA", "qa-main_1").is_ok());
+        assert!(validate_name("QA", "").is_err());
+        assert!(validate_name("QA", "a b").is_err());
+        assert!(validate_name("QA", &"x".repeat(41)).is_err());
+    }
+
+    #[test]
+    fn job_debug_hides_password() {
+        let s = PgServer::new("host=h user=u password=hunter2").unwrap();
+        let job = RestoreJob::new(
+            s.clone(),
+            "qa",
+            DumpSource::Database {
+                server: s,
+                database: "p".into(),
+            },
+        );
+        assert!(!format!("{job:?}").contains("hunter2"));
+    }
+}
