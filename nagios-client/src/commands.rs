@@ -103,6 +103,18 @@ impl Wire {
         Ok(())
     }
 
+    /// Free text that nagios-api must not receive empty (1.2.2 does not
+    /// check and would send the literal text `None` to Nagios).
+    fn required_text(&mut self, field: &'static str, v: &str) -> Result<()> {
+        if v.trim().is_empty() {
+            return Err(Error::InvalidRequest {
+                field,
+                reason: "must not be empty",
+            });
+        }
+        self.text(field, v)
+    }
+
     fn int(&mut self, field: &'static str, v: i64) {
         self.map.insert(field.to_owned(), Value::from(v));
     }
@@ -449,7 +461,7 @@ impl Acknowledge {
     pub(crate) fn wire(&self) -> Result<Wire> {
         let mut w = Wire::default();
         self.target.write(&mut w)?;
-        w.text("comment", &self.comment)?;
+        w.required_text("comment", &self.comment)?;
         w.int("sticky", if self.sticky { 2 } else { 1 });
         if let Some(n) = self.notify {
             w.flag("notify", n);
@@ -581,7 +593,7 @@ impl AddComment {
     pub(crate) fn wire(&self) -> Result<Wire> {
         let mut w = Wire::default();
         self.target.write(&mut w)?;
-        w.text("comment", &self.comment)?;
+        w.required_text("comment", &self.comment)?;
         if let Some(p) = self.persistent {
             w.flag("persistent", p);
         }
@@ -652,7 +664,7 @@ impl ScheduleCheck {
         }
     }
 
-    /// Check at this time instead of now.
+    /// Check at this time instead of now (the server's clock).
     pub fn at(mut self, t: Timestamp) -> Self {
         self.check_time = Some(t);
         self

@@ -329,7 +329,7 @@ async fn missing_required_parameter_message_is_kept() {
         .mount(&server)
         .await;
     let e = client
-        .acknowledge_problem(&Acknowledge::new(Target::host("web01"), ""))
+        .acknowledge_problem(&Acknowledge::new(Target::host("web01"), "x"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -545,6 +545,18 @@ async fn invalid_fields_never_reach_the_server() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::InvalidRequest { field: "host", .. }));
+    // nagios-api 1.2.2 does not check for a comment and would send "None".
+    let e = client
+        .acknowledge_problem(&Acknowledge::new(Target::host("web01"), " "))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        Error::InvalidRequest {
+            field: "comment",
+            ..
+        }
+    ));
 }
 
 #[tokio::test]
