@@ -18,6 +18,9 @@ use crate::resources::records::Records;
 use crate::resources::zones::Zones;
 use crate::retry::{PollConfig, RetryConfig, next_delay, parse_retry_after, should_retry};
 
+/// Smallest wait after a rate-limit answer without `Retry-After`.
+const RATE_LIMIT_MIN_BACKOFF: Duration = Duration::from_secs(5);
+
 /// The production endpoint. Paths are `REST/<Resource>/…` below it.
 pub const DEFAULT_BASE_URL: &str = "https://api.dynect.net/";
 
@@ -436,10 +439,16 @@ impl Client {
                     if attempt >= self.inner.retry.max_attempts || !should_retry(&e, &call.method) {
                         return Err(e);
                     }
-                    let Some(delay) = next_delay(&self.inner.retry, attempt - 1, e.retry_after())
+                    let Some(mut delay) =
+                        next_delay(&self.inner.retry, attempt - 1, e.retry_after())
                     else {
                         return Err(e);
                     };
+                    if e.is_rate_limited() && e.retry_after().is_none() {
+                        // Dyn locks the account out for up to 60 s: wait at least 5 s
+                        // (capped by max_backoff) rather than burning attempts.
+                        delay = delay.max(RATE_LIMIT_MIN_BACKOFF.min(self.inner.retry.max_backoff));
+                    }
                     tracing::warn!(
                         what = call.what,
                         status = e.status().map(|s| s.as_u16()),

@@ -7,6 +7,8 @@
 //!
 //! # Quickstart
 //!
+//! (The same example is in the README.)
+//!
 //! ```no_run
 //! use dynect_client::{Client, RecordData};
 //!
@@ -85,3 +87,7 @@ pub use resources::zones::{PublishedZone, Task, TaskStatus, Zone, ZoneChange, Zo
 pub use retry::{PollConfig, RetryConfig};
 pub use secrecy::SecretString;
 pub use validate::MAX_TTL;
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -10,6 +10,11 @@ use crate::error::Error;
 /// How failed requests are retried. Only requests that were rejected before being processed
 /// (connect errors, rate limits, blocked zone, job already running) or safe ones
 /// (GET/PUT/DELETE after a timeout or 5xx) are retried.
+///
+/// A rate-limit answer without `Retry-After` waits at least 5 s (capped by `max_backoff`):
+/// Dyn locks the whole account out for up to 60 s. To ride out a full lock-out, raise
+/// `max_attempts` (e.g. 6) or use [`ClientBuilder::rate_limit_per_minute`](crate::ClientBuilder::rate_limit_per_minute)
+/// to stay under the limit in the first place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryConfig {
     /// Total attempts, including the first (1 = no retry).
