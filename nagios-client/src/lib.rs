@@ -115,3 +115,8 @@ pub use model::{
     ServiceState, ServiceStatus, State, StateType, StatusInfo, Timestamp,
 };
 pub use retry::RetryConfig;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
