@@ -10,11 +10,8 @@
 // Test support code outside #[test] functions: panicking is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -25,288 +22,15 @@ use ops_core::restore::{
     RollbackOptions, RowCountManifest, RowCounts, SqlScript, Step, rollback,
 };
 
-// ---------------------------------------------------------------- cluster
+mod restore_support;
+use restore_support::Cluster;
 
-struct Cluster {
-    dir: PathBuf,
-    port: u16,
-    bin: PathBuf,
-    dumps: PathBuf,
-}
+/// Settings for speed: this cluster's data is disposable.
+const TEST_CONF: &str = "fsync = off\nsynchronous_commit = off\nfull_page_writes = off";
 
-fn find_bin() -> PathBuf {
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if out.status.success() && p.join("initdb").exists() && p.join("pg_ctl").exists() {
-            return p;
-        }
-    }
-    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let v: u32 = e.file_name().to_str()?.parse().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("initdb").exists().then_some((v, bin))
-        })
-        .collect();
-    found.sort();
-    match found.pop() {
-        Some((_, bin)) => bin,
-        None => panic!(
-            "PostgreSQL server binaries (initdb, pg_ctl, postgres, pg_restore) not found via \
-             `pg_config --bindir` or /usr/lib/postgresql/*/bin: install them, e.g. \
-             `apt-get install postgresql` (Debian/Ubuntu)"
-        ),
-    }
-}
-
-/// `(uid, gid)` to run the server as when we are root.
-fn server_user() -> Option<(u32, u32)> {
-    if std::fs::metadata("/proc/self")
-        .map(|m| m.uid())
-        .unwrap_or(0)
-        != 0
-    {
-        return None;
-    }
-    let passwd = std::fs::read_to_string("/etc/passwd").expect("read /etc/passwd");
-    for wanted in ["postgres", "nobody"] {
-        for line in passwd.lines() {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() > 3 && f[0] == wanted {
-                return Some((f[2].parse().unwrap(), f[3].parse().unwrap()));
-            }
-        }
-    }
-    panic!("running as root but neither a `postgres` nor a `nobody` user exists to run initdb as");
-}
-
-fn as_server_user(cmd: &mut Command) -> &mut Command {
-    if let Some((uid, gid)) = server_user() {
-        cmd.uid(uid).gid(gid);
-    }
-    cmd
-}
-
-fn run_ok(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-// The watchdog is meant to outlive this process; nobody waits for it.
-#[allow(clippy::zombie_processes)]
 fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        let bin = find_bin();
-        let dir = tempfile::Builder::new()
-            .prefix("ops-restore-test-")
-            .tempdir()
-            .unwrap()
-            .keep();
-        if let Some((uid, gid)) = server_user() {
-            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
-        }
-        let data = dir.join("data");
-        run_ok(
-            as_server_user(
-                Command::new(bin.join("initdb"))
-                    .arg("-D")
-                    .arg(&data)
-                    .args([
-                        "-U",
-                        "postgres",
-                        "--auth-local=trust",
-                        "--auth-host=scram-sha-256",
-                    ])
-                    .args(["-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
-                    .current_dir(&dir),
-            ),
-            "initdb",
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let conf = format!(
-            "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-             fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n",
-            dir.display()
-        );
-        let conf_path = data.join("postgresql.conf");
-        let mut text = std::fs::read_to_string(&conf_path).unwrap();
-        text.push_str(&conf);
-        std::fs::write(&conf_path, text).unwrap();
-        run_ok(
-            as_server_user(
-                Command::new(bin.join("pg_ctl"))
-                    .arg("-D")
-                    .arg(&data)
-                    .arg("-l")
-                    .arg(dir.join("server.log"))
-                    .args(["-w", "-t", "60", "start"])
-                    .stdout(Stdio::null())
-                    .current_dir(&dir),
-            ),
-            "pg_ctl start",
-        );
-        // Stop the cluster and delete it once this test process is gone.
-        let script = "while [ -d \"/proc/$0\" ]; do sleep 0.3; done; \
-                      \"$1/pg_ctl\" -D \"$2/data\" -m immediate -w stop >/dev/null 2>&1; rm -rf \"$2\"";
-        as_server_user(
-            Command::new("sh")
-                .arg("-c")
-                .arg(script)
-                .arg(std::process::id().to_string())
-                .arg(&bin)
-                .arg(&dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .current_dir("/"),
-        )
-        .spawn()
-        .expect("spawn the cluster watchdog");
-        let dumps = tempfile::Builder::new()
-            .prefix("ops-restore-dumps-")
-            .tempdir()
-            .unwrap();
-        let c = Cluster {
-            dir,
-            port,
-            bin,
-            dumps: dumps.keep(),
-        };
-        c.psql("postgres", "SELECT 1");
-        c
-    })
-}
-
-impl Cluster {
-    fn conninfo(&self, db: &str) -> String {
-        format!(
-            "host={} port={} user=postgres dbname={db}",
-            self.dir.display(),
-            self.port
-        )
-    }
-
-    fn server(&self) -> PgServer {
-        PgServer::new(self.conninfo("postgres")).unwrap()
-    }
-
-    fn server_as(&self, role: &str) -> PgServer {
-        PgServer::new(format!(
-            "host={} port={} user={role} dbname=postgres",
-            self.dir.display(),
-            self.port
-        ))
-        .unwrap()
-    }
-
-    fn libpq_env(&self, cmd: &mut Command) {
-        cmd.env("PGHOST", &self.dir)
-            .env("PGPORT", self.port.to_string())
-            .env("PGUSER", "postgres")
-            .env_remove("PGPASSWORD")
-            .env_remove("PGDATABASE");
-    }
-
-    /// Run SQL with psql (synchronous: usable from fixtures).
-    fn psql(&self, db: &str, sql: &str) -> String {
-        let mut cmd = Command::new(self.bin.join("psql"));
-        self.libpq_env(&mut cmd);
-        let out = cmd
-            .args([
-                "-X",
-                "-q",
-                "-At",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-d",
-                db,
-                "-c",
-                sql,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "psql {db}: {sql}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn pg_dump(&self, db: &str, path: &Path) {
-        let mut cmd = Command::new(self.bin.join("pg_dump"));
-        self.libpq_env(&mut cmd);
-        run_ok(
-            cmd.args(["-Fc", "-Z1", "-d", db, "-f"]).arg(path),
-            "pg_dump",
-        );
-    }
-
-    async fn client(&self, db: &str) -> tokio_postgres::Client {
-        let (c, conn) = tokio_postgres::connect(&self.conninfo(db), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        c
-    }
-
-    fn options(&self) -> RestoreOptions {
-        RestoreOptions {
-            jobs: 2,
-            bin_dir: Some(self.bin.clone()),
-            progress_interval: Duration::from_millis(100),
-            terminate_timeout: Duration::from_secs(2),
-            ..RestoreOptions::default()
-        }
-    }
-
-    fn db_exists(&self, db: &str) -> bool {
-        self.psql(
-            "postgres",
-            &format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'"),
-        ) == "1"
-    }
-
-    fn allow_conn(&self, db: &str) -> String {
-        self.psql(
-            "postgres",
-            &format!("SELECT datallowconn FROM pg_database WHERE datname = '{db}'"),
-        )
-    }
-
-    /// Per-table checksums of every user table (and the table list itself).
-    fn checksums(&self, db: &str) -> BTreeMap<String, String> {
-        let tables = self.psql(
-            db,
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
-             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
-        );
-        tables
-            .lines()
-            .map(|t| {
-                let sum = self.psql(
-                    db,
-                    &format!(
-                        "SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {t} x"
-                    ),
-                );
-                (t.to_owned(), sum)
-            })
-            .collect()
-    }
+    CLUSTER.get_or_init(|| Cluster::start(TEST_CONF))
 }
 
 const SOURCE_SQL: &str = "
@@ -333,7 +57,7 @@ fn fixture(big: bool) -> &'static PathBuf {
     cell.get_or_init(|| {
         let c = cluster();
         let (name, customers, orders) = if big {
-            ("fixture_big", 50_000, 600_000)
+            ("fixture_big", 30_000, 300_000)
         } else {
             ("fixture_small", 2_000, 10_000)
         };

@@ -107,7 +107,6 @@ where
             j.ssh_key_ids = key_ids;
             let spec = &j.spec;
             let name = spec.node_name();
-            let mut problems = problems;
             let mut w = Vec::new();
             let mut push = |service, action: String| w.push(PlannedWrite { service, action });
             push(
@@ -128,10 +127,8 @@ where
                 &self.config.bootstrap,
             ) {
                 Ok(ud) => secrecy::ExposeSecret::expose_secret(&ud).len() - PLACEHOLDER_KEY.len(),
-                Err(e) => {
-                    problems.push(super::run::chain(&e));
-                    0
-                }
+                // `check` already reported why.
+                Err(_) => 0,
             };
             let mut req = self.new_droplet(&j, None);
             if let Some(t) = req.tags.iter_mut().find(|t| t.ends_with(":planned")) {

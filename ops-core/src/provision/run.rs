@@ -279,6 +279,20 @@ where
         let spec = &j.spec;
         let mut p = spec.check();
         p.extend(self.config.bootstrap.check());
+        // The real key is only known after the client exists: measure with a stand-in of the
+        // size of a 4096-bit RSA PEM, so an oversized document is refused before any write.
+        let stand_in = format!(
+            "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+            "A".repeat(3300)
+        );
+        if let Err(e) =
+            cloud_init::render(spec, &SecretString::from(stand_in), &self.config.bootstrap)
+        {
+            match e {
+                Error::Validation { problems, .. } => p.extend(problems),
+                other => p.push(chain(&other)),
+            }
+        }
         let fqdn = spec.fqdn();
         let zone = spec.dns.zone.trim_end_matches('.').to_string();
         let name = spec.node_name().to_string();
