@@ -396,6 +396,156 @@ pub fn sign(key: &SigningKey, req: &SigningRequest<'_>) -> Result<SignedHeaders>
     })
 }
 
+/// Why [`verify`] rejected a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A required header is missing or not valid text.
+    #[error("missing or invalid header {0}")]
+    MissingHeader(String),
+    /// `X-Ops-Sign` names a version this crate does not implement.
+    #[error("unsupported X-Ops-Sign {0:?}")]
+    UnsupportedVersion(String),
+    /// `X-Ops-Content-Hash` does not match the body.
+    #[error("content hash does not match the body")]
+    ContentHash,
+    /// The signature does not match the canonical request and key.
+    #[error("signature verification failed")]
+    Signature,
+    /// The public key could not be parsed.
+    #[error("invalid public key")]
+    BadKey,
+}
+
+/// What [`verify`] established about a valid request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Protocol version used.
+    pub version: ProtocolVersion,
+    /// `X-Ops-Userid`.
+    pub user_id: String,
+    /// `X-Ops-Timestamp` as sent; check it against the clock with [`parse_timestamp`].
+    pub timestamp: String,
+}
+
+/// Verify a signed request the way a Chef server does (for test doubles and proxies).
+///
+/// `public_key_pem` is a `BEGIN PUBLIC KEY` (SPKI) or `BEGIN RSA PUBLIC KEY` PEM; `path` is
+/// the request path as received (a query string is ignored). The timestamp is returned,
+/// not checked.
+pub fn verify(
+    public_key_pem: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    headers: &HeaderMap,
+) -> std::result::Result<Verified, VerifyError> {
+    let header = |name: &str| -> std::result::Result<String, VerifyError> {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| VerifyError::MissingHeader(name.to_owned()))
+    };
+    let sign_header = header("x-ops-sign")?;
+    let version = sign_header
+        .split(';')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == "version")
+        .and_then(|(_, v)| v.parse::<ProtocolVersion>().ok())
+        .ok_or_else(|| VerifyError::UnsupportedVersion(sign_header.clone()))?;
+    let user_id = header("x-ops-userid")?;
+    let timestamp = header("x-ops-timestamp")?;
+    if header("x-ops-content-hash")? != content_hash(version, body) {
+        return Err(VerifyError::ContentHash);
+    }
+    // Servers differ on a missing API version header (erchef "0", goiardi ""): use "".
+    let server_api_version = header("x-ops-server-api-version").unwrap_or_default();
+    let mut b64 = String::new();
+    for n in 1.. {
+        match headers.get(format!("x-ops-authorization-{n}")) {
+            Some(v) => b64.push_str(v.to_str().map_err(|_| VerifyError::Signature)?),
+            None => break,
+        }
+    }
+    if b64.is_empty() {
+        return Err(VerifyError::MissingHeader("x-ops-authorization-1".into()));
+    }
+    let signature = BASE64.decode(b64).map_err(|_| VerifyError::Signature)?;
+    let canonical = canonical_request(&SigningRequest {
+        method,
+        path,
+        body,
+        user_id: &user_id,
+        timestamp: &timestamp,
+        server_api_version: &server_api_version,
+        version,
+    });
+    let pkey = PKey::public_key_from_pem(public_key_pem.as_bytes())
+        .or_else(|_| {
+            openssl::rsa::Rsa::public_key_from_pem_pkcs1(public_key_pem.as_bytes())
+                .and_then(PKey::from_rsa)
+        })
+        .map_err(|_| VerifyError::BadKey)?;
+    let ok = match version {
+        ProtocolVersion::V1_0 | ProtocolVersion::V1_1 => {
+            let rsa = pkey.rsa().map_err(|_| VerifyError::BadKey)?;
+            let mut out = vec![0u8; rsa.size() as usize];
+            rsa.public_decrypt(&signature, &mut out, Padding::PKCS1)
+                .map(|n| &out[..n] == canonical.as_bytes())
+                .unwrap_or(false)
+        }
+        ProtocolVersion::V1_3 => openssl::sign::Verifier::new(MessageDigest::sha256(), &pkey)
+            .and_then(|mut v| v.verify_oneshot(&signature, canonical.as_bytes()))
+            .unwrap_or(false),
+    };
+    if ok {
+        Ok(Verified {
+            version,
+            user_id,
+            timestamp,
+        })
+    } else {
+        Err(VerifyError::Signature)
+    }
+}
+
+/// Parse a `YYYY-MM-DDTHH:MM:SSZ` timestamp (the format this crate signs).
+pub fn parse_timestamp(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + se;
+    let secs = u64::try_from(secs).ok()?;
+    Some(UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+/// Proleptic Gregorian date to days since 1970-01-01 (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn timestamp_now() -> String {
     format_timestamp(SystemTime::now())
@@ -686,6 +836,70 @@ mod tests {
         let now = timestamp_now();
         assert_eq!(now.len(), 20);
         assert!(now.ends_with('Z'));
+    }
+
+    #[test]
+    fn verify_round_trip_and_rejections() {
+        let key = key();
+        let public = read("public_key.pem");
+        for version in ProtocolVersion::ALL {
+            let req = spec_request(version);
+            let map = sign(&key, &req).unwrap().to_header_map().unwrap();
+            let ok = verify(
+                &public,
+                "POST",
+                "/organizations/clownco/?x=1",
+                b"Spec Body",
+                &map,
+            )
+            .unwrap();
+            assert_eq!(ok.version, version);
+            assert_eq!(ok.user_id, "spec-user");
+            assert_eq!(
+                verify(
+                    &public,
+                    "POST",
+                    "/organizations/clownco",
+                    b"Spec Body!",
+                    &map
+                ),
+                Err(VerifyError::ContentHash)
+            );
+            assert_eq!(
+                verify(&public, "PUT", "/organizations/clownco", b"Spec Body", &map),
+                Err(VerifyError::Signature)
+            );
+            assert_eq!(
+                verify(&public, "POST", "/organizations/other", b"Spec Body", &map),
+                Err(VerifyError::Signature)
+            );
+            let mut other = map.clone();
+            other.remove("x-ops-authorization-6");
+            assert_eq!(
+                verify(
+                    &public,
+                    "POST",
+                    "/organizations/clownco",
+                    b"Spec Body",
+                    &other
+                ),
+                Err(VerifyError::Signature)
+            );
+            assert_eq!(
+                verify("nope", "POST", "/organizations/clownco", b"Spec Body", &map),
+                Err(VerifyError::BadKey)
+            );
+        }
+    }
+
+    #[test]
+    fn timestamp_round_trip() {
+        for secs in [0u64, 951_825_599, 1_230_811_200, 4_102_444_799] {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(parse_timestamp(&format_timestamp(t)), Some(t));
+        }
+        assert_eq!(parse_timestamp("2009-01-01T12:00:00+00:00"), None);
+        assert_eq!(parse_timestamp("2009-13-01T12:00:00Z"), None);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! Results are paged with `start`/`rows`. The pager advances `start` by the number of rows
 //! *requested*, never by the number returned: Chef servers filter deleted objects out of a
-//! page after the index answered, so pages can be short (chef/chef#4029). It stops when a
-//! page is empty or `start` reaches `total`.
+//! page after the index answered, so pages can be short (chef/chef#4029). It stops at an
+//! empty page, or at a short page once `start` has reached `total`. (goiardi 0.11 reports the
+//! page's row count as `total`, so a full page is always followed by another request.)
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -209,7 +210,12 @@ impl<'c, T: DeserializeOwned> SearchPager<'c, T> {
             Ok(page) => {
                 self.total = Some(page.total);
                 self.start = self.start.saturating_add(u64::from(self.rows));
-                if page.rows.is_empty() || self.start >= page.total {
+                // A full page may be followed by more even when `total` says otherwise:
+                // goiardi reports the page's row count as `total`. The cost on servers with
+                // a correct total is one extra (empty) request when the total is a multiple
+                // of `rows`.
+                let full = page.rows.len() as u64 >= u64::from(self.rows);
+                if page.rows.is_empty() || (self.start >= page.total && !full) {
                     self.done = true;
                 }
                 Some(Ok(page.rows))
