@@ -67,6 +67,8 @@
 //!
 //! - `rustls` (default): TLS through rustls.
 //! - `native-tls`: TLS through the platform library.
+//! - `testkit`: `testkit::FakeDyn`, a stateful fake of the API over HTTP on loopback, with
+//!   fault injection and a request log, for downstream tests.
 #![forbid(unsafe_code)]
 
 mod auth;
@@ -76,6 +78,8 @@ mod error;
 mod ratelimit;
 pub mod resources;
 mod retry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod validate;
 
 pub use auth::SessionInfo;

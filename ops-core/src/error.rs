@@ -58,6 +58,13 @@ pub enum Error {
     /// A spec or journal file is not valid JSON for the expected shape.
     #[error("could not parse JSON")]
     Json(#[source] serde_json::Error),
+    /// key-sync: the lockout guard refused the change (it could leave people unable to log
+    /// in); nothing was written. Re-run with `force` if that is really intended.
+    #[error("refused by the lockout guard (use force to override): {}", problems.join("; "))]
+    Lockout {
+        /// Every finding.
+        problems: Vec<String>,
+    },
     /// The restore-to-QA workflow failed; the [`RestoreError`](crate::restore::RestoreError) says how.
     #[error("restore to QA failed")]
     Restore(#[source] Box<crate::restore::RestoreError>),

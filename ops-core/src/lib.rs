@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod key_sync;
 pub mod ports;
 pub mod provision;
 pub mod restore;

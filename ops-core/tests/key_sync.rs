@@ -1,0 +1,649 @@
+//! key-sync workflow over recording in-memory fakes of its ports.
+#![allow(clippy::unwrap_used)]
+
+mod key_sync_support;
+
+use key_sync_support::*;
+use ops_core::Error;
+use ops_core::key_sync::{
+    KeyPolicy, KeySource, KeySync, KeySyncOptions, RunOptions, SyncReport, UserItem, UserSpec,
+    UserState,
+};
+
+const NODES: usize = 300;
+const USERS: usize = 40;
+
+fn opts() -> KeySyncOptions {
+    KeySyncOptions {
+        now: Some(at(T0)),
+        ..KeySyncOptions::default()
+    }
+}
+
+fn source(specs: Vec<UserSpec>) -> KeySource {
+    KeySource::from_specs(specs, &KeyPolicy::default()).unwrap()
+}
+
+fn sync<'a>(w: &'a World, o: KeySyncOptions) -> KeySync<'a> {
+    KeySync::new(&w.bag, &w.account, &w.nodes, o)
+}
+
+async fn run(w: &World, src: &KeySource, run: RunOptions) -> SyncReport {
+    sync(w, opts()).sync(src, run).await.unwrap()
+}
+
+#[tokio::test]
+async fn first_run_writes_everything_second_run_writes_nothing() {
+    let w = World::new(NODES, 7);
+    let unmanaged = w
+        .account
+        .add_unmanaged("break-glass laptop", &ed_key("someone-else"));
+    let src = source(users(USERS, 3));
+    let missing = w.nodes.missing("recipe[user_setup]").len();
+    assert!(missing > 0);
+
+    let report = run(&w, &src, RunOptions::default()).await;
+    let SyncReport::Applied {
+        report: applied, ..
+    } = &report
+    else {
+        panic!("expected an apply: {report}")
+    };
+    assert_eq!(applied.items_written, USERS);
+    let keys_total = USERS + USERS.div_ceil(5);
+    assert_eq!(applied.keys_added, keys_total);
+    assert_eq!(applied.keys_deleted, 0);
+    assert_eq!(applied.run_lists_fixed, missing);
+    assert!(applied.state_written);
+    assert_eq!(w.log.writes(), applied.writes());
+    assert!(w.nodes.missing("recipe[user_setup]").is_empty());
+    assert!(
+        w.account
+            .keys
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|k| k.id == unmanaged),
+        "unmanaged key untouched"
+    );
+    let item = w
+        .bag
+        .items
+        .lock()
+        .unwrap()
+        .get("user-000")
+        .cloned()
+        .unwrap();
+    assert_eq!(item.ssh_keys.as_ref().unwrap().len(), 2);
+    assert_eq!(item.groups, vec!["ops", "sysadmin"]);
+    assert_eq!(item.shell.as_deref(), Some("/bin/bash"));
+    assert_eq!(item.action, None);
+
+    // Second run, full (no short-circuit): reads only, zero writes.
+    w.log.clear();
+    let report = run(
+        &w,
+        &src,
+        RunOptions {
+            full: true,
+            ..RunOptions::default()
+        },
+    )
+    .await;
+    let SyncReport::Applied {
+        plan,
+        report: applied,
+    } = &report
+    else {
+        panic!("{report}")
+    };
+    assert!(plan.is_converged(), "{plan}");
+    assert_eq!(applied.writes(), 0);
+    assert_eq!(w.log.writes(), 0, "{:?}", w.log.calls());
+    // state + bag + account keys + ceil(300/1000) node pages
+    assert_eq!(w.log.len(), 4, "{:?}", w.log.calls());
+}
+
+#[tokio::test]
+async fn scheduled_run_short_circuits_on_the_stored_digest() {
+    let w = World::new(NODES, 0);
+    let src = source(users(USERS, 3));
+    run(&w, &src, RunOptions::default()).await;
+
+    w.log.clear();
+    let report = run(&w, &src, RunOptions::default()).await;
+    assert!(matches!(report, SyncReport::UpToDate { .. }), "{report}");
+    assert_eq!(
+        w.log.calls().len(),
+        1,
+        "only the state item is read: {:?}",
+        w.log.calls()
+    );
+    assert_eq!(w.log.count("get_state"), 1);
+    assert_eq!(w.log.writes(), 0);
+    assert!(report.to_string().contains("up to date"));
+}
+
+#[tokio::test]
+async fn a_source_change_writes_only_what_changed() {
+    let w = World::new(NODES, 0);
+    let mut specs = users(USERS, 3);
+    run(&w, &source(specs.clone()), RunOptions::default()).await;
+
+    specs[7].ssh_keys.push(ed_key("user-007-new-laptop"));
+    w.log.clear();
+    let report = run(&w, &source(specs), RunOptions::default()).await;
+    let SyncReport::Applied {
+        plan,
+        report: applied,
+    } = &report
+    else {
+        panic!("{report}")
+    };
+    assert_eq!(plan.item_changes.len(), 1);
+    assert_eq!(plan.item_changes[0].id, "user-007");
+    assert!(!plan.item_changes[0].create);
+    assert_eq!(applied.keys_added, 1);
+    assert_eq!(applied.run_lists_fixed, 0);
+    assert_eq!(
+        w.log.writes(),
+        3,
+        "item + account key + state: {:?}",
+        w.log.calls()
+    );
+    assert_eq!(w.log.count("update_item"), 1);
+}
+
+#[tokio::test]
+async fn dry_run_prints_the_plan_and_writes_nothing() {
+    let w = World::new(50, 10);
+    let src = source(users(12, 2));
+    let report = run(
+        &w,
+        &src,
+        RunOptions {
+            dry_run: true,
+            ..RunOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(w.log.writes(), 0);
+    let SyncReport::DryRun(plan) = &report else {
+        panic!("{report}")
+    };
+    assert_eq!(plan.item_changes.len(), 12);
+    let text = report.to_string();
+    assert!(
+        text.contains("users data bag: 12 to create, 0 to update"),
+        "{text}"
+    );
+    assert!(text.contains("+ user-000:"), "{text}");
+    assert!(
+        text.contains("run-lists: 5 of 50 node(s) missing recipe[user_setup]"),
+        "{text}"
+    );
+    assert!(text.contains("stored digest: none (first run)"), "{text}");
+    assert!(text.contains("dry run: nothing written"), "{text}");
+    assert!(
+        !text.contains("AAAA"),
+        "the plan shows fingerprints, not keys: {text}"
+    );
+}
+
+#[tokio::test]
+async fn live_fields_are_kept_and_string_keys_are_read() {
+    let w = World::new(10, 0);
+    let mut specs = users(5, 2);
+    specs[1].ssh_keys.truncate(1);
+    let live: UserItem = serde_json::from_value(serde_json::json!({
+        "id": "user-001", "uid": 2001, "comment": "User One",
+        "ssh_keys": specs[1].ssh_keys[0].clone(), "groups": ["ops"], "shell": "/bin/bash"
+    }))
+    .unwrap();
+    assert_eq!(live.key_count(), 1);
+    w.bag.items.lock().unwrap().insert(live.id.clone(), live);
+    run(&w, &source(specs), RunOptions::default()).await;
+    let item = w
+        .bag
+        .items
+        .lock()
+        .unwrap()
+        .get("user-001")
+        .cloned()
+        .unwrap();
+    assert_eq!(item.extra.get("uid"), Some(&serde_json::json!(2001)));
+    assert_eq!(
+        item.extra.get("comment"),
+        Some(&serde_json::json!("User One"))
+    );
+    assert_eq!(item.groups, vec!["ops", "sysadmin"]);
+    let v = serde_json::to_value(&item).unwrap();
+    assert!(v["ssh_keys"].is_array());
+}
+
+#[tokio::test]
+async fn removed_users_get_action_remove_and_lose_managed_account_keys() {
+    let w = World::new(20, 0);
+    let mut specs = users(10, 3);
+    run(&w, &source(specs.clone()), RunOptions::default()).await;
+    // Someone uploaded user-005's key by hand too, under their own name.
+    let manual = w
+        .account
+        .add_unmanaged("user-005 manual", &ed_key("user-005-other"));
+
+    specs[5].state = UserState::Removed;
+    w.log.clear();
+    let report = run(&w, &source(specs), RunOptions::default()).await;
+    let SyncReport::Applied {
+        report: applied, ..
+    } = &report
+    else {
+        panic!("{report}")
+    };
+    assert_eq!(applied.items_written, 1);
+    assert_eq!(applied.keys_deleted, 2, "ed25519 + rsa of user-005");
+    let item = w
+        .bag
+        .items
+        .lock()
+        .unwrap()
+        .get("user-005")
+        .cloned()
+        .unwrap();
+    assert_eq!(item.action.as_deref(), Some("remove"));
+    assert_eq!(item.ssh_keys, Some(vec![]));
+    assert_eq!(
+        item.groups,
+        vec!["ops"],
+        "groups kept so the recipe's search finds the item"
+    );
+    assert_eq!(w.log.count("delete_item"), 0);
+    assert!(
+        w.account
+            .keys
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|k| k.id == manual)
+    );
+    assert!(
+        !w.account
+            .names()
+            .iter()
+            .any(|n| n.starts_with("key-sync:user-005:"))
+    );
+}
+
+#[tokio::test]
+async fn items_missing_from_the_source_are_left_alone_with_a_warning() {
+    let w = World::new(5, 0);
+    let mut stray = UserItem::new("legacy");
+    stray.ssh_keys = Some(vec![ed_key("legacy")]);
+    stray.groups = vec!["ops".into()];
+    w.bag
+        .items
+        .lock()
+        .unwrap()
+        .insert("legacy".into(), stray.clone());
+    let report = run(&w, &source(users(4, 1)), RunOptions::default()).await;
+    let SyncReport::Applied { plan, .. } = &report else {
+        panic!("{report}")
+    };
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("`legacy` is not in the source"))
+    );
+    assert_eq!(w.bag.items.lock().unwrap().get("legacy"), Some(&stray));
+}
+
+#[tokio::test]
+async fn an_unmanaged_account_key_with_a_source_key_is_not_duplicated() {
+    let w = World::new(5, 0);
+    let specs = users(4, 1);
+    w.account
+        .add_unmanaged("alice-uploaded", &specs[2].ssh_keys[0]);
+    let report = run(&w, &source(specs), RunOptions::default()).await;
+    let SyncReport::Applied {
+        plan,
+        report: applied,
+    } = &report
+    else {
+        panic!("{report}")
+    };
+    assert_eq!(
+        applied.keys_added, 4,
+        "5 source keys, one already on the account"
+    );
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("unmanaged key `alice-uploaded`"))
+    );
+}
+
+#[tokio::test]
+async fn revoke_marks_the_user_removed_everywhere_and_lists_nodes() {
+    let w = World::new(NODES, 0);
+    let specs = users(USERS, 3);
+    let src = source(specs.clone());
+    run(&w, &src, RunOptions::default()).await;
+    // A few nodes lose the recipe afterwards.
+    for n in w.nodes.nodes.lock().unwrap().iter_mut().take(3) {
+        n.run_list.retain(|e| e != "recipe[user_setup]");
+    }
+
+    w.log.clear();
+    let ks = sync(&w, opts());
+    let report = ks.revoke("user-010", false).await.unwrap();
+    assert!(report.item_written);
+    assert_eq!(report.keys_deleted.len(), 2);
+    assert_eq!(report.nodes_to_converge.len(), NODES - 3);
+    assert_eq!(report.nodes_missing_recipe.len(), 3);
+    let item = w
+        .bag
+        .items
+        .lock()
+        .unwrap()
+        .get("user-010")
+        .cloned()
+        .unwrap();
+    assert!(!item.is_present());
+    assert_eq!(item.key_count(), 0);
+    let state = w.bag.state.lock().unwrap().clone().unwrap();
+    assert_eq!(state.digest, "", "the next scheduled run is a full one");
+    assert_eq!(state.keys_changed_at, Some(T0));
+    assert!(report.to_string().contains("revoked `user-010`"));
+    // writes: item + 2 key deletes + state
+    assert_eq!(w.log.writes(), 4, "{:?}", w.log.calls());
+
+    // The source still says present: a sync keeps the user removed and says so.
+    let later = KeySyncOptions {
+        now: Some(at(T0 + 60)),
+        ..KeySyncOptions::default()
+    };
+    let report = sync(&w, later.clone())
+        .sync(&src, RunOptions::default())
+        .await
+        .unwrap();
+    let SyncReport::Applied { plan, .. } = &report else {
+        panic!("{report}")
+    };
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|m| m.contains("`user-010` was revoked")),
+        "{plan}"
+    );
+    assert!(plan.item_changes.is_empty(), "{plan}");
+    assert!(plan.keys_to_add.is_empty(), "{plan}");
+    assert!(!w.bag.items.lock().unwrap()["user-010"].is_present());
+
+    // Once the source marks them removed, the pending revocation is cleared.
+    let mut specs2 = specs;
+    specs2[10].state = UserState::Removed;
+    let report = sync(&w, later)
+        .sync(&source(specs2), RunOptions::default())
+        .await
+        .unwrap();
+    assert!(matches!(report, SyncReport::Applied { .. }), "{report}");
+    assert!(
+        w.bag
+            .state
+            .lock()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .revoked
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn audit_reports_lagging_nodes_missing_recipes_and_foreign_keys() {
+    let w = World::new(100, 0);
+    let src = source(users(10, 2));
+    run(&w, &src, RunOptions::default()).await; // keys changed at T0; nodes checked in at T0-600
+    w.account
+        .add_unmanaged("someone's laptop", &ed_key("stranger"));
+    {
+        let mut nodes = w.nodes.nodes.lock().unwrap();
+        for n in nodes.iter_mut().take(60) {
+            n.last_check_in = Some(at(T0 + 120)); // converged since
+        }
+        nodes[99].run_list.clear();
+        nodes[98].last_check_in = None;
+    }
+    w.log.clear();
+    let audit = sync(&w, opts()).audit(&src).await.unwrap();
+    assert_eq!(w.log.writes(), 0);
+    assert_eq!(audit.nodes_total, 100);
+    assert!(audit.digest_up_to_date);
+    assert_eq!(audit.missing_recipe, vec!["node-00099".to_owned()]);
+    assert_eq!(
+        audit.not_converged.len(),
+        39,
+        "40 lagging, one of which lacks the recipe"
+    );
+    assert!(
+        audit
+            .not_converged
+            .iter()
+            .any(|n| n.name == "node-00098" && n.last_check_in.is_none())
+    );
+    assert_eq!(audit.account_keys_not_in_source.len(), 1);
+    assert!(!audit.account_keys_not_in_source[0].1, "unmanaged");
+    assert!(audit.bag_drift.is_empty());
+    assert!(!audit.is_clean());
+    let text = audit.to_string();
+    assert!(text.contains("39 node(s) not converged"), "{text}");
+    assert!(
+        text.contains("1 DigitalOcean key(s) not in the source"),
+        "{text}"
+    );
+
+    w.nodes.converge_all(at(T0 + 300));
+    let audit = sync(&w, opts()).audit(&src).await.unwrap();
+    assert!(audit.not_converged.is_empty());
+}
+
+#[tokio::test]
+async fn lockout_guard_refuses_removing_every_admin_unless_forced() {
+    let w = World::new(10, 0);
+    let mut specs = users(8, 2);
+    run(&w, &source(specs.clone()), RunOptions::default()).await;
+    specs[0].state = UserState::Removed;
+    specs[1].state = UserState::Removed;
+    w.log.clear();
+    let err = sync(&w, opts())
+        .sync(&source(specs.clone()), RunOptions::default())
+        .await
+        .unwrap_err();
+    let Error::Lockout { problems } = &err else {
+        panic!("{err}")
+    };
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("admin group `sysadmin`")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("group `sysadmin` would be left with no keys")),
+        "{problems:?}"
+    );
+    assert_eq!(w.log.writes(), 0, "nothing written when refused");
+
+    // A dry run shows the refusal in the plan.
+    let report = sync(&w, opts())
+        .sync(
+            &source(specs.clone()),
+            RunOptions {
+                dry_run: true,
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(report.to_string().contains("LOCKOUT GUARD"), "{report}");
+
+    let report = sync(&w, opts())
+        .sync(
+            &source(specs),
+            RunOptions {
+                force: true,
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(report, SyncReport::Applied { .. }));
+    assert!(!w.bag.items.lock().unwrap()["user-000"].is_present());
+}
+
+#[tokio::test]
+async fn lockout_guard_refuses_an_empty_key_list_for_a_present_user() {
+    let w = World::new(10, 0);
+    let mut specs = users(8, 2);
+    run(&w, &source(specs.clone()), RunOptions::default()).await;
+    specs[5].ssh_keys.clear();
+    w.log.clear();
+    let err = sync(&w, opts())
+        .sync(&source(specs), RunOptions::default())
+        .await
+        .unwrap_err();
+    let Error::Lockout { problems } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        problems,
+        &vec!["would write an empty key list for present user `user-005`".to_owned()]
+    );
+    assert_eq!(w.log.writes(), 0);
+    assert!(err.to_string().contains("use force"));
+}
+
+#[tokio::test]
+async fn lockout_guard_refuses_leaving_a_group_without_keys() {
+    let w = World::new(10, 0);
+    let mut specs = users(8, 2);
+    specs[6].groups.push("dba".into());
+    run(&w, &source(specs.clone()), RunOptions::default()).await;
+    specs[6].state = UserState::Removed;
+    let err = sync(&w, opts())
+        .sync(&source(specs), RunOptions::default())
+        .await
+        .unwrap_err();
+    let Error::Lockout { problems } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        problems,
+        &vec!["group `dba` would be left with no keys".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn revoking_the_last_admin_is_refused_unless_forced() {
+    let w = World::new(10, 0);
+    run(&w, &source(users(5, 1)), RunOptions::default()).await;
+    w.log.clear();
+    let err = sync(&w, opts())
+        .revoke("user-000", false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Lockout { .. }), "{err}");
+    assert_eq!(w.log.writes(), 0);
+    let report = sync(&w, opts()).revoke("user-000", true).await.unwrap();
+    assert!(report.item_written);
+}
+
+#[tokio::test]
+async fn a_failed_apply_does_not_store_the_digest() {
+    let w = World::new(10, 0);
+    let mut specs = users(6, 2);
+    run(&w, &source(specs.clone()), RunOptions::default()).await;
+    let before = w.bag.state.lock().unwrap().clone();
+    specs[3].ssh_keys.push(ed_key("user-003-b"));
+    w.bag
+        .fail_updates
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = sync(&w, opts())
+        .sync(&source(specs.clone()), RunOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Step {
+                step: "update data bag item",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        *w.bag.state.lock().unwrap(),
+        before,
+        "state untouched: the next run retries"
+    );
+    w.bag
+        .fail_updates
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let report = sync(&w, opts())
+        .sync(&source(specs), RunOptions::default())
+        .await
+        .unwrap();
+    assert!(matches!(report, SyncReport::Applied { .. }), "{report}");
+}
+
+#[tokio::test]
+async fn node_search_is_paginated_with_the_configured_rows() {
+    let w = World::new(2_500, 0);
+    let ks = sync(&w, opts());
+    let nodes = ks.scan_nodes().await.unwrap();
+    assert_eq!(nodes.len(), 2_500);
+    assert_eq!(w.log.count("search_nodes"), 3);
+    w.log.clear();
+    let small = sync(
+        &w,
+        KeySyncOptions {
+            page_rows: 100,
+            ..opts()
+        },
+    );
+    small.scan_nodes().await.unwrap();
+    assert_eq!(w.log.count("search_nodes"), 25);
+}
+
+#[tokio::test]
+async fn account_keys_can_be_limited_to_groups_or_off() {
+    let w = World::new(5, 0);
+    let o = KeySyncOptions {
+        account_key_groups: Some(["sysadmin".to_owned()].into()),
+        ..opts()
+    };
+    sync(&w, o)
+        .sync(&source(users(10, 2)), RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        w.account.keys.lock().unwrap().len(),
+        3,
+        "user-000 (2 keys) and user-001 (1 key)"
+    );
+
+    let w = World::new(5, 0);
+    let o = KeySyncOptions {
+        sync_account_keys: false,
+        ..opts()
+    };
+    sync(&w, o)
+        .sync(&source(users(10, 2)), RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(w.log.count("list_keys"), 0);
+    assert!(w.account.keys.lock().unwrap().is_empty());
+}
