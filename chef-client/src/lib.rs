@@ -101,3 +101,8 @@ pub use resources::search::{DataBagSearchRow, PartialRow, SearchPage, SearchPage
 pub use resources::status::ServerStatus;
 pub use resources::users::User;
 pub use retry::RetryConfig;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
