@@ -647,3 +647,70 @@ async fn account_keys_can_be_limited_to_groups_or_off() {
     assert_eq!(w.log.count("list_keys"), 0);
     assert!(w.account.keys.lock().unwrap().is_empty());
 }
+
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn tracing_events_name_users_and_fingerprints_never_keys() {
+    let out = Captured::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let w = World::new(20, 4);
+    let specs = users(6, 2);
+    run(&w, &source(specs.clone()), RunOptions::default()).await;
+    sync(&w, opts()).revoke("user-004", false).await.unwrap();
+    sync(&w, opts())
+        .audit(&source(specs.clone()))
+        .await
+        .unwrap();
+    let bad = "id = \"x\"\nssh_keys = [\"-----BEGIN OPENSSH PRIVATE KEY----- c2VjcmV0\"]\n";
+    assert!(
+        KeySource::parse_str(
+            bad,
+            ops_core::key_sync::SourceFormat::Toml,
+            "x.toml",
+            &KeyPolicy::default()
+        )
+        .is_err()
+    );
+
+    let logs = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    for needle in [
+        "key-sync plan computed",
+        "data bag item written",
+        "account key added",
+        "run-list fixed",
+        "user revoked",
+        "key-sync audit done",
+        "key source rejected",
+    ] {
+        assert!(logs.contains(needle), "missing `{needle}` in:\n{logs}");
+    }
+    for spec in &specs {
+        for k in &spec.ssh_keys {
+            let b64 = k.split_whitespace().nth(1).unwrap();
+            assert!(!logs.contains(b64), "a public key body reached the logs");
+        }
+    }
+    assert!(
+        !logs.contains("c2VjcmV0"),
+        "private key material reached the logs"
+    );
+}

@@ -16,6 +16,16 @@
 //! - invalid input (bad or duplicated keys, DSA, RSA < 2048 bits, typos) is rejected by
 //!   [`KeySource`] before any port is called.
 //!
+//! What the recipe must do for this to work (`users_manage` pitfalls): run `users_manage`
+//! with `action [:create, :remove]` (with `:create` alone, `action: remove` is silently
+//! ignored), and search a group every managed user lists (removed users keep their groups for
+//! that reason). Group membership is append-only in the users cookbook: dropping a group here
+//! does not remove the user from it on the hosts.
+//!
+//! Requests per run (adapters: Chef search `rows = 1000`, DigitalOcean `per_page = 200`):
+//! scheduled and unchanged: 1 (the state item); full and converged:
+//! `1 + ceil(users / 1000) + ceil(account keys / 200) + ceil(nodes / 1000)`, no write.
+//!
 //! ```no_run
 //! # async fn demo(bag: &dyn ops_core::key_sync::UsersBag,
 //! #               keys: &dyn ops_core::key_sync::AccountKeys,
