@@ -329,6 +329,11 @@ impl Client {
         self.state().pending.iter().cloned().collect()
     }
 
+    /// The API version the server reported at the last login (e.g. `"3.7.9"`).
+    pub fn server_version(&self) -> Option<String> {
+        self.state().version.clone()
+    }
+
     /// Whether the client currently holds a session token.
     pub fn has_session(&self) -> bool {
         self.state().token.is_some()

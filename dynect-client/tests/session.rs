@@ -262,3 +262,20 @@ async fn api_version_header_is_sent_when_configured() {
     client.login().await.unwrap();
     let _ = ResponseTemplate::new(200);
 }
+
+/// The token really is sent, verbatim (with `+`, `/`, `=`), only in the Auth-Token header.
+#[tokio::test]
+async fn token_is_sent_verbatim_in_header_only() {
+    let (server, client) = setup().await;
+    login_mock(1).mount(&server).await;
+    authed("GET", "/REST/Zone/go-dynect.test")
+        .respond_with(json(200, fixture!("zone_get.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    client.zones().get("go-dynect.test").await.unwrap();
+    for req in server.received_requests().await.unwrap() {
+        assert!(!req.url.as_str().contains(PASSWORD));
+        assert!(!req.url.as_str().contains("GbemTESTTOKEN"));
+    }
+}

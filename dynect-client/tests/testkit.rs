@@ -549,3 +549,28 @@ async fn fake_matches_recorded_wire_format() {
     assert_eq!(shape(&out), shape(&fixture("session_logout.json")));
     assert_eq!(out["msgs"], fixture("session_logout.json")["msgs"]);
 }
+
+/// Concurrent requests that all hit an expired session trigger exactly one new login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_expiry_logs_in_once() {
+    let (fake, client) = fake().await;
+    client.login().await.unwrap();
+    assert_eq!(client.server_version().as_deref(), Some("3.7.9"));
+    fake.expire_all_sessions();
+    fake.clear_requests();
+    let mut handles = Vec::new();
+    for _ in 0..6 {
+        let c = client.clone();
+        handles.push(tokio::spawn(async move { c.zones().get(ZONE).await }));
+    }
+    for h in handles {
+        h.await.unwrap().unwrap();
+    }
+    let logins = fake
+        .requests()
+        .iter()
+        .filter(|l| l.method == "POST" && l.path == "/REST/Session")
+        .count();
+    assert_eq!(logins, 1);
+    assert_eq!(fake.active_sessions(), 1);
+}
