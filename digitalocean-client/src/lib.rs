@@ -15,6 +15,8 @@ mod error;
 mod pagination;
 mod resources;
 mod retry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod validate;
 
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, RateLimit};
