@@ -91,6 +91,10 @@
 //! # Features
 //!
 //! * `rustls` (default) / `native-tls`: the TLS stack for `https` base URLs.
+//! * `testkit`: `testkit::FakeNagios`, a stateful fake nagios-api served
+//!   over HTTP on loopback (hosts and services with states, downtime,
+//!   acknowledgements, comments, passive results, fault injection and a
+//!   request log), for tests of code that uses this client. Pulls in `axum`.
 #![forbid(unsafe_code)]
 
 mod api;
@@ -100,6 +104,8 @@ mod de;
 mod error;
 pub mod model;
 pub mod retry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use api::{FoundDowntime, all_downtime_ids, find_new_downtimes};
 pub use client::{Client, ClientBuilder, DEFAULT_PORT};

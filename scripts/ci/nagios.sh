@@ -41,3 +41,5 @@ fi
 export NAGIOS_API_PYTHON=$PY27
 export NAGIOS_API_HOME=$TOOLS
 cargo test -p nagios-client --locked --test conformance -- --ignored --test-threads=1
+# The testkit fake (feature-gated, so not part of the default workspace run).
+cargo test -p nagios-client --locked --features testkit --test testkit
