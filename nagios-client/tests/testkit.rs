@@ -449,3 +449,100 @@ async fn futures_join(n: usize) -> Vec<FakeNagios> {
     }
     out
 }
+
+/// Same keys as the responses recorded from the real nagios-api.
+#[tokio::test]
+async fn fake_shapes_match_the_recordings() {
+    use serde_json::Value;
+    use std::collections::BTreeSet;
+    fn keys(v: &Value) -> BTreeSet<String> {
+        v.as_object().unwrap().keys().cloned().collect()
+    }
+    let recorded: Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/state_after.json"
+    )))
+    .unwrap();
+    let rec = &recorded["content"];
+
+    let f = fake().await;
+    let c = f.client().unwrap();
+    c.schedule_downtime(&ScheduleDowntime::new(
+        Target::service("web01", "Disk"),
+        Duration::from_secs(600),
+    ))
+    .await
+    .unwrap();
+    c.add_comment(&AddComment::new(Target::host("web01"), "note"))
+        .await
+        .unwrap();
+    let get = |p: &'static str| {
+        let url = format!("{}{p}", f.uri());
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let fake_state = get("state").await;
+    let fs = &fake_state["content"];
+    assert_eq!(keys(&fs["web01"]), keys(&rec["web01"]), "host keys");
+    assert_eq!(
+        keys(&fs["web01"]["services"]["Disk"]),
+        keys(&rec["web01"]["services"]["Disk"]),
+        "service keys"
+    );
+    let dt = fs["web01"]["services"]["Disk"]["downtimes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert_eq!(
+        keys(dt),
+        keys(&rec["db01"]["downtimes"]["1"]),
+        "downtime keys"
+    );
+    let cm = fs["web01"]["comments"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert_eq!(
+        keys(cm),
+        keys(&rec["web01"]["comments"]["8"]),
+        "comment keys"
+    );
+
+    // /host and /service carry every field the client models.
+    let recorded_host: Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/host_web01.json"
+    )))
+    .unwrap();
+    let fake_host = get("host/web01").await;
+    let missing: Vec<_> = keys(&recorded_host["content"])
+        .difference(&keys(&fake_host["content"]))
+        .cloned()
+        .collect();
+    // The fake leaves out fields nobody models (event handler ids, …) but
+    // keeps every field `HostDetail` reads.
+    for k in [
+        "host_name",
+        "current_state",
+        "state_type",
+        "has_been_checked",
+        "plugin_output",
+        "acknowledgement_type",
+        "scheduled_downtime_depth",
+        "comment",
+        "downtime",
+        "services",
+    ] {
+        assert!(!missing.contains(&k.to_owned()), "fake /host lacks {k}");
+    }
+}
