@@ -43,3 +43,4 @@ export NAGIOS_API_HOME=$TOOLS
 cargo test -p nagios-client --locked --test conformance -- --ignored --test-threads=1
 # The testkit fake (feature-gated, so not part of the default workspace run).
 cargo test -p nagios-client --locked --features testkit --test testkit
+cargo test -p nagios-client --locked --features testkit --doc
