@@ -73,6 +73,15 @@ fn shared_prism() -> Arc<Prism> {
 
 impl Prism {
     fn start() -> Self {
+        Self::launch(None)
+    }
+
+    /// `prism proxy --errors`: validates requests *and* the upstream's responses.
+    fn proxy(upstream: &str) -> Self {
+        Self::launch(Some(upstream))
+    }
+
+    fn launch(upstream: Option<&str>) -> Self {
         let spec = spec_path();
         let bin = prism_bin();
         let port = TcpListener::bind("127.0.0.1:0")
@@ -83,16 +92,14 @@ impl Prism {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let log = std::env::temp_dir().join(format!("prism-do-{port}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(&bin)
-            .args([
-                "mock",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "--errors",
-            ])
-            .arg(&spec)
+        let mut cmd = Command::new(&bin);
+        cmd.arg(if upstream.is_some() { "proxy" } else { "mock" })
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "--errors"])
+            .arg(&spec);
+        if let Some(upstream) = upstream {
+            cmd.arg(upstream);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
@@ -489,4 +496,203 @@ async fn prism_validates_and_errors_map_to_typed_errors() {
         e.is_unauthorized() && e.api_error_id() == Some("unauthorized"),
         "{e:?}"
     );
+}
+
+/// The `testkit` fake behind `prism proxy --errors`: every request the client sends
+/// and every answer the fake gives must match the official spec (a response violation
+/// turns into a 500 from Prism, a request violation into a 422).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]
+async fn testkit_fake_passes_prism_proxy_validation() {
+    use digitalocean_client::testkit::{FakeConfig, FakeDigitalOcean};
+
+    let fake = FakeDigitalOcean::start_with(FakeConfig {
+        activation_delay: Duration::from_millis(300),
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let prism = Prism::proxy(&fake.uri());
+    let c = prism.client();
+    let opts = WaitOptions::new(Duration::from_secs(20), Duration::from_millis(100));
+
+    ok("account.get", c.account().get().await);
+    ok(
+        "regions.list",
+        c.regions().list().per_page(2).collect_all().await,
+    );
+    ok("sizes.list", c.sizes().list().collect_all().await);
+    ok("images.list", c.images().list().collect_all().await);
+    ok(
+        "images.list_by_type",
+        c.images()
+            .list_by_type(ImageType::Distribution)
+            .collect_all()
+            .await,
+    );
+    ok(
+        "images.get_by_slug",
+        c.images().get_by_slug("ubuntu-24-04-x64").await,
+    );
+
+    let key = ok(
+        "ssh_keys.create",
+        c.ssh_keys()
+            .create(&CreateSshKey {
+                name: "ops".into(),
+                public_key: "ssh-ed25519 AAAAC3Nz ops@host".into(),
+            })
+            .await,
+    );
+    ok(
+        "ssh_keys.get(fingerprint)",
+        c.ssh_keys().get(key.fingerprint.as_str()).await,
+    );
+    ok(
+        "ssh_keys.rename",
+        c.ssh_keys().rename(key.id, "ops-2").await,
+    );
+    ok("ssh_keys.list", c.ssh_keys().list().collect_all().await);
+
+    let mut s = DropletSpec::new("nyc3", "s-1vcpu-1gb", "ubuntu-24-04-x64");
+    s.ssh_keys = vec![SshKeyId::Id(key.id)];
+    s.tags = vec!["ops-run:1".into()];
+    s.ipv6 = true;
+    let created = ok(
+        "droplets.create",
+        c.droplets()
+            .create(&CreateDroplet::new("web-1", s.clone()))
+            .await,
+    );
+    assert_eq!(created.droplet.status, DropletStatus::New);
+    let many = ok(
+        "droplets.create_multiple",
+        c.droplets()
+            .create_multiple(&CreateDroplets::new(["web-2", "web-3"], s))
+            .await,
+    );
+    ok("actions.get", c.actions().get(created.actions[0].id).await);
+    ok(
+        "actions.wait_for_href",
+        c.actions()
+            .wait_for_href(&created.actions[0].href, opts)
+            .await,
+    );
+    let d = ok(
+        "droplets.wait_until_active",
+        c.droplets()
+            .wait_until_active(created.droplet.id, opts)
+            .await,
+    );
+    assert!(d.public_ipv4().is_some());
+    assert_eq!(
+        ok(
+            "droplets.list(paged)",
+            c.droplets().list().per_page(2).collect_all().await
+        )
+        .len(),
+        3
+    );
+    ok(
+        "droplets.list_by_tag",
+        c.droplets().list_by_tag("ops-run:1").collect_all().await,
+    );
+    ok(
+        "droplets.list_by_name",
+        c.droplets().list_by_name("web-1").collect_all().await,
+    );
+    let off = ok(
+        "droplet_actions.power_off",
+        c.droplet_actions().power_off(d.id).await,
+    );
+    ok(
+        "droplet_actions.get",
+        c.droplet_actions().get(d.id, off.id).await,
+    );
+    ok(
+        "droplet_actions.power_on",
+        c.droplet_actions().power_on(d.id).await,
+    );
+    ok(
+        "droplet_actions.reboot",
+        c.droplet_actions().reboot(d.id).await,
+    );
+    ok(
+        "droplet_actions.shutdown",
+        c.droplet_actions().shutdown(d.id).await,
+    );
+
+    ok("tags.create", c.tags().create("role:web").await);
+    ok(
+        "tags.tag_resources",
+        c.tags()
+            .tag_resources("role:web", &[TagResource::droplet(d.id)])
+            .await,
+    );
+    ok("tags.get", c.tags().get("role:web").await);
+    ok("tags.list", c.tags().list().collect_all().await);
+    ok(
+        "tags.untag_resources",
+        c.tags()
+            .untag_resources("role:web", &[TagResource::droplet(d.id)])
+            .await,
+    );
+    ok("tags.delete", c.tags().delete("role:web").await);
+
+    ok(
+        "domains.create",
+        c.domains()
+            .create(&CreateDomain {
+                name: "example.test".into(),
+                ip_address: Some("192.0.2.1".into()),
+            })
+            .await,
+    );
+    ok("domains.get", c.domains().get("example.test").await);
+    ok("domains.list", c.domains().list().collect_all().await);
+    let recs = c.domain_records("example.test");
+    let www = ok(
+        "records.create",
+        recs.create(&DomainRecordRequest::new("A", "www", "192.0.2.2").ttl(60))
+            .await,
+    );
+    ok(
+        "records.create(MX)",
+        recs.create(&DomainRecordRequest::new("MX", "@", "mx.example.test.").priority(10))
+            .await,
+    );
+    let filter = RecordFilter {
+        record_type: Some("A".into()),
+        name: Some("www.example.test".into()),
+    };
+    ok(
+        "records.list_filtered",
+        recs.list_filtered(&filter).collect_all().await,
+    );
+    ok("records.get", recs.get(www.id).await);
+    ok(
+        "records.update",
+        recs.update(www.id, &DomainRecordRequest::new("A", "www", "192.0.2.3"))
+            .await,
+    );
+    ok("records.delete", recs.delete(www.id).await);
+    ok("domains.delete", c.domains().delete("example.test").await);
+
+    ok(
+        "droplets.delete",
+        c.droplets().delete(many.droplets[0].id).await,
+    );
+    ok(
+        "droplets.delete_by_tag",
+        c.droplets().delete_by_tag("ops-run:1").await,
+    );
+    ok("ssh_keys.delete", c.ssh_keys().delete(key.id).await);
+    assert_eq!(fake.droplet_count(), 0);
+    // Typed errors survive the proxy too.
+    let e = c.droplets().get(d.id).await.unwrap_err();
+    assert!(
+        e.is_not_found() && e.api_error_id() == Some("not_found"),
+        "{e:?}"
+    );
+    assert!(fake.requests().len() > 40);
 }

@@ -106,7 +106,8 @@ pub struct Image {
     pub error_message: Option<String>,
 }
 
-/// The `type` of an [`Image`] (also the `type` filter of image lists).
+/// The `type` of an [`Image`] (`base`, `snapshot`, `backup`, `custom`, `admin`), and
+/// the `type` filter of image lists (`distribution`, `application`).
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageType {
@@ -122,6 +123,8 @@ pub enum ImageType {
     Backup,
     /// An imported custom image.
     Custom,
+    /// An image managed by DigitalOcean staff.
+    Admin,
     /// A kind this crate does not know about.
     #[serde(other)]
     Unknown,

@@ -227,7 +227,8 @@ fn size_json(slug: &str) -> Value {
 }
 
 fn image_json(id: u64) -> Value {
-    let (id, slug, name, distribution, kind) = IMAGES
+    // `kind` (distribution/application) is only a list filter; the wire `type` is `base`.
+    let (id, slug, name, distribution, _kind) = IMAGES
         .iter()
         .copied()
         .find(|i| i.0 == id)
@@ -235,7 +236,7 @@ fn image_json(id: u64) -> Value {
     json!({
         "id": id, "name": name, "distribution": distribution, "slug": slug, "public": true,
         "regions": REGIONS.iter().map(|r| r.0).collect::<Vec<_>>(),
-        "created_at": "2024-04-25T00:00:00Z", "type": kind, "min_disk_size": 15,
+        "created_at": "2024-04-25T00:00:00Z", "type": "base", "min_disk_size": 15,
         "size_gigabytes": 2.5, "description": name, "tags": [], "status": "available",
         "error_message": "",
     })
@@ -356,9 +357,9 @@ impl State {
                 200,
                 json!({"account": {
                 "droplet_limit": 25, "floating_ip_limit": 3, "email": "ops@example.test",
-                "name": "Fake Ops", "uuid": "00000000-fake-4000-8000-000000000001",
+                "name": "Fake Ops", "uuid": "b6fc48dbf6d9906cace5f3c78dc9851e757381ef",
                 "email_verified": true, "status": "active", "status_message": "",
-                "team": {"uuid": "00000000-fake-4000-8000-000000000002", "name": "Fake Team"}}}),
+                "team": {"uuid": "5df3e3004a17e242b7c20ca6c9fc25b701a47ece", "name": "Fake Team"}}}),
             ),
             ("GET", ["regions"]) => {
                 let items = REGIONS.iter().map(|(s, _)| region_json(s)).collect();
@@ -556,7 +557,7 @@ impl State {
             "backup_ids": [], "next_backup_window": null, "snapshot_ids": [],
             "image": image_json(d.image), "volume_ids": [], "size": size, "size_slug": d.size,
             "networks": {"v4": v4, "v6": v6}, "region": region_json(&d.region),
-            "tags": d.tags, "vpc_uuid": d.vpc_uuid.clone().unwrap_or_else(|| "00000000-fake-4000-8000-00000000vpc0".to_owned()),
+            "tags": d.tags, "vpc_uuid": d.vpc_uuid.clone().unwrap_or_else(|| "5a4981aa-9653-4bd1-bef5-d6bff52042e4".to_owned()),
         })
     }
 
