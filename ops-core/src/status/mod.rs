@@ -46,9 +46,11 @@
 //! ```
 
 mod model;
+mod nagios;
 mod render;
 
 pub use model::{HostHealth, HostState, ServiceHealth, ServiceState, Snapshot, StateType};
+pub use nagios::fetch_snapshot;
 pub use render::render_html;
 
 use serde::{Deserialize, Serialize};

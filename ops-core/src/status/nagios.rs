@@ -1,0 +1,110 @@
+//! Building a [`Snapshot`] from nagios-api, through `nagios-client`.
+
+use super::model::{HostHealth, HostState, ServiceHealth, ServiceState, Snapshot, StateType};
+use nagios_client::{HostStatus, NagiosStatus, ServiceStatus, State};
+use std::time::SystemTime;
+
+fn host_state(s: HostStatus) -> HostState {
+    match s {
+        HostStatus::Up => HostState::Up,
+        HostStatus::Down => HostState::Down,
+        HostStatus::Unreachable => HostState::Unreachable,
+    }
+}
+
+fn service_state(s: ServiceStatus) -> ServiceState {
+    match s {
+        ServiceStatus::Ok => ServiceState::Ok,
+        ServiceStatus::Warning => ServiceState::Warning,
+        ServiceStatus::Critical => ServiceState::Critical,
+        ServiceStatus::Unknown => ServiceState::Unknown,
+    }
+}
+
+/// nagios-api's `/state` has no `state_type`: a state is SOFT while it
+/// differs from the last HARD state and the check has attempts left.
+fn state_type(differs_from_hard: bool, attempt: u32, max: u32) -> StateType {
+    if differs_from_hard && attempt < max {
+        StateType::Soft
+    } else {
+        StateType::Hard
+    }
+}
+
+impl Snapshot {
+    /// Convert nagios-api's `/state` (and, when available, `/status`, whose
+    /// `info.created` says when Nagios last wrote status.dat) into a snapshot.
+    ///
+    /// Freshness is `info.created` when known, else the newest `last_check`.
+    pub fn from_nagios(state: &State, status: Option<&NagiosStatus>) -> Snapshot {
+        let mut newest_check: Option<SystemTime> = None;
+        let mut seen = |t: Option<SystemTime>| {
+            if let Some(t) = t {
+                newest_check = Some(newest_check.map_or(t, |n| n.max(t)));
+            }
+        };
+        let hosts = state
+            .iter()
+            .map(|(name, h)| {
+                let last_check = h.last_check.map(|t| t.to_system_time());
+                seen(last_check);
+                let services = h
+                    .services
+                    .iter()
+                    .map(|(desc, s)| {
+                        let last_check = s.last_check.map(|t| t.to_system_time());
+                        seen(last_check);
+                        let health = ServiceHealth {
+                            state: service_state(s.current_state),
+                            state_type: state_type(
+                                s.current_state != s.last_hard_state,
+                                s.current_attempt,
+                                s.max_attempts,
+                            ),
+                            last_hard_state: service_state(s.last_hard_state),
+                            in_downtime: s.in_downtime(),
+                            acknowledged: s.problem_has_been_acknowledged,
+                            output: s.plugin_output.clone(),
+                            last_check,
+                        };
+                        (desc.clone(), health)
+                    })
+                    .collect();
+                let health = HostHealth {
+                    state: host_state(h.current_state),
+                    state_type: state_type(
+                        h.current_state != h.last_hard_state,
+                        h.current_attempt,
+                        h.max_attempts,
+                    ),
+                    last_hard_state: host_state(h.last_hard_state),
+                    in_downtime: h.in_downtime(),
+                    acknowledged: h.problem_has_been_acknowledged,
+                    output: h.plugin_output.clone(),
+                    last_check,
+                    services,
+                };
+                (name.clone(), health)
+            })
+            .collect();
+        let created = status
+            .and_then(|s| s.info.created)
+            .map(|t| t.to_system_time());
+        Snapshot {
+            data_as_of: created.or(newest_check),
+            hosts,
+        }
+    }
+}
+
+/// Read `/state` and `/status` from nagios-api (concurrently) and build the
+/// snapshot the status rules read.
+#[tracing::instrument(name = "status.fetch_snapshot", skip_all)]
+pub async fn fetch_snapshot(client: &nagios_client::Client) -> crate::Result<Snapshot> {
+    let (state, status) = tokio::join!(client.state(), client.status());
+    let state = state?;
+    let status = status?;
+    let snapshot = Snapshot::from_nagios(&state, Some(&status));
+    tracing::debug!(hosts = snapshot.hosts.len(), "nagios snapshot");
+    Ok(snapshot)
+}
