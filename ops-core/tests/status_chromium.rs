@@ -2,6 +2,8 @@
 //! HTML, every component shows up in its DOM, and a phone-sized screenshot
 //! is written for CI's output. Run by `scripts/ci/status.sh`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use ops_core::status::{
     HostHealth, HostState, ServiceHealth, ServiceState, Snapshot, StateType, StatusConfig,
     render_html, summarize,

@@ -1,6 +1,8 @@
 //! The status page rendered from the real state recorded from nagios-api
 //! over a real Nagios 4 (`../shared/reference/nagios/recorded-nagios-api/`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use ops_core::status::{ComponentStatus, Snapshot, StatusConfig, render_html, summarize};
 use std::time::{Duration, UNIX_EPOCH};
 
