@@ -47,6 +47,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use futures_util::{StreamExt, stream};
+
 pub use keys::{KeyPolicy, ValidKey, fingerprint_of, validate_key};
 pub use plan::{ItemChange, Plan};
 pub use ports::{
@@ -80,6 +82,8 @@ pub struct KeySyncOptions {
     pub node_query: String,
     /// Rows per search page (default 1000).
     pub page_rows: u64,
+    /// Run-list fixes in flight at once (default 8; each is a GET and a PUT).
+    pub concurrency: usize,
     /// Fixed clock for tests; `None` uses the system clock.
     pub now: Option<SystemTime>,
 }
@@ -95,6 +99,7 @@ impl Default for KeySyncOptions {
             fix_run_lists: true,
             node_query: "*:*".to_owned(),
             page_rows: 1000,
+            concurrency: 8,
             now: None,
         }
     }
@@ -600,12 +605,17 @@ impl<'a> KeySync<'a> {
             tracing::info!(key = %k.name, "account key added");
             report.keys_added += 1;
         }
-        for n in &plan.run_list_fixes {
+        let fixes = plan.run_list_fixes.iter().map(|n| async move {
             self.nodes
                 .add_to_run_list(n, &plan.recipe)
                 .await
                 .map_err(port_step("add recipe to run-list", n))?;
             tracing::info!(node = %n, recipe = %plan.recipe, "run-list fixed");
+            Ok::<(), Error>(())
+        });
+        let mut fixes = stream::iter(fixes).buffer_unordered(self.opts.concurrency.max(1));
+        while let Some(done) = fixes.next().await {
+            done?;
             report.run_lists_fixed += 1;
         }
         if plan.state_write {
