@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# The status page in headless Chromium (Debian's `chromium`); leaves a
-# phone-sized screenshot in target/ci-artifacts/status-page.png.
+# The status page: end to end against a real Nagios 4 + nagios-api 1.2.2
+# (the harness in scripts/nagios-harness/, installed by nagios.sh), and in
+# headless Chromium (Debian's `chromium`), which leaves a phone-sized
+# screenshot in target/ci-artifacts/status-page.png.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+bash scripts/ci/nagios.sh --install-only
 if ! command -v chromium >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+PY27=/root/.pyenv/versions/2.7.18/bin/python
+[ -n "${NAGIOS_API_PYTHON:-}" ] || { [ -x "$PY27" ] && export NAGIOS_API_PYTHON=$PY27; }
+export NAGIOS_API_HOME="$PWD/.tools/nagios-api"
 export STATUS_SCREENSHOT_DIR="$PWD/target/ci-artifacts"
-cargo test -p ops-workflows --locked --test status_chromium -- --ignored --nocapture
+cargo test -p ops-workflows --locked --test status_nagios --test status_chromium -- --ignored --nocapture
 ls -l "$STATUS_SCREENSHOT_DIR/status-page.png"

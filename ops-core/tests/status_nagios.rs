@@ -1,0 +1,184 @@
+//! The status summary against a real Nagios 4 and the real nagios-api 1.2.2
+//! (the harness of nagios-client's conformance suite): a passive CRITICAL
+//! takes a component to an outage, scheduled downtime turns it into
+//! maintenance. Run by `scripts/ci/status.sh`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use nagios_client::{Client, PassiveResult, RetryConfig, ScheduleDowntime, ServiceStatus, Target};
+use ops_core::status::{ComponentStatus, StatusConfig, Summary, fetch_snapshot, summarize};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+struct Harness {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Harness {
+    fn start() -> Harness {
+        let root = repo_root();
+        let dir = tempfile::Builder::new()
+            .prefix("status-e2e-")
+            .tempdir()
+            .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let python = std::env::var("NAGIOS_API_PYTHON")
+            .unwrap_or_else(|_| "/root/.pyenv/versions/2.7.18/bin/python".into());
+        let home = std::env::var("NAGIOS_API_HOME")
+            .unwrap_or_else(|_| root.join(".tools/nagios-api").display().to_string());
+        let out = Command::new("bash")
+            .arg(root.join("scripts/nagios-harness/start.sh"))
+            .arg(dir.path())
+            .arg(port.to_string())
+            .env("NAGIOS_API_PYTHON", python)
+            .env("NAGIOS_API_HOME", home)
+            .output()
+            .expect("run scripts/nagios-harness/start.sh");
+        let h = Harness { dir, port };
+        assert!(
+            out.status.success(),
+            "could not start Nagios + nagios-api (install with `scripts/ci/nagios.sh \
+             --install-only`):\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        h
+    }
+
+    fn client(&self) -> Client {
+        Client::builder(format!("http://127.0.0.1:{}/", self.port))
+            .retry(RetryConfig::disabled())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(repo_root().join("scripts/nagios-harness/stop.sh"))
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+fn config() -> StatusConfig {
+    serde_json::from_str(
+        r#"{
+            "page_name": "E2E",
+            "stale_after_secs": 600,
+            "components": [
+                {"name": "Website", "members": ["web01:HTTP"]},
+                {"name": "Queue", "members": ["web01:passive_check"]},
+                {"name": "Database", "members": ["db01"]}
+            ]
+        }"#,
+    )
+    .unwrap()
+}
+
+fn status_of(s: &Summary, name: &str) -> ComponentStatus {
+    s.components.iter().find(|c| c.name == name).unwrap().status
+}
+
+/// Poll nagios-api until the summary satisfies `cond` (Nagios applies
+/// external commands asynchronously and rewrites status.dat every second).
+async fn until(c: &Client, what: &str, cond: impl Fn(&Summary) -> bool) -> Summary {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let snapshot = fetch_snapshot(c).await.unwrap();
+        let summary = summarize(&config(), &snapshot, SystemTime::now());
+        if cond(&summary) {
+            return summary;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; last summary: {}",
+            serde_json::to_string_pretty(&summary).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Nagios 4 + nagios-api 1.2.2; run by scripts/ci/status.sh"]
+async fn passive_critical_is_an_outage_and_downtime_is_maintenance() {
+    let h = Harness::start();
+    let c = h.client();
+
+    // The harness's recorded world: web01 UP with HTTP OK, db01 DOWN.
+    let s = until(&c, "initial state", |s| {
+        status_of(s, "Website") == ComponentStatus::Operational
+            && status_of(s, "Database") == ComponentStatus::MajorOutage
+    })
+    .await;
+    assert!(!s.stale, "live Nagios data is fresh");
+
+    c.submit_result(&PassiveResult::service(
+        "web01",
+        "passive_check",
+        ServiceStatus::Ok,
+        "OK - queue drained",
+    ))
+    .await
+    .unwrap();
+    until(&c, "Queue operational", |s| {
+        status_of(s, "Queue") == ComponentStatus::Operational
+    })
+    .await;
+
+    c.submit_result(&PassiveResult::service(
+        "web01",
+        "passive_check",
+        ServiceStatus::Critical,
+        "CRITICAL - queue stuck",
+    ))
+    .await
+    .unwrap();
+    let s = until(&c, "Queue outage", |s| {
+        status_of(s, "Queue") == ComponentStatus::MajorOutage
+    })
+    .await;
+    let incident = s
+        .incidents
+        .iter()
+        .find(|i| i.components == ["queue"])
+        .expect("an incident for the queue");
+    assert_eq!(incident.status, "investigating");
+    assert_eq!(s.status.indicator, "major");
+
+    c.schedule_downtime(
+        &ScheduleDowntime::new(
+            Target::service("web01", "passive_check"),
+            Duration::from_secs(600),
+        )
+        .author("status-e2e")
+        .comment("queue maintenance"),
+    )
+    .await
+    .unwrap();
+    let s = until(&c, "Queue maintenance", |s| {
+        status_of(s, "Queue") == ComponentStatus::UnderMaintenance
+    })
+    .await;
+    assert!(
+        s.scheduled_maintenances
+            .iter()
+            .any(|m| m.components == ["queue"])
+    );
+    assert!(!s.incidents.iter().any(|i| i.components == ["queue"]));
+}
