@@ -11,5 +11,6 @@ pub mod key_sync;
 pub mod ports;
 pub mod provision;
 pub mod restore;
+pub mod status;
 
 pub use error::{Error, Result};
