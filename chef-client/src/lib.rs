@@ -80,6 +80,8 @@
 //!
 //! * `rustls` (default): TLS through rustls.
 //! * `native-tls`: TLS through the platform library.
+//! * `testkit`: `testkit::FakeChefServer`, a stateful fake Chef server
+//!   on loopback that verifies signatures, for tests of code built on this crate.
 #![forbid(unsafe_code)]
 
 pub mod auth;
@@ -88,6 +90,8 @@ pub mod credentials;
 mod error;
 pub mod resources;
 mod retry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use auth::{ProtocolVersion, SigningKey};
 pub use client::{Client, ClientBuilder, DEFAULT_CHEF_VERSION, DEFAULT_SERVER_API_VERSION};

@@ -23,6 +23,9 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# The testkit feature is off in the workspace-wide steps of .ci/run: lint and test it here.
+cargo clippy -p chef-client --locked --features testkit --all-targets -- -D warnings
+cargo test -p chef-client --locked --features testkit --lib --test testkit
 cargo test -p chef-client --locked --test mixlib -- --ignored
 cargo test -p chef-client --locked --test goiardi -- --ignored
 echo "chef.sh: done in $(( $(date +%s) - start ))s"
