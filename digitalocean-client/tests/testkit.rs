@@ -322,7 +322,11 @@ async fn faults_are_injected() {
 async fn many_fakes_run_in_parallel() {
     let started = std::time::Instant::now();
     let fakes = start_many(8).await;
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     for f in &fakes {
         f.client().unwrap().account().get().await.unwrap();
         assert_eq!(f.requests().len(), 1);
