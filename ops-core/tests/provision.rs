@@ -1020,3 +1020,52 @@ async fn rate_limited_reads_are_retried() {
     assert_eq!(e.world.count("regions"), 3);
     let _ = PortErrorKind::RateLimited;
 }
+
+#[tokio::test]
+async fn fleet_crash_then_resume_batch() {
+    let e = env();
+    // every host "crashes" while creating its DNS record
+    e.world
+        .inject(Injection::new("create_record", Fault::HangAfter).times(100));
+    let specs: Vec<HostSpec> = (1..=4).map(|n| spec(&format!("db-{n}"))).collect();
+    let r = tokio::time::timeout(Duration::from_millis(600), e.p.provision_fleet(&specs)).await;
+    assert!(r.is_err(), "should hang");
+    let js = JournalStore::new(e.dir.clone()).list().await.unwrap();
+    assert_eq!(js.len(), 4);
+    let batch = js[0].batch_id.clone().unwrap();
+    assert!(
+        js.iter()
+            .all(|j| j.batch_id.as_deref() == Some(batch.as_str()))
+    );
+    e.world.clear_injections();
+
+    let rep = e.p.resume_batch(&batch).await.unwrap();
+    assert_eq!(rep.succeeded(), 4);
+    assert_eq!(rep.publishes, 1, "one publish for the resumed batch");
+    let st = e.world.state.lock().unwrap();
+    assert_eq!(st.created_names.len(), 4, "no droplet created twice");
+    assert_eq!(st.records.len(), 4, "records adopted, not duplicated");
+    assert_eq!(st.publishes.len(), 1);
+}
+
+#[tokio::test]
+async fn teardown_fleet_publishes_each_zone_once() {
+    let e = env();
+    let specs: Vec<HostSpec> = (1..=4).map(|n| spec(&format!("cache-{n}"))).collect();
+    assert_eq!(e.p.provision_fleet(&specs).await.succeeded(), 4);
+    let targets: Vec<TeardownTarget> = specs.iter().map(TeardownTarget::from).collect();
+    let dry = e.p.teardown_fleet(&targets, true).await.unwrap();
+    assert_eq!(dry.publishes.len(), 1);
+    assert_eq!(e.world.publishes().len(), 1, "dry run publishes nothing");
+    let r = e.p.teardown_fleet(&targets, false).await.unwrap();
+    assert!(r.complete(), "{r:?}");
+    assert_eq!(r.hosts.len(), 4);
+    assert!(e.world.is_empty_of_resources());
+    assert_eq!(
+        e.world.publishes().len(),
+        2,
+        "one for provisioning, one for teardown"
+    );
+    let bad = vec![TeardownTarget::new("Bad_Name")];
+    assert!(e.p.teardown_fleet(&bad, false).await.is_err());
+}

@@ -60,7 +60,7 @@ pub use journal::{
 };
 pub use plan::{HostPlan, Plan, PlannedWrite};
 pub use spec::{FleetSpec, HostSpec};
-pub use teardown::{TeardownReport, TeardownTarget};
+pub use teardown::{FleetTeardown, TeardownReport, TeardownTarget};
 
 use crate::error::Error;
 use crate::ports::{Compute, ConfigMgmt, Dns, Monitoring};

@@ -252,7 +252,7 @@ where
         if let (true, Some(tag)) = (b.fleet, batch_tag) {
             let mut g = b.status.lock().await;
             let fresh = g.as_ref().is_some_and(|(t, m)| {
-                t.elapsed() < self.config.poll_interval / 2 && m.contains_key(&id)
+                t.elapsed() < self.config.poll_interval && m.contains_key(&id)
             });
             if !fresh {
                 let list = self.droplets_tagged(tag).await?;

@@ -113,12 +113,75 @@ where
     /// Tears down one host. With `dry_run`, only reads are made and the report lists what
     /// would be removed. Returns `Err` only for an invalid target.
     pub async fn teardown(&self, target: &TeardownTarget, dry_run: bool) -> Result<TeardownReport> {
-        if let Err(e) = check_hostname(&target.name) {
-            return Err(Error::Validation {
-                target: target.name.clone(),
-                problems: vec![e],
-            });
+        check_target(target)?;
+        Ok(self.teardown_one(target, dry_run, true).await.0)
+    }
+
+    /// Tears down many hosts (API work `concurrency` hosts at a time) and publishes each
+    /// touched zone **once** at the end instead of once per host. One host's failures do not
+    /// stop the others. Returns `Err` only for invalid targets (then nothing is touched).
+    pub async fn teardown_fleet(
+        &self,
+        targets: &[TeardownTarget],
+        dry_run: bool,
+    ) -> Result<FleetTeardown> {
+        for t in targets {
+            check_target(t)?;
         }
+        let permits = tokio::sync::Semaphore::new(self.config.concurrency.max(1));
+        let runs = targets.iter().map(|t| async {
+            let _p = permits.acquire().await.ok();
+            self.teardown_one(t, dry_run, false).await
+        });
+        let results = futures_util::future::join_all(runs).await;
+        let mut hosts = Vec::new();
+        let mut zones: Vec<String> = Vec::new();
+        for (r, z) in results {
+            hosts.push(r);
+            if let Some(z) = z {
+                if !zones.contains(&z) {
+                    zones.push(z);
+                }
+            }
+        }
+        let mut publishes = Vec::new();
+        if self.dns.needs_publish() {
+            for zone in zones {
+                let outcome = if dry_run {
+                    UndoOutcome::WouldRemove
+                } else {
+                    let note = format!("ops-core teardown of {} host(s)", targets.len());
+                    match self
+                        .call(&self.budgets.dns, || self.dns.publish(&zone, &note))
+                        .await
+                    {
+                        Ok(_) => UndoOutcome::Removed,
+                        Err(e) => UndoOutcome::Failed(chain(&e)),
+                    }
+                };
+                let action = UndoAction {
+                    resource: format!("dns publish {zone}"),
+                    outcome,
+                };
+                self.emit(ProgressEvent::Undo {
+                    host: String::new(),
+                    run_id: String::new(),
+                    action: action.clone(),
+                });
+                publishes.push(action);
+            }
+        }
+        Ok(FleetTeardown { hosts, publishes })
+    }
+
+    /// One host; returns the zone that still needs a publish when `publish_now` is false.
+    async fn teardown_one(
+        &self,
+        target: &TeardownTarget,
+        dry_run: bool,
+        publish_now: bool,
+    ) -> (TeardownReport, Option<String>) {
+        let mut pending_publish = None;
         let mut report = TeardownReport {
             name: target.name.clone(),
             dry_run,
@@ -198,7 +261,9 @@ where
                                 removed |= o == UndoOutcome::Removed;
                                 self.td(&mut report, what, o);
                             }
-                            if (removed || dry_run) && self.dns.needs_publish() {
+                            if (removed || dry_run) && self.dns.needs_publish() && !publish_now {
+                                pending_publish = Some(zone.clone());
+                            } else if (removed || dry_run) && self.dns.needs_publish() {
                                 let o = if dry_run {
                                     UndoOutcome::WouldRemove
                                 } else {
@@ -301,6 +366,46 @@ where
                 }
             }
         }
-        Ok(report)
+        (report, pending_publish)
+    }
+}
+
+fn check_target(target: &TeardownTarget) -> Result<()> {
+    let mut problems = Vec::new();
+    if let Err(e) = check_hostname(&target.name) {
+        problems.push(format!("name: {e}"));
+    }
+    if let Some(z) = &target.zone {
+        if let Err(e) = check_hostname(z.trim_end_matches('.')) {
+            problems.push(format!("zone: {e}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Validation {
+            target: target.name.clone(),
+            problems,
+        })
+    }
+}
+
+/// What [`Provisioner::teardown_fleet`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FleetTeardown {
+    /// Per host, in input order.
+    pub hosts: Vec<TeardownReport>,
+    /// One publish per zone touched.
+    pub publishes: Vec<UndoAction>,
+}
+
+impl FleetTeardown {
+    /// True when nothing failed.
+    pub fn complete(&self) -> bool {
+        self.hosts.iter().all(TeardownReport::complete)
+            && !self
+                .publishes
+                .iter()
+                .any(|a| matches!(a.outcome, UndoOutcome::Failed(_)))
     }
 }
