@@ -1,0 +1,249 @@
+//! Exit codes and one-line error reports.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::process::ExitCode;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// The documented exit codes (see `examples/README.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitKind {
+    /// `1`: anything else (I/O on local files, a bug, an interrupted run).
+    Other,
+    /// `2`: bad input — flags, environment, config/spec files, keys, credentials. Fix the input.
+    BadInput,
+    /// `3`: a provider failed or refused (HTTP API or Postgres server). Retrying may help.
+    Provider,
+    /// `4`: partial failure — some parts succeeded, others did not (see the output).
+    Partial,
+}
+
+impl ExitKind {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitKind::Other => 1,
+            ExitKind::BadInput => 2,
+            ExitKind::Provider => 3,
+            ExitKind::Partial => 4,
+        }
+    }
+}
+
+/// An error of a binary: what to tell the user, how to exit, and the cause chain.
+#[derive(Debug)]
+pub struct CliError {
+    kind: ExitKind,
+    message: String,
+    source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for CliError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+impl CliError {
+    /// An error of `kind` with a message saying what went wrong and what to do.
+    pub fn new(kind: ExitKind, message: impl Into<String>) -> Self {
+        CliError {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Bad input (exit 2).
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(ExitKind::BadInput, message)
+    }
+
+    /// Provider failure (exit 3).
+    pub fn provider(message: impl Into<String>) -> Self {
+        Self::new(ExitKind::Provider, message)
+    }
+
+    /// Partial failure (exit 4).
+    pub fn partial(message: impl Into<String>) -> Self {
+        Self::new(ExitKind::Partial, message)
+    }
+
+    /// Other failure (exit 1).
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::new(ExitKind::Other, message)
+    }
+
+    /// Attach the cause.
+    #[must_use]
+    pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// How the process exits.
+    pub fn kind(&self) -> ExitKind {
+        self.kind
+    }
+
+    /// Wrap a workflow error with context, classifying it.
+    pub fn from_workflow(context: impl Into<String>, e: ops_core::Error) -> Self {
+        let kind = classify(&e);
+        CliError::new(kind, context).with_source(e)
+    }
+}
+
+impl From<ops_core::Error> for CliError {
+    fn from(e: ops_core::Error) -> Self {
+        let kind = classify(&e);
+        CliError {
+            kind,
+            message: match kind {
+                ExitKind::BadInput => "invalid input".to_owned(),
+                ExitKind::Provider => "a provider call failed".to_owned(),
+                _ => "the workflow failed".to_owned(),
+            },
+            source: Some(Box::new(e)),
+        }
+    }
+}
+
+/// Which exit code a workflow error maps to.
+pub fn classify(e: &ops_core::Error) -> ExitKind {
+    use ops_core::Error as E;
+    use ops_core::ports::PortErrorKind as K;
+    use ops_core::restore::RestoreError as R;
+    match e {
+        E::Precondition(_) | E::Validation { .. } | E::SpecToml(_) | E::Json(_) => {
+            ExitKind::BadInput
+        }
+        E::Lockout { .. } => ExitKind::BadInput,
+        E::Step { source, .. } => classify(source),
+        E::Port(p) => match p.kind() {
+            K::Unauthorized | K::Rejected => ExitKind::BadInput,
+            _ => ExitKind::Provider,
+        },
+        E::Nagios(n) => match n {
+            nagios_client::Error::Config(_) | nagios_client::Error::InvalidRequest { .. } => {
+                ExitKind::BadInput
+            }
+            _ => ExitKind::Provider,
+        },
+        E::Timeout { .. } => ExitKind::Provider,
+        E::Journal { .. } => ExitKind::Other,
+        E::Restore(r) => match r.as_ref() {
+            R::Refused(_)
+            | R::Config(_)
+            | R::InvalidDump(_)
+            | R::MissingPrivilege { .. }
+            | R::NoPrevious(_) => ExitKind::BadInput,
+            R::Postgres { .. } | R::Tool { .. } | R::Verification(_) | R::SessionsRemain { .. } => {
+                ExitKind::Provider
+            }
+            _ => ExitKind::Other,
+        },
+        _ => ExitKind::Other,
+    }
+}
+
+/// Secrets a binary knows about, scrubbed from anything it prints as a last line of defence.
+#[derive(Debug, Default, Clone)]
+pub struct Secrets(Vec<SecretString>);
+
+impl Secrets {
+    /// No secrets yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Remember a secret (values shorter than 4 bytes are ignored: redacting them would
+    /// mangle ordinary words).
+    pub fn add(&mut self, secret: &SecretString) {
+        if secret.expose_secret().len() >= 4 {
+            self.0.push(secret.clone());
+        }
+    }
+
+    /// `text` with every known secret replaced by `[REDACTED]`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for s in &self.0 {
+            out = out.replace(s.expose_secret(), "[REDACTED]");
+        }
+        out
+    }
+}
+
+/// The error and its whole `source()` chain on one line: `a: b: c`.
+///
+/// A layer whose text is already contained in the previous one is skipped (some errors
+/// repeat their source), newlines become spaces, and known secrets are redacted.
+pub fn render_error(err: &(dyn StdError + 'static), secrets: &Secrets) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let text = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = e.source();
+    }
+    secrets.redact(&parts.join(": "))
+}
+
+/// Print the outcome (one line on stderr on error) and turn it into the process exit code.
+pub fn finish(result: Result<(), CliError>, secrets: &Secrets) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", render_error(&e, secrets));
+            ExitCode::from(e.kind().code())
+        }
+    }
+}
+
+/// Read a secret from the environment (`None` when unset or empty).
+pub fn env_secret(name: &str) -> Option<SecretString> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| SecretString::from(v.trim().to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_is_one_line_without_repeats_or_secrets() {
+        let inner = std::io::Error::other("token hunter2-secret\nrejected");
+        let e = CliError::provider("could not list droplets").with_source(inner);
+        let mut s = Secrets::new();
+        s.add(&SecretString::from("hunter2-secret".to_owned()));
+        let line = render_error(&e, &s);
+        assert_eq!(line, "could not list droplets: token [REDACTED] rejected");
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(ExitKind::Other.code(), 1);
+        assert_eq!(ExitKind::BadInput.code(), 2);
+        assert_eq!(ExitKind::Provider.code(), 3);
+        assert_eq!(ExitKind::Partial.code(), 4);
+        let e: CliError = ops_core::Error::Precondition("x".into()).into();
+        assert_eq!(e.kind(), ExitKind::BadInput);
+    }
+}

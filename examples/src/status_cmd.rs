@@ -1,0 +1,273 @@
+//! The `status` command: a status summary and page from nagios-api.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use clap::Args;
+use ops_core::status::{StatusConfig, Summary, fetch_snapshot, render_html, summarize};
+use secrecy::SecretString;
+
+use crate::cli::{CliError, Secrets};
+
+/// Flags of `status`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct StatusArgs {
+    /// nagios-api base URL.
+    #[arg(long, env = "NAGIOS_API_URL")]
+    pub nagios_url: Option<String>,
+    /// User for HTTP basic auth in front of nagios-api (password from `NAGIOS_API_PASSWORD`).
+    #[arg(long, env = "NAGIOS_API_USER")]
+    pub nagios_user: Option<String>,
+    /// The components of the page (TOML: `page_name`, `stale_after_secs`, `[[components]]`).
+    #[arg(long, value_name = "status.toml")]
+    pub config: Option<PathBuf>,
+    /// Print the Statuspage-shaped summary JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Serve the page (and `/summary.json`) on ADDR, refreshing from nagios-api.
+    #[arg(long, value_name = "127.0.0.1:PORT")]
+    pub serve: Option<SocketAddr>,
+    /// Allow `--serve` on a non-loopback address.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Refresh interval of `--serve`, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub refresh_secs: u32,
+    /// Run against an in-process fake nagios-api with a few hosts and services.
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+/// What `status` needs, resolved from flags, environment and files.
+pub struct StatusTarget {
+    /// Client for nagios-api.
+    pub client: nagios_client::Client,
+    /// The page configuration.
+    pub config: StatusConfig,
+    /// Keeps the sandbox fake alive.
+    pub fake: Option<nagios_client::testkit::FakeNagios>,
+}
+
+impl std::fmt::Debug for StatusTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusTarget")
+            .field("nagios", &self.client.base_url().as_str())
+            .field("page", &self.config.page_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Resolve the target (starting the fake in `--sandbox` mode).
+pub async fn target(args: &StatusArgs, secrets: &mut Secrets) -> Result<StatusTarget, CliError> {
+    let config = match (&args.config, args.sandbox) {
+        (Some(path), _) => crate::config::load_toml::<StatusConfig>(path, "status config")?,
+        (None, true) => crate::sandbox::nagios::sandbox_status_config()?,
+        (None, false) => {
+            return Err(CliError::bad_input(
+                "no status configuration: pass --config status.toml (components to show), or --sandbox",
+            ));
+        }
+    };
+    config
+        .validate()
+        .map_err(|e| CliError::from_workflow("the status config is invalid", e))?;
+    if args.sandbox {
+        let fake = crate::sandbox::nagios::start_fake_nagios().await?;
+        let client = fake
+            .client()
+            .map_err(|e| CliError::other("fake nagios-api client").with_source(e))?;
+        tracing::info!(url = %fake.uri(), "sandbox: fake nagios-api started");
+        return Ok(StatusTarget {
+            client,
+            config,
+            fake: Some(fake),
+        });
+    }
+    let Some(url) = &args.nagios_url else {
+        return Err(CliError::bad_input(
+            "no nagios-api URL: set NAGIOS_API_URL or pass --nagios-url http://nagios:8080/ (or use --sandbox)",
+        ));
+    };
+    let mut builder = nagios_client::Client::builder(url.clone());
+    if let Some(user) = &args.nagios_user {
+        let password = crate::cli::env_secret("NAGIOS_API_PASSWORD").unwrap_or_else(|| {
+            tracing::warn!(
+                "NAGIOS_API_USER is set but NAGIOS_API_PASSWORD is not: using an empty password"
+            );
+            SecretString::from(String::new())
+        });
+        secrets.add(&password);
+        builder = builder.basic_auth(user.clone(), password);
+    }
+    let client = builder.build().map_err(|e| {
+        CliError::bad_input(format!(
+            "the nagios-api URL `{url}` is not usable: fix --nagios-url / NAGIOS_API_URL"
+        ))
+        .with_source(e)
+    })?;
+    Ok(StatusTarget {
+        client,
+        config,
+        fake: None,
+    })
+}
+
+/// Fetch the state and compute the summary.
+pub async fn summary(target: &StatusTarget) -> Result<Summary, CliError> {
+    let snapshot = fetch_snapshot(&target.client).await.map_err(|e| {
+        CliError::from_workflow(
+            format!(
+                "could not read the state from nagios-api at {}",
+                target.client.base_url()
+            ),
+            e,
+        )
+    })?;
+    Ok(summarize(&target.config, &snapshot, SystemTime::now()))
+}
+
+/// The summary as a few human lines.
+pub fn text(summary: &Summary) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{}: {}{}",
+        summary.page.name,
+        summary.status.description,
+        summary
+            .data_as_of
+            .as_deref()
+            .map(|t| format!(" (data as of {t})"))
+            .unwrap_or_default()
+    )];
+    for c in &summary.components {
+        lines.push(format!("  {:<20} {}", c.name, c.status.label()));
+        for p in &c.problems {
+            lines.push(format!(
+                "      {} {}{}: {}",
+                p.severity,
+                p.member,
+                if p.acknowledged { " (identified)" } else { "" },
+                p.output
+            ));
+        }
+    }
+    lines
+}
+
+/// Run the `status` command.
+pub async fn run(args: StatusArgs, secrets: &mut Secrets) -> Result<(), CliError> {
+    if let Some(addr) = args.serve {
+        if !addr.ip().is_loopback() && !args.allow_remote {
+            return Err(CliError::bad_input(format!(
+                "--serve {addr} is not a loopback address: use 127.0.0.1:PORT, or add --allow-remote \
+                 if the page should be reachable from other machines"
+            )));
+        }
+    }
+    let target = target(&args, secrets).await?;
+    let s = summary(&target).await?;
+    if let Some(path) = &args.html {
+        std::fs::write(path, render_html(&s, None)).map_err(|e| {
+            CliError::other(format!("cannot write {}", path.display())).with_source(e)
+        })?;
+        tracing::info!(file = %path.display(), "status page written");
+    }
+    if args.json {
+        crate::emit_json(
+            &serde_json::to_value(&s)
+                .map_err(|e| CliError::other("encode summary").with_source(e))?,
+        );
+    } else if args.serve.is_none() {
+        for l in text(&s) {
+            crate::emit(l);
+        }
+    }
+    if let Some(addr) = args.serve {
+        serve(target, s, addr, args.refresh_secs).await?;
+    }
+    Ok(())
+}
+
+struct Page {
+    html: String,
+    json: String,
+}
+
+fn page(s: &Summary, refresh: u32) -> Page {
+    Page {
+        html: render_html(s, Some(refresh)),
+        json: serde_json::to_string_pretty(s).unwrap_or_else(|_| "{}".to_owned()),
+    }
+}
+
+async fn serve(
+    target: StatusTarget,
+    first: Summary,
+    addr: SocketAddr,
+    refresh: u32,
+) -> Result<(), CliError> {
+    use axum::http::header;
+    use axum::routing::get;
+    let refresh = refresh.max(1);
+    let state = Arc::new(RwLock::new(page(&first, refresh)));
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        CliError::bad_input(format!("cannot listen on {addr}: pick another port")).with_source(e)
+    })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| CliError::other("local address").with_source(e))?;
+    let s1 = Arc::clone(&state);
+    let s2 = Arc::clone(&state);
+    let app = axum::Router::new()
+        .route(
+            "/",
+            get(move || {
+                let html = s1.read().map(|p| p.html.clone()).unwrap_or_default();
+                async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html) }
+            }),
+        )
+        .route(
+            "/summary.json",
+            get(move || {
+                let json = s2.read().map(|p| p.json.clone()).unwrap_or_default();
+                async move { ([(header::CONTENT_TYPE, "application/json")], json) }
+            }),
+        );
+    let refresher = {
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(u64::from(refresh)));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match summary(&target).await {
+                    Ok(s) => {
+                        if let Ok(mut p) = state.write() {
+                            *p = page(&s, refresh);
+                        }
+                        tracing::debug!(indicator = s.status.indicator, "status refreshed");
+                    }
+                    // Keep serving the last page; its data_as_of ages into "stale".
+                    Err(e) => tracing::warn!(
+                        error = %crate::cli::render_error(&e, &Secrets::new()),
+                        "refresh from nagios-api failed; serving the last page"
+                    ),
+                }
+            }
+        })
+    };
+    crate::emit(format!(
+        "serving the status page on http://{bound}/ (Ctrl-C to stop)"
+    ));
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    refresher.abort();
+    result.map_err(|e| CliError::other("the status server failed").with_source(e))
+}
