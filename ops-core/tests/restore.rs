@@ -320,7 +320,10 @@ fn kill_pg_restore_into(db: &str) -> usize {
         };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         if cmdline.contains("pg_restore") && cmdline.contains(&needle) {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            let _ = Command::new("sh")
+                .arg("-c")
+                .arg(format!("kill -9 {pid}"))
+                .status();
             killed += 1;
         }
     }

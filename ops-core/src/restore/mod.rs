@@ -339,7 +339,7 @@ impl fmt::Display for Step {
             Self::Swap => "swap",
             Self::Prune => "prune",
         };
-        f.write_str(s)
+        f.pad(s)
     }
 }
 

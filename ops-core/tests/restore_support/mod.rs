@@ -119,7 +119,7 @@ impl Cluster {
                         "--auth-local=trust",
                         "--auth-host=scram-sha-256",
                     ])
-                    .args(["-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
+                    .args(["-E", "UTF8", "--locale=C", "--no-sync"])
                     .current_dir(&dir),
             ),
             "initdb",
