@@ -1,1 +1,419 @@
-//! placeholder
+//! The `restore` command: restore a production Postgres dump into QA (and roll back).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use ops_core::restore::{
+    CheckQuery, DumpSource, PgServer, Progress as RestoreProgress, RestoreJob, RestoreOptions,
+    RestoreReport, RollbackOptions, SqlScript, rollback,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use crate::cli::{CliError, Secrets};
+use crate::progress::{Progress, human_bytes};
+
+/// Connection flags shared by `restore` and `restore rollback`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct QaArgs {
+    /// The QA *server* as a libpq string or `postgres://` URL; its dbname is the maintenance
+    /// database (default `postgres`), not QA. Prefer the environment: a password in argv is
+    /// visible to every user of the machine. Default: built from PGHOST, PGPORT, PGUSER,
+    /// PGPASSWORD.
+    #[arg(long, env = "QA_DATABASE_URL", hide_env_values = true)]
+    pub qa_url: Option<String>,
+    /// The QA database that gets replaced.
+    #[arg(long, env = "QA_DATABASE", default_value = "qa")]
+    pub qa_db: String,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Run on a throwaway local PostgreSQL cluster with a seeded "production" database `shop`.
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+/// Flags of `restore`.
+#[derive(Debug, Args, Clone, Default)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RestoreArgs {
+    /// Connection and output flags.
+    #[command(flatten)]
+    pub qa: QaArgs,
+    /// Restore from this dump (custom `-Fc` file or directory format).
+    #[arg(long, value_name = "FILE", conflicts_with = "source_url")]
+    pub dump: Option<PathBuf>,
+    /// Dump a live production server first (libpq string or URL; read access is enough).
+    #[arg(long, env = "SOURCE_DATABASE_URL", hide_env_values = true)]
+    pub source_url: Option<String>,
+    /// The production database to dump (with `--source-url`).
+    #[arg(long, env = "SOURCE_DATABASE")]
+    pub source_db: Option<String>,
+    /// Parallel `pg_restore`/`pg_dump` jobs (default: CPUs).
+    #[arg(long)]
+    pub jobs: Option<u32>,
+    /// SQL script run on the new database before the swap (masking PII…); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub sanitize: Vec<PathBuf>,
+    /// A query that must return true on the new database before the swap; repeatable.
+    #[arg(long, value_name = "SQL")]
+    pub check: Vec<String>,
+    /// Previous QA copies kept for `rollback`.
+    #[arg(long, default_value_t = 1)]
+    pub keep_previous: usize,
+    /// Directory of `pg_restore`/`pg_dump` (default: PATH).
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// Print what would be done and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `restore` subcommands.
+#[derive(Debug, Subcommand, Clone)]
+pub enum RestoreCommand {
+    /// Swap the newest previous copy back in as QA.
+    Rollback(QaArgs),
+}
+
+/// Build a libpq connection string from the PG* environment variables.
+fn from_pg_env() -> Option<SecretString> {
+    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let host = get("PGHOST")?;
+    let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+    let mut s = format!("host={}", quote(&host));
+    if let Some(p) = get("PGPORT") {
+        s.push_str(&format!(" port={}", quote(&p)));
+    }
+    if let Some(u) = get("PGUSER") {
+        s.push_str(&format!(" user={}", quote(&u)));
+    }
+    if let Some(pw) = get("PGPASSWORD") {
+        s.push_str(&format!(" password={}", quote(&pw)));
+    }
+    Some(SecretString::from(s))
+}
+
+/// Parse a connection string into a server, remembering its password as a secret.
+fn server(
+    conn: SecretString,
+    what: &str,
+    flag: &str,
+    secrets: &mut Secrets,
+) -> Result<PgServer, CliError> {
+    if let Ok(cfg) = conn.expose_secret().parse::<tokio_postgres::Config>() {
+        if let Some(pw) = cfg.get_password() {
+            secrets.add(&SecretString::from(
+                String::from_utf8_lossy(pw).into_owned(),
+            ));
+        }
+    }
+    secrets.add(&conn);
+    PgServer::new(conn).map_err(|e| {
+        CliError::bad_input(format!(
+            "the {what} connection string is invalid: fix {flag}"
+        ))
+        .with_source(e)
+    })
+}
+
+fn warn_password_in_argv(flag: &str, env: &str) {
+    let in_argv = std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    if in_argv {
+        tracing::warn!(
+            "{flag} was given on the command line: a password in it is visible to other users (ps); \
+             prefer {env} or PGPASSWORD"
+        );
+    }
+}
+
+fn qa_server(args: &QaArgs, secrets: &mut Secrets) -> Result<PgServer, CliError> {
+    let conn = match &args.qa_url {
+        Some(u) => {
+            warn_password_in_argv("--qa-url", "QA_DATABASE_URL");
+            SecretString::from(u.clone())
+        }
+        None => from_pg_env().ok_or_else(|| {
+            CliError::bad_input(
+                "no QA server: set QA_DATABASE_URL (or PGHOST/PGPORT/PGUSER/PGPASSWORD), or pass --qa-url, or use --sandbox",
+            )
+        })?,
+    };
+    server(conn, "QA", "--qa-url / QA_DATABASE_URL", secrets)
+}
+
+/// The JSON shape of a restore report.
+pub fn report_json(r: &RestoreReport) -> serde_json::Value {
+    json!({
+        "qa_database": r.qa_database,
+        "previous": r.previous,
+        "dropped": r.dropped,
+        "items_restored": r.items_restored,
+        "tables_counted": r.tables_counted,
+        "swap_window_ms": r.swap_window.as_secs_f64() * 1000.0,
+        "total_ms": r.total.as_secs_f64() * 1000.0,
+        "steps": r.steps.iter().map(|(s, d)| json!({"step": s.to_string(), "ms": d.as_secs_f64() * 1000.0})).collect::<Vec<_>>(),
+    })
+}
+
+/// Run a prepared job with a progress display; returns the report.
+pub async fn run_job(job: RestoreJob) -> Result<RestoreReport, CliError> {
+    let progress = Arc::new(Progress::new("restore"));
+    let p = Arc::clone(&progress);
+    let job = job.on_progress(move |ev| match ev {
+        RestoreProgress::StepStarted(step) => p.message(&format!("{step}…")),
+        RestoreProgress::Restore {
+            items_done,
+            items_total,
+            bytes,
+            ..
+        } => p.update(
+            *items_done as u64,
+            *items_total as u64,
+            &format!("items, {}", human_bytes(*bytes)),
+        ),
+        _ => {}
+    });
+    let result = job.run().await;
+    progress.finish("done");
+    result.map_err(|e| {
+        CliError::from_workflow(
+            "the restore into QA failed (QA was left as it was unless the error says otherwise)",
+            e,
+        )
+    })
+}
+
+/// The sandbox: a cluster with `shop` (production) and an old `qa`.
+pub async fn sandbox_cluster(
+    customers: u32,
+) -> Result<crate::sandbox::postgres::Cluster, CliError> {
+    let cluster = tokio::task::spawn_blocking(crate::sandbox::postgres::Cluster::start)
+        .await
+        .map_err(|e| CliError::other("sandbox start task").with_source(e))??;
+    cluster.seed(customers).await?;
+    tracing::info!(
+        customers,
+        orders = customers * 4,
+        "sandbox: seeded production database `shop`"
+    );
+    Ok(cluster)
+}
+
+/// The sanitise script and check the sandbox uses (mask customer emails).
+pub fn sandbox_sanitize() -> (SqlScript, CheckQuery) {
+    (
+        SqlScript::new(
+            "mask-emails",
+            "UPDATE customers SET email = 'customer' || id || '@example.invalid'",
+        ),
+        CheckQuery::new(
+            "no real emails",
+            "SELECT count(*) = 0 FROM customers WHERE email NOT LIKE '%@example.invalid'",
+        ),
+    )
+}
+
+/// Run `restore` (or `restore rollback`).
+pub async fn run(
+    args: RestoreArgs,
+    command: Option<RestoreCommand>,
+    secrets: &mut Secrets,
+) -> Result<(), CliError> {
+    if let Some(RestoreCommand::Rollback(qa)) = command {
+        return run_rollback(qa, secrets).await;
+    }
+    let mut options = RestoreOptions {
+        keep_previous: args.keep_previous,
+        bin_dir: args.bin_dir.clone(),
+        progress_interval: Duration::from_millis(250),
+        ..RestoreOptions::default()
+    };
+    if let Some(j) = args.jobs {
+        if j == 0 {
+            return Err(CliError::bad_input("--jobs must be at least 1"));
+        }
+        options.jobs = j;
+    }
+    for path in &args.sanitize {
+        options
+            .sanitize
+            .push(SqlScript::from_file(path).map_err(|e| {
+                CliError::bad_input(format!(
+                    "cannot read the sanitise script {}: check the path",
+                    path.display()
+                ))
+                .with_source(e)
+            })?);
+    }
+    for (i, sql) in args.check.iter().enumerate() {
+        options
+            .checks
+            .push(CheckQuery::new(format!("check-{}", i + 1), sql.clone()));
+    }
+    let cluster;
+    let (qa_server, source) = if args.qa.sandbox {
+        cluster = sandbox_cluster(2000).await?;
+        let (script, check) = sandbox_sanitize();
+        options.sanitize.push(script);
+        options.checks.push(check);
+        options
+            .bin_dir
+            .get_or_insert_with(|| cluster.bin_dir().to_path_buf());
+        let source = match &args.dump {
+            Some(d) => DumpSource::File(d.clone()),
+            None => DumpSource::Database {
+                server: cluster.server()?,
+                database: "shop".to_owned(),
+            },
+        };
+        (cluster.server()?, source)
+    } else {
+        let qa = qa_server(&args.qa, secrets)?;
+        let source = match (&args.dump, &args.source_url) {
+            (Some(d), _) => DumpSource::File(d.clone()),
+            (None, Some(url)) => {
+                warn_password_in_argv("--source-url", "SOURCE_DATABASE_URL");
+                let Some(db) = &args.source_db else {
+                    return Err(CliError::bad_input(
+                        "--source-url needs --source-db (or SOURCE_DATABASE): the production database to dump",
+                    ));
+                };
+                DumpSource::Database {
+                    server: server(
+                        SecretString::from(url.clone()),
+                        "source",
+                        "--source-url / SOURCE_DATABASE_URL",
+                        secrets,
+                    )?,
+                    database: db.clone(),
+                }
+            }
+            (None, None) => {
+                return Err(CliError::bad_input(
+                    "nothing to restore: pass --dump FILE, or --source-url (SOURCE_DATABASE_URL) with --source-db",
+                ));
+            }
+        };
+        (qa, source)
+    };
+    if let DumpSource::File(p) = &source {
+        if !p.exists() {
+            return Err(CliError::bad_input(format!(
+                "the dump {} does not exist: check --dump",
+                p.display()
+            )));
+        }
+    }
+    let job = RestoreJob::new(qa_server.clone(), args.qa.qa_db.clone(), source.clone())
+        .options(options.clone());
+    if args.dry_run {
+        let src = match &source {
+            DumpSource::File(p) => format!("dump file {}", p.display()),
+            DumpSource::Database { server, database } => {
+                format!(
+                    "pg_dump -Fd -Z{} of `{database}` on {}",
+                    options.dump_compression,
+                    server.host_label()
+                )
+            }
+            _ => "source".to_owned(),
+        };
+        let plan = json!({
+            "dry_run": true,
+            "qa_server": qa_server.host_label(),
+            "qa_database": args.qa.qa_db,
+            "working_copy": job.next_name(),
+            "source": src,
+            "jobs": options.jobs,
+            "sanitize": options.sanitize.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            "checks": options.checks.len(),
+            "keep_previous": options.keep_previous,
+            "steps": ["preflight", "dump (live source only)", "restore into working copy", "verify", "sanitize", "analyze", "checks", "carry settings", "swap", "prune"],
+        });
+        if args.qa.json {
+            crate::emit_json(&plan);
+        } else {
+            crate::emit(format!(
+                "dry run: would restore {src} into `{}` on {} with {} jobs, run {} sanitise script(s) and {} check(s), then swap it in as `{}` keeping {} previous copy(ies); nothing was changed",
+                job.next_name(),
+                qa_server.host_label(),
+                options.jobs,
+                options.sanitize.len(),
+                options.checks.len(),
+                args.qa.qa_db,
+                options.keep_previous
+            ));
+        }
+        return Ok(());
+    }
+    let report = run_job(job).await?;
+    if args.qa.json {
+        crate::emit_json(&report_json(&report));
+    } else {
+        crate::emit(format!(
+            "restored {} items into `{}` in {:.1} s; QA was unavailable for {:.0} ms during the swap; previous copy: {}",
+            report.items_restored,
+            report.qa_database,
+            report.total.as_secs_f64(),
+            report.swap_window.as_secs_f64() * 1000.0,
+            report.previous.as_deref().unwrap_or("none")
+        ));
+    }
+    Ok(())
+}
+
+async fn run_rollback(qa: QaArgs, secrets: &mut Secrets) -> Result<(), CliError> {
+    let cluster;
+    let server = if qa.sandbox {
+        // A fresh sandbox has nothing to roll back to: restore once, then roll back.
+        cluster = sandbox_cluster(500).await?;
+        let (script, check) = sandbox_sanitize();
+        let job = RestoreJob::new(
+            cluster.server()?,
+            qa.qa_db.clone(),
+            DumpSource::Database {
+                server: cluster.server()?,
+                database: "shop".into(),
+            },
+        )
+        .options(RestoreOptions {
+            bin_dir: Some(cluster.bin_dir().to_path_buf()),
+            sanitize: vec![script],
+            checks: vec![check],
+            ..RestoreOptions::default()
+        });
+        run_job(job).await?;
+        tracing::info!("sandbox: restored once so that there is a previous copy to roll back to");
+        cluster.server()?
+    } else {
+        qa_server(&qa, secrets)?
+    };
+    let report = rollback(&server, &qa.qa_db, &RollbackOptions::default())
+        .await
+        .map_err(|e| CliError::from_workflow(format!("rollback of `{}` failed", qa.qa_db), e))?;
+    if qa.json {
+        crate::emit_json(&json!({
+            "qa_database": qa.qa_db,
+            "restored_from": report.restored_from,
+            "rolled_back_to": report.rolled_back_to,
+            "dropped": report.dropped,
+            "swap_window_ms": report.swap_window.as_secs_f64() * 1000.0,
+        }));
+    } else {
+        crate::emit(format!(
+            "rolled `{}` back to {}; the replaced copy {} {}",
+            qa.qa_db,
+            report.restored_from,
+            report.rolled_back_to,
+            if report.dropped {
+                "was dropped"
+            } else {
+                "was kept"
+            }
+        ));
+    }
+    Ok(())
+}

@@ -242,8 +242,8 @@ impl Cluster {
     /// Create and fill a small "production" database `shop` (customers with real-looking
     /// emails, orders) and an old `qa` copy that the restore will replace.
     pub async fn seed(&self, customers: u32) -> Result<(), CliError> {
-        self.exec("postgres", "CREATE DATABASE shop; CREATE DATABASE qa;")
-            .await?;
+        self.exec("postgres", "CREATE DATABASE shop").await?;
+        self.exec("postgres", "CREATE DATABASE qa").await?;
         let orders = customers * 4;
         self.exec(
             "shop",
