@@ -1,0 +1,126 @@
+//! The `restore` binary run as a process: the sandbox (a throwaway local PostgreSQL cluster
+//! started from the installed server binaries) and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_restore");
+
+fn restore() -> Command {
+    let mut c = Command::new(BIN);
+    for v in [
+        "QA_DATABASE_URL",
+        "SOURCE_DATABASE_URL",
+        "PGHOST",
+        "PGPASSWORD",
+        "RUST_LOG",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+#[test]
+fn sandbox_restore_json_carries_the_databases() {
+    let out = restore().args(["--sandbox", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is only JSON");
+    assert_eq!(v["qa_database"], "qa");
+    assert!(
+        v["previous"].as_str().unwrap().starts_with("qa_prev_"),
+        "{v}"
+    );
+    assert_eq!(v["tables_counted"], 2);
+    assert!(v["swap_window_ms"].as_f64().unwrap() < 5000.0);
+}
+
+#[test]
+fn sandbox_rollback() {
+    let out = restore()
+        .args(["rollback", "--sandbox", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["restored_from"].as_str().unwrap().starts_with("qa_prev_"),
+        "{v}"
+    );
+}
+
+#[test]
+fn no_server_is_bad_input() {
+    let out = restore()
+        .args(["--dump", "/nonexistent.dump"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("set QA_DATABASE_URL"), "{err}");
+}
+
+#[test]
+fn unreachable_server_is_a_provider_error_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("prod.dump");
+    std::fs::write(&dump, b"PGDMP").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = restore()
+        .arg("--dump")
+        .arg(&dump)
+        .env(
+            "QA_DATABASE_URL",
+            format!("host=127.0.0.1 port={port} user=qa password=s3cr3t-qa-pw"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains("s3cr3t-qa-pw"), "{err}");
+    assert!(
+        err.lines()
+            .last()
+            .unwrap()
+            .starts_with("error: the restore into QA failed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dry_run_changes_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("prod.dump");
+    std::fs::write(&dump, b"PGDMP").unwrap();
+    let out = restore()
+        .args(["--dry-run", "--json", "--dump"])
+        .arg(&dump)
+        .env(
+            "QA_DATABASE_URL",
+            "host=127.0.0.1 port=1 user=qa password=s3cr3t-qa-pw",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("s3cr3t-qa-pw"));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["working_copy"], "qa_next");
+}

@@ -1,0 +1,166 @@
+//! The `status` binary run as a process against the sandbox.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_status");
+
+fn status() -> Command {
+    let mut c = Command::new(BIN);
+    c.env_remove("NAGIOS_API_URL").env_remove("RUST_LOG");
+    c
+}
+
+#[test]
+fn sandbox_text_summary() {
+    let out = status().arg("--sandbox").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Sandbox Status: Minor Service Outage"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Background jobs      Degraded performance"),
+        "{text}"
+    );
+}
+
+#[test]
+fn sandbox_json_parses_and_carries_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("page.html");
+    let out = status()
+        .args(["--sandbox", "--json", "--html"])
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is only JSON");
+    let ids: Vec<&str> = v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["website", "database", "background-jobs"]);
+    assert_eq!(v["status"]["indicator"], "minor");
+    assert_eq!(v["stale"], false);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("Background jobs") && !page.contains("<script"));
+}
+
+#[test]
+fn serve_answers_on_loopback_and_refuses_other_addresses() {
+    let mut child = status()
+        .args(["--sandbox", "--serve", "127.0.0.1:0", "--refresh-secs", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("serving line names the URL")
+        .trim_end_matches('/')
+        .trim_start_matches("http://")
+        .to_owned();
+    let mut conn = std::net::TcpStream::connect(&url).unwrap();
+    write!(
+        conn,
+        "GET /summary.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    conn.read_to_string(&mut resp).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("\"indicator\": \"minor\""), "{resp}");
+
+    let out = status()
+        .args(["--sandbox", "--serve", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--allow-remote"), "{err}");
+}
+
+#[test]
+fn missing_url_and_malformed_config_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("status.toml");
+    std::fs::write(
+        &cfg,
+        "page_name = \"x\"\n[[components]]\nname = \"Web\"\nmembers = [\"web-01\"]\n",
+    )
+    .unwrap();
+    let out = status().arg("--config").arg(&cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: no nagios-api URL: set NAGIOS_API_URL"),
+        "{err}"
+    );
+
+    std::fs::write(&cfg, "page_name = \"x\"\n[[components]\nname = \"Web\"\n").unwrap();
+    let out = status()
+        .arg("--sandbox")
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn unreachable_nagios_is_a_provider_error_and_hides_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("status.toml");
+    std::fs::write(
+        &cfg,
+        "page_name = \"x\"\n[[components]]\nname = \"Web\"\nmembers = [\"web-01\"]\n",
+    )
+    .unwrap();
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = status()
+        .arg("--config")
+        .arg(&cfg)
+        .env("NAGIOS_API_URL", format!("http://127.0.0.1:{port}/"))
+        .env("NAGIOS_API_USER", "ops")
+        .env("NAGIOS_API_PASSWORD", "pa55-w0rd-never-shown")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains("pa55-w0rd-never-shown"), "{err}");
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with("error: could not read the state from nagios-api"),
+        "{err}"
+    );
+}
