@@ -634,6 +634,12 @@ async fn resume_revalidates_against_new_claims() {
     );
     let j = JournalStore::new(e.dir.clone()).load(&run).await.unwrap();
     assert_eq!(j.status, RunStatus::Failed);
+    // resuming again while the claim persists still keeps everything
+    let f = e.p.resume(&run).await.result.expect_err("still claimed");
+    assert_eq!(f.step, Step::Validate);
+    assert!(f.rollback.is_none());
+    assert_eq!(e.world.droplets().len(), 1);
+    assert_eq!(e.world.nodes().len(), 1);
 }
 
 // ------------------------------------------------------------------------------------------

@@ -725,7 +725,12 @@ where
         }
         let (kept, rollback) = if rolled_back {
             (h.j.resources.clone(), None)
-        } else if self.config.keep_on_failure || force_keep {
+        } else if self.config.keep_on_failure
+            || force_keep
+            // Validation writes nothing; on a resumed run, what earlier steps made is left for
+            // the operator (resume again, or `rollback`) rather than removed on a re-check.
+            || (step == Step::Validate && h.j.steps.iter().any(|s| s.step != Step::Validate))
+        {
             h.j.status = RunStatus::Failed;
             let _ = self.save(&mut h.j).await;
             (h.j.resources.clone(), None)
@@ -1204,7 +1209,6 @@ where
         if h.registered && h.ticket.is_none() {
             h.ticket = Some(b.publish.arrive(&zone));
         }
-        let _ = b;
         Ok(())
     }
 
