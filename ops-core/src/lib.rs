@@ -6,6 +6,7 @@
 //! run against the real providers through adapters built on the client crates.
 #![forbid(unsafe_code)]
 
+pub mod adapters;
 pub mod error;
 pub mod key_sync;
 pub mod ports;

@@ -1,0 +1,446 @@
+//! [`Compute`] and [`Dns`] over `digitalocean-client`: droplets, the catalog, account SSH
+//! keys, and DigitalOcean Domains.
+//!
+//! Error mapping: 404 → [`PortErrorKind::NotFound`], 409 →
+//! `AlreadyExists`, 400/415/422 and inputs the client refused before sending → `Rejected`,
+//! 401/403 → `Unauthorized`, 429 → `RateLimited` (with `Retry-After`), 5xx, transport
+//! failures and wait deadlines → `Unavailable`, anything else → `Other`.
+//!
+//! A failed **write** is flagged [`PortError::ambiguous`] when it may have taken effect:
+//! a transport failure other than a refused connection (timeout, connection dropped after
+//! the request was sent, body read failure), any 5xx answer, or a 2xx answer the client
+//! could not decode. The client never retries a `POST /v2/droplets` on those, and neither
+//! does this adapter: the provision workflow looks the droplet up by its run tag instead.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use async_trait::async_trait;
+use digitalocean_client as dock;
+use secrecy::ExposeSecret;
+
+use crate::ports::{
+    Compute, Dns, DnsRecord, Droplet, DropletFilter, DropletStatus, Image, NewDroplet, NewRecord,
+    PortError, PortErrorKind, PortResult, Published, RecordType, Region, Service, Size, SshKey,
+};
+
+/// Provider name used in [`PortError`]s and reports.
+pub const PROVIDER: &str = "digitalocean";
+
+/// Whether the call that failed was a read (never ambiguous) or a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Read,
+    Write,
+}
+
+/// Maps a `digitalocean-client` error into a [`PortError`] of `service`, keeping it as the
+/// source; for writes (`op`) it also decides whether the call is ambiguous.
+pub(crate) fn map_error(service: Service, what: &str, op: Op, e: dock::Error) -> PortError {
+    let status = e.status().map(|s| s.as_u16());
+    let kind = match (&e, status) {
+        (_, Some(404)) => PortErrorKind::NotFound,
+        (_, Some(409)) => PortErrorKind::AlreadyExists,
+        (_, Some(400 | 415 | 422)) => PortErrorKind::Rejected,
+        (_, Some(401 | 403)) => PortErrorKind::Unauthorized,
+        (_, Some(429)) => PortErrorKind::RateLimited,
+        (_, Some(s)) if s >= 500 => PortErrorKind::Unavailable,
+        (dock::Error::Transport(_) | dock::Error::WaitTimedOut { .. }, _) => {
+            PortErrorKind::Unavailable
+        }
+        (
+            dock::Error::InvalidInput { .. } | dock::Error::Config(_) | dock::Error::Encode { .. },
+            _,
+        ) => PortErrorKind::Rejected,
+        _ => PortErrorKind::Other,
+    };
+    let ambiguous = op == Op::Write
+        && match &e {
+            dock::Error::Transport(t) => !t.is_connect(),
+            dock::Error::Decode { .. } => true,
+            _ => status.is_some_and(|s| s >= 500),
+        };
+    let retry_after = e.retry_after();
+    let mut pe = PortError::new(service, PROVIDER, kind, format!("{what}: {e}"));
+    if ambiguous {
+        pe = pe.ambiguous();
+    }
+    if let Some(d) = retry_after {
+        pe = pe.with_retry_after(d);
+    }
+    pe.with_source(e)
+}
+
+fn compute_err(what: &str, op: Op) -> impl FnOnce(dock::Error) -> PortError + '_ {
+    move |e| map_error(Service::Compute, what, op, e)
+}
+
+fn dns_err(what: &str, op: Op) -> impl FnOnce(dock::Error) -> PortError + '_ {
+    move |e| map_error(Service::Dns, what, op, e)
+}
+
+/// Converts a client droplet into the port's [`Droplet`].
+pub fn droplet_from(d: &dock::Droplet) -> Droplet {
+    Droplet {
+        id: d.id,
+        name: d.name.clone(),
+        status: match d.status {
+            dock::DropletStatus::New => DropletStatus::New,
+            dock::DropletStatus::Active => DropletStatus::Active,
+            dock::DropletStatus::Off => DropletStatus::Off,
+            dock::DropletStatus::Archive => DropletStatus::Archive,
+            _ => DropletStatus::Unknown,
+        },
+        region: d
+            .region
+            .as_ref()
+            .map(|r| r.slug.clone())
+            .unwrap_or_default(),
+        tags: d.tags.clone(),
+        public_ipv4: d.public_ipv4().and_then(|a| a.parse::<Ipv4Addr>().ok()),
+        public_ipv6: d.public_ipv6().and_then(|a| a.parse::<Ipv6Addr>().ok()),
+    }
+}
+
+/// [`Compute`] over DigitalOcean droplets.
+///
+/// Lists are read in full (every page). `create_droplet` sends exactly one
+/// `POST /v2/droplets`: the client retries it only when it certainly did not reach the server
+/// (refused connection, 429), and the adapter reports everything else that may have created
+/// the droplet as [`PortError::ambiguous`].
+#[derive(Debug, Clone)]
+pub struct DigitalOceanCompute {
+    client: dock::Client,
+}
+
+impl DigitalOceanCompute {
+    /// An adapter over `client`.
+    pub fn new(client: dock::Client) -> Self {
+        Self { client }
+    }
+
+    /// The client in use.
+    pub fn client(&self) -> &dock::Client {
+        &self.client
+    }
+}
+
+fn image_ref(slug_or_id: &str) -> dock::ImageRef {
+    match slug_or_id.parse::<u64>() {
+        Ok(id) => dock::ImageRef::Id(id),
+        Err(_) => dock::ImageRef::Slug(slug_or_id.to_owned()),
+    }
+}
+
+#[async_trait]
+impl Compute for DigitalOceanCompute {
+    async fn regions(&self) -> PortResult<Vec<Region>> {
+        let all = self
+            .client
+            .regions()
+            .list()
+            .collect_all()
+            .await
+            .map_err(compute_err("list regions", Op::Read))?;
+        Ok(all
+            .into_iter()
+            .map(|r| Region {
+                slug: r.slug,
+                available: r.available,
+                sizes: r.sizes,
+            })
+            .collect())
+    }
+
+    async fn sizes(&self) -> PortResult<Vec<Size>> {
+        let all = self
+            .client
+            .sizes()
+            .list()
+            .collect_all()
+            .await
+            .map_err(compute_err("list sizes", Op::Read))?;
+        Ok(all
+            .into_iter()
+            .map(|s| Size {
+                slug: s.slug,
+                available: s.available,
+                regions: s.regions,
+            })
+            .collect())
+    }
+
+    async fn image(&self, slug_or_id: &str) -> PortResult<Option<Image>> {
+        let res = match image_ref(slug_or_id) {
+            dock::ImageRef::Id(id) => self.client.images().get(id).await,
+            dock::ImageRef::Slug(slug) => self.client.images().get_by_slug(&slug).await,
+        };
+        match res {
+            Ok(i) => Ok(Some(Image {
+                id: i.id,
+                slug: i.slug,
+                name: i.name,
+                regions: i.regions,
+            })),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(map_error(Service::Compute, "get image", Op::Read, e)),
+        }
+    }
+
+    async fn ssh_keys(&self) -> PortResult<Vec<SshKey>> {
+        let all = self
+            .client
+            .ssh_keys()
+            .list()
+            .collect_all()
+            .await
+            .map_err(compute_err("list SSH keys", Op::Read))?;
+        Ok(all
+            .into_iter()
+            .map(|k| SshKey {
+                id: k.id,
+                name: k.name,
+                fingerprint: k.fingerprint,
+            })
+            .collect())
+    }
+
+    async fn droplets(&self, filter: &DropletFilter) -> PortResult<Vec<Droplet>> {
+        let droplets = self.client.droplets();
+        let pager = match filter {
+            DropletFilter::All => droplets.list(),
+            DropletFilter::Name(n) => droplets.list_by_name(n),
+            DropletFilter::Tag(t) => droplets.list_by_tag(t),
+        };
+        let all = pager
+            .collect_all()
+            .await
+            .map_err(compute_err("list droplets", Op::Read))?;
+        Ok(all
+            .iter()
+            // DigitalOcean's `name` filter is exact but case-insensitive; keep it exact.
+            .filter(|d| match filter {
+                DropletFilter::Name(n) => d.name.eq_ignore_ascii_case(n),
+                _ => true,
+            })
+            .map(droplet_from)
+            .collect())
+    }
+
+    async fn get_droplet(&self, id: u64) -> PortResult<Option<Droplet>> {
+        match self.client.droplets().get(id).await {
+            Ok(d) => Ok(Some(droplet_from(&d))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(map_error(Service::Compute, "get droplet", Op::Read, e)),
+        }
+    }
+
+    async fn create_droplet(&self, req: &NewDroplet) -> PortResult<Droplet> {
+        let mut spec =
+            dock::DropletSpec::new(req.region.clone(), req.size.clone(), image_ref(&req.image));
+        spec.ssh_keys = req
+            .ssh_keys
+            .iter()
+            .copied()
+            .map(dock::SshKeyId::from)
+            .collect();
+        spec.ipv6 = req.ipv6;
+        spec.monitoring = req.monitoring;
+        spec.tags = req.tags.clone();
+        // The user data carries the Chef client key: it leaves the secret only here, in the
+        // request body (never a URL, never a log line; the client does not log bodies).
+        spec.user_data = req.user_data.as_ref().map(|u| u.expose_secret().to_owned());
+        let create = dock::CreateDroplet::new(req.name.clone(), spec);
+        tracing::debug!(name = %req.name, tags = ?req.tags, "creating droplet");
+        let created = self
+            .client
+            .droplets()
+            .create(&create)
+            .await
+            .map_err(compute_err("create droplet", Op::Write))?;
+        Ok(droplet_from(&created.droplet))
+    }
+
+    async fn delete_droplet(&self, id: u64) -> PortResult<()> {
+        self.client
+            .droplets()
+            .delete(id)
+            .await
+            .map_err(compute_err("delete droplet", Op::Write))
+    }
+}
+
+/// [`Dns`] over DigitalOcean Domains. Changes are live at once: [`Dns::publish`] is a no-op.
+///
+/// DigitalOcean stores record names relative to the domain (`www`, `@` for the apex); the
+/// adapter converts to and from the fully qualified names the workflows use.
+#[derive(Debug, Clone)]
+pub struct DigitalOceanDns {
+    client: dock::Client,
+}
+
+impl DigitalOceanDns {
+    /// An adapter over `client` (it can share the client with [`DigitalOceanCompute`]).
+    pub fn new(client: dock::Client) -> Self {
+        Self { client }
+    }
+}
+
+/// `www.example.com` in `example.com` → `www`; the apex → `@`.
+pub(crate) fn relative_name(zone: &str, fqdn: &str) -> Option<String> {
+    let zone = zone.trim_end_matches('.');
+    let fqdn = fqdn.trim_end_matches('.');
+    if fqdn.eq_ignore_ascii_case(zone) {
+        return Some("@".to_owned());
+    }
+    let cut = fqdn.len().checked_sub(zone.len() + 1)?;
+    let (head, tail) = fqdn.split_at(cut);
+    (tail.len() == zone.len() + 1
+        && tail.starts_with('.')
+        && tail[1..].eq_ignore_ascii_case(zone)
+        && !head.is_empty())
+    .then(|| head.to_owned())
+}
+
+pub(crate) fn record_type(s: &str) -> RecordType {
+    match s.to_ascii_uppercase().as_str() {
+        "A" => RecordType::A,
+        "AAAA" => RecordType::AAAA,
+        "CNAME" => RecordType::CNAME,
+        other => RecordType::Other(other.to_owned()),
+    }
+}
+
+fn record_from(zone: &str, r: dock::DomainRecord) -> DnsRecord {
+    let fqdn = if r.name == "@" || r.name.is_empty() {
+        zone.to_owned()
+    } else {
+        format!("{}.{zone}", r.name)
+    };
+    DnsRecord {
+        zone: zone.to_owned(),
+        fqdn,
+        rtype: record_type(&r.record_type),
+        data: r.data,
+        ttl: r.ttl,
+        id: Some(r.id.to_string()),
+    }
+}
+
+#[async_trait]
+impl Dns for DigitalOceanDns {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn needs_publish(&self) -> bool {
+        false
+    }
+
+    async fn owns_zone(&self, zone: &str) -> PortResult<bool> {
+        match self.client.domains().get(zone).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(map_error(Service::Dns, "get domain", Op::Read, e)),
+        }
+    }
+
+    async fn records(&self, zone: &str, fqdn: Option<&str>) -> PortResult<Vec<DnsRecord>> {
+        let handler = self.client.domain_records(zone);
+        let pager = match fqdn {
+            None => handler.list(),
+            Some(f) => handler.list_filtered(&dock::RecordFilter {
+                record_type: None,
+                // DigitalOcean filters on the fully qualified name.
+                name: Some(f.trim_end_matches('.').to_owned()),
+            }),
+        };
+        let all = pager
+            .collect_all()
+            .await
+            .map_err(dns_err("list records", Op::Read))?;
+        let mut out: Vec<DnsRecord> = all.into_iter().map(|r| record_from(zone, r)).collect();
+        if let Some(f) = fqdn {
+            out.retain(|r| r.fqdn.eq_ignore_ascii_case(f.trim_end_matches('.')));
+        }
+        Ok(out)
+    }
+
+    async fn create_record(&self, rec: &NewRecord) -> PortResult<DnsRecord> {
+        let name = relative_name(&rec.zone, &rec.fqdn).ok_or_else(|| {
+            PortError::new(
+                Service::Dns,
+                PROVIDER,
+                PortErrorKind::Rejected,
+                format!("{} is not in zone {}", rec.fqdn, rec.zone),
+            )
+        })?;
+        let mut req = dock::DomainRecordRequest::new(rec.rtype.to_string(), name, rec.data.clone());
+        if let Some(ttl) = rec.ttl {
+            req = req.ttl(ttl);
+        }
+        let created = self
+            .client
+            .domain_records(&rec.zone)
+            .create(&req)
+            .await
+            .map_err(dns_err("create record", Op::Write))?;
+        Ok(record_from(&rec.zone, created))
+    }
+
+    async fn delete_record(&self, rec: &DnsRecord) -> PortResult<()> {
+        let id = match rec.id.as_deref().and_then(|i| i.parse::<u64>().ok()) {
+            Some(id) if id > 0 => id,
+            _ => {
+                // No id (e.g. journaled from another provider): find it by name, type, data.
+                let found = self.records(&rec.zone, Some(&rec.fqdn)).await?;
+                let hit = found
+                    .into_iter()
+                    .find(|r| r.rtype == rec.rtype && r.data == rec.data)
+                    .and_then(|r| r.id)
+                    .and_then(|i| i.parse::<u64>().ok());
+                match hit {
+                    Some(id) => id,
+                    None => {
+                        return Err(PortError::not_found(
+                            Service::Dns,
+                            PROVIDER,
+                            format!("{} record {} → {}", rec.rtype, rec.fqdn, rec.data),
+                        ));
+                    }
+                }
+            }
+        };
+        self.client
+            .domain_records(&rec.zone)
+            .delete(id)
+            .await
+            .map_err(dns_err("delete record", Op::Write))
+    }
+
+    async fn publish(&self, _zone: &str, _note: &str) -> PortResult<Published> {
+        Ok(Published::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_names() {
+        assert_eq!(
+            relative_name("example.com", "web-01.example.com").as_deref(),
+            Some("web-01")
+        );
+        assert_eq!(
+            relative_name("example.com", "a.b.example.com.").as_deref(),
+            Some("a.b")
+        );
+        assert_eq!(
+            relative_name("example.com", "example.com").as_deref(),
+            Some("@")
+        );
+        assert_eq!(relative_name("example.com", "web.example.org"), None);
+        assert_eq!(relative_name("example.com", "webexample.com"), None);
+    }
+}
