@@ -1,0 +1,724 @@
+//! Chef Server adapters over [`chef_client`]: [`ChefConfigMgmt`] (the provision port
+//! [`ConfigMgmt`]) and, for key-sync, [`ChefUsersBag`] ([`UsersBag`]) and [`ChefNodes`]
+//! ([`NodeInventory`]).
+//!
+//! # Error mapping
+//!
+//! Every [`chef_client::Error`] becomes a [`PortError`] of service
+//! [`Service::ConfigMgmt`], provider `"chef"`, with the client error kept as its source:
+//!
+//! | Chef client error | [`PortErrorKind`] | ambiguous? |
+//! |---|---|---|
+//! | 404 | `NotFound` | no |
+//! | 409 | `AlreadyExists` | no |
+//! | 400, 413, 422 (and other 4xx) | `Rejected` | no |
+//! | 401, 403 | `Unauthorized` | no |
+//! | 429 | `RateLimited` (with `Retry-After`) | no |
+//! | 5xx, HTML/plain-text 5xx | `Unavailable` | on writes |
+//! | connect failure | `Unavailable` | no (never sent) |
+//! | timeout, dropped connection, body read | `Unavailable` | on writes |
+//! | 2xx that did not decode | `Other` | on writes (it was processed) |
+//! | encode, signing, invalid request, configuration | `Other` | no (nothing sent) |
+//!
+//! "Writes" are POST, PUT and DELETE. The client retries only what is safe (connect
+//! failures and 429 for every method, 5xx and timeouts for GET/PUT/DELETE), so what
+//! reaches the adapter is final; the adapter never retries a POST.
+//!
+//! # Requests
+//!
+//! | Call | Requests |
+//! |---|---|
+//! | [`UsersBag::list_items`] | `ceil(items / rows)` searches of the bag's index (+1 on goiardi when the item count is a multiple of `rows`) |
+//! | [`UsersBag::get_item`], [`create_item`](UsersBag::create_item), [`update_item`](UsersBag::update_item), [`get_state`](UsersBag::get_state) | 1 (a create into a missing bag: +2) |
+//! | [`UsersBag::put_state`] | 1 (first run: up to 3 more, creating the state bag and item) |
+//! | [`NodeInventory::search_nodes`] | 1 partial search |
+//! | [`NodeInventory::add_to_run_list`] | GET, and a PUT when the entry is missing |
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use chef_client::{Client, CreateClient, DataBagSearchRow, Node, PartialRow};
+use serde_json::{Map, Value};
+
+use crate::key_sync::{NodeInventory, NodePage, NodeSummary, SyncState, UserItem, UsersBag};
+use crate::ports::{
+    ClientCredentials, ConfigMgmt, NewNode, NodeInfo, PortError, PortErrorKind, PortResult, Service,
+};
+
+const PROVIDER: &str = "chef";
+
+/// Whether the failed call was a write (POST, PUT, DELETE): decides ambiguity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Read,
+    Write,
+}
+
+/// Maps a Chef client error (see the module docs). `what` names the call and its target,
+/// e.g. "create client `web1`"; it must not contain secrets.
+fn port_error(what: &str, op: Op, e: chef_client::Error) -> PortError {
+    use chef_client::Error as E;
+    let write = op == Op::Write;
+    let (kind, ambiguous, detail) = match &e {
+        E::Api { status, .. } | E::UnexpectedStatus { status, .. } => {
+            let s = status.as_u16();
+            let kind = match s {
+                404 => PortErrorKind::NotFound,
+                409 => PortErrorKind::AlreadyExists,
+                401 | 403 => PortErrorKind::Unauthorized,
+                429 => PortErrorKind::RateLimited,
+                500..=599 => PortErrorKind::Unavailable,
+                400..=499 => PortErrorKind::Rejected,
+                _ => PortErrorKind::Other,
+            };
+            let ambiguous = write && kind == PortErrorKind::Unavailable;
+            (kind, ambiguous, format!("HTTP {s}"))
+        }
+        E::Transport(t) if t.is_connect() => (
+            PortErrorKind::Unavailable,
+            false,
+            "connection failed".to_owned(),
+        ),
+        E::Transport(t) if t.is_timeout() => {
+            (PortErrorKind::Unavailable, write, "timed out".to_owned())
+        }
+        E::Transport(_) => (
+            PortErrorKind::Unavailable,
+            write,
+            "transport failure".to_owned(),
+        ),
+        E::Decode { .. } => (PortErrorKind::Other, write, "undecodable answer".to_owned()),
+        _ => (PortErrorKind::Other, false, "request not sent".to_owned()),
+    };
+    let retry_after = e.retry_after();
+    let mut err = PortError::new(
+        Service::ConfigMgmt,
+        PROVIDER,
+        kind,
+        format!("{what}: {detail}"),
+    )
+    .with_source(e);
+    if ambiguous {
+        err = err.ambiguous();
+    }
+    if let Some(d) = retry_after {
+        err = err.with_retry_after(d);
+    }
+    err
+}
+
+fn other(what: impl Into<String>) -> PortError {
+    PortError::new(Service::ConfigMgmt, PROVIDER, PortErrorKind::Other, what)
+}
+
+// ---------------------------------------------------------------------------------------------
+// ConfigMgmt
+// ---------------------------------------------------------------------------------------------
+
+/// [`ConfigMgmt`] over a Chef server, registering nodes the validatorless way.
+///
+/// The admin client creates API clients (`POST /clients`, server-generated key); the node is
+/// then created **signed as the new client**, as validatorless `knife bootstrap` does, so the
+/// node's ACLs belong to the client that will run on it.
+#[derive(Debug, Clone)]
+pub struct ChefConfigMgmt {
+    admin: Client,
+}
+
+impl ChefConfigMgmt {
+    /// An adapter acting as `admin` (a client or user allowed to create clients and nodes).
+    pub fn new(admin: Client) -> Self {
+        ChefConfigMgmt { admin }
+    }
+
+    /// The admin client.
+    pub fn client(&self) -> &Client {
+        &self.admin
+    }
+
+    fn owner_client(&self, owner: &ClientCredentials) -> PortResult<Client> {
+        Client::builder(self.admin.base_url().as_str(), owner.name.clone())
+            .key_pem(owner.private_key.clone())
+            .protocol_version(self.admin.protocol_version())
+            .build()
+            .map_err(|e| port_error(&format!("sign as client `{}`", owner.name), Op::Read, e))
+    }
+}
+
+#[async_trait]
+impl ConfigMgmt for ChefConfigMgmt {
+    async fn get_node(&self, name: &str) -> PortResult<Option<NodeInfo>> {
+        match self.admin.nodes().get(name).await {
+            Ok(n) => Ok(Some(NodeInfo {
+                name: n.name,
+                environment: n.chef_environment,
+                run_list: n.run_list,
+            })),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(port_error(&format!("get node `{name}`"), Op::Read, e)),
+        }
+    }
+
+    async fn client_exists(&self, name: &str) -> PortResult<bool> {
+        match self.admin.clients().get(name).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(port_error(&format!("get client `{name}`"), Op::Read, e)),
+        }
+    }
+
+    async fn list_nodes(&self) -> PortResult<Vec<String>> {
+        self.admin
+            .nodes()
+            .list()
+            .await
+            .map_err(|e| port_error("list nodes", Op::Read, e))
+    }
+
+    async fn create_client(&self, name: &str) -> PortResult<ClientCredentials> {
+        let what = format!("create client `{name}`");
+        let created = self
+            .admin
+            .clients()
+            .create(&CreateClient::new(name))
+            .await
+            .map_err(|e| port_error(&what, Op::Write, e))?;
+        match created.private_key {
+            Some(private_key) => Ok(ClientCredentials {
+                name: name.to_owned(),
+                private_key,
+            }),
+            // The client exists now, but nobody can use it: the caller must undo it.
+            None => Err(other(format!("{what}: the server returned no private key")).ambiguous()),
+        }
+    }
+
+    async fn create_node(&self, node: &NewNode, owner: &ClientCredentials) -> PortResult<()> {
+        let normal = match &node.normal {
+            Value::Object(m) => m.clone(),
+            Value::Null => Map::new(),
+            _ => {
+                return Err(PortError::new(
+                    Service::ConfigMgmt,
+                    PROVIDER,
+                    PortErrorKind::Rejected,
+                    format!(
+                        "create node `{}`: normal attributes must be a JSON object",
+                        node.name
+                    ),
+                ));
+            }
+        };
+        let mut chef_node = Node::new(node.name.clone());
+        chef_node.chef_environment = node.environment.clone();
+        for entry in &node.run_list {
+            chef_node.add_to_run_list(entry);
+        }
+        chef_node.normal = normal;
+        self.owner_client(owner)?
+            .nodes()
+            .create(&chef_node)
+            .await
+            .map_err(|e| port_error(&format!("create node `{}`", node.name), Op::Write, e))
+    }
+
+    async fn delete_node(&self, name: &str) -> PortResult<()> {
+        self.admin
+            .nodes()
+            .delete(name)
+            .await
+            .map_err(|e| port_error(&format!("delete node `{name}`"), Op::Write, e))
+    }
+
+    async fn delete_client(&self, name: &str) -> PortResult<()> {
+        self.admin
+            .clients()
+            .delete(name)
+            .await
+            .map_err(|e| port_error(&format!("delete client `{name}`"), Op::Write, e))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// UsersBag
+// ---------------------------------------------------------------------------------------------
+
+/// [`UsersBag`] over a Chef data bag in the `users_manage` item format, plus one item holding
+/// the key-sync [`SyncState`] in a separate bag (so the recipe's search of the users bag
+/// never sees it).
+///
+/// Items are listed with a paginated search of the bag's index (`GET /search/users?q=*:*`,
+/// `rows` per page, default 1000), not with `GET /data/users` (names only, then one GET per
+/// item). Search is what `users_manage` itself uses, and is only as fresh as the server's
+/// index (immediate on goiardi; about a second on Chef Infra Server): the digest check and
+/// the state item are plain GETs, so a scheduled run never depends on it.
+#[derive(Debug, Clone)]
+pub struct ChefUsersBag {
+    client: Client,
+    bag: String,
+    state_bag: String,
+    state_item: String,
+    rows: u32,
+}
+
+/// Fields Chef servers add to data bag items in some answers; never written back.
+const SERVER_FIELDS: [&str; 3] = ["chef_type", "data_bag", "json_class"];
+
+fn user_item(mut raw: Value) -> PortResult<UserItem> {
+    if let Value::Object(m) = &mut raw {
+        // `users_manage` items are plain JSON; a wrapped item (`raw_data`) is unwrapped.
+        if let Some(Value::Object(inner)) = m.remove("raw_data") {
+            *m = inner;
+        }
+        for f in SERVER_FIELDS {
+            m.remove(f);
+        }
+    }
+    serde_json::from_value(raw).map_err(|e| other("decode users data bag item").with_source(e))
+}
+
+impl ChefUsersBag {
+    /// The `users` bag, with the state in item `state` of bag `ops_key_sync`.
+    pub fn new(client: Client) -> Self {
+        ChefUsersBag {
+            client,
+            bag: "users".to_owned(),
+            state_bag: "ops_key_sync".to_owned(),
+            state_item: "state".to_owned(),
+            rows: 1000,
+        }
+    }
+
+    /// Another users bag (what the recipe passes to `users_manage` as `data_bag`).
+    #[must_use]
+    pub fn bag(mut self, bag: impl Into<String>) -> Self {
+        self.bag = bag.into();
+        self
+    }
+
+    /// Where the [`SyncState`] lives (bag and item id).
+    #[must_use]
+    pub fn state_item(mut self, bag: impl Into<String>, item: impl Into<String>) -> Self {
+        self.state_bag = bag.into();
+        self.state_item = item.into();
+        self
+    }
+
+    /// Rows per search page (default 1000, Chef's own maximum page).
+    #[must_use]
+    pub fn rows(mut self, rows: u32) -> Self {
+        self.rows = rows.max(1);
+        self
+    }
+
+    /// Creates a data bag, treating "already exists" as done.
+    async fn ensure_bag(&self, bag: &str) -> PortResult<()> {
+        match self.client.data_bags().create(bag).await {
+            Err(e) if !e.is_conflict() => Err(port_error(
+                &format!("create data bag `{bag}`"),
+                Op::Write,
+                e,
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `POST /data/BAG`, creating the bag when it does not exist yet.
+    async fn create_in(&self, bag: &str, item: &Value, what: &str) -> PortResult<()> {
+        match self.client.data_bags().create_item(bag, item).await {
+            Err(e) if e.is_not_found() => {
+                tracing::info!(bag, "data bag missing: creating it");
+                self.ensure_bag(bag).await?;
+                self.client
+                    .data_bags()
+                    .create_item(bag, item)
+                    .await
+                    .map_err(|e| port_error(what, Op::Write, e))
+            }
+            r => r.map_err(|e| port_error(what, Op::Write, e)),
+        }
+    }
+}
+
+fn item_json(item: &UserItem) -> PortResult<Value> {
+    serde_json::to_value(item).map_err(|e| other("encode users data bag item").with_source(e))
+}
+
+#[async_trait]
+impl UsersBag for ChefUsersBag {
+    async fn list_items(&self) -> PortResult<Vec<UserItem>> {
+        let rows: Vec<DataBagSearchRow> = match self
+            .client
+            .search()
+            .query(self.bag.as_str(), "*:*")
+            .rows(self.rows)
+            .collect_all()
+            .await
+        {
+            Ok(rows) => rows,
+            // No such index: the bag does not exist yet, so it has no items.
+            Err(e) if e.is_not_found() => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(port_error(
+                    &format!("search data bag `{}`", self.bag),
+                    Op::Read,
+                    e,
+                ));
+            }
+        };
+        let mut items: Vec<UserItem> = rows
+            .into_iter()
+            .map(|r| user_item(r.raw_data))
+            .collect::<PortResult<_>>()?;
+        // Overlapping pages (objects deleted between pages) must not duplicate an item.
+        items.sort_by(|a, b| a.id.cmp(&b.id));
+        items.dedup_by(|a, b| a.id == b.id);
+        Ok(items)
+    }
+
+    async fn get_item(&self, id: &str) -> PortResult<Option<UserItem>> {
+        match self
+            .client
+            .data_bags()
+            .get_item::<Value>(&self.bag, id)
+            .await
+        {
+            Ok(v) => user_item(v).map(Some),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(port_error(
+                &format!("get data bag item `{}/{id}`", self.bag),
+                Op::Read,
+                e,
+            )),
+        }
+    }
+
+    async fn create_item(&self, item: &UserItem) -> PortResult<()> {
+        let what = format!("create data bag item `{}/{}`", self.bag, item.id);
+        self.create_in(&self.bag, &item_json(item)?, &what).await
+    }
+
+    async fn update_item(&self, item: &UserItem) -> PortResult<()> {
+        self.client
+            .data_bags()
+            .update_item(&self.bag, &item_json(item)?)
+            .await
+            .map_err(|e| {
+                port_error(
+                    &format!("update data bag item `{}/{}`", self.bag, item.id),
+                    Op::Write,
+                    e,
+                )
+            })
+    }
+
+    async fn get_state(&self) -> PortResult<Option<SyncState>> {
+        match self
+            .client
+            .data_bags()
+            .get_item::<Value>(&self.state_bag, &self.state_item)
+            .await
+        {
+            Ok(mut v) => {
+                if let Value::Object(m) = &mut v {
+                    m.remove("id");
+                    for f in SERVER_FIELDS {
+                        m.remove(f);
+                    }
+                }
+                serde_json::from_value(v)
+                    .map(Some)
+                    .map_err(|e| other("decode key-sync state item").with_source(e))
+            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(port_error("read key-sync state item", Op::Read, e)),
+        }
+    }
+
+    async fn put_state(&self, state: &SyncState) -> PortResult<()> {
+        let mut v = serde_json::to_value(state)
+            .map_err(|e| other("encode key-sync state item").with_source(e))?;
+        if let Value::Object(m) = &mut v {
+            m.insert("id".to_owned(), Value::String(self.state_item.clone()));
+        }
+        let what = "write key-sync state item";
+        match self
+            .client
+            .data_bags()
+            .update_item(&self.state_bag, &v)
+            .await
+        {
+            Err(e) if e.is_not_found() => self.create_in(&self.state_bag, &v, what).await,
+            r => r.map_err(|e| port_error(what, Op::Write, e)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// NodeInventory
+// ---------------------------------------------------------------------------------------------
+
+/// [`NodeInventory`] over Chef partial search and node updates.
+///
+/// Each page is one `POST /search/node` asking only for the name, run-list, expanded recipes
+/// and last check-in (`ohai_time`). Those two automatic attributes are requested both at the
+/// top level (Chef Infra Server resolves paths in the merged attributes) and under
+/// `automatic` (goiardi resolves them in the raw node), and the first non-null one is used.
+///
+/// Pages are only consistent when the server returns the matches in a stable order, so each
+/// request carries a sort ([`DEFAULT_NODE_SORT`], what `knife search` sends, unless changed
+/// with [`sort`](Self::sort)).
+///
+/// goiardi needs two allowances, both found against goiardi 0.11:
+/// - it sorts a partial search by a key of the *returned row* (`{url, data}`), so any sort but
+///   `url asc` leaves the rows in random order and pages overlap: use
+///   `.sort("url asc")` with goiardi (Chef Infra Server's index has no `url` field);
+/// - it reports a page's row count as its `total`: when a page comes back full and its
+///   `total` does not reach past it, [`NodePage::total`] is raised to one more than the rows
+///   seen, so the caller fetches the next page (which comes back empty at the end: one extra
+///   request when the node count is a multiple of `rows`).
+#[derive(Debug, Clone)]
+pub struct ChefNodes {
+    client: Client,
+    sort: Option<String>,
+}
+
+/// The sort [`ChefNodes`] sends by default: the object id, ascending.
+pub const DEFAULT_NODE_SORT: &str = "X_CHEF_id_CHEF_X asc";
+
+impl ChefNodes {
+    /// The node inventory of the server `client` talks to.
+    pub fn new(client: Client) -> Self {
+        ChefNodes {
+            client,
+            sort: Some(DEFAULT_NODE_SORT.to_owned()),
+        }
+    }
+
+    /// The search sort order (`"url asc"` for goiardi).
+    #[must_use]
+    pub fn sort(mut self, sort: impl Into<String>) -> Self {
+        self.sort = Some(sort.into());
+        self
+    }
+
+    /// Sends no sort: the server's default order.
+    #[must_use]
+    pub fn no_sort(mut self) -> Self {
+        self.sort = None;
+        self
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn first_non_null<'a>(row: &'a PartialRow, keys: &[&str]) -> Option<&'a Value> {
+    keys.iter()
+        .filter_map(|k| row.data.get(*k))
+        .find(|v| !v.is_null())
+}
+
+fn check_in(v: Option<&Value>) -> Option<SystemTime> {
+    let secs = match v? {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
+}
+
+fn node_summary(row: &PartialRow) -> Option<NodeSummary> {
+    let name = row.data.get("name")?.as_str()?.to_owned();
+    Some(NodeSummary {
+        name,
+        run_list: strings(row.data.get("run_list")),
+        recipes: strings(first_non_null(row, &["recipes", "automatic_recipes"])),
+        last_check_in: check_in(first_non_null(row, &["ohai_time", "automatic_ohai_time"])),
+    })
+}
+
+#[async_trait]
+impl NodeInventory for ChefNodes {
+    async fn search_nodes(&self, query: &str, start: u64, rows: u64) -> PortResult<NodePage> {
+        let rows32 = u32::try_from(rows.max(1)).unwrap_or(u32::MAX);
+        let mut pager = self
+            .client
+            .search()
+            .partial(
+                "node",
+                query,
+                [
+                    ("name", vec!["name"]),
+                    ("run_list", vec!["run_list"]),
+                    ("recipes", vec!["recipes"]),
+                    ("automatic_recipes", vec!["automatic", "recipes"]),
+                    ("ohai_time", vec!["ohai_time"]),
+                    ("automatic_ohai_time", vec!["automatic", "ohai_time"]),
+                ],
+            )
+            .start(start)
+            .rows(rows32);
+        if let Some(sort) = &self.sort {
+            pager = pager.sort(sort.clone());
+        }
+        let what = || format!("search nodes `{query}` from row {start}");
+        let page = match pager.next_page().await {
+            None => Vec::new(),
+            Some(r) => r.map_err(|e| port_error(&what(), Op::Read, e))?,
+        };
+        let reported = pager.total().unwrap_or(0);
+        let n = page.len() as u64;
+        let total = if n >= u64::from(rows32) && reported <= start + n {
+            start + n + 1
+        } else {
+            reported.max(start + n)
+        };
+        let mut nodes = Vec::with_capacity(page.len());
+        for row in &page {
+            match node_summary(row) {
+                Some(s) => nodes.push(s),
+                None => tracing::warn!(url = ?row.url, "partial search row without a node name"),
+            }
+        }
+        Ok(NodePage { nodes, total })
+    }
+
+    async fn add_to_run_list(&self, node: &str, entry: &str) -> PortResult<()> {
+        self.client
+            .nodes()
+            .add_to_run_list(node, &[entry])
+            .await
+            .map(|_| ())
+            .map_err(|e| port_error(&format!("add `{entry}` to node `{node}`"), Op::Write, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn items_are_unwrapped_and_server_fields_dropped() {
+        let item = user_item(json!({
+            "name": "data_bag_item_users_alice",
+            "raw_data": {"id": "alice", "ssh_keys": "ssh-ed25519 AAAA a", "groups": ["ops"],
+                         "chef_type": "data_bag_item", "data_bag": "users", "uid": 1001}
+        }))
+        .unwrap();
+        assert_eq!(item.id, "alice");
+        assert_eq!(
+            item.ssh_keys.as_deref(),
+            Some(&["ssh-ed25519 AAAA a".to_owned()][..])
+        );
+        assert_eq!(item.extra.keys().collect::<Vec<_>>(), ["uid"]);
+        assert!(user_item(json!({"groups": []})).is_err());
+    }
+
+    #[test]
+    fn node_rows_prefer_top_level_paths_and_parse_ohai_time() {
+        let row: PartialRow = serde_json::from_value(json!({
+            "url": "http://x/nodes/web1",
+            "data": {"name": "web1", "run_list": ["recipe[user_setup]"], "recipes": null,
+                     "automatic_recipes": ["user_setup", "base"], "ohai_time": null,
+                     "automatic_ohai_time": 1750000000.25}
+        }))
+        .unwrap();
+        let s = node_summary(&row).unwrap();
+        assert_eq!(s.recipes, ["user_setup", "base"]);
+        assert_eq!(
+            s.last_check_in,
+            Some(UNIX_EPOCH + Duration::from_millis(1_750_000_000_250))
+        );
+        let row: PartialRow =
+            serde_json::from_value(json!({"data": {"name": "db1", "run_list": null}})).unwrap();
+        let s = node_summary(&row).unwrap();
+        assert!(s.run_list.is_empty() && s.recipes.is_empty() && s.last_check_in.is_none());
+        let row: PartialRow = serde_json::from_value(json!({"data": {"run_list": []}})).unwrap();
+        assert!(node_summary(&row).is_none());
+        assert_eq!(
+            check_in(Some(&json!("12.5"))),
+            Some(UNIX_EPOCH + Duration::from_millis(12_500))
+        );
+        assert_eq!(check_in(Some(&json!(-1))), None);
+    }
+
+    #[test]
+    fn error_mapping() {
+        let e = port_error(
+            "create client `web1`",
+            Op::Write,
+            chef_client::Error::UnexpectedStatus {
+                status: reqwest_status(503),
+                body_snippet: "<html>".into(),
+                retry_after: None,
+            },
+        );
+        assert_eq!(e.kind(), PortErrorKind::Unavailable);
+        assert!(e.is_ambiguous());
+        assert_eq!(e.service(), Service::ConfigMgmt);
+        assert_eq!(e.message(), "create client `web1`: HTTP 503");
+        let e = port_error(
+            "get node `x`",
+            Op::Read,
+            chef_client::Error::UnexpectedStatus {
+                status: reqwest_status(503),
+                body_snippet: String::new(),
+                retry_after: None,
+            },
+        );
+        assert!(!e.is_ambiguous());
+        for (status, kind) in [
+            (404, PortErrorKind::NotFound),
+            (409, PortErrorKind::AlreadyExists),
+            (400, PortErrorKind::Rejected),
+            (413, PortErrorKind::Rejected),
+            (401, PortErrorKind::Unauthorized),
+            (403, PortErrorKind::Unauthorized),
+            (429, PortErrorKind::RateLimited),
+        ] {
+            let e = port_error(
+                "w",
+                Op::Write,
+                chef_client::Error::UnexpectedStatus {
+                    status: reqwest_status(status),
+                    body_snippet: String::new(),
+                    retry_after: Some(Duration::from_secs(2)),
+                },
+            );
+            assert_eq!(e.kind(), kind, "{status}");
+            assert!(!e.is_ambiguous(), "{status}");
+            assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+        }
+        let e = port_error(
+            "w",
+            Op::Write,
+            chef_client::Error::InvalidRequest("empty name".into()),
+        );
+        assert_eq!(e.kind(), PortErrorKind::Other);
+        assert!(!e.is_ambiguous());
+        let e = port_error(
+            "w",
+            Op::Write,
+            chef_client::Error::Decode {
+                what: "client creation",
+                source: serde_json::from_str::<Value>("{").unwrap_err(),
+            },
+        );
+        assert!(e.is_ambiguous());
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
+    fn reqwest_status(s: u16) -> reqwest::StatusCode {
+        reqwest::StatusCode::from_u16(s).unwrap()
+    }
+}
