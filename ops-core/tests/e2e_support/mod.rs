@@ -221,9 +221,47 @@ impl Rig {
         .await
         .unwrap();
         let proxy = FaultProxy::start(digitalocean.addr()).await;
+        let base = base_url.map_or_else(|| proxy.uri(), str::to_owned);
+        Self::finish(
+            digitalocean,
+            proxy,
+            base,
+            dns_kind,
+            do_timeout,
+            nagios_hosts,
+        )
+        .await
+    }
+
+    /// Like [`Rig::start_with`], with the DigitalOcean client's base URL chosen by `front`
+    /// from the fault proxy's URL (e.g. a Prism proxy started in front of it).
+    pub async fn start_fronted<F, Fut>(dns_kind: DnsKind, do_timeout: Duration, front: F) -> Rig
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = String>,
+    {
+        let digitalocean = FakeDigitalOcean::start_with(FakeConfig {
+            activation_delay: Duration::from_millis(300),
+            ..FakeConfig::default()
+        })
+        .await
+        .unwrap();
+        let proxy = FaultProxy::start(digitalocean.addr()).await;
+        let base = front(proxy.uri()).await;
+        Self::finish(digitalocean, proxy, base, dns_kind, do_timeout, &[]).await
+    }
+
+    async fn finish(
+        digitalocean: FakeDigitalOcean,
+        proxy: FaultProxy,
+        base: String,
+        dns_kind: DnsKind,
+        do_timeout: Duration,
+        nagios_hosts: &[(&str, HostStatus)],
+    ) -> Rig {
         let do_client = digitalocean
             .client_builder()
-            .base_url(base_url.map_or_else(|| proxy.uri(), str::to_owned))
+            .base_url(base)
             .timeout(do_timeout)
             .build()
             .unwrap();

@@ -1,0 +1,304 @@
+//! The provision workflow, and the DigitalOcean client surface it uses, through
+//! `prism proxy --errors` (Prism 5.14.2 with DigitalOcean's official OpenAPI spec) in front of
+//! the DigitalOcean testkit fake. Prism answers a request that violates the spec with 422 and
+//! an answer that violates it with 500 (either fails the workflow or a step here), and logs
+//! every violation it sees; the test also fails on any violation line in Prism's log.
+//!
+//! Needs Node.js and Prism: run by `scripts/ci/provision-prism.sh`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod e2e_support;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use digitalocean_client::{
+    CreateDroplet, DomainRecordRequest, DropletSpec, RecordFilter, SshKeyId, TagResource,
+    WaitOptions,
+};
+use e2e_support::{CreateFault, DnsKind, Rig, ZONE, spec};
+use ops_core::ports::{Compute, Dns, DropletFilter};
+use ops_core::provision::{TeardownTarget, UndoOutcome};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn spec_file() -> PathBuf {
+    let p = repo_root().join("../shared/reference/digitalocean/openapi.yaml");
+    assert!(
+        p.is_file(),
+        "DigitalOcean OpenAPI spec not found at {}: the shared/ reference folder must sit next to the repo",
+        p.display()
+    );
+    p
+}
+
+fn prism_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("PRISM_BIN") {
+        return PathBuf::from(bin);
+    }
+    let bin = repo_root().join(".tools/prism/node_modules/.bin/prism");
+    assert!(
+        bin.is_file(),
+        "Prism not found at {}: install Node.js >= 18.20 and run \
+         `npm install --prefix .tools/prism @stoplight/prism-cli@5.14.2` \
+         (scripts/ci/provision-prism.sh does), or set PRISM_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// A running `prism proxy --errors`, killed on drop.
+struct Prism {
+    child: Child,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Prism {
+    async fn proxy(upstream: &str) -> Prism {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let log = std::env::temp_dir().join(format!("prism-provision-{port}.log"));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let bin = prism_bin();
+        let child = Command::new(&bin)
+            .args([
+                "proxy",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "--errors",
+            ])
+            .arg(spec_file())
+            .arg(upstream)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "could not start {}: {e} (install Node.js >= 18.20)",
+                    bin.display()
+                )
+            });
+        let mut prism = Prism { child, addr, log };
+        let started = Instant::now();
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            if let Some(status) = prism.child.try_wait().unwrap() {
+                panic!("prism exited early ({status}); log:\n{}", prism.log_text());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(180),
+                "prism did not listen within 180 s; log:\n{}",
+                prism.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        eprintln!(
+            "prism proxy listening on {addr} after {:?}",
+            started.elapsed()
+        );
+        prism
+    }
+
+    fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Every line of Prism's log that reports a spec violation.
+    fn violations(&self) -> Vec<String> {
+        self.log_text()
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().contains("violation"))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[track_caller]
+fn ok<T, E: std::fmt::Debug>(step: &str, r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| panic!("step `{step}` failed through Prism: {e:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Prism (Node.js); run by scripts/ci/provision-prism.sh"]
+async fn provision_workflow_and_client_surface_pass_prism_validation() {
+    let mut prism_slot = None;
+    let rig = Rig::start_fronted(DnsKind::DigitalOcean, Duration::from_secs(30), |upstream| {
+        let slot = &mut prism_slot;
+        async move {
+            let p = Prism::proxy(&upstream).await;
+            let uri = p.uri();
+            *slot = Some(p);
+            uri
+        }
+    })
+    .await;
+    let prism = prism_slot.unwrap();
+    let c = rig.do_client.clone();
+    let started = Instant::now();
+
+    // 1. The client surface the adapters use, plus tags, step by step.
+    let opts = WaitOptions::new(Duration::from_secs(20), Duration::from_millis(100));
+    ok("regions", c.regions().list().collect_all().await);
+    ok("sizes", c.sizes().list().collect_all().await);
+    ok(
+        "image by slug",
+        c.images().get_by_slug("ubuntu-24-04-x64").await,
+    );
+    let keys = ok("ssh keys", c.ssh_keys().list().collect_all().await);
+    let mut s = DropletSpec::new("nyc3", "s-1vcpu-1gb", "ubuntu-24-04-x64");
+    s.ssh_keys = vec![SshKeyId::Id(keys[0].id)];
+    s.tags = vec!["ops-core".into(), "ops-run:prism-surface".into()];
+    s.ipv6 = true;
+    s.user_data = Some("#cloud-config\nruncmd: [true]\n".into());
+    let created = ok(
+        "create droplet",
+        c.droplets()
+            .create(&CreateDroplet::new("surface-01", s))
+            .await,
+    );
+    let active = ok(
+        "wait until active",
+        c.droplets()
+            .wait_until_active(created.droplet.id, opts)
+            .await,
+    );
+    assert!(active.public_ipv4().is_some());
+    ok(
+        "list by tag",
+        c.droplets()
+            .list_by_tag("ops-run:prism-surface")
+            .collect_all()
+            .await,
+    );
+    ok(
+        "list by name",
+        c.droplets().list_by_name("surface-01").collect_all().await,
+    );
+    ok("create tag", c.tags().create("prism-extra").await);
+    ok(
+        "tag droplet",
+        c.tags()
+            .tag_resources("prism-extra", &[TagResource::droplet(active.id)])
+            .await,
+    );
+    ok("get tag", c.tags().get("prism-extra").await);
+    ok(
+        "untag droplet",
+        c.tags()
+            .untag_resources("prism-extra", &[TagResource::droplet(active.id)])
+            .await,
+    );
+    ok("delete tag", c.tags().delete("prism-extra").await);
+    ok("get domain", c.domains().get(ZONE).await);
+    let rec = ok(
+        "create record",
+        c.domain_records(ZONE)
+            .create(&DomainRecordRequest::new("A", "surface-01", "203.0.113.77").ttl(300))
+            .await,
+    );
+    ok(
+        "list records by name",
+        c.domain_records(ZONE)
+            .list_filtered(&RecordFilter {
+                record_type: Some("A".into()),
+                name: Some(format!("surface-01.{ZONE}")),
+            })
+            .collect_all()
+            .await,
+    );
+    ok("delete record", c.domain_records(ZONE).delete(rec.id).await);
+    ok("delete droplet", c.droplets().delete(active.id).await);
+    let gone = c.droplets().get(active.id).await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone:?}");
+
+    // 2. The adapters' "not there" answers through Prism.
+    let compute = ops_core::adapters::DigitalOceanCompute::new(c.clone());
+    assert!(ok("adapter get gone", compute.get_droplet(active.id).await).is_none());
+    let e = compute.delete_droplet(active.id).await.unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    assert!(ok("adapter image", compute.image("no-such-image").await).is_none());
+    let dns = ops_core::adapters::DigitalOceanDns::new(c.clone());
+    assert!(!ok("adapter zone", dns.owns_zone("not-ours.example").await));
+    assert!(
+        ok(
+            "adapter records",
+            dns.records(ZONE, Some("nothing.example.com")).await
+        )
+        .is_empty()
+    );
+
+    // 3. The workflow, end to end, with DigitalOcean Domains for DNS.
+    let p = rig.provisioner();
+    let hs = spec("web-01");
+    let out = p.provision(&hs).await;
+    let report = out.result.as_ref().expect("provisioned through Prism");
+    assert_eq!(rig.dns_records("web-01.example.com").await.len(), 1);
+
+    // 4. An ambiguous create (answer lost after the droplet was created) through Prism:
+    //    adopted, never created twice.
+    rig.proxy.push(CreateFault::DropAnswer);
+    let out2 = p.provision(&spec("web-02")).await;
+    let r2 = out2.result.as_ref().expect("adopted through Prism");
+    assert!(r2.adopted, "{r2:?}");
+    assert_eq!(rig.droplets_named("web-02").await, 1);
+    let tagged = ok(
+        "adapter list by tag",
+        compute
+            .droplets(&DropletFilter::Tag(format!("ops-run:{}", r2.run_id)))
+            .await,
+    );
+    assert_eq!(tagged.len(), 1);
+
+    // 5. Teardown, twice.
+    for name in ["web-01", "web-02"] {
+        let target = TeardownTarget::from(&spec(name));
+        let first = ok("teardown", p.teardown(&target, false).await);
+        assert!(first.complete(), "{first:?}");
+        let again = ok("teardown again", p.teardown(&target, false).await);
+        assert!(
+            again
+                .actions
+                .iter()
+                .all(|a| !matches!(a.outcome, UndoOutcome::Removed | UndoOutcome::Failed(_))),
+            "{again:?}"
+        );
+    }
+    assert_eq!(rig.digitalocean.droplet_count(), 0);
+    eprintln!(
+        "workflow through Prism: {:?}, droplet {} adopted {}",
+        started.elapsed(),
+        report.droplet_id,
+        r2.adopted
+    );
+
+    let violations = prism.violations();
+    assert!(
+        violations.is_empty(),
+        "Prism logged {} spec violation(s):\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
+    assert!(rig.digitalocean.requests().len() > 30);
+}
