@@ -28,8 +28,9 @@
 //!   [rate budgets](budget) (DigitalOcean 250/min, Dyn 300/min), one publish per zone per
 //!   batch, droplet status polled for the whole batch with one call, and a per-host outcome —
 //!   one host's failure neither aborts nor orphans the others.
-//! - **Teardown** ([`Provisioner::teardown`]) tolerant of already-gone resources, and an
-//!   **orphan audit** ([`Provisioner::audit`]).
+//! - **Teardown** ([`Provisioner::teardown`], [`Provisioner::teardown_fleet`] with one publish
+//!   per zone) tolerant of already-gone resources, and an **orphan audit**
+//!   ([`Provisioner::audit`]).
 //! - **Dry run** ([`Provisioner::plan`]): the exact writes, none made.
 //!
 //! Progress goes to `tracing` events and to an optional [`ProgressFn`] callback (see
