@@ -173,6 +173,11 @@ async fn fleet_with_one_injected_failure_provisions_the_others_and_rolls_back_th
     let started = std::time::Instant::now();
     let fleet = p.provision_fleet(&specs).await;
     eprintln!("fleet of {} took {:?}", specs.len(), started.elapsed());
+    for h in &fleet.hosts {
+        if let Ok(r) = &h.result {
+            eprintln!("{}: {:?}", r.name, r.step_times);
+        }
+    }
     assert_eq!(fleet.hosts.len(), 5);
     assert_eq!(fleet.succeeded(), 4, "{:#?}", fleet.hosts);
     let failed = fleet.hosts.iter().find(|h| !h.is_ok()).unwrap();

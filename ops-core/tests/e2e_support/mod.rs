@@ -19,7 +19,7 @@ use nagios_client::HostStatus;
 use nagios_client::testkit::FakeNagios;
 use ops_core::adapters::chef::ChefConfigMgmt;
 use ops_core::adapters::{DigitalOceanCompute, DnsAdapter, DnsConfig, DynDns, NagiosMonitoring};
-use ops_core::provision::{BootstrapConfig, HostSpec, ProvisionConfig, Provisioner};
+use ops_core::provision::{BootstrapConfig, Budgets, HostSpec, ProvisionConfig, Provisioner};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -312,7 +312,7 @@ impl Rig {
                 chef_client::testkit::ORG
             )),
         );
-        c.poll_interval = Duration::from_millis(25);
+        c.poll_interval = Duration::from_millis(50);
         c.active_timeout = Duration::from_secs(10);
         c.adopt_delay = Duration::from_millis(20);
         c.adopt_lookups = 3;
@@ -332,6 +332,11 @@ impl Rig {
     }
 
     pub fn provisioner_with(&self, config: ProvisionConfig) -> P {
+        // DigitalOcean Domains shares the DigitalOcean budget (one token, one limit).
+        let budgets = match self.dns_kind {
+            DnsKind::Dyn => Budgets::default(),
+            DnsKind::DigitalOcean => Budgets::digitalocean_dns(),
+        };
         Provisioner::new(
             Arc::new(DigitalOceanCompute::new(self.do_client.clone())),
             Arc::new(self.dns()),
@@ -339,6 +344,7 @@ impl Rig {
             Arc::new(NagiosMonitoring::new(self.nagios.client().unwrap())),
             config,
         )
+        .with_budgets(budgets)
     }
 
     pub fn provisioner(&self) -> P {
