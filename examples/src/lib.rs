@@ -21,6 +21,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod fleet_cmd;
 pub mod logging;
 pub mod progress;
 pub mod restore_cmd;

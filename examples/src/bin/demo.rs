@@ -6,7 +6,10 @@ use std::time::Instant;
 
 use clap::Parser;
 use ops_examples::cli::{CliError, Secrets, finish, render_error};
+use ops_examples::fleet_cmd::{self, DnsProvider, Providers};
+use ops_examples::sandbox::providers::{FLEET, Fakes, ZONE};
 use ops_examples::{emit, restore_cmd, status_cmd};
+use std::sync::Arc;
 
 /// Run the whole job on the sandbox (no cloud account needed).
 #[derive(Debug, Parser)]
@@ -40,35 +43,8 @@ async fn main() -> std::process::ExitCode {
     let customers = cli.customers;
     let pg = tokio::spawn(async move { restore_cmd::sandbox_cluster(customers).await });
 
-    for (name, why) in [
-        (
-            "provision a small fleet",
-            "the ops-core adapters to the real clients have not landed yet",
-        ),
-        (
-            "sync SSH keys",
-            "the ops-core adapters to the real clients have not landed yet",
-        ),
-    ] {
-        emit(format!("\n== {name}: NOT RUN ({why})"));
-        parts.push(Part {
-            name,
-            outcome: Err(format!("missing: {why}")),
-        });
-    }
-
-    emit("\n== status summary from nagios-api (fake)");
-    let outcome = status_part(&secrets).await;
-    parts.push(Part {
-        name: "status summary",
-        outcome,
-    });
-
-    emit("\n== teardown: NOT RUN (needs provision)");
-    parts.push(Part {
-        name: "teardown",
-        outcome: Err("missing: needs provision".into()),
-    });
+    let fleet = fleet_parts(&secrets, &mut parts).await;
+    drop(fleet);
 
     emit("\n== restore the production database `shop` into QA");
     let outcome = match pg.await {
@@ -120,25 +96,162 @@ async fn main() -> std::process::ExitCode {
     finish(result, &secrets)
 }
 
-async fn status_part(secrets: &Secrets) -> Result<(), String> {
-    let args = status_cmd::StatusArgs {
-        sandbox: true,
-        ..Default::default()
+const DEMO_STATUS_TOML: &str = r#"
+page_name = "Sandbox fleet"
+[[components]]
+name = "Web"
+members = ["web-01", "web-02"]
+[[components]]
+name = "Database"
+members = ["db-01:PostgreSQL"]
+"#;
+
+fn record(parts: &mut Vec<Part>, name: &'static str, r: Result<(), CliError>, secrets: &Secrets) {
+    let outcome = r.map_err(|e| {
+        let line = render_error(&e, secrets);
+        emit(format!("   failed: {line}"));
+        line
+    });
+    parts.push(Part { name, outcome });
+}
+
+/// Provision, sync keys, status, teardown — over one set of fakes.
+async fn fleet_parts(secrets: &Secrets, parts: &mut Vec<Part>) -> Option<Arc<Fakes>> {
+    let fakes = match Fakes::start(std::time::Duration::from_millis(1500)).await {
+        Ok(f) => Arc::new(f),
+        Err(e) => {
+            record(parts, "start the fake providers", Err(e), secrets);
+            return None;
+        }
     };
-    let mut s = secrets.clone();
-    let run = async {
-        let target = status_cmd::target(&args, &mut s).await?;
+    let providers = match Providers::from_fakes(Arc::clone(&fakes), DnsProvider::Dyn) {
+        Ok(p) => p,
+        Err(e) => {
+            record(parts, "connect to the fake providers", Err(e), secrets);
+            return None;
+        }
+    };
+    let state = match tempfile::Builder::new().prefix("ops-demo-state-").tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            record(
+                parts,
+                "state dir",
+                Err(CliError::other("temp dir").with_source(e)),
+                secrets,
+            );
+            return None;
+        }
+    };
+    let engine = providers.engine(state.path().to_path_buf(), true, false);
+
+    emit(format!(
+        "\n== provision a fleet of {} hosts (DigitalOcean droplet + Dyn A record + Chef node, droplets boot in 1.5 s)",
+        FLEET.len()
+    ));
+    let r = async {
+        let specs = fleet_cmd::load_specs(None, true)?;
+        let (engine, task) = fleet_cmd::spawn_progress(engine);
+        let report = engine.provision_fleet(&specs).await;
+        drop(engine);
+        let _ = task.await;
+        emit(format!(
+            "   {} of {} hosts up, {} zone publish(es) for the batch",
+            report.succeeded(),
+            report.hosts.len(),
+            report.publishes
+        ));
+        for h in &report.hosts {
+            match &h.result {
+                Ok(r) => emit(format!(
+                    "   ok  {:<7} droplet {:<4} {} -> {}  (journal run {})",
+                    h.name,
+                    r.droplet_id,
+                    r.fqdn,
+                    r.addresses.ipv4.map(|a| a.to_string()).unwrap_or_default(),
+                    r.run_id
+                )),
+                Err(f) => emit(format!(
+                    "   FAILED {} at {:?}: {}",
+                    h.name,
+                    f.step,
+                    render_error(&f.error, secrets)
+                )),
+            }
+        }
+        fleet_cmd::outcome_result(&report.hosts.iter().collect::<Vec<_>>())
+    }
+    .await;
+    record(parts, "provision a small fleet", r, secrets);
+
+    emit("\n== sync SSH keys (Chef users data bag, DigitalOcean account keys, node run-lists)");
+    let r = async {
+        let source = fleet_cmd::load_users(None, true)?;
+        let first = fleet_cmd::key_sync_with(&providers, &source, ops_core::key_sync::RunOptions::default()).await?;
+        let v = fleet_cmd::sync_json(&first);
+        emit(format!(
+            "   first run: {} writes ({} data bag items, {} account keys added, {} run-lists fixed)",
+            v["writes"], v["items_written"], v["keys_added"], v["run_lists_fixed"]
+        ));
+        let second = fleet_cmd::key_sync_with(&providers, &source, ops_core::key_sync::RunOptions::default()).await?;
+        emit(format!(
+            "   second run: {} (0 writes: the stored digest matches)",
+            fleet_cmd::sync_json(&second)["result"].as_str().unwrap_or("?")
+        ));
+        Ok(())
+    }
+    .await;
+    record(parts, "sync SSH keys", r, secrets);
+
+    emit("\n== status summary from nagios-api");
+    let r = async {
+        let config = ops_examples::config::parse_toml(
+            DEMO_STATUS_TOML,
+            std::path::Path::new("<demo>"),
+            "status config",
+        )?;
+        let target = status_cmd::StatusTarget {
+            client: fakes.nagios_client()?,
+            config,
+            fake: None,
+        };
         let summary = status_cmd::summary(&target).await?;
         for l in status_cmd::text(&summary) {
             emit(format!("   {l}"));
         }
-        Ok::<_, CliError>(())
-    };
-    run.await.map_err(|e| {
-        let line = render_error(&e, secrets);
-        emit(format!("   failed: {line}"));
-        line
-    })
+        Ok(())
+    }
+    .await;
+    record(parts, "status summary", r, secrets);
+
+    emit("\n== tear the fleet down (DNS records + publish, Chef node and client, droplet)");
+    let engine = providers.engine(state.path().to_path_buf(), true, false);
+    let r = async {
+        let names: Vec<String> = FLEET.iter().map(|s| (*s).to_owned()).collect();
+        let reports = fleet_cmd::teardown_with(&engine, &names, Some(ZONE), false).await?;
+        for t in &reports {
+            emit(format!(
+                "   {:<7} {} ({} actions)",
+                t.name,
+                if t.complete() {
+                    "removed"
+                } else {
+                    "INCOMPLETE"
+                },
+                t.actions.len()
+            ));
+        }
+        let left = fakes.digitalocean.droplet_count();
+        emit(format!("   droplets left on the account: {left}"));
+        if reports.iter().all(|r| r.complete()) && left == 0 {
+            Ok(())
+        } else {
+            Err(CliError::partial("teardown incomplete"))
+        }
+    }
+    .await;
+    record(parts, "teardown", r, secrets);
+    Some(fakes)
 }
 
 async fn restore_part(cluster: &ops_examples::sandbox::postgres::Cluster) -> Result<(), CliError> {

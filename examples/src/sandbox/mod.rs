@@ -5,3 +5,4 @@
 
 pub mod nagios;
 pub mod postgres;
+pub mod providers;

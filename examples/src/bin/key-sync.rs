@@ -1,0 +1,44 @@
+//! `key-sync`: sync SSH keys to the Chef users data bag, DigitalOcean account keys and node
+//! run-lists; change-driven (a converged run makes no writes).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use ops_examples::cli::{Secrets, finish};
+use ops_examples::fleet_cmd::{ProviderArgs, key_sync};
+
+/// Sync SSH keys from a users directory or file.
+#[derive(Debug, Parser)]
+#[command(name = "key-sync", version)]
+struct Cli {
+    /// Users source: a directory of `*.toml`/`*.json` files or one file.
+    #[arg(long, value_name = "DIR|FILE")]
+    users: Option<PathBuf>,
+    /// Skip the digest short-circuit (catches hand edits and new nodes).
+    #[arg(long)]
+    full: bool,
+    /// Apply even when the lockout guard objects.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    providers: ProviderArgs,
+    /// Debug logging.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    ops_examples::logging::init(cli.verbose);
+    let mut secrets = Secrets::new();
+    let result = key_sync(
+        &cli.providers,
+        cli.users.as_ref(),
+        cli.full,
+        cli.force,
+        &mut secrets,
+    )
+    .await;
+    finish(result, &secrets)
+}

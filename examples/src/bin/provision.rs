@@ -1,0 +1,43 @@
+//! `provision`: provision hosts (droplet, DNS, Chef) from a spec file. See `examples/README.md`.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use ops_examples::cli::{Secrets, finish};
+use ops_examples::fleet_cmd::{ProviderArgs, provision};
+
+/// Provision hosts — droplet, DNS record, Chef node — safely, resumably, in parallel.
+#[derive(Debug, Parser)]
+#[command(name = "provision", version)]
+struct Cli {
+    /// Fleet spec (TOML: `[defaults]` and `[[hosts]]`).
+    #[arg(long, value_name = "fleet.toml")]
+    spec: Option<PathBuf>,
+    /// Continue an interrupted run from its journal (the run id printed by a previous run).
+    #[arg(long, value_name = "RUN")]
+    resume: Option<String>,
+    /// On failure keep what was created instead of rolling back.
+    #[arg(long)]
+    keep_on_failure: bool,
+    #[command(flatten)]
+    providers: ProviderArgs,
+    /// Debug logging.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    ops_examples::logging::init(cli.verbose);
+    let mut secrets = Secrets::new();
+    let result = provision(
+        &cli.providers,
+        cli.spec.as_ref(),
+        cli.resume.as_deref(),
+        cli.keep_on_failure,
+        &mut secrets,
+    )
+    .await;
+    finish(result, &secrets)
+}
