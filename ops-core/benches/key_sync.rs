@@ -84,9 +84,20 @@ fn main() {
     assert!(matches!(r, SyncReport::UpToDate { .. }));
     summary("scheduled run (digest short-circuit)", &w, t.elapsed());
 
+    let mut changed = key_sync_support::users(users, 5);
+    changed[42].ssh_keys.push(ed_key("user-042-new-laptop"));
+    let changed = KeySource::from_specs(changed, &KeyPolicy::default()).unwrap();
     w.log.clear();
     let t = Instant::now();
-    let a = rt.block_on(ks.audit(&src)).unwrap();
+    let r = rt
+        .block_on(ks.sync(&changed, RunOptions::default()))
+        .unwrap();
+    assert!(matches!(r, SyncReport::Applied { .. }));
+    summary("scheduled run after one key added", &w, t.elapsed());
+
+    w.log.clear();
+    let t = Instant::now();
+    let a = rt.block_on(ks.audit(&changed)).unwrap();
     summary("audit", &w, t.elapsed());
     println!(
         "  audit: {} not converged, {} missing recipe",

@@ -647,3 +647,64 @@ async fn account_keys_can_be_limited_to_groups_or_off() {
     assert_eq!(w.log.count("list_keys"), 0);
     assert!(w.account.keys.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn revoke_warns_about_unmanaged_account_keys_and_audit_flags_them() {
+    let w = World::new(10, 0);
+    let specs = users(6, 2);
+    let src = source(specs.clone());
+    run(&w, &src, RunOptions::default()).await;
+    // user-003's key also uploaded by hand, outside key-sync; and a stale managed key.
+    w.account
+        .keys
+        .lock()
+        .unwrap()
+        .retain(|k| !k.name.starts_with("key-sync:user-003:"));
+    w.account.fingerprints.lock().unwrap().clear();
+    let manual = w
+        .account
+        .add_unmanaged("user-003 laptop", &specs[3].ssh_keys[0]);
+    w.account
+        .add_unmanaged("key-sync:ghost:abc", &ed_key("ghost"));
+
+    let audit = sync(&w, opts()).audit(&src).await.unwrap();
+    assert_eq!(audit.account_keys_not_in_source.len(), 1);
+    assert_eq!(
+        audit.account_keys_not_in_source[0].0.name,
+        "key-sync:ghost:abc"
+    );
+    assert!(
+        audit.account_keys_not_in_source[0].1,
+        "managed: a sync deletes it"
+    );
+
+    let report = sync(&w, opts()).revoke("user-003", false).await.unwrap();
+    assert!(report.keys_deleted.is_empty());
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|m| m.contains("unmanaged account key `user-003 laptop`")),
+        "{report}"
+    );
+    assert!(
+        w.account
+            .keys
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|k| k.id == manual),
+        "never touched"
+    );
+    assert!(report.to_string().contains("delete it by hand"));
+}
+
+#[tokio::test]
+async fn revoking_a_user_absent_from_the_bag_writes_no_item() {
+    let w = World::new(5, 0);
+    run(&w, &source(users(4, 1)), RunOptions::default()).await;
+    let report = sync(&w, opts()).revoke("nobody", false).await.unwrap();
+    assert!(!report.item_written);
+    assert!(report.warnings[0].contains("no item in the users data bag"));
+    assert_eq!(w.bag.items.lock().unwrap().len(), 4);
+}

@@ -145,6 +145,8 @@ impl UsersBag for FakeBag {
 #[derive(Debug, Default)]
 pub struct FakeAccount {
     pub keys: Mutex<Vec<AccountKey>>,
+    /// SHA-256 fingerprints on the account (DO refuses a duplicate key).
+    pub fingerprints: Mutex<std::collections::BTreeSet<String>>,
     pub next_id: AtomicU64,
     pub log: Log,
 }
@@ -152,6 +154,9 @@ pub struct FakeAccount {
 impl FakeAccount {
     pub fn add_unmanaged(&self, name: &str, public_key: &str) -> u64 {
         let id = 900_000 + self.next_id.fetch_add(1, Ordering::SeqCst);
+        if let Some(fp) = ops_core::key_sync::fingerprint_of(public_key) {
+            self.fingerprints.lock().unwrap().insert(fp);
+        }
         self.keys.lock().unwrap().push(AccountKey {
             id,
             name: name.to_owned(),
@@ -184,11 +189,8 @@ impl AccountKeys for FakeAccount {
     async fn create_key(&self, key: &NewAccountKey) -> PortResult<AccountKey> {
         self.log.push("account", "create_key", true, 1);
         let mut keys = self.keys.lock().unwrap();
-        let fp = ops_core::key_sync::fingerprint_of(&key.public_key);
-        if keys
-            .iter()
-            .any(|k| ops_core::key_sync::fingerprint_of(&k.public_key) == fp)
-        {
+        let fp = ops_core::key_sync::fingerprint_of(&key.public_key).unwrap_or_default();
+        if !self.fingerprints.lock().unwrap().insert(fp) {
             return Err(PortError::new(
                 Service::Compute,
                 "fake",
@@ -209,14 +211,16 @@ impl AccountKeys for FakeAccount {
     async fn delete_key(&self, id: u64) -> PortResult<()> {
         self.log.push("account", "delete_key", true, 1);
         let mut keys = self.keys.lock().unwrap();
-        let before = keys.len();
-        keys.retain(|k| k.id != id);
-        if keys.len() == before {
+        let Some(pos) = keys.iter().position(|k| k.id == id) else {
             return Err(PortError::not_found(
                 Service::Compute,
                 "fake",
                 "no such key",
             ));
+        };
+        let gone = keys.remove(pos);
+        if let Some(fp) = ops_core::key_sync::fingerprint_of(&gone.public_key) {
+            self.fingerprints.lock().unwrap().remove(&fp);
         }
         Ok(())
     }
