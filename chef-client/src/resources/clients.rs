@@ -10,9 +10,9 @@ use crate::error::Result;
 
 /// An API client as the server describes it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawApiClient")]
 pub struct ApiClient {
-    /// Client name (`name`, or `clientname` on some servers).
-    #[serde(alias = "clientname")]
+    /// Client name (`name`, or `clientname`; Chef Infra Server sends both).
     pub name: String,
     /// Whether this is a validator client.
     #[serde(default)]
@@ -26,6 +26,42 @@ pub struct ApiClient {
     /// Organization, on Chef Infra Server.
     #[serde(default)]
     pub orgname: Option<String>,
+}
+
+/// The wire shape: Chef Infra Server sends `name` *and* `clientname`, older
+/// servers one of them, so both are optional here and [`ApiClient`] takes
+/// whichever is present.
+#[derive(Deserialize)]
+struct RawApiClient {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    clientname: Option<String>,
+    #[serde(default)]
+    validator: bool,
+    #[serde(default)]
+    admin: bool,
+    #[serde(default)]
+    public_key: Option<String>,
+    #[serde(default)]
+    orgname: Option<String>,
+}
+
+impl TryFrom<RawApiClient> for ApiClient {
+    type Error = &'static str;
+    fn try_from(raw: RawApiClient) -> std::result::Result<Self, Self::Error> {
+        let name = raw
+            .name
+            .or(raw.clientname)
+            .ok_or("a client object without `name` or `clientname`")?;
+        Ok(ApiClient {
+            name,
+            validator: raw.validator,
+            admin: raw.admin,
+            public_key: raw.public_key,
+            orgname: raw.orgname,
+        })
+    }
 }
 
 /// Body of `POST /clients`.
@@ -180,5 +216,28 @@ impl<'c> Clients<'c> {
         let url = self.client.url(Scope::Org, &["clients", name])?;
         self.client.execute(Method::DELETE, url, None).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiClient;
+
+    #[test]
+    fn client_object_with_both_name_fields_decodes() {
+        // Chef Infra Server's GET /clients/NAME sends both.
+        let c: ApiClient = serde_json::from_str(
+            r#"{"name":"web01","clientname":"web01","validator":false,"orgname":"acme",
+                "json_class":"Chef::ApiClient","chef_type":"client"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.name, "web01");
+        assert_eq!(c.orgname.as_deref(), Some("acme"));
+        let only_clientname: ApiClient =
+            serde_json::from_str(r#"{"clientname":"db01","admin":true}"#).unwrap();
+        assert_eq!(only_clientname.name, "db01");
+        assert!(only_clientname.admin);
+        let err = serde_json::from_str::<ApiClient>(r#"{"validator":true}"#).unwrap_err();
+        assert!(err.to_string().contains("clientname"), "{err}");
     }
 }
