@@ -40,6 +40,9 @@ pub struct ProviderArgs {
     /// DigitalOcean API URL override (proxies, fakes).
     #[arg(long, env = "DIGITALOCEAN_API_URL")]
     pub do_api_url: Option<String>,
+    /// Dyn API URL override (proxies, fakes).
+    #[arg(long, env = "DYN_API_URL")]
+    pub dyn_api_url: Option<String>,
     /// Chef credentials profile (`~/.chef/credentials`).
     #[arg(long, env = "CHEF_PROFILE")]
     pub chef_profile: Option<String>,
@@ -162,6 +165,7 @@ impl Providers {
                 let cfg: DnsConfig = serde_json::from_value(json!({
                     "provider": "dyn", "customer": customer, "user": user,
                     "password": secrecy::ExposeSecret::expose_secret(&password),
+                    "base_url": args.dyn_api_url,
                 }))
                 .map_err(|e| CliError::other("Dyn configuration").with_source(e))?;
                 cfg.build(None)?
@@ -243,13 +247,29 @@ pub fn load_specs(path: Option<&PathBuf>, sandbox: bool) -> Result<Vec<HostSpec>
     })
 }
 
+/// Run ids seen in progress events, by host (for the "interrupted: resume with" message).
+pub type RunIds = Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>;
+
 /// Render provision progress events (a bar per wait on a terminal, log lines otherwise).
 pub fn spawn_progress(engine: Engine) -> (Engine, tokio::task::JoinHandle<()>) {
+    let (engine, task, _) = spawn_progress_ids(engine);
+    (engine, task)
+}
+
+/// [`spawn_progress`], also collecting the run id of every host.
+pub fn spawn_progress_ids(engine: Engine) -> (Engine, tokio::task::JoinHandle<()>, RunIds) {
     let (f, mut rx) = progress_channel();
     let engine = engine.with_progress(f);
+    let ids: RunIds = Arc::default();
+    let ids2 = Arc::clone(&ids);
     let task = tokio::spawn(async move {
         let progress = Progress::new("provision");
         while let Some(ev) = rx.recv().await {
+            if let ProgressEvent::StepStarted { host, run_id, .. } = &ev {
+                if let Ok(mut m) = ids2.lock() {
+                    m.entry(host.clone()).or_insert_with(|| run_id.clone());
+                }
+            }
             match ev {
                 ProgressEvent::Waiting {
                     host,
@@ -272,7 +292,22 @@ pub fn spawn_progress(engine: Engine) -> (Engine, tokio::task::JoinHandle<()>) {
         }
         progress.finish("done");
     });
-    (engine, task)
+    (engine, task, ids)
+}
+
+fn interrupted(ids: &RunIds) -> CliError {
+    let runs: Vec<String> = ids
+        .lock()
+        .map(|m| m.iter().map(|(h, r)| format!("{h}={r}")).collect())
+        .unwrap_or_default();
+    CliError::other(format!(
+        "interrupted; the journals keep every step done so far: continue each host with `provision --resume RUN` ({})",
+        if runs.is_empty() {
+            "no run started".to_owned()
+        } else {
+            runs.join(", ")
+        }
+    ))
 }
 
 fn host_json(h: &HostOutcome) -> Value {
@@ -429,8 +464,14 @@ pub async fn provision(
             ))
         };
     }
-    let (engine, task) = spawn_progress(engine);
-    let report = engine.provision_fleet(&specs).await;
+    let (engine, task, ids) = spawn_progress_ids(engine);
+    let report = tokio::select! {
+        r = engine.provision_fleet(&specs) => r,
+        _ = tokio::signal::ctrl_c() => {
+            task.abort();
+            return Err(interrupted(&ids));
+        }
+    };
     drop(engine);
     let _ = task.await;
     print_fleet(&report, p.json);

@@ -1,0 +1,101 @@
+//! `sandbox`: serve the fake providers (DigitalOcean, Dyn, Chef Server, nagios-api) on
+//! loopback until Ctrl-C, and write the environment that points the other binaries at them —
+//! so several runs (e.g. an interrupted `provision` and its `--resume`) share one world.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use ops_examples::cli::{CliError, Secrets, finish};
+use ops_examples::sandbox::providers::Fakes;
+
+/// Serve the fake providers and write `KEY=VALUE` lines for the other binaries.
+#[derive(Debug, Parser)]
+#[command(name = "sandbox", version)]
+struct Cli {
+    /// Where to write the environment (`KEY=VALUE` per line; `set -a; . FILE` in a shell).
+    #[arg(long, value_name = "FILE")]
+    env_file: PathBuf,
+    /// A directory for the Chef credentials file (it becomes `HOME` in the env file).
+    #[arg(long, value_name = "DIR")]
+    home: PathBuf,
+    /// How long droplets take to boot, in milliseconds.
+    #[arg(long, default_value_t = 1500)]
+    boot_ms: u64,
+    /// Debug logging.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let fakes = Fakes::start(Duration::from_millis(cli.boot_ms)).await?;
+    let io = |what: &str| {
+        let what = what.to_owned();
+        move |e: std::io::Error| CliError::other(format!("cannot write {what}")).with_source(e)
+    };
+    std::fs::create_dir_all(cli.home.join(".chef")).map_err(io("the Chef directory"))?;
+    let home = std::fs::canonicalize(&cli.home).map_err(io("the home directory"))?;
+    let chef_dir = home.join(".chef");
+    let key_path = chef_dir.join("sandbox-admin.pem");
+    std::fs::write(
+        &key_path,
+        secrecy::ExposeSecret::expose_secret(&fakes.chef.admin_key()),
+    )
+    .map_err(io("the Chef key"))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600))
+            .map_err(io("the Chef key permissions"))?;
+    }
+    std::fs::write(
+        chef_dir.join("credentials"),
+        format!(
+            "[sandbox]\nclient_name = \"{}\"\nclient_key = \"{}\"\nchef_server_url = \"{}\"\n",
+            chef_client::testkit::ADMIN,
+            key_path.display(),
+            fakes.chef.url()
+        ),
+    )
+    .map_err(io("the Chef credentials"))?;
+    let env = [
+        ("HOME", home.display().to_string()),
+        ("DIGITALOCEAN_TOKEN", "sandbox-token".to_owned()),
+        (
+            "DIGITALOCEAN_API_URL",
+            format!("http://{}/", fakes.digitalocean.addr()),
+        ),
+        (
+            "DYN_CUSTOMER_NAME",
+            dynect_client::testkit::FakeDyn::CUSTOMER.to_owned(),
+        ),
+        (
+            "DYN_USER_NAME",
+            dynect_client::testkit::FakeDyn::USER.to_owned(),
+        ),
+        (
+            "DYN_PASSWORD",
+            dynect_client::testkit::FakeDyn::PASSWORD.to_owned(),
+        ),
+        ("DYN_API_URL", fakes.dyn_dns.uri()),
+        ("CHEF_PROFILE", "sandbox".to_owned()),
+        ("NAGIOS_API_URL", fakes.nagios.uri()),
+    ];
+    let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let tmp = cli.env_file.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(io("the env file"))?;
+    std::fs::rename(&tmp, &cli.env_file).map_err(io("the env file"))?;
+    ops_examples::emit(format!(
+        "sandbox ready: environment in {} (Ctrl-C to stop)",
+        cli.env_file.display()
+    ));
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    ops_examples::logging::init(cli.verbose);
+    let result = run(cli).await;
+    finish(result, &Secrets::new())
+}
