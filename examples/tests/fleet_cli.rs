@@ -304,9 +304,6 @@ fn real_configuration_path_against_the_sandbox_server() {
 }
 
 #[test]
-#[ignore = "blocked by a chef-client bug: GET /clients/NAME answers both `name` and `clientname`, and \
-            ApiClient's `#[serde(alias = \"clientname\")]` rejects that as a duplicate field, so resume's \
-            re-validation fails; un-ignore once chef-client decodes it"]
 fn sigint_mid_wait_then_resume_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let (_server, env) = start_sandbox(dir.path(), 4000);
