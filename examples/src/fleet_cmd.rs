@@ -646,3 +646,81 @@ pub async fn key_sync(
     }
     Ok(())
 }
+
+fn key_sync_parts(providers: &Providers) -> (ChefUsersBag, DoAccountKeys, ChefNodes) {
+    (
+        ChefUsersBag::new(providers.chef.clone()),
+        DoAccountKeys::new(providers.digitalocean.clone()),
+        ChefNodes::new(providers.chef.clone()),
+    )
+}
+
+/// `key-sync --revoke USER`: mark the user removed everywhere in one step and
+/// print the nodes that still have to converge.
+pub async fn key_revoke(
+    p: &ProviderArgs,
+    user: &str,
+    force: bool,
+    secrets: &mut Secrets,
+) -> Result<(), CliError> {
+    if user.trim().is_empty() {
+        return Err(CliError::bad_input("--revoke needs a user id"));
+    }
+    let providers = Providers::resolve(p, secrets).await?;
+    let (bag, keys, nodes) = key_sync_parts(&providers);
+    let ks = KeySync::new(&bag, &keys, &nodes, KeySyncOptions::default());
+    let report = ks
+        .revoke(user, force)
+        .await
+        .map_err(|e| CliError::from_workflow("revoke failed", e))?;
+    if p.json {
+        crate::emit_json(&json!({
+            "result": "revoked",
+            "user": report.user,
+            "item_written": report.item_written,
+            "keys_deleted": report.keys_deleted.iter().map(|k| k.id).collect::<Vec<_>>(),
+            "nodes_to_converge": report.nodes_to_converge,
+            "nodes_missing_recipe": report.nodes_missing_recipe,
+            "warnings": report.warnings,
+        }));
+    } else {
+        crate::emit(report.to_string().trim_end());
+    }
+    Ok(())
+}
+
+/// `key-sync --audit`: read-only comparison of live state against the source.
+pub async fn key_audit(
+    p: &ProviderArgs,
+    users: Option<&PathBuf>,
+    secrets: &mut Secrets,
+) -> Result<(), CliError> {
+    let source = load_users(users, p.sandbox)?;
+    let providers = Providers::resolve(p, secrets).await?;
+    let (bag, keys, nodes) = key_sync_parts(&providers);
+    let ks = KeySync::new(&bag, &keys, &nodes, KeySyncOptions::default());
+    let report = ks
+        .audit(&source)
+        .await
+        .map_err(|e| CliError::from_workflow("audit failed", e))?;
+    if p.json {
+        crate::emit_json(&json!({
+            "result": "audit",
+            "clean": report.is_clean(),
+            "digest_up_to_date": report.digest_up_to_date,
+            "nodes_total": report.nodes_total,
+            "not_converged": report.not_converged.iter().map(|n| &n.name).collect::<Vec<_>>(),
+            "missing_recipe": report.missing_recipe,
+            "account_keys_not_in_source": report
+                .account_keys_not_in_source
+                .iter()
+                .map(|(k, managed)| json!({"id": k.id, "name": k.name, "managed": managed}))
+                .collect::<Vec<_>>(),
+            "bag_drift": report.bag_drift,
+            "bag_not_in_source": report.bag_not_in_source,
+        }));
+    } else {
+        crate::emit(report.to_string().trim_end());
+    }
+    Ok(())
+}

@@ -348,3 +348,54 @@ fn sigint_mid_wait_then_resume_finishes() {
     assert_eq!(v["hosts"][0]["ok"], true, "{v}");
     assert_eq!(v["hosts"][0]["run_id"], run.as_str());
 }
+
+#[test]
+fn key_sync_audit_and_fast_revoke_against_the_sandbox_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, env) = start_sandbox(dir.path(), 300);
+    let state = dir.path().join("state");
+    let users = dir.path().join("users.toml");
+    std::fs::write(
+        &users,
+        "[[users]]\nid = \"alice\"\ngroups = [\"sysadmin\"]\nssh_keys = [\"ssh-ed25519 \
+         AAAAC3NzaC1lZDI1NTE5AAAAIBeWCdqgTHkMwwiXNHKPGKc95MkBGbrhAnMZ8fJb2Vrh alice@laptop\"]\n\n\
+         [[users]]\nid = \"bob\"\ngroups = [\"sysadmin\"]\nssh_keys = [\"ssh-ed25519 \
+         AAAAC3NzaC1lZDI1NTE5AAAAIAxQsMBt80t6AAc7q16+iVlm2MWVPWtP1LmH9LKGhg6m bob@laptop\"]\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = cmd(KEY_SYNC, &state)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let users = users.to_str().unwrap();
+    let v = run(&["--users", users, "--json"]);
+    assert_eq!(v["result"], "applied", "{v}");
+
+    let v = run(&["--users", users, "--audit", "--json"]);
+    assert_eq!(v["result"], "audit", "{v}");
+    assert_eq!(v["digest_up_to_date"], true, "{v}");
+    // The sandbox account has one hand-made key (`ops`): reported, and not ours to delete.
+    let foreign = v["account_keys_not_in_source"].as_array().unwrap();
+    assert_eq!(foreign.len(), 1, "{v}");
+    assert_eq!(foreign[0]["name"], "ops", "{v}");
+    assert_eq!(foreign[0]["managed"], false, "{v}");
+
+    let v = run(&["--revoke", "bob", "--json"]);
+    assert_eq!(v["result"], "revoked", "{v}");
+    assert_eq!(v["user"], "bob");
+    assert_eq!(v["item_written"], true, "{v}");
+    assert_eq!(v["keys_deleted"].as_array().unwrap().len(), 1, "{v}");
+
+    // The source still lists bob as present: the audit says so.
+    let v = run(&["--users", users, "--audit", "--json"]);
+    assert_eq!(v["digest_up_to_date"], false, "{v}");
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use ops_examples::cli::{Secrets, finish};
-use ops_examples::fleet_cmd::{ProviderArgs, key_sync};
+use ops_examples::fleet_cmd::{ProviderArgs, key_audit, key_revoke, key_sync};
 
 /// Sync SSH keys from a users directory or file.
 #[derive(Debug, Parser)]
@@ -20,6 +20,15 @@ struct Cli {
     /// Apply even when the lockout guard objects.
     #[arg(long)]
     force: bool,
+    /// Fast revoke: mark USER removed everywhere (data bag item, managed
+    /// DigitalOcean keys) in one step and list the nodes that still have to
+    /// converge.
+    #[arg(long, value_name = "USER", conflicts_with_all = ["audit", "full"])]
+    revoke: Option<String>,
+    /// Read-only audit: nodes not converged since the last key change, nodes
+    /// missing the key recipe, account keys not in the source.
+    #[arg(long, conflicts_with_all = ["full", "force"])]
+    audit: bool,
     #[command(flatten)]
     providers: ProviderArgs,
     /// Debug logging.
@@ -32,13 +41,19 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     ops_examples::logging::init(cli.verbose);
     let mut secrets = Secrets::new();
-    let result = key_sync(
-        &cli.providers,
-        cli.users.as_ref(),
-        cli.full,
-        cli.force,
-        &mut secrets,
-    )
-    .await;
+    let result = if let Some(user) = &cli.revoke {
+        key_revoke(&cli.providers, user, cli.force, &mut secrets).await
+    } else if cli.audit {
+        key_audit(&cli.providers, cli.users.as_ref(), &mut secrets).await
+    } else {
+        key_sync(
+            &cli.providers,
+            cli.users.as_ref(),
+            cli.full,
+            cli.force,
+            &mut secrets,
+        )
+        .await
+    };
     finish(result, &secrets)
 }
