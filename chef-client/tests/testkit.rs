@@ -308,3 +308,41 @@ async fn futures_join(n: usize) -> Vec<FakeChefServer> {
     }
     out
 }
+
+#[tokio::test]
+async fn a_frozen_search_index_lags_behind_writes() {
+    let fake = FakeChefServer::start().await.unwrap();
+    let c = fake.client().unwrap();
+    c.nodes().create(&Node::new("old")).await.unwrap();
+    fake.freeze_search_index();
+    c.nodes().create(&Node::new("new")).await.unwrap();
+    let mut old = c.nodes().get("old").await.unwrap();
+    old.add_to_run_list("recipe[user_setup]");
+    c.nodes().update(&old).await.unwrap();
+    c.data_bags().create("later").await.unwrap();
+
+    // Only what existed at the freeze is found, with its current content.
+    let found = c.search().nodes("*:*").collect_all().await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].name, "old");
+    assert_eq!(found[0].run_list, ["recipe[user_setup]"]);
+    let err = c
+        .search()
+        .query::<Value>("later", "*:*")
+        .collect_all()
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_not_found(),
+        "a bag younger than the index has no index: {err}"
+    );
+    // Plain reads are not affected.
+    assert!(c.nodes().exists("new").await.unwrap());
+    assert!(c.nodes().list().await.unwrap().contains(&"new".to_owned()));
+
+    fake.thaw_search_index();
+    assert_eq!(
+        c.search().nodes("*:*").collect_all().await.unwrap().len(),
+        2
+    );
+}

@@ -201,6 +201,21 @@ impl FakeChefServer {
         lock(&self.shared.state).node(name)
     }
 
+    /// Stops the search index where it is, as on a real server whose index lags behind
+    /// writes (Chef Infra Server indexes through a queue, goiardi in a goroutine per saved
+    /// object): until [`thaw_search_index`](Self::thaw_search_index), search finds only
+    /// the objects that exist now — ones created later are not found, a data bag created
+    /// later has no index (404) — while what it returns for a found object is current (both
+    /// servers read result rows from the datastore). Plain GETs and listings are unaffected.
+    pub fn freeze_search_index(&self) {
+        lock(&self.shared.state).freeze_search_index();
+    }
+
+    /// Lets search see every object again (the index has caught up).
+    pub fn thaw_search_index(&self) {
+        lock(&self.shared.state).thaw_search_index();
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.log).clone()

@@ -1,6 +1,6 @@
 //! The fake server's data and its Chef-shaped answers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
@@ -33,6 +33,9 @@ pub(crate) struct State {
     roles: BTreeMap<String, Value>,
     environments: BTreeMap<String, Value>,
     data_bags: BTreeMap<String, BTreeMap<String, Value>>,
+    /// While set, what search can find: per index, the object names indexed when
+    /// [`State::freeze_search_index`] ran (a bag missing here has no index yet).
+    frozen_index: Option<BTreeMap<String, BTreeSet<String>>>,
 }
 
 /// A fresh RSA-2048 key pair: (private PKCS#1 PEM, public SPKI PEM).
@@ -177,6 +180,29 @@ impl State {
             }),
         );
         Ok((s, private))
+    }
+
+    /// From now on search finds only the objects that exist now (see
+    /// [`FakeChefServer::freeze_search_index`](super::FakeChefServer::freeze_search_index)).
+    pub(crate) fn freeze_search_index(&mut self) {
+        let names = |m: &BTreeMap<String, Value>| m.keys().cloned().collect::<BTreeSet<_>>();
+        let mut frozen = BTreeMap::new();
+        frozen.insert("node".to_owned(), names(&self.nodes));
+        frozen.insert("role".to_owned(), names(&self.roles));
+        frozen.insert("environment".to_owned(), names(&self.environments));
+        frozen.insert(
+            "client".to_owned(),
+            self.clients.keys().cloned().collect::<BTreeSet<_>>(),
+        );
+        for (bag, items) in &self.data_bags {
+            frozen.insert(bag.clone(), names(items));
+        }
+        self.frozen_index = Some(frozen);
+    }
+
+    /// Search sees every object again.
+    pub(crate) fn thaw_search_index(&mut self) {
+        self.frozen_index = None;
     }
 
     pub(crate) fn register_client(&mut self, name: &str, public_key: &str, admin: bool) {
@@ -551,6 +577,22 @@ impl State {
                     return err(
                         StatusCode::NOT_FOUND,
                         format!("I don't know how to search for {bag} data objects."),
+                    );
+                }
+            },
+        };
+        // An index that has not caught up: only what it held at the freeze, as it is now.
+        let docs: Vec<(String, Value, Value)> = match &self.frozen_index {
+            None => docs,
+            Some(frozen) => match frozen.get(index) {
+                Some(indexed) => docs
+                    .into_iter()
+                    .filter(|(name, _, _)| indexed.contains(name))
+                    .collect(),
+                None => {
+                    return err(
+                        StatusCode::NOT_FOUND,
+                        format!("I don't know how to search for {index} data objects."),
                     );
                 }
             },

@@ -28,12 +28,13 @@
 //!
 //! | Call | Requests |
 //! |---|---|
-//! | [`UsersBag::list_items`] | `ceil(items / rows)` searches of the bag's index (+1 on goiardi when the item count is a multiple of `rows`) |
+//! | [`UsersBag::list_items`] | `GET /data/BAG`, then (when the bag has items) `ceil(items / rows)` searches of the bag's index (+1 on goiardi when the item count is a multiple of `rows`), then one GET per item the index has not caught up with (normally none) |
 //! | [`UsersBag::get_item`], [`create_item`](UsersBag::create_item), [`update_item`](UsersBag::update_item), [`get_state`](UsersBag::get_state) | 1 (a create into a missing bag: +2) |
 //! | [`UsersBag::put_state`] | 1 (first run: up to 3 more, creating the state bag and item) |
 //! | [`NodeInventory::search_nodes`] | 1 partial search |
 //! | [`NodeInventory::add_to_run_list`] | GET, and a PUT when the entry is missing |
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -247,11 +248,14 @@ impl ConfigMgmt for ChefConfigMgmt {
 /// the key-sync [`SyncState`] in a separate bag (so the recipe's search of the users bag
 /// never sees it).
 ///
-/// Items are listed with a paginated search of the bag's index (`GET /search/users?q=*:*`,
-/// `rows` per page, default 1000), not with `GET /data/users` (names only, then one GET per
-/// item). Search is what `users_manage` itself uses, and is only as fresh as the server's
-/// index (immediate on goiardi; about a second on Chef Infra Server): the digest check and
-/// the state item are plain GETs, so a scheduled run never depends on it.
+/// Items are listed with `GET /data/users` (names only, read from the datastore, so always
+/// current) and a paginated search of the bag's index (`GET /search/users?q=*:*`, `rows` per
+/// page, default 1000) for their bodies, instead of one GET per item. Search is eventually
+/// consistent on every Chef server (Chef Infra Server indexes through a queue; goiardi in a
+/// goroutine per saved object, a few hundred milliseconds behind under load), so the listing
+/// decides: an item the index does not know yet is fetched with its own GET, and one the index
+/// still holds after its deletion is dropped. A run right after another therefore sees that
+/// run's writes and does not repeat them. The digest check and the state item are plain GETs.
 #[derive(Debug, Clone)]
 pub struct ChefUsersBag {
     client: Client,
@@ -347,6 +351,22 @@ fn item_json(item: &UserItem) -> PortResult<Value> {
 #[async_trait]
 impl UsersBag for ChefUsersBag {
     async fn list_items(&self) -> PortResult<Vec<UserItem>> {
+        // The bag's own listing comes from the datastore, not the search index: it says which
+        // items exist right now. Search only brings their bodies in pages.
+        let names = match self.client.data_bags().items(&self.bag).await {
+            Ok(names) => names,
+            Err(e) if e.is_not_found() => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(port_error(
+                    &format!("list data bag `{}`", self.bag),
+                    Op::Read,
+                    e,
+                ));
+            }
+        };
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
         let rows: Vec<DataBagSearchRow> = match self
             .client
             .search()
@@ -356,8 +376,8 @@ impl UsersBag for ChefUsersBag {
             .await
         {
             Ok(rows) => rows,
-            // No such index: the bag does not exist yet, so it has no items.
-            Err(e) if e.is_not_found() => return Ok(Vec::new()),
+            // No index yet (a bag created a moment ago): every item is fetched below.
+            Err(e) if e.is_not_found() => Vec::new(),
             Err(e) => {
                 return Err(port_error(
                     &format!("search data bag `{}`", self.bag),
@@ -366,14 +386,36 @@ impl UsersBag for ChefUsersBag {
                 ));
             }
         };
-        let mut items: Vec<UserItem> = rows
-            .into_iter()
-            .map(|r| user_item(r.raw_data))
-            .collect::<PortResult<_>>()?;
-        // Overlapping pages (objects deleted between pages) must not duplicate an item.
-        items.sort_by(|a, b| a.id.cmp(&b.id));
-        items.dedup_by(|a, b| a.id == b.id);
-        Ok(items)
+        let exists: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+        // Overlapping pages must not duplicate an item; an item the index still holds after
+        // its deletion is dropped.
+        let mut items = BTreeMap::new();
+        for row in rows {
+            let item = user_item(row.raw_data)?;
+            if exists.contains(item.id.as_str()) {
+                items.insert(item.id.clone(), item);
+            }
+        }
+        // Items the index has not caught up with yet (written moments ago): one GET each.
+        let behind: Vec<&str> = exists
+            .iter()
+            .copied()
+            .filter(|id| !items.contains_key(*id))
+            .collect();
+        if !behind.is_empty() {
+            tracing::info!(
+                bag = %self.bag,
+                items = behind.len(),
+                "search index behind the data bag: fetching those items one by one"
+            );
+        }
+        for id in behind {
+            // Gone since the listing: it no longer exists, so it is not listed.
+            if let Some(item) = self.get_item(id).await? {
+                items.insert(item.id.clone(), item);
+            }
+        }
+        Ok(items.into_values().collect())
     }
 
     async fn get_item(&self, id: &str) -> PortResult<Option<UserItem>> {
@@ -468,6 +510,10 @@ impl UsersBag for ChefUsersBag {
 /// Pages are only consistent when the server returns the matches in a stable order, so each
 /// request carries a sort ([`DEFAULT_NODE_SORT`], what `knife search` sends, unless changed
 /// with [`sort`](Self::sort)).
+///
+/// Node search is eventually consistent (see [`ChefUsersBag`]): a node registered moments
+/// before a run may be missing from it, and is checked by the next run. Node *data* is read
+/// from the datastore by both servers, so a listed node's run-list and check-in are current.
 ///
 /// goiardi needs two allowances, both found against goiardi 0.11:
 /// - it sorts a partial search by a key of the *returned row* (`{url, data}`), so any sort but
