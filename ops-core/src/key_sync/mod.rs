@@ -24,7 +24,11 @@
 //!
 //! Requests per run (adapters: Chef search `rows = 1000`, DigitalOcean `per_page = 200`):
 //! scheduled and unchanged: 1 (the state item); full and converged:
-//! `1 + ceil(users / 1000) + ceil(account keys / 200) + ceil(nodes / 1000)`, no write.
+//! `2 + ceil(users / 1000) + ceil(account keys / 200) + ceil(nodes / 1000)`, no write (the
+//! Chef adapter lists the users bag with `GET /data/users` as well as searching it, because
+//! search lags behind writes; an item the index has not caught up with costs one more GET).
+//! Nodes registered moments before a run may be missing from the node search; the next run
+//! checks them.
 //!
 //! ```no_run
 //! # async fn demo(bag: &dyn ops_core::key_sync::UsersBag,
@@ -440,7 +444,8 @@ impl<'a> KeySync<'a> {
     }
 
     /// Reads everything and computes the plan (no write). Reads: the state item, the bag
-    /// (one search page per 1000 items), the account keys (once, when managed), and the
+    /// (with the Chef adapter: its listing and one search page per 1000 items), the account
+    /// keys (once, when managed), and the
     /// nodes (one search page per 1000 nodes, when run-lists are managed).
     pub async fn plan(&self, source: &KeySource) -> Result<Plan> {
         let state = self.state().await?;
