@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde::Serialize;
@@ -246,12 +246,7 @@ impl Client {
         }
         let resp = req.send().await?;
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = crate::retry::retry_after(resp.headers());
         let bytes = resp.bytes().await?;
         tracing::debug!(%method, path = url.path(), status = status.as_u16(), "Chef response");
         if status.is_success() {

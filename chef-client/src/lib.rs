@@ -73,7 +73,7 @@
 //! # Retries
 //!
 //! [`RetryConfig`] (default 3 attempts, 1 s → 20 s jittered backoff, honouring
-//! `Retry-After`): connection failures and 429 are retried for every method; 500/502/503/504
+//! `Retry-After`, in seconds or as an HTTP date): connection failures and 429 are retried for every method; 500/502/503/504
 //! and timeouts only for GET, HEAD, PUT and DELETE. 4xx are never retried.
 //!
 //! # Features

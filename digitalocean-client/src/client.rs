@@ -15,7 +15,7 @@ use crate::resources::{
     Account, Actions, DomainRecords, Domains, DropletActions, Droplets, Images, Regions, Sizes,
     SshKeys, Tags,
 };
-use crate::retry::{RetryConfig, next_delay, parse_retry_after, should_retry};
+use crate::retry::{RetryConfig, next_delay, should_retry};
 
 /// The public DigitalOcean API endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://api.digitalocean.com/";
@@ -446,11 +446,33 @@ struct LegacyErrorBody {
     error: String,
 }
 
+/// A 429 without `Retry-After` whose `RateLimit-Remaining` is 0: the wait until
+/// `RateLimit-Reset`, the moment the oldest request leaves DigitalOcean's sliding window
+/// (measured against the response's `Date` when present). `None` when the headers say
+/// nothing useful or the reset is already past.
+fn rate_limit_reset_wait(headers: &HeaderMap) -> Option<Duration> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if text("ratelimit-remaining")? != "0" {
+        return None;
+    }
+    let reset = UNIX_EPOCH + Duration::from_secs(text("ratelimit-reset")?.parse().ok()?);
+    let now = text("date")
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .unwrap_or_else(SystemTime::now);
+    reset.duration_since(now).ok().filter(|d| !d.is_zero())
+}
+
 fn error_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
-    let retry_after = headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after);
+    let retry_after = crate::retry::retry_after(headers).or_else(|| {
+        (status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| rate_limit_reset_wait(headers))
+            .flatten()
+    });
     let header_request_id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())

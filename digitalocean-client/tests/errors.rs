@@ -229,6 +229,97 @@ async fn retry_after_longer_than_cap_returns_at_once() {
 }
 
 #[tokio::test]
+async fn retry_after_as_an_http_date_is_honoured() {
+    let server = MockServer::start().await;
+    let client = Client::builder(TOKEN)
+        .base_url(server.uri())
+        .retry(RetryConfig {
+            max_attempts: 2,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_secs(2),
+        })
+        .build()
+        .unwrap();
+    // The first answer asks for a retry one second after its own Date; the second succeeds.
+    Mock::given(method("GET"))
+        .and(path("/v2/account"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .set_body_json(
+                    json!({"id": "too_many_requests", "message": "API rate limit exceeded."}),
+                )
+                .insert_header("date", "Wed, 21 Oct 2015 07:28:00 GMT")
+                .insert_header("retry-after", "Wed, 21 Oct 2015 07:28:01 GMT"),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/account"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"account": {
+            "droplet_limit": 25, "floating_ip_limit": 5, "email": "sammy@example.com",
+            "uuid": "b6fr89dbf6d9156cace5f3c78dc9851d957381ef", "email_verified": true,
+            "status": "active", "status_message": ""}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    client.account().get().await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_waits_for_the_rate_limit_reset() {
+    let (server, client) = setup().await;
+    // The hourly budget is spent: the oldest request leaves the window an hour after Date.
+    Mock::given(method("GET"))
+        .and(path("/v2/account"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .set_body_json(
+                    json!({"id": "too_many_requests", "message": "API rate limit exceeded."}),
+                )
+                .insert_header("date", "Tue, 14 Nov 2023 22:13:20 GMT")
+                .insert_header("ratelimit-limit", "5000")
+                .insert_header("ratelimit-remaining", "0")
+                .insert_header("ratelimit-reset", "1700003600"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let err = client.account().get().await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "over the cap: no retry"
+    );
+    assert!(err.is_rate_limited());
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
+
+    // Budget left (a burst limit, not the window): normal backoff, no hint.
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/account"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .set_body_json(
+                    json!({"id": "too_many_requests", "message": "API rate limit exceeded."}),
+                )
+                .insert_header("ratelimit-remaining", "4000")
+                .insert_header("ratelimit-reset", "1700003600"),
+        )
+        .mount(&server)
+        .await;
+    let err = client.account().get().await.unwrap_err();
+    assert_eq!(err.retry_after(), None);
+}
+
+#[tokio::test]
 async fn retries_are_bounded() {
     let (server, client) = setup().await;
     Mock::given(method("GET"))

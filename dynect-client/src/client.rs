@@ -16,7 +16,7 @@ use crate::error::{ApiErrorBody, Error, Result};
 use crate::ratelimit::RateLimiter;
 use crate::resources::records::Records;
 use crate::resources::zones::Zones;
-use crate::retry::{PollConfig, RetryConfig, next_delay, parse_retry_after, should_retry};
+use crate::retry::{PollConfig, RetryConfig, next_delay, retry_after, should_retry};
 
 /// Smallest wait after a rate-limit answer without `Retry-After`.
 const RATE_LIMIT_MIN_BACKOFF: Duration = Duration::from_secs(5);
@@ -546,7 +546,7 @@ impl Client {
                 _ => Err(Error::UnexpectedRedirect { status, location }),
             };
         }
-        let retry_after = parse_retry_after(&raw.headers);
+        let retry_after = retry_after(&raw.headers);
         let env = match Envelope::parse(&raw.body) {
             Ok(env) => env,
             Err(source) if status.is_success() => return Err(Error::Decode { what, source }),

@@ -295,19 +295,35 @@ pub fn spawn_progress_ids(engine: Engine) -> (Engine, tokio::task::JoinHandle<()
     (engine, task, ids)
 }
 
-fn interrupted(ids: &RunIds) -> CliError {
-    let runs: Vec<String> = ids
+/// The "interrupted" error: how to continue, with the batch id (read back from a journal
+/// of the batch) when the fleet got that far, and every host's run id.
+async fn interrupted(engine: &Engine, ids: &RunIds) -> CliError {
+    let runs: Vec<(String, String)> = ids
         .lock()
-        .map(|m| m.iter().map(|(h, r)| format!("{h}={r}")).collect())
+        .map(|m| m.iter().map(|(h, r)| (h.clone(), r.clone())).collect())
         .unwrap_or_default();
-    CliError::other(format!(
-        "interrupted; the journals keep every step done so far: continue each host with `provision --resume RUN` ({})",
-        if runs.is_empty() {
-            "no run started".to_owned()
-        } else {
-            runs.join(", ")
+    let mut batch = None;
+    if let Some((_, run)) = runs.first() {
+        if let Ok(j) = engine.journals().load(run).await {
+            batch = j.batch_id;
         }
-    ))
+    }
+    let per_host = if runs.is_empty() {
+        "no run started".to_owned()
+    } else {
+        runs.iter()
+            .map(|(h, r)| format!("{h}={r}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    CliError::other(match batch {
+        Some(b) => format!(
+            "interrupted; the journals keep every step done so far: continue the whole fleet with `provision --resume-batch {b}`, or one host with `provision --resume RUN` ({per_host})"
+        ),
+        None => format!(
+            "interrupted; the journals keep every step done so far: continue each host with `provision --resume RUN` ({per_host})"
+        ),
+    })
 }
 
 fn host_json(h: &HostOutcome) -> Value {
@@ -411,16 +427,36 @@ pub async fn provision(
     p: &ProviderArgs,
     spec: Option<&PathBuf>,
     resume: Option<&str>,
+    resume_batch: Option<&str>,
     keep_on_failure: bool,
     secrets: &mut Secrets,
 ) -> Result<(), CliError> {
-    let specs = if resume.is_none() {
+    if resume.is_some() && resume_batch.is_some() {
+        return Err(CliError::bad_input(
+            "pass either --resume RUN or --resume-batch BATCH, not both",
+        ));
+    }
+    let specs = if resume.is_none() && resume_batch.is_none() {
         load_specs(spec, p.sandbox)?
     } else {
         Vec::new()
     };
     let providers = Providers::resolve(p, secrets).await?;
     let engine = providers.engine(p.state_dir.clone(), p.sandbox, keep_on_failure);
+    if let Some(batch) = resume_batch {
+        let (engine, task) = spawn_progress(engine);
+        let report = engine.resume_batch(batch).await;
+        drop(engine);
+        let _ = task.await;
+        let report = report.map_err(|e| {
+            CliError::from_workflow(
+                format!("cannot resume batch {batch} (check the id and OPS_STATE_DIR)"),
+                e,
+            )
+        })?;
+        print_fleet(&report, p.json);
+        return outcome_result(&report.hosts.iter().collect::<Vec<_>>());
+    }
     if let Some(run) = resume {
         let (engine, task) = spawn_progress(engine);
         let out = engine.resume(run).await;
@@ -469,7 +505,7 @@ pub async fn provision(
         r = engine.provision_fleet(&specs) => r,
         _ = tokio::signal::ctrl_c() => {
             task.abort();
-            return Err(interrupted(&ids));
+            return Err(interrupted(&engine, &ids).await);
         }
     };
     drop(engine);
@@ -485,24 +521,32 @@ fn teardown_json(r: &TeardownReport) -> Value {
     })
 }
 
+/// Teardown targets for host names, with their DNS records when `zone` is given.
+pub fn targets_for(names: &[String], zone: Option<&str>) -> Vec<TeardownTarget> {
+    names
+        .iter()
+        .map(|n| {
+            let t = TeardownTarget::new(n.clone());
+            match zone {
+                Some(z) => t.with_zone(z),
+                None => t,
+            }
+        })
+        .collect()
+}
+
 /// Tear down hosts with an existing engine; returns the reports.
 pub async fn teardown_with(
     engine: &Engine,
-    names: &[String],
-    zone: Option<&str>,
+    targets: &[TeardownTarget],
     dry_run: bool,
 ) -> Result<Vec<TeardownReport>, CliError> {
     let mut out = Vec::new();
-    for n in names {
-        let mut t = TeardownTarget::new(n.clone());
-        if let Some(z) = zone {
-            t = t.with_zone(z);
-        }
+    for t in targets {
         out.push(
-            engine
-                .teardown(&t, dry_run)
-                .await
-                .map_err(|e| CliError::from_workflow(format!("teardown of {n} failed"), e))?,
+            engine.teardown(t, dry_run).await.map_err(|e| {
+                CliError::from_workflow(format!("teardown of {} failed", t.name), e)
+            })?,
         );
     }
     Ok(out)
@@ -542,25 +586,38 @@ pub fn print_teardown(reports: &[TeardownReport], json_out: bool) -> Result<(), 
     }
 }
 
-/// `teardown`.
+/// `teardown`: the named hosts, or (`spec`) every host of a fleet spec with the DNS
+/// zone and record name the spec gave it.
 pub async fn teardown(
     p: &ProviderArgs,
     names: &[String],
     zone: Option<&str>,
+    spec: Option<&PathBuf>,
     secrets: &mut Secrets,
 ) -> Result<(), CliError> {
-    if names.is_empty() {
-        return Err(CliError::bad_input("name at least one host to tear down"));
-    }
+    let targets = match spec {
+        Some(_) if !names.is_empty() || zone.is_some() => {
+            return Err(CliError::bad_input(
+                "pass either host names (with --zone) or --spec, not both",
+            ));
+        }
+        Some(path) => load_specs(Some(path), false)?
+            .iter()
+            .map(TeardownTarget::from)
+            .collect(),
+        None if names.is_empty() => {
+            return Err(CliError::bad_input(
+                "name at least one host to tear down, or pass --spec fleet.toml",
+            ));
+        }
+        None => targets_for(
+            names,
+            zone.or(p.sandbox.then_some(crate::sandbox::providers::ZONE)),
+        ),
+    };
     let providers = Providers::resolve(p, secrets).await?;
     let engine = providers.engine(p.state_dir.clone(), p.sandbox, false);
-    let reports = teardown_with(
-        &engine,
-        names,
-        zone.or(p.sandbox.then_some(crate::sandbox::providers::ZONE)),
-        p.dry_run,
-    )
-    .await?;
+    let reports = teardown_with(&engine, &targets, p.dry_run).await?;
     print_teardown(&reports, p.json)
 }
 

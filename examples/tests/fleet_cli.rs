@@ -303,6 +303,100 @@ fn real_configuration_path_against_the_sandbox_server() {
     );
 }
 
+const TWO_HOSTS: &str = r#"
+[defaults]
+region = "nyc3"
+size = "s-1vcpu-1gb"
+image = "ubuntu-24-04-x64"
+ssh_keys = ["ops"]
+chef = { environment = "_default", run_list = ["role[base]"] }
+
+[[hosts]]
+name = "app-01"
+dns = { zone = "example.com" }
+
+[[hosts]]
+name = "app-02"
+dns = { zone = "example.com", record = "api" }
+"#;
+
+#[test]
+fn teardown_spec_removes_every_host_of_the_spec_with_its_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, env) = start_sandbox(dir.path(), 300);
+    let spec = dir.path().join("two.toml");
+    std::fs::write(&spec, TWO_HOSTS).unwrap();
+    let state = dir.path().join("state");
+    let run = |bin: &str, args: &[&str]| {
+        cmd(bin, &state)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let spec_arg = spec.to_str().unwrap();
+    let out = run(PROVISION, &["--spec", spec_arg, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Names and --spec together are refused before anything is touched.
+    let out = run(TEARDOWN, &["--spec", spec_arg, "app-01"]);
+    assert!(one_line_error(&out, 2).contains("not both"));
+
+    let out = run(TEARDOWN, &["--spec", spec_arg, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hosts = v["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 2, "{v}");
+    for (host, fqdn) in [
+        (&hosts[0], "app-01.example.com"),
+        (&hosts[1], "api.example.com"),
+    ] {
+        assert_eq!(host["complete"], true, "{v}");
+        let removed: Vec<&str> = host["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["outcome"] == "Removed")
+            .map(|a| a["resource"].as_str().unwrap())
+            .collect();
+        assert!(
+            removed
+                .iter()
+                .any(|r| r.starts_with("dns A ") && r.contains(fqdn)),
+            "{v}"
+        );
+        assert!(removed.iter().any(|r| r.starts_with("droplet ")), "{v}");
+        assert!(removed.iter().any(|r| r.starts_with("chef node")), "{v}");
+    }
+
+    // Re-runnable: everything is already gone.
+    let out = run(TEARDOWN, &["--spec", spec_arg, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let again = v["hosts"].as_array().unwrap();
+    assert!(
+        again.iter().all(|h| h["complete"] == true
+            && h["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["outcome"] != "Removed")),
+        "{v}"
+    );
+}
+
 #[test]
 fn sigint_mid_wait_then_resume_finishes() {
     let dir = tempfile::tempdir().unwrap();
@@ -398,4 +492,99 @@ fn key_sync_audit_and_fast_revoke_against_the_sandbox_server() {
     // The source still lists bob as present: the audit says so.
     let v = run(&["--users", users, "--audit", "--json"]);
     assert_eq!(v["digest_up_to_date"], false, "{v}");
+}
+
+#[test]
+fn sigint_mid_fleet_then_resume_batch_finishes_every_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, env) = start_sandbox(dir.path(), 4000);
+    let spec = dir.path().join("two.toml");
+    std::fs::write(&spec, TWO_HOSTS).unwrap();
+    let state = dir.path().join("state");
+    let child = cmd(PROVISION, &state)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .arg("--spec")
+        .arg(&spec)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both droplets take 4 s to boot: interrupt while the workflow waits for them.
+    std::thread::sleep(Duration::from_millis(1800));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let line = one_line_error(&out, 1);
+    let batch = line
+        .split("provision --resume-batch ")
+        .nth(1)
+        .and_then(|s| s.split('`').next())
+        .unwrap_or_else(|| panic!("batch id in the message: {line}"))
+        .to_owned();
+    assert!(
+        line.contains("app-01=") && line.contains("app-02="),
+        "{line}"
+    );
+
+    let resume = |extra: &[&str]| {
+        cmd(PROVISION, &state)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // Not together with a run id or a spec.
+    let out = resume(&["--resume-batch", &batch, "--resume", "x"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = resume(&["--resume-batch", &batch, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["batch_id"], batch.as_str(), "{v}");
+    let hosts = v["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 2, "{v}");
+    assert!(hosts.iter().all(|h| h["ok"] == true), "{v}");
+    // Nothing was created twice: tearing the spec down removes exactly one droplet per host.
+    let out = cmd(TEARDOWN, &state)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .arg("--spec")
+        .arg(&spec)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for h in v["hosts"].as_array().unwrap() {
+        let droplets = h["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| {
+                a["outcome"] == "Removed" && a["resource"].as_str().unwrap().starts_with("droplet ")
+            })
+            .count();
+        assert_eq!(droplets, 1, "{v}");
+    }
+
+    // An unknown batch is a clear error.
+    let out = resume(&["--resume-batch", "0123456789abcdef"]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot resume batch"), "{err}");
 }

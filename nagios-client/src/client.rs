@@ -179,12 +179,7 @@ impl Client {
         let resp = req.send().await?;
         let status = resp.status();
         if !status.is_success() {
-            let retry_after = resp
-                .headers()
-                .get(header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            let retry_after = crate::retry::retry_after(resp.headers());
             let bytes = resp.bytes().await.unwrap_or_default();
             let cut = bytes.len().min(BODY_SNIPPET);
             return Err(Error::UnexpectedStatus {

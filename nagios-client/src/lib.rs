@@ -85,7 +85,7 @@
 //! downtime or check, acknowledge, submit a result, add a comment, raw
 //! command, restart) only when the connection was never made or a proxy
 //! answered 429. Defaults: 3 attempts, 1–20 s jittered backoff,
-//! `Retry-After` honoured up to the cap, 5 s connect and 30 s per-attempt
+//! `Retry-After` (seconds or an HTTP date) honoured up to the cap, 5 s connect and 30 s per-attempt
 //! timeouts (nagios-api blocks on the command pipe while Nagios is down).
 //!
 //! # Features

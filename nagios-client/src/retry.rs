@@ -100,6 +100,27 @@ pub(crate) fn next_delay(
     }
 }
 
+/// `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP date. A date is measured
+/// against the response's own `Date` header when it has one (the server's clock, so local
+/// clock skew does not matter), else against the local clock; a date already past means
+/// "retry now". Anything else is ignored (normal backoff).
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<std::time::Duration> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+    };
+    let value = text(reqwest::header::RETRY_AFTER)?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let now = text(reqwest::header::DATE)
+        .and_then(|d| httpdate::parse_http_date(d.trim()).ok())
+        .unwrap_or_else(std::time::SystemTime::now);
+    Some(at.duration_since(now).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +167,43 @@ mod tests {
             named_service: false,
         };
         assert!(!should_retry(&api, Idempotency::Idempotent));
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        use reqwest::header::{DATE, HeaderMap, HeaderValue, RETRY_AFTER};
+        let h = |pairs: &[(reqwest::header::HeaderName, &'static str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.insert(k.clone(), HeaderValue::from_static(v));
+            }
+            m
+        };
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(retry_after(&h(&[(RETRY_AFTER, " 7 ")])), Some(secs(7)));
+        // A date, measured against the response's Date header.
+        assert_eq!(
+            retry_after(&h(&[
+                (RETRY_AFTER, "Wed, 21 Oct 2015 07:28:30 GMT"),
+                (DATE, "Wed, 21 Oct 2015 07:28:00 GMT"),
+            ])),
+            Some(secs(30))
+        );
+        // Obsolete RFC 850 and asctime forms are HTTP dates too.
+        assert_eq!(
+            retry_after(&h(&[
+                (RETRY_AFTER, "Wednesday, 21-Oct-15 07:28:10 GMT"),
+                (DATE, "Wed Oct 21 07:28:00 2015"),
+            ])),
+            Some(secs(10))
+        );
+        // Already past (no Date header: the local clock): retry now.
+        assert_eq!(
+            retry_after(&h(&[(RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT")])),
+            Some(secs(0))
+        );
+        assert_eq!(retry_after(&h(&[(RETRY_AFTER, "soon")])), None);
+        assert_eq!(retry_after(&h(&[(RETRY_AFTER, "-5")])), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
     }
 }

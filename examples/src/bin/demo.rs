@@ -228,7 +228,9 @@ async fn fleet_parts(secrets: &Secrets, parts: &mut Vec<Part>) -> Option<Arc<Fak
     let engine = providers.engine(state.path().to_path_buf(), true, false);
     let r = async {
         let names: Vec<String> = FLEET.iter().map(|s| (*s).to_owned()).collect();
-        let reports = fleet_cmd::teardown_with(&engine, &names, Some(ZONE), false).await?;
+        let reports =
+            fleet_cmd::teardown_with(&engine, &fleet_cmd::targets_for(&names, Some(ZONE)), false)
+                .await?;
         for t in &reports {
             emit(format!(
                 "   {:<7} {} ({} actions)",

@@ -16,6 +16,10 @@ struct Cli {
     /// Continue an interrupted run from its journal (the run id printed by a previous run).
     #[arg(long, value_name = "RUN")]
     resume: Option<String>,
+    /// Continue every unfinished host of an interrupted fleet run (the batch id printed
+    /// when it was interrupted; hosts that finished are reported as such).
+    #[arg(long, value_name = "BATCH", conflicts_with_all = ["spec", "resume"])]
+    resume_batch: Option<String>,
     /// On failure keep what was created instead of rolling back.
     #[arg(long)]
     keep_on_failure: bool,
@@ -35,6 +39,7 @@ async fn main() -> std::process::ExitCode {
         &cli.providers,
         cli.spec.as_ref(),
         cli.resume.as_deref(),
+        cli.resume_batch.as_deref(),
         cli.keep_on_failure,
         &mut secrets,
     )

@@ -1,5 +1,7 @@
 //! `teardown`: remove hosts (DNS, Chef node and client, droplet); safe to re-run.
 
+use std::path::PathBuf;
+
 use clap::Parser;
 use ops_examples::cli::{Secrets, finish};
 use ops_examples::fleet_cmd::{ProviderArgs, teardown};
@@ -10,9 +12,13 @@ use ops_examples::fleet_cmd::{ProviderArgs, teardown};
 struct Cli {
     /// Host names.
     names: Vec<String>,
-    /// The DNS zone of the hosts.
+    /// The DNS zone of the hosts (their A/AAAA records are removed and the zone published).
     #[arg(long)]
     zone: Option<String>,
+    /// Tear down every host of this fleet spec (the one given to `provision --spec`), with
+    /// the DNS zone and record name it gave each host; instead of names and --zone.
+    #[arg(long, value_name = "fleet.toml")]
+    spec: Option<PathBuf>,
     #[command(flatten)]
     providers: ProviderArgs,
     /// Debug logging.
@@ -29,6 +35,7 @@ async fn main() -> std::process::ExitCode {
         &cli.providers,
         &cli.names,
         cli.zone.as_deref(),
+        cli.spec.as_ref(),
         &mut secrets,
     )
     .await;
