@@ -21,7 +21,8 @@ pub struct QaArgs {
     /// The QA *server* as a libpq string or `postgres://` URL; its dbname is the maintenance
     /// database (default `postgres`), not QA. Prefer the environment: a password in argv is
     /// visible to every user of the machine. Default: built from PGHOST, PGPORT, PGUSER,
-    /// PGPASSWORD.
+    /// PGPASSWORD, PGSSLMODE. TLS as libpq: set PGSSLROOTCERT to verify the server's
+    /// certificate and host name (verify-full).
     #[arg(long, env = "QA_DATABASE_URL", hide_env_values = true)]
     pub qa_url: Option<String>,
     /// The QA database that gets replaced.
@@ -93,6 +94,13 @@ fn from_pg_env() -> Option<SecretString> {
     if let Some(pw) = get("PGPASSWORD") {
         s.push_str(&format!(" password={}", quote(&pw)));
     }
+    // verify-ca / verify-full become `require` here; PGSSLROOTCERT turns verification on
+    // (see `server`).
+    match get("PGSSLMODE").as_deref() {
+        Some(m @ ("disable" | "prefer" | "require")) => s.push_str(&format!(" sslmode={m}")),
+        Some("verify-ca" | "verify-full") => s.push_str(" sslmode=require"),
+        _ => {}
+    }
     Some(SecretString::from(s))
 }
 
@@ -111,12 +119,26 @@ fn server(
         }
     }
     secrets.add(&conn);
-    PgServer::new(conn).map_err(|e| {
+    let server = PgServer::new(conn).map_err(|e| {
         CliError::bad_input(format!(
             "the {what} connection string is invalid: fix {flag}"
         ))
         .with_source(e)
-    })
+    })?;
+    // libpq's variables for certificate verification (verify-full when a CA file is set).
+    let mode = std::env::var("PGSSLMODE").unwrap_or_default();
+    match std::env::var_os("PGSSLROOTCERT").filter(|v| !v.is_empty()) {
+        Some(ca) => server.verify_tls_with(&ca).map_err(|e| {
+            CliError::bad_input(format!(
+                "cannot verify the {what} server's certificate: fix PGSSLROOTCERT"
+            ))
+            .with_source(e)
+        }),
+        None if mode == "verify-ca" || mode == "verify-full" => Err(CliError::bad_input(format!(
+            "PGSSLMODE={mode} needs PGSSLROOTCERT (the CA file to verify the {what} server with)"
+        ))),
+        None => Ok(server),
+    }
 }
 
 fn warn_password_in_argv(flag: &str, env: &str) {

@@ -13,6 +13,8 @@ fn restore() -> Command {
         "SOURCE_DATABASE_URL",
         "PGHOST",
         "PGPASSWORD",
+        "PGSSLMODE",
+        "PGSSLROOTCERT",
         "RUST_LOG",
     ] {
         c.env_remove(v);
@@ -66,6 +68,37 @@ fn no_server_is_bad_input() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("set QA_DATABASE_URL"), "{err}");
+}
+
+#[test]
+fn tls_environment_is_read_like_libpq() {
+    let run = |vars: &[(&str, &str)]| {
+        let out = restore()
+            .args(["--dump", "/nonexistent.dump"])
+            .env("PGHOST", "127.0.0.1")
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        err
+    };
+    // verify-full needs a CA file to verify with: refused before any connection.
+    let err = run(&[("PGSSLMODE", "verify-full")]);
+    assert!(
+        err.contains("PGSSLMODE=verify-full needs PGSSLROOTCERT"),
+        "{err}"
+    );
+    // A CA file that is not there is named.
+    let err = run(&[("PGSSLROOTCERT", "/nonexistent/root.crt")]);
+    assert!(err.contains("fix PGSSLROOTCERT"), "{err}");
+    assert!(err.contains("/nonexistent/root.crt"), "{err}");
 }
 
 #[test]

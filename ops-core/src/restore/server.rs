@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,12 +23,31 @@ use super::error::RestoreError;
 /// The password stays inside the driver configuration: `Debug` never shows it,
 /// errors never contain it, and child processes (`pg_restore`, `pg_dump`) get
 /// it through `PGPASSWORD` in their environment, never on the command line.
-/// TLS is not supported yet (the driver connects with `NoTls`); use a unix
-/// socket or a trusted network.
+///
+/// # TLS
+///
+/// As with libpq: `sslmode=prefer` (the default) encrypts when the server offers TLS,
+/// `require` insists on it, `disable` never uses it, and without a root certificate the
+/// server's certificate is **not** verified (encryption without authentication, what `psql`
+/// and `pg_dump` do). [`verify_tls_with`](Self::verify_tls_with) turns on libpq's
+/// `verify-full`: the chain is checked against a CA file and the certificate must name the
+/// host. Unix sockets never use TLS. The child processes get the same settings through
+/// `PGSSLMODE` and `PGSSLROOTCERT`. `sslmode=verify-ca|verify-full` and `sslrootcert` are not
+/// read from the connection string (the driver does not parse them): use
+/// `verify_tls_with`. TLS needs the `rustls` feature (on by default).
 #[derive(Clone)]
 pub struct PgServer {
     config: Arc<tokio_postgres::Config>,
     maintenance_db: String,
+    /// Set by [`Self::verify_tls_with`]: the CA file and the verifying TLS configuration.
+    verify: Option<Verify>,
+}
+
+#[derive(Clone)]
+struct Verify {
+    root_cert: PathBuf,
+    #[cfg(feature = "rustls")]
+    tls: Arc<rustls::ClientConfig>,
 }
 
 impl fmt::Debug for PgServer {
@@ -40,6 +60,7 @@ impl fmt::Debug for PgServer {
                 "password",
                 &self.config.get_password().map(|_| "[REDACTED]"),
             )
+            .field("sslmode", &self.sslmode())
             .finish()
     }
 }
@@ -58,9 +79,19 @@ impl PgServer {
         // The parse error never echoes option values, but do not forward it
         // anyway: a malformed string may have the password in an odd place.
         let mut config = tokio_postgres::Config::from_str(conn.expose_secret()).map_err(|_| {
+            let text = conn.expose_secret();
             RestoreError::Config(
-                "the connection string could not be parsed (libpq key=value or postgres:// URL expected)"
-                    .to_owned(),
+                if ["verify-ca", "verify-full", "sslrootcert"]
+                    .iter()
+                    .any(|k| text.contains(k))
+                {
+                    "the connection string could not be parsed: sslmode=verify-ca/verify-full and \
+                     sslrootcert are not read from it; use sslmode=require and \
+                     PgServer::verify_tls_with(<CA file>) (the restore binary: PGSSLROOTCERT)"
+                } else {
+                    "the connection string could not be parsed (libpq key=value or postgres:// URL expected)"
+                }
+                .to_owned(),
             )
         })?;
         if config.get_hosts().is_empty() {
@@ -78,7 +109,43 @@ impl PgServer {
         Ok(Self {
             config: Arc::new(config),
             maintenance_db,
+            verify: None,
         })
+    }
+
+    /// Verify the server like libpq's `sslmode=verify-full` with `sslrootcert=<root_cert>`:
+    /// TLS is required, the certificate chain must lead to a CA in `root_cert` (PEM, one or
+    /// more certificates) and the certificate must name the host connected to (DNS name or
+    /// IP address). The file is read now: a missing or empty file is an error here, not at
+    /// the first connection.
+    pub fn verify_tls_with(mut self, root_cert: impl AsRef<Path>) -> Result<Self, RestoreError> {
+        let root_cert = root_cert.as_ref().to_path_buf();
+        #[cfg(feature = "rustls")]
+        {
+            let tls = Arc::new(tls::verifying(&root_cert)?);
+            self.verify = Some(Verify { root_cert, tls });
+            Ok(self)
+        }
+        #[cfg(not(feature = "rustls"))]
+        {
+            let _ = &mut self;
+            Err(RestoreError::Config(format!(
+                "cannot verify Postgres TLS with {}: TLS needs the `rustls` feature of ops-workflows",
+                root_cert.display()
+            )))
+        }
+    }
+
+    /// The libpq `sslmode` in effect: `disable`, `prefer`, `require` or `verify-full`.
+    pub fn sslmode(&self) -> &'static str {
+        if self.verify.is_some() {
+            return "verify-full";
+        }
+        match self.config.get_ssl_mode() {
+            SslMode::Disable => "disable",
+            SslMode::Require => "require",
+            _ => "prefer",
+        }
     }
 
     /// Use another maintenance database for administrative connections.
@@ -138,21 +205,55 @@ impl PgServer {
             .collect()
     }
 
-    /// Connect to `database` and drive the connection on the runtime.
+    /// Connect to `database` and drive the connection on the runtime (TLS as the type docs
+    /// say).
     pub(crate) async fn connect(&self, database: &str) -> Result<Client, RestoreError> {
         let mut config = (*self.config).clone();
         config.dbname(database);
-        let (client, connection) = config
-            .connect(NoTls)
-            .await
-            .map_err(|e| RestoreError::pg(format!("connect to database `{database}`"), e))?;
-        let db = database.to_owned();
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(database = %db, error = %e, "connection closed with an error");
+        let what = || format!("connect to database `{database}`");
+        let unix_only = config
+            .get_hosts()
+            .iter()
+            .all(|h| matches!(h, Host::Unix(_)));
+        if unix_only || (self.verify.is_none() && config.get_ssl_mode() == SslMode::Disable) {
+            let (client, connection) = config
+                .connect(NoTls)
+                .await
+                .map_err(|e| RestoreError::pg(what(), e))?;
+            drive(connection, database);
+            return Ok(client);
+        }
+        #[cfg(feature = "rustls")]
+        {
+            let tls = match &self.verify {
+                Some(v) => {
+                    config.ssl_mode(SslMode::Require);
+                    (*v.tls).clone()
+                }
+                None => tls::unverified(),
+            };
+            let (client, connection) = config
+                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+                .await
+                .map_err(|e| RestoreError::pg(what(), e))?;
+            drive(connection, database);
+            Ok(client)
+        }
+        #[cfg(not(feature = "rustls"))]
+        {
+            if config.get_ssl_mode() == SslMode::Require {
+                return Err(RestoreError::Config(
+                    "sslmode=require: TLS to Postgres needs the `rustls` feature of ops-workflows"
+                        .to_owned(),
+                ));
             }
-        });
-        Ok(client)
+            let (client, connection) = config
+                .connect(NoTls)
+                .await
+                .map_err(|e| RestoreError::pg(what(), e))?;
+            drive(connection, database);
+            Ok(client)
+        }
     }
 
     /// Connect to the maintenance database.
@@ -182,12 +283,10 @@ impl PgServer {
         if let Some(pw) = self.config.get_password() {
             env.push(("PGPASSWORD", OsString::from_vec(pw.to_vec())));
         }
-        let sslmode = match self.config.get_ssl_mode() {
-            SslMode::Disable => "disable",
-            SslMode::Require => "require",
-            _ => "prefer",
-        };
-        env.push(("PGSSLMODE", OsString::from(sslmode)));
+        env.push(("PGSSLMODE", OsString::from(self.sslmode())));
+        if let Some(v) = &self.verify {
+            env.push(("PGSSLROOTCERT", v.root_cert.clone().into_os_string()));
+        }
         if let Some(t) = self.config.get_connect_timeout() {
             env.push((
                 "PGCONNECT_TIMEOUT",
@@ -211,6 +310,121 @@ impl PgServer {
         }
         for (k, v) in self.child_env() {
             cmd.env(k, v);
+        }
+    }
+}
+
+/// Drives a connection on the runtime until it closes.
+fn drive<F>(connection: F, database: &str)
+where
+    F: std::future::Future<Output = Result<(), tokio_postgres::Error>> + Send + 'static,
+{
+    let db = database.to_owned();
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(database = %db, error = %e, "connection closed with an error");
+        }
+    });
+}
+
+#[cfg(feature = "rustls")]
+mod tls {
+    //! rustls configurations for libpq's TLS modes.
+
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+    use super::RestoreError;
+
+    fn provider() -> Arc<CryptoProvider> {
+        Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    }
+
+    fn builder() -> rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier> {
+        ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap_or_else(|_| unreachable!("the default provider supports TLS 1.2 and 1.3"))
+    }
+
+    /// `verify-full` against the CA certificates in `path`.
+    pub(super) fn verifying(path: &Path) -> Result<ClientConfig, RestoreError> {
+        let shown = path.display();
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .map_err(|e| {
+                RestoreError::Config(format!(
+                    "cannot read the Postgres root certificate file {shown} ({e}): check the path"
+                ))
+            })?
+            .collect::<Result<_, _>>()
+            .map_err(|e| {
+                RestoreError::Config(format!(
+                    "the Postgres root certificate file {shown} is not valid PEM ({e})"
+                ))
+            })?;
+        let mut roots = RootCertStore::empty();
+        let (added, _ignored) = roots.add_parsable_certificates(certs);
+        if added == 0 {
+            return Err(RestoreError::Config(format!(
+                "the Postgres root certificate file {shown} holds no usable CA certificate"
+            )));
+        }
+        Ok(builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth())
+    }
+
+    /// libpq `prefer`/`require` without a root certificate: encrypted, the certificate not
+    /// verified (the handshake signatures still are).
+    pub(super) fn unverified() -> ClientConfig {
+        builder()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoCertificateCheck(
+                provider().signature_verification_algorithms,
+            )))
+            .with_no_client_auth()
+    }
+
+    #[derive(Debug)]
+    struct NoCertificateCheck(WebPkiSupportedAlgorithms);
+
+    impl ServerCertVerifier for NoCertificateCheck {
+        fn verify_server_cert(
+            &self,
+            _end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp_response: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.supported_schemes()
         }
     }
 }
