@@ -12,6 +12,12 @@ use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// DigitalOcean's 429 body (headers added by each test).
+fn too_many_requests() -> ResponseTemplate {
+    ResponseTemplate::new(429)
+        .set_body_json(json!({"id": "too_many_requests", "message": "API rate limit exceeded."}))
+}
+
 fn spec() -> DropletSpec {
     DropletSpec::new("nyc3", "s-1vcpu-1gb", "ubuntu-24-04-x64")
 }
@@ -111,13 +117,7 @@ async fn rate_limited_twice_then_success() {
     let (server, client) = setup().await;
     Mock::given(method("GET"))
         .and(path("/v2/droplets/101"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .set_body_json(
-                    json!({"id": "too_many_requests", "message": "API rate limit exceeded."}),
-                )
-                .insert_header("retry-after", "0"),
-        )
+        .respond_with(too_many_requests().insert_header("retry-after", "0"))
         .up_to_n_times(2)
         .expect(2)
         .mount(&server)
@@ -211,13 +211,7 @@ async fn retry_after_longer_than_cap_returns_at_once() {
     let (server, client) = setup().await;
     Mock::given(method("GET"))
         .and(path("/v2/account"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .set_body_json(
-                    json!({"id": "too_many_requests", "message": "API rate limit exceeded."}),
-                )
-                .insert_header("retry-after", "3600"),
-        )
+        .respond_with(too_many_requests().insert_header("retry-after", "3600"))
         .expect(1)
         .mount(&server)
         .await;
@@ -244,10 +238,7 @@ async fn retry_after_as_an_http_date_is_honoured() {
     Mock::given(method("GET"))
         .and(path("/v2/account"))
         .respond_with(
-            ResponseTemplate::new(429)
-                .set_body_json(
-                    json!({"id": "too_many_requests", "message": "API rate limit exceeded."}),
-                )
+            too_many_requests()
                 .insert_header("date", "Wed, 21 Oct 2015 07:28:00 GMT")
                 .insert_header("retry-after", "Wed, 21 Oct 2015 07:28:01 GMT"),
         )
@@ -280,10 +271,7 @@ async fn a_429_without_retry_after_waits_for_the_rate_limit_reset() {
     Mock::given(method("GET"))
         .and(path("/v2/account"))
         .respond_with(
-            ResponseTemplate::new(429)
-                .set_body_json(
-                    json!({"id": "too_many_requests", "message": "API rate limit exceeded."}),
-                )
+            too_many_requests()
                 .insert_header("date", "Tue, 14 Nov 2023 22:13:20 GMT")
                 .insert_header("ratelimit-limit", "5000")
                 .insert_header("ratelimit-remaining", "0")
@@ -306,10 +294,7 @@ async fn a_429_without_retry_after_waits_for_the_rate_limit_reset() {
     Mock::given(method("GET"))
         .and(path("/v2/account"))
         .respond_with(
-            ResponseTemplate::new(429)
-                .set_body_json(
-                    json!({"id": "too_many_requests", "message": "API rate limit exceeded."}),
-                )
+            too_many_requests()
                 .insert_header("ratelimit-remaining", "4000")
                 .insert_header("ratelimit-reset", "1700003600"),
         )

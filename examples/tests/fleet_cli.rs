@@ -397,14 +397,18 @@ fn teardown_spec_removes_every_host_of_the_spec_with_its_records() {
     );
 }
 
-#[test]
-fn sigint_mid_wait_then_resume_finishes() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_server, env) = start_sandbox(dir.path(), 4000);
-    let spec = dir.path().join("one.toml");
-    std::fs::write(&spec, ONE_HOST).unwrap();
-    let state = dir.path().join("state");
-    let child = cmd(PROVISION, &state)
+/// Writes `spec_toml` to a file in `dir` and runs `provision --spec` against a sandbox whose
+/// droplets take 4 s to boot, interrupting it with SIGINT while it waits for them. Returns the
+/// spec's path and the one error line printed.
+fn interrupted_provision(
+    dir: &Path,
+    env: &[(String, String)],
+    state: &Path,
+    spec_toml: &str,
+) -> (std::path::PathBuf, String) {
+    let spec = dir.join("spec.toml");
+    std::fs::write(&spec, spec_toml).unwrap();
+    let child = cmd(PROVISION, state)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .arg("--spec")
         .arg(&spec)
@@ -412,7 +416,6 @@ fn sigint_mid_wait_then_resume_finishes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The droplet takes 4 s to boot: interrupt while the workflow waits for it.
     std::thread::sleep(Duration::from_millis(1800));
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -420,7 +423,15 @@ fn sigint_mid_wait_then_resume_finishes() {
         .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
-    let line = one_line_error(&out, 1);
+    (spec, one_line_error(&out, 1))
+}
+
+#[test]
+fn sigint_mid_wait_then_resume_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, env) = start_sandbox(dir.path(), 4000);
+    let state = dir.path().join("state");
+    let (_spec, line) = interrupted_provision(dir.path(), &env, &state, ONE_HOST);
     assert!(line.contains("provision --resume RUN"), "{line}");
     let run = line
         .split("app-01=")
@@ -498,26 +509,8 @@ fn key_sync_audit_and_fast_revoke_against_the_sandbox_server() {
 fn sigint_mid_fleet_then_resume_batch_finishes_every_host() {
     let dir = tempfile::tempdir().unwrap();
     let (_server, env) = start_sandbox(dir.path(), 4000);
-    let spec = dir.path().join("two.toml");
-    std::fs::write(&spec, TWO_HOSTS).unwrap();
     let state = dir.path().join("state");
-    let child = cmd(PROVISION, &state)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .arg("--spec")
-        .arg(&spec)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Both droplets take 4 s to boot: interrupt while the workflow waits for them.
-    std::thread::sleep(Duration::from_millis(1800));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let line = one_line_error(&out, 1);
+    let (spec, line) = interrupted_provision(dir.path(), &env, &state, TWO_HOSTS);
     let batch = line
         .split("provision --resume-batch ")
         .nth(1)
