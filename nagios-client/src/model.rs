@@ -376,176 +376,139 @@ impl ServiceState {
     }
 }
 
-/// One host from `GET /host/<name>`: every field of its `hoststatus` block
-/// (those not modelled here are ignored).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct HostDetail {
-    /// Host name.
-    pub host_name: String,
-    /// Current state.
-    pub current_state: HostStatus,
-    /// Last hard state.
-    pub last_hard_state: HostStatus,
-    /// SOFT or HARD.
-    pub state_type: StateType,
-    /// Checked at least once since Nagios started.
-    #[serde(deserialize_with = "de::bool_")]
-    pub has_been_checked: bool,
-    /// First line of the last check output.
-    #[serde(deserialize_with = "de::string_or_null", default)]
-    pub plugin_output: String,
-    /// Further output lines.
-    #[serde(deserialize_with = "de::string_or_null", default)]
-    pub long_plugin_output: String,
-    /// The check command with arguments.
-    #[serde(deserialize_with = "de::string_or_null", default)]
-    pub check_command: String,
-    /// Last check.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub last_check: Option<Timestamp>,
-    /// Next scheduled check.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub next_check: Option<Timestamp>,
-    /// Last state change.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub last_state_change: Option<Timestamp>,
-    /// Last hard state change.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub last_hard_state_change: Option<Timestamp>,
-    /// Last notification.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub last_notification: Option<Timestamp>,
-    /// Current check attempt.
-    #[serde(deserialize_with = "de::u32_")]
-    pub current_attempt: u32,
-    /// Attempts before a state becomes HARD.
-    #[serde(deserialize_with = "de::u32_")]
-    pub max_attempts: u32,
-    /// Notifications enabled.
-    #[serde(deserialize_with = "de::bool_")]
-    pub notifications_enabled: bool,
-    /// Active checks enabled.
-    #[serde(deserialize_with = "de::bool_")]
-    pub active_checks_enabled: bool,
-    /// Passive checks accepted.
-    #[serde(deserialize_with = "de::bool_")]
-    pub passive_checks_enabled: bool,
-    /// Flapping.
-    #[serde(deserialize_with = "de::bool_")]
-    pub is_flapping: bool,
-    /// Percent state change (flap detection).
-    #[serde(deserialize_with = "de::f64_")]
-    pub percent_state_change: f64,
-    /// A problem is acknowledged.
-    #[serde(deserialize_with = "de::bool_")]
-    pub problem_has_been_acknowledged: bool,
-    /// Kind of acknowledgement.
-    pub acknowledgement_type: AcknowledgementType,
-    /// Number of downtimes in effect.
-    #[serde(deserialize_with = "de::u32_")]
-    pub scheduled_downtime_depth: u32,
-    /// Check interval in `interval_length` units.
-    #[serde(deserialize_with = "de::f64_")]
-    pub check_interval: f64,
-    /// Retry interval in `interval_length` units.
-    #[serde(deserialize_with = "de::f64_")]
-    pub retry_interval: f64,
-    /// When Nagios last wrote this block.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub last_update: Option<Timestamp>,
-    /// Comments on the host.
-    #[serde(rename = "comment", default)]
-    pub comments: Vec<Comment>,
-    /// Downtimes of the host.
-    #[serde(rename = "downtime", default)]
-    pub downtimes: Vec<Downtime>,
-    /// Service descriptions (empty when the host has none).
-    #[serde(default)]
-    pub services: Vec<String>,
+/// Declares the `/host` and `/service` detail structs: their own leading fields, the status
+/// fields Nagios keeps for hosts and services alike (`hoststatus` / `servicestatus` blocks),
+/// then their own trailing fields.
+macro_rules! status_detail {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty, )*
+        }
+        trailing {
+            $( $(#[$tmeta:meta])* pub $tfield:ident : $tty:ty, )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+            /// Checked at least once since Nagios started.
+            #[serde(deserialize_with = "de::bool_")]
+            pub has_been_checked: bool,
+            /// First line of the last check output.
+            #[serde(deserialize_with = "de::string_or_null", default)]
+            pub plugin_output: String,
+            /// Further output lines.
+            #[serde(deserialize_with = "de::string_or_null", default)]
+            pub long_plugin_output: String,
+            /// The check command with arguments.
+            #[serde(deserialize_with = "de::string_or_null", default)]
+            pub check_command: String,
+            /// Last check.
+            #[serde(deserialize_with = "de::opt_timestamp", default)]
+            pub last_check: Option<Timestamp>,
+            /// Next scheduled check.
+            #[serde(deserialize_with = "de::opt_timestamp", default)]
+            pub next_check: Option<Timestamp>,
+            /// Last state change.
+            #[serde(deserialize_with = "de::opt_timestamp", default)]
+            pub last_state_change: Option<Timestamp>,
+            /// Last hard state change.
+            #[serde(deserialize_with = "de::opt_timestamp", default)]
+            pub last_hard_state_change: Option<Timestamp>,
+            /// Last notification.
+            #[serde(deserialize_with = "de::opt_timestamp", default)]
+            pub last_notification: Option<Timestamp>,
+            /// Current check attempt.
+            #[serde(deserialize_with = "de::u32_")]
+            pub current_attempt: u32,
+            /// Attempts before a state becomes HARD.
+            #[serde(deserialize_with = "de::u32_")]
+            pub max_attempts: u32,
+            /// Notifications enabled.
+            #[serde(deserialize_with = "de::bool_")]
+            pub notifications_enabled: bool,
+            /// Active checks enabled.
+            #[serde(deserialize_with = "de::bool_")]
+            pub active_checks_enabled: bool,
+            /// Passive checks accepted.
+            #[serde(deserialize_with = "de::bool_")]
+            pub passive_checks_enabled: bool,
+            /// Flapping.
+            #[serde(deserialize_with = "de::bool_")]
+            pub is_flapping: bool,
+            /// Percent state change (flap detection).
+            #[serde(deserialize_with = "de::f64_")]
+            pub percent_state_change: f64,
+            /// A problem is acknowledged.
+            #[serde(deserialize_with = "de::bool_")]
+            pub problem_has_been_acknowledged: bool,
+            /// Kind of acknowledgement.
+            pub acknowledgement_type: AcknowledgementType,
+            /// Number of downtimes in effect.
+            #[serde(deserialize_with = "de::u32_")]
+            pub scheduled_downtime_depth: u32,
+            /// Check interval in `interval_length` units.
+            #[serde(deserialize_with = "de::f64_")]
+            pub check_interval: f64,
+            /// Retry interval in `interval_length` units.
+            #[serde(deserialize_with = "de::f64_")]
+            pub retry_interval: f64,
+            /// When Nagios last wrote this block.
+            #[serde(deserialize_with = "de::opt_timestamp", default)]
+            pub last_update: Option<Timestamp>,
+            $( $(#[$tmeta])* pub $tfield: $tty, )*
+        }
+    };
 }
 
-/// One service from `GET /service/<host>`: every field of its
-/// `servicestatus` block (those not modelled here are ignored).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ServiceDetail {
-    /// Host name.
-    pub host_name: String,
-    /// Service description.
-    pub service_description: String,
-    /// Current state.
-    pub current_state: ServiceStatus,
-    /// Last hard state.
-    pub last_hard_state: ServiceStatus,
-    /// SOFT or HARD.
-    pub state_type: StateType,
-    /// Checked at least once since Nagios started.
-    #[serde(deserialize_with = "de::bool_")]
-    pub has_been_checked: bool,
-    /// First line of the last check output.
-    #[serde(deserialize_with = "de::string_or_null", default)]
-    pub plugin_output: String,
-    /// Further output lines.
-    #[serde(deserialize_with = "de::string_or_null", default)]
-    pub long_plugin_output: String,
-    /// The check command with arguments.
-    #[serde(deserialize_with = "de::string_or_null", default)]
-    pub check_command: String,
-    /// Last check.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub last_check: Option<Timestamp>,
-    /// Next scheduled check.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub next_check: Option<Timestamp>,
-    /// Last state change.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub last_state_change: Option<Timestamp>,
-    /// Last hard state change.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub last_hard_state_change: Option<Timestamp>,
-    /// Last notification.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub last_notification: Option<Timestamp>,
-    /// Last time the service was OK.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub last_time_ok: Option<Timestamp>,
-    /// Current check attempt.
-    #[serde(deserialize_with = "de::u32_")]
-    pub current_attempt: u32,
-    /// Attempts before a state becomes HARD.
-    #[serde(deserialize_with = "de::u32_")]
-    pub max_attempts: u32,
-    /// Notifications enabled.
-    #[serde(deserialize_with = "de::bool_")]
-    pub notifications_enabled: bool,
-    /// Active checks enabled.
-    #[serde(deserialize_with = "de::bool_")]
-    pub active_checks_enabled: bool,
-    /// Passive checks accepted.
-    #[serde(deserialize_with = "de::bool_")]
-    pub passive_checks_enabled: bool,
-    /// Flapping.
-    #[serde(deserialize_with = "de::bool_")]
-    pub is_flapping: bool,
-    /// Percent state change (flap detection).
-    #[serde(deserialize_with = "de::f64_")]
-    pub percent_state_change: f64,
-    /// A problem is acknowledged.
-    #[serde(deserialize_with = "de::bool_")]
-    pub problem_has_been_acknowledged: bool,
-    /// Kind of acknowledgement.
-    pub acknowledgement_type: AcknowledgementType,
-    /// Number of downtimes in effect.
-    #[serde(deserialize_with = "de::u32_")]
-    pub scheduled_downtime_depth: u32,
-    /// Check interval in `interval_length` units.
-    #[serde(deserialize_with = "de::f64_")]
-    pub check_interval: f64,
-    /// Retry interval in `interval_length` units.
-    #[serde(deserialize_with = "de::f64_")]
-    pub retry_interval: f64,
-    /// When Nagios last wrote this block.
-    #[serde(deserialize_with = "de::opt_timestamp", default)]
-    pub last_update: Option<Timestamp>,
+status_detail! {
+    /// One host from `GET /host/<name>`: every field of its `hoststatus` block
+    /// (those not modelled here are ignored).
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    pub struct HostDetail {
+        /// Host name.
+        pub host_name: String,
+        /// Current state.
+        pub current_state: HostStatus,
+        /// Last hard state.
+        pub last_hard_state: HostStatus,
+        /// SOFT or HARD.
+        pub state_type: StateType,
+    }
+    trailing {
+        /// Comments on the host.
+        #[serde(rename = "comment", default)]
+        pub comments: Vec<Comment>,
+        /// Downtimes of the host.
+        #[serde(rename = "downtime", default)]
+        pub downtimes: Vec<Downtime>,
+        /// Service descriptions (empty when the host has none).
+        #[serde(default)]
+        pub services: Vec<String>,
+    }
+}
+
+status_detail! {
+    /// One service from `GET /service/<host>`: every field of its
+    /// `servicestatus` block (those not modelled here are ignored).
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    pub struct ServiceDetail {
+        /// Host name.
+        pub host_name: String,
+        /// Service description.
+        pub service_description: String,
+        /// Current state.
+        pub current_state: ServiceStatus,
+        /// Last hard state.
+        pub last_hard_state: ServiceStatus,
+        /// SOFT or HARD.
+        pub state_type: StateType,
+        /// Last time the service was OK.
+        #[serde(deserialize_with = "de::opt_timestamp", default)]
+        pub last_time_ok: Option<Timestamp>,
+    }
+    trailing {}
 }
 
 /// One line of `GET /log`: `"[1795611171] HOST ALERT: …"`.
