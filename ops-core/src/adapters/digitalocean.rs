@@ -1,8 +1,10 @@
 //! [`Compute`] and [`Dns`] over `digitalocean-client`: droplets, the catalog, account SSH
 //! keys, and DigitalOcean Domains.
 //!
-//! Error mapping: 404 → [`PortErrorKind::NotFound`], 409 →
-//! `AlreadyExists`, 400/415/422 and inputs the client refused before sending → `Rejected`,
+//! Error mapping: 404 → [`PortErrorKind::NotFound`], 409 and a 422 whose message says
+//! "already" (how DigitalOcean answers a duplicate, e.g. "SSH Key is already in use on your
+//! account") → `AlreadyExists`, other 400/415/422 and inputs the client refused before
+//! sending → `Rejected`,
 //! 401/403 → `Unauthorized`, 429 → `RateLimited` (with `Retry-After`), 5xx, transport
 //! failures and wait deadlines → `Unavailable`, anything else → `Other`.
 //!
@@ -40,6 +42,12 @@ pub(crate) fn map_error(service: Service, what: &str, op: Op, e: dock::Error) ->
     let kind = match (&e, status) {
         (_, Some(404)) => PortErrorKind::NotFound,
         (_, Some(409)) => PortErrorKind::AlreadyExists,
+        (_, Some(422))
+            if e.api_message()
+                .is_some_and(|m| m.to_ascii_lowercase().contains("already")) =>
+        {
+            PortErrorKind::AlreadyExists
+        }
         (_, Some(400 | 415 | 422)) => PortErrorKind::Rejected,
         (_, Some(401 | 403)) => PortErrorKind::Unauthorized,
         (_, Some(429)) => PortErrorKind::RateLimited,

@@ -7,7 +7,7 @@
 //!
 //! # Error mapping
 //!
-//! Service [`Service::Compute`], provider `"digitalocean"`, the client error kept as source:
+//! The droplet adapters' mapping ([`super::digitalocean`]), as service [`Service::Compute`]:
 //! 404 → `NotFound`; 422 "already in use" → `AlreadyExists`, other 400/422 → `Rejected`;
 //! 401/403 → `Unauthorized`; 429 → `RateLimited` (with `Retry-After`); 5xx, timeouts and
 //! dropped connections → `Unavailable`, **ambiguous** for a create or delete; connect
@@ -21,74 +21,9 @@ use async_trait::async_trait;
 use digitalocean_client::{Client, CreateSshKey, SshKey};
 use tokio::sync::Mutex;
 
+use super::digitalocean::{Op, map_error};
 use crate::key_sync::{AccountKey, AccountKeys, NewAccountKey};
-use crate::ports::{PortError, PortErrorKind, PortResult, Service};
-
-const PROVIDER: &str = "digitalocean";
-
-fn port_error(what: &str, write: bool, e: digitalocean_client::Error) -> PortError {
-    use digitalocean_client::Error as E;
-    let (kind, ambiguous, detail) = match &e {
-        E::Api { status, .. } | E::UnexpectedStatus { status, .. } => {
-            let s = status.as_u16();
-            let kind = match s {
-                404 => PortErrorKind::NotFound,
-                409 => PortErrorKind::AlreadyExists,
-                422 if e
-                    .api_message()
-                    .is_some_and(|m| m.to_ascii_lowercase().contains("already")) =>
-                {
-                    PortErrorKind::AlreadyExists
-                }
-                401 | 403 => PortErrorKind::Unauthorized,
-                429 => PortErrorKind::RateLimited,
-                500..=599 => PortErrorKind::Unavailable,
-                400..=499 => PortErrorKind::Rejected,
-                _ => PortErrorKind::Other,
-            };
-            (
-                kind,
-                write && kind == PortErrorKind::Unavailable,
-                format!("HTTP {s}"),
-            )
-        }
-        E::Transport(t) if t.is_connect() => (
-            PortErrorKind::Unavailable,
-            false,
-            "connection failed".to_owned(),
-        ),
-        E::Transport(t) if t.is_timeout() => {
-            (PortErrorKind::Unavailable, write, "timed out".to_owned())
-        }
-        E::Transport(_) => (
-            PortErrorKind::Unavailable,
-            write,
-            "transport failure".to_owned(),
-        ),
-        E::Decode { .. } => (PortErrorKind::Other, write, "undecodable answer".to_owned()),
-        E::InvalidInput { .. } => (
-            PortErrorKind::Rejected,
-            false,
-            "rejected before sending".to_owned(),
-        ),
-        _ => (PortErrorKind::Other, false, "request not sent".to_owned()),
-    };
-    let retry_after = e.retry_after();
-    let mut err = PortError::new(
-        Service::Compute,
-        PROVIDER,
-        kind,
-        format!("{what}: {detail}"),
-    )
-    .with_source(e);
-    if ambiguous {
-        err = err.ambiguous();
-    }
-    if let Some(d) = retry_after {
-        err = err.with_retry_after(d);
-    }
-    err
-}
+use crate::ports::{PortResult, Service};
 
 fn account_key(k: SshKey) -> AccountKey {
     AccountKey {
@@ -171,7 +106,7 @@ impl AccountKeys for DoAccountKeys {
             .list()
             .collect_all()
             .await
-            .map_err(|e| port_error("list account keys", false, e))?;
+            .map_err(|e| map_error(Service::Compute, "list account keys", Op::Read, e))?;
         Ok(keys.into_iter().map(account_key).collect())
     }
 
@@ -185,14 +120,24 @@ impl AccountKeys for DoAccountKeys {
             .create(&req)
             .await
             .map(account_key)
-            .map_err(|e| port_error(&format!("add account key `{}`", key.name), true, e))
+            .map_err(|e| {
+                map_error(
+                    Service::Compute,
+                    &format!("add account key `{}`", key.name),
+                    Op::Write,
+                    e,
+                )
+            })
     }
 
     async fn delete_key(&self, id: u64) -> PortResult<()> {
-        self.client
-            .ssh_keys()
-            .delete(id)
-            .await
-            .map_err(|e| port_error(&format!("delete account key {id}"), true, e))
+        self.client.ssh_keys().delete(id).await.map_err(|e| {
+            map_error(
+                Service::Compute,
+                &format!("delete account key {id}"),
+                Op::Write,
+                e,
+            )
+        })
     }
 }
