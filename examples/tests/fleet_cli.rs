@@ -35,6 +35,28 @@ fn cmd(bin: &str, state: &Path) -> Command {
     c
 }
 
+/// `bin` with the environment a `sandbox` server process wrote (see [`start_sandbox`]).
+fn sandboxed(bin: &str, state: &Path, env: &[(String, String)]) -> Command {
+    let mut c = cmd(bin, state);
+    c.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    c
+}
+
+/// Asserts the process succeeded, showing its stderr when it did not.
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Asserts the process succeeded and returns its stdout as JSON.
+fn json_ok(out: &Output) -> serde_json::Value {
+    assert_ok(out);
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
 fn one_line_error(out: &Output, code: i32) -> String {
     assert_eq!(
         out.status.code(),
@@ -56,11 +78,7 @@ fn provision_sandbox_json_carries_ids() {
         .args(["--sandbox", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is only JSON");
     assert!(v["batch_id"].is_string(), "{v}");
     let hosts = v["hosts"].as_array().unwrap();
@@ -91,12 +109,7 @@ fn provision_dry_run_plans_and_writes_nothing() {
         .args(["--sandbox", "--dry-run", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_ok(&out);
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["valid"], true);
     assert_eq!(
@@ -171,12 +184,7 @@ fn key_sync_converges_and_rejects_an_invalid_key() {
         .args(["--sandbox", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_ok(&out);
     assert_eq!(v["result"], "applied");
     assert!(v["items_written"].as_u64().unwrap() >= 2, "{v}");
 
@@ -212,12 +220,7 @@ fn teardown_of_absent_hosts_is_complete() {
         .args(["--sandbox", "--json", "web-01", "web-02"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_ok(&out);
     let hosts = v["hosts"].as_array().unwrap();
     assert_eq!(hosts.len(), 2);
     assert!(hosts.iter().all(|h| h["complete"] == true), "{v}");
@@ -277,30 +280,19 @@ fn real_configuration_path_against_the_sandbox_server() {
     let spec = dir.path().join("one.toml");
     std::fs::write(&spec, ONE_HOST).unwrap();
     let state = dir.path().join("state");
-    let out = cmd(PROVISION, &state)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    let out = sandboxed(PROVISION, &state, &env)
         .arg("--spec")
         .arg(&spec)
         .arg("--json")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_ok(&out);
     assert_eq!(v["hosts"][0]["ok"], true, "{v}");
-    let out = cmd(TEARDOWN, &state)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    let out = sandboxed(TEARDOWN, &state, &env)
         .args(["--zone", "example.com", "--json", "app-01"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
 }
 
 const TWO_HOSTS: &str = r#"
@@ -327,32 +319,17 @@ fn teardown_spec_removes_every_host_of_the_spec_with_its_records() {
     let spec = dir.path().join("two.toml");
     std::fs::write(&spec, TWO_HOSTS).unwrap();
     let state = dir.path().join("state");
-    let run = |bin: &str, args: &[&str]| {
-        cmd(bin, &state)
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |bin: &str, args: &[&str]| sandboxed(bin, &state, &env).args(args).output().unwrap();
     let spec_arg = spec.to_str().unwrap();
     let out = run(PROVISION, &["--spec", spec_arg, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
 
     // Names and --spec together are refused before anything is touched.
     let out = run(TEARDOWN, &["--spec", spec_arg, "app-01"]);
     assert!(one_line_error(&out, 2).contains("not both"));
 
     let out = run(TEARDOWN, &["--spec", spec_arg, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_ok(&out);
     let hosts = v["hosts"].as_array().unwrap();
     assert_eq!(hosts.len(), 2, "{v}");
     for (host, fqdn) in [
@@ -379,12 +356,7 @@ fn teardown_spec_removes_every_host_of_the_spec_with_its_records() {
 
     // Re-runnable: everything is already gone.
     let out = run(TEARDOWN, &["--spec", spec_arg, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_ok(&out);
     let again = v["hosts"].as_array().unwrap();
     assert!(
         again.iter().all(|h| h["complete"] == true
@@ -408,8 +380,7 @@ fn interrupted_provision(
 ) -> (std::path::PathBuf, String) {
     let spec = dir.join("spec.toml");
     std::fs::write(&spec, spec_toml).unwrap();
-    let child = cmd(PROVISION, state)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    let child = sandboxed(PROVISION, state, env)
         .arg("--spec")
         .arg(&spec)
         .stdout(Stdio::piped())
@@ -439,17 +410,11 @@ fn sigint_mid_wait_then_resume_finishes() {
         .and_then(|s| s.split([')', ',']).next())
         .expect("run id in the message")
         .to_owned();
-    let out = cmd(PROVISION, &state)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    let out = sandboxed(PROVISION, &state, &env)
         .args(["--resume", &run, "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_ok(&out);
     assert_eq!(v["hosts"][0]["ok"], true, "{v}");
     assert_eq!(v["hosts"][0]["run_id"], run.as_str());
 }
@@ -469,8 +434,7 @@ fn key_sync_audit_and_fast_revoke_against_the_sandbox_server() {
     )
     .unwrap();
     let run = |args: &[&str]| {
-        let out = cmd(KEY_SYNC, &state)
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        let out = sandboxed(KEY_SYNC, &state, &env)
             .args(args)
             .output()
             .unwrap();
@@ -523,8 +487,7 @@ fn sigint_mid_fleet_then_resume_batch_finishes_every_host() {
     );
 
     let resume = |extra: &[&str]| {
-        cmd(PROVISION, &state)
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        sandboxed(PROVISION, &state, &env)
             .args(extra)
             .output()
             .unwrap()
@@ -539,30 +502,19 @@ fn sigint_mid_fleet_then_resume_batch_finishes_every_host() {
     );
 
     let out = resume(&["--resume-batch", &batch, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_ok(&out);
     assert_eq!(v["batch_id"], batch.as_str(), "{v}");
     let hosts = v["hosts"].as_array().unwrap();
     assert_eq!(hosts.len(), 2, "{v}");
     assert!(hosts.iter().all(|h| h["ok"] == true), "{v}");
     // Nothing was created twice: tearing the spec down removes exactly one droplet per host.
-    let out = cmd(TEARDOWN, &state)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    let out = sandboxed(TEARDOWN, &state, &env)
         .arg("--spec")
         .arg(&spec)
         .arg("--json")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_ok(&out);
     for h in v["hosts"].as_array().unwrap() {
         let droplets = h["actions"]
             .as_array()
