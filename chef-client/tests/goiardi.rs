@@ -1,119 +1,43 @@
 //! Conformance against a real Chef server implementation: goiardi 0.11 (Debian package
-//! `goiardi`), started by each test with authentication on (`-A`), in memory, on a free
-//! loopback port, in a temporary directory.
+//! `goiardi`), started by each test with `chef_client::testkit::Goiardi` (authentication on,
+//! in memory, on a free loopback port, in a temporary directory).
 //!
 //! Needs `goiardi`; run by `scripts/ci/chef.sh`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use chef_client::auth::{self, SigningRequest};
+use chef_client::testkit::Goiardi;
 use chef_client::{
-    Client, CreateClient, DataBagSearchRow, Environment, Node, ProtocolVersion, RetryConfig, Role,
-    SigningKey,
+    Client, CreateClient, DataBagSearchRow, Environment, Node, ProtocolVersion, Role, SigningKey,
 };
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-struct Goiardi {
-    child: Child,
-    dir: tempfile::TempDir,
-    url: String,
+fn start() -> Goiardi {
+    Goiardi::start().unwrap_or_else(|e| panic!("{e}"))
 }
 
-impl Goiardi {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("conf");
-        std::fs::create_dir_all(&conf).unwrap();
-        // goiardi's `-P 0` is not an ephemeral port: ask the kernel for a free one.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("goiardi")
-            .args(["-A", "-I", "127.0.0.1", "-H", "127.0.0.1", "-g", "warning"])
-            .arg("-P")
-            .arg(port.to_string())
-            .arg(format!("--conf-root={}", conf.display()))
-            .arg("-L")
-            .arg(dir.path().join("goiardi.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start `goiardi` ({e}): install the Debian package `goiardi`")
-            });
-        let mut g = Goiardi {
-            child,
-            dir,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let key = conf.join("admin.pem");
-            let ready = std::fs::metadata(&key).is_ok_and(|m| m.len() > 0)
-                && TcpStream::connect(("127.0.0.1", port)).is_ok();
-            if ready {
-                break;
-            }
-            if let Some(status) = g.child.try_wait().unwrap() {
-                panic!(
-                    "goiardi exited early ({status}): {}",
-                    std::fs::read_to_string(g.dir.path().join("goiardi.log")).unwrap_or_default()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "goiardi did not start within 20s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // admin.pem may be visible before it is completely written.
-        std::thread::sleep(Duration::from_millis(100));
-        g
-    }
-
-    fn key_path(&self, name: &str) -> PathBuf {
-        self.dir.path().join("conf").join(format!("{name}.pem"))
-    }
-
-    fn client_as(&self, user: &str, key: &str, version: ProtocolVersion) -> Client {
-        Client::builder(self.url.clone(), user)
-            .key_file(self.key_path(key))
-            .protocol_version(version)
-            .retry(RetryConfig {
-                max_attempts: 2,
-                initial_backoff: Duration::from_millis(10),
-                max_backoff: Duration::from_millis(50),
-            })
-            .build()
-            .unwrap()
-    }
-
-    fn admin(&self, version: ProtocolVersion) -> Client {
-        self.client_as("admin", "admin", version)
-    }
+/// A client of `g` signing as `user` with goiardi's key file `key`.
+fn client_as(g: &Goiardi, user: &str, key: &str, version: ProtocolVersion) -> Client {
+    g.client_builder(g.url(), user, key)
+        .protocol_version(version)
+        .build()
+        .unwrap()
 }
 
-impl Drop for Goiardi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn admin(g: &Goiardi, version: ProtocolVersion) -> Client {
+    client_as(g, "admin", "admin", version)
 }
 
 #[tokio::test]
 #[ignore = "needs goiardi; run by scripts/ci/chef.sh"]
 async fn nodes_crud_with_every_protocol_version() {
-    let g = Goiardi::start();
+    let g = start();
     for version in ProtocolVersion::ALL {
-        let c = g.admin(version);
+        let c = admin(&g, version);
         let name = format!("web-{}", version.as_str().replace('.', "-"));
         let mut node = Node::new(&name);
         node.add_to_run_list("base");
@@ -164,8 +88,8 @@ async fn nodes_crud_with_every_protocol_version() {
 #[tokio::test]
 #[ignore = "needs goiardi; run by scripts/ci/chef.sh"]
 async fn clients_create_use_regenerate_delete() {
-    let g = Goiardi::start();
-    let admin = g.admin(ProtocolVersion::V1_3);
+    let g = start();
+    let admin = admin(&g, ProtocolVersion::V1_3);
     let names = admin.clients().list().await.unwrap();
     assert!(names.contains(&"chef-validator".to_owned()), "{names:?}");
     let v = admin.clients().get("chef-validator").await.unwrap();
@@ -190,7 +114,7 @@ async fn clients_create_use_regenerate_delete() {
     assert!(err.is_conflict(), "{err}");
 
     // The new key signs requests at once.
-    let worker = Client::builder(g.url.clone(), "worker1")
+    let worker = Client::builder(g.url(), "worker1")
         .key_pem(pem)
         .build()
         .unwrap();
@@ -203,7 +127,7 @@ async fn clients_create_use_regenerate_delete() {
     let new_pem = fresh.private_key.expect("regenerated key");
     let err = worker.nodes().list().await.unwrap_err();
     assert!(err.is_unauthorized(), "{err}");
-    let worker = Client::builder(g.url.clone(), "worker1")
+    let worker = Client::builder(g.url(), "worker1")
         .key_pem(new_pem)
         .build()
         .unwrap();
@@ -224,8 +148,8 @@ async fn clients_create_use_regenerate_delete() {
 #[tokio::test]
 #[ignore = "needs goiardi; run by scripts/ci/chef.sh"]
 async fn roles_and_environments_crud() {
-    let g = Goiardi::start();
-    let c = g.admin(ProtocolVersion::V1_1);
+    let g = start();
+    let c = admin(&g, ProtocolVersion::V1_1);
 
     let mut role = Role::new("web");
     role.description = "web servers".into();
@@ -295,8 +219,8 @@ async fn roles_and_environments_crud() {
 #[tokio::test]
 #[ignore = "needs goiardi; run by scripts/ci/chef.sh"]
 async fn data_bags_and_items_crud_and_search() {
-    let g = Goiardi::start();
-    let c = g.admin(ProtocolVersion::V1_0);
+    let g = start();
+    let c = admin(&g, ProtocolVersion::V1_0);
     let bags = c.data_bags();
     bags.create("users").await.unwrap();
     assert!(bags.create("users").await.unwrap_err().is_conflict());
@@ -360,8 +284,8 @@ async fn data_bags_and_items_crud_and_search() {
 #[tokio::test]
 #[ignore = "needs goiardi; run by scripts/ci/chef.sh"]
 async fn search_paginates_250_nodes_and_partial_search() {
-    let g = Goiardi::start();
-    let c = g.admin(ProtocolVersion::V1_3);
+    let g = start();
+    let c = admin(&g, ProtocolVersion::V1_3);
     // Create 250 nodes, 8 at a time.
     let names: Vec<String> = (0..250).map(|i| format!("n{i:03}")).collect();
     for chunk in names.chunks(8) {
@@ -482,7 +406,7 @@ async fn raw(
     )
     .unwrap();
     let resp = reqwest::Client::new()
-        .request(method.parse().unwrap(), format!("{}{path}", g.url))
+        .request(method.parse().unwrap(), format!("{}{path}", g.url()))
         .headers(signed.to_header_map().unwrap())
         .header("Accept", "application/json")
         .header("X-Chef-Version", "18.0.0")
@@ -497,7 +421,7 @@ async fn raw(
 #[tokio::test]
 #[ignore = "needs goiardi; run by scripts/ci/chef.sh"]
 async fn tampered_body_wrong_key_and_stale_timestamp_are_401() {
-    let g = Goiardi::start();
+    let g = start();
     let admin_key = SigningKey::from_file(g.key_path("admin")).unwrap();
     let body = br#"{"name":"t1","json_class":"Chef::Node","chef_type":"node"}"#;
     let now = auth::timestamp_now();
@@ -525,7 +449,7 @@ async fn tampered_body_wrong_key_and_stale_timestamp_are_401() {
     let other = openssl::rsa::Rsa::generate(2048).unwrap();
     let other_pem = String::from_utf8(other.private_key_to_pem().unwrap()).unwrap();
     for version in ProtocolVersion::ALL {
-        let c = Client::builder(g.url.clone(), "admin")
+        let c = Client::builder(g.url(), "admin")
             .key_pem(other_pem.clone())
             .protocol_version(version)
             .build()
@@ -534,7 +458,7 @@ async fn tampered_body_wrong_key_and_stale_timestamp_are_401() {
         assert!(err.is_unauthorized(), "{version}: {err}");
         assert!(!err.is_clock_skew());
         // A validator key cannot impersonate the admin either.
-        let c = g.client_as("admin", "chef-validator", version);
+        let c = client_as(&g, "admin", "chef-validator", version);
         assert!(c.nodes().list().await.unwrap_err().is_unauthorized());
     }
 }
@@ -542,8 +466,8 @@ async fn tampered_body_wrong_key_and_stale_timestamp_are_401() {
 #[tokio::test]
 #[ignore = "needs goiardi; run by scripts/ci/chef.sh"]
 async fn errors_global_endpoints_and_status() {
-    let g = Goiardi::start();
-    let c = g.admin(ProtocolVersion::V1_3);
+    let g = start();
+    let c = admin(&g, ProtocolVersion::V1_3);
     // Global endpoint: /users at the server root.
     let users = c.users().list().await.unwrap();
     assert!(users.contains(&"admin".to_owned()), "{users:?}");
@@ -554,7 +478,12 @@ async fn errors_global_endpoints_and_status() {
     let status = c.status().await.unwrap();
     assert!(status.is_healthy(), "{status:?}");
     // 403: the validator may not list nodes.
-    let validator = g.client_as("chef-validator", "chef-validator", ProtocolVersion::V1_3);
+    let validator = client_as(
+        &g,
+        "chef-validator",
+        "chef-validator",
+        ProtocolVersion::V1_3,
+    );
     let err = validator.nodes().list().await.unwrap_err();
     assert!(err.is_forbidden(), "{err}");
     // 400 with a message.

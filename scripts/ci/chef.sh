@@ -27,5 +27,5 @@ fi
 cargo clippy -p chef-client --locked --features testkit --all-targets -- -D warnings
 cargo test -p chef-client --locked --features testkit --lib --test testkit
 cargo test -p chef-client --locked --test mixlib -- --ignored
-cargo test -p chef-client --locked --test goiardi -- --ignored
+cargo test -p chef-client --locked --features testkit --test goiardi -- --ignored
 echo "chef.sh: done in $(( $(date +%s) - start ))s"

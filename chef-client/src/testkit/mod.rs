@@ -13,6 +13,9 @@
 //! (latency, HTTP errors with `Retry-After`, dropped connections) and direct state access
 //! ([`FakeChefServer::node`], [`FakeChefServer::register_client`]).
 //!
+//! For conformance against a real server, [`Goiardi`] starts goiardi (a Chef server
+//! implementation) on loopback.
+//!
 //! Search supports the query forms ops tooling uses: `*:*`, `field:value` with `*`/`?`
 //! wildcards, joined with `AND` / `OR` (`AND` binds tighter) and prefixed with `NOT`. Node
 //! fields are `name`, `chef_environment`, `role`, `recipe`, `run_list`, `policy_name`,
@@ -42,8 +45,11 @@ use secrecy::SecretString;
 use crate::resources::nodes::Node;
 use crate::{Client, ProtocolVersion, RetryConfig};
 
+mod goiardi;
 mod server;
 mod state;
+
+pub use goiardi::Goiardi;
 
 use state::State;
 

@@ -1,6 +1,6 @@
 //! A real Chef server for the key-sync end-to-end tests and benchmark: goiardi (Debian package
-//! `goiardi`), started with authentication on (`-A`), in memory, on a free loopback port, in a
-//! temporary directory — the flags chef-client's conformance suite uses — plus a counting
+//! `goiardi`), started by `chef_client::testkit::Goiardi` exactly as chef-client's conformance
+//! suite starts it (authentication on, in memory, free loopback port), plus a counting
 //! HTTP proxy in front of it, so a test can count the requests (and the writes) a workflow
 //! makes.
 #![allow(
@@ -12,13 +12,11 @@
 )]
 
 use std::convert::Infallible;
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chef_client::{Client, Node, RetryConfig};
+use chef_client::{Client, Node};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -27,10 +25,10 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
 
-/// A running goiardi; killed on drop.
+/// A running goiardi (chef-client's testkit launcher) with the admin clients these tests use;
+/// killed on drop.
 pub struct Goiardi {
-    child: Child,
-    dir: tempfile::TempDir,
+    inner: chef_client::testkit::Goiardi,
     /// `http://127.0.0.1:PORT` (goiardi has no organizations: its root is the server URL).
     pub url: String,
 }
@@ -38,75 +36,21 @@ pub struct Goiardi {
 impl Goiardi {
     /// Starts goiardi; panics with an install hint when it is missing.
     pub fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("conf");
-        std::fs::create_dir_all(&conf).unwrap();
-        // goiardi's `-P 0` is not an ephemeral port: ask the kernel for a free one.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("goiardi")
-            .args(["-A", "-I", "127.0.0.1", "-H", "127.0.0.1", "-g", "error"])
-            .arg("-P")
-            .arg(port.to_string())
-            .arg(format!("--conf-root={}", conf.display()))
-            .arg("-L")
-            .arg(dir.path().join("goiardi.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start `goiardi` ({e}): install the Debian package `goiardi` \
-                     (scripts/ci/keysync.sh does)"
-                )
-            });
-        let mut g = Goiardi {
-            child,
-            dir,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let key = conf.join("admin.pem");
-            let ready = std::fs::metadata(&key).is_ok_and(|m| m.len() > 0)
-                && TcpStream::connect(("127.0.0.1", port)).is_ok();
-            if ready {
-                break;
-            }
-            if let Some(status) = g.child.try_wait().unwrap() {
-                panic!(
-                    "goiardi exited early ({status}): {}",
-                    std::fs::read_to_string(g.dir.path().join("goiardi.log")).unwrap_or_default()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "goiardi did not start within 20s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // admin.pem may be visible before it is completely written.
-        std::thread::sleep(Duration::from_millis(100));
-        g
+        let inner = chef_client::testkit::Goiardi::start()
+            .unwrap_or_else(|e| panic!("{e} (scripts/ci/keysync.sh installs it)"));
+        let url = inner.url().to_owned();
+        Goiardi { inner, url }
     }
 
     /// The PEM file goiardi wrote for `name` (`admin`, `chef-validator`).
     pub fn key_path(&self, name: &str) -> PathBuf {
-        self.dir.path().join("conf").join(format!("{name}.pem"))
+        self.inner.key_path(name)
     }
 
     /// An admin client talking to `url` (goiardi itself, or a proxy in front of it).
     pub fn admin_at(&self, url: &str) -> Client {
-        Client::builder(url, "admin")
-            .key_file(self.key_path("admin"))
-            .retry(RetryConfig {
-                max_attempts: 2,
-                initial_backoff: Duration::from_millis(10),
-                max_backoff: Duration::from_millis(50),
-            })
+        self.inner
+            .client_builder(url, "admin", "admin")
             .build()
             .unwrap()
     }
@@ -114,13 +58,6 @@ impl Goiardi {
     /// An admin client talking to goiardi directly (for set-up and checks: not counted).
     pub fn admin(&self) -> Client {
         self.admin_at(&self.url)
-    }
-}
-
-impl Drop for Goiardi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
