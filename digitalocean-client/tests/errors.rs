@@ -217,7 +217,8 @@ async fn retry_after_longer_than_cap_returns_at_once() {
         .await;
     let started = Instant::now();
     let err = client.account().get().await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // The alternative is a 3600 s wait: a 60 s ceiling tells them apart at any load.
+    assert!(started.elapsed() < Duration::from_secs(60));
     assert!(err.is_rate_limited());
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
 }
@@ -282,8 +283,10 @@ async fn a_429_without_retry_after_waits_for_the_rate_limit_reset() {
         .await;
     let started = Instant::now();
     let err = client.account().get().await.unwrap_err();
+    // The alternative is a wait until the reset, an hour away: a 60 s ceiling tells them
+    // apart at any load.
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < Duration::from_secs(60),
         "over the cap: no retry"
     );
     assert!(err.is_rate_limited());
@@ -554,11 +557,10 @@ async fn wait_times_out_at_the_deadline() {
     assert!(
         matches!(err, Error::WaitTimedOut { ref last_status, .. } if last_status.as_deref() == Some("InProgress"))
     );
-    // Generous upper bounds: CI machines are loaded.
-    assert!(
-        elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(10),
-        "{elapsed:?}"
-    );
+    // The wait never ends early; how late it ends depends on the machine's load, so only
+    // the number of polls bounds it from above (300 ms at one poll per 50 ms: at most 7,
+    // fewer when the machine is slow; at least the first and one more).
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     let polls = server.received_requests().await.unwrap().len();
     assert!((2..=10).contains(&polls), "{polls} polls");
 }

@@ -119,7 +119,8 @@ async fn retry_after_3600_fails_at_once() {
         .await;
     let started = Instant::now();
     let err = client.zones().get("go-dynect.test").await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // The alternative is a 3600 s wait: a 60 s ceiling tells them apart at any load.
+    assert!(started.elapsed() < Duration::from_secs(60));
     assert!(err.is_rate_limited());
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
 }

@@ -370,7 +370,7 @@ fn teardown_spec_removes_every_host_of_the_spec_with_its_records() {
 }
 
 /// Writes `spec_toml` to a file in `dir` and runs `provision --spec` against a sandbox whose
-/// droplets take 4 s to boot, interrupting it with SIGINT while it waits for them. Returns the
+/// droplets take 8 s to boot, interrupting it with SIGINT while it waits for them. Returns the
 /// spec's path and the one error line printed.
 fn interrupted_provision(
     dir: &Path,
@@ -387,7 +387,11 @@ fn interrupted_provision(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1800));
+    // Interrupt mid-wait: once every host's journal shows its droplet created and the boot
+    // wait started (the sandbox boots in seconds), never after a fixed sleep, which on a
+    // loaded machine can land before the first write or after the boot.
+    let hosts = spec_toml.matches("[[hosts]]").count();
+    wait_for_journals(state, hosts, "wait_active");
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -397,10 +401,52 @@ fn interrupted_provision(
     (spec, one_line_error(&out, 1))
 }
 
+/// Waits (up to 120 s, polling every 20 ms) until `hosts` run journals under `state` record
+/// `step` as started. Journals are written atomically (rename), so a parse error only
+/// means a file that is not a journal.
+fn wait_for_journals(state: &Path, hosts: usize, step: &str) {
+    fn journals(dir: &Path, out: &mut Vec<serde_json::Value>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                journals(&p, out);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                if let Ok(v) = serde_json::from_slice(&std::fs::read(&p).unwrap_or_default()) {
+                    out.push(v);
+                }
+            }
+        }
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut found = Vec::new();
+        journals(state, &mut found);
+        let at = found
+            .iter()
+            .filter(|j| {
+                j["steps"].as_array().is_some_and(|steps| {
+                    steps
+                        .iter()
+                        .any(|s| s["step"] == step && s["state"] == "started")
+                })
+            })
+            .count();
+        if at >= hosts {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after 120 s, {at} of {hosts} journals under {} show `{step}` started",
+            state.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn sigint_mid_wait_then_resume_finishes() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, env) = start_sandbox(dir.path(), 4000);
+    let (_server, env) = start_sandbox(dir.path(), 8000);
     let state = dir.path().join("state");
     let (_spec, line) = interrupted_provision(dir.path(), &env, &state, ONE_HOST);
     assert!(line.contains("provision --resume RUN"), "{line}");
@@ -472,7 +518,7 @@ fn key_sync_audit_and_fast_revoke_against_the_sandbox_server() {
 #[test]
 fn sigint_mid_fleet_then_resume_batch_finishes_every_host() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, env) = start_sandbox(dir.path(), 4000);
+    let (_server, env) = start_sandbox(dir.path(), 8000);
     let state = dir.path().join("state");
     let (spec, line) = interrupted_provision(dir.path(), &env, &state, TWO_HOSTS);
     let batch = line

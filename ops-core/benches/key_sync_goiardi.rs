@@ -43,7 +43,7 @@ async fn bench(nodes: usize, users: usize, runs: usize) {
     let proxy = CountingProxy::start(&goiardi.url).await;
     let t = Instant::now();
     populate_nodes(
-        &goiardi.admin(),
+        &goiardi,
         nodes,
         NodeShape {
             missing_every: 0,

@@ -55,7 +55,7 @@ impl Env {
         let goiardi = Goiardi::start();
         let proxy = CountingProxy::start(&goiardi.url).await;
         populate_nodes(
-            &goiardi.admin(),
+            &goiardi,
             NODES,
             NodeShape {
                 missing_every: MISSING_EVERY,

@@ -211,8 +211,16 @@ async fn fleet_with_one_injected_failure_provisions_the_others_and_rolls_back_th
     assert!(zone_puts <= 2, "zone publishes: {zone_puts}");
 }
 
+/// The DigitalOcean client's per-attempt timeout in the fault tests: every other request of
+/// the run goes through it too, so it must hold at load 8 on 2 cores (loopback requests take
+/// milliseconds); the injected faults hold answers far longer ([`HOLD`]).
+const FAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long an injected fault holds a create: far past [`FAULT_TIMEOUT`], so the client's
+/// timeout always fires first. The proxy holds in a task of its own; nothing waits for it.
+const HOLD: Duration = Duration::from_secs(60);
+
 async fn ambiguous_create_is_adopted(fault: CreateFault) {
-    let rig = Rig::start(DnsKind::Dyn, Duration::from_millis(400)).await;
+    let rig = Rig::start(DnsKind::Dyn, FAULT_TIMEOUT).await;
     rig.proxy.push(fault);
     let p = rig.provisioner();
     let out = p.provision(&spec("db-01")).await;
@@ -240,20 +248,20 @@ async fn create_answered_502_after_creating_is_adopted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_timing_out_after_creating_is_adopted() {
-    ambiguous_create_is_adopted(CreateFault::DelayAnswer(Duration::from_millis(1500))).await;
+    ambiguous_create_is_adopted(CreateFault::DelayAnswer(HOLD)).await;
 }
 
 /// Under injected create timeouts — some after the droplet was created, some before the
 /// request reached DigitalOcean — every host of a fleet ends with exactly one droplet.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_droplet_is_ever_created_twice_under_create_timeouts() {
-    let rig = Rig::start(DnsKind::Dyn, Duration::from_millis(300)).await;
+    let rig = Rig::start(DnsKind::Dyn, FAULT_TIMEOUT).await;
     for f in [
-        CreateFault::DelayAnswer(Duration::from_millis(1000)),
-        CreateFault::HoldUnsent(Duration::from_millis(1000)),
-        CreateFault::DelayAnswer(Duration::from_millis(1000)),
-        CreateFault::HoldUnsent(Duration::from_millis(1000)),
-        CreateFault::DelayAnswer(Duration::from_millis(1000)),
+        CreateFault::DelayAnswer(HOLD),
+        CreateFault::HoldUnsent(HOLD),
+        CreateFault::DelayAnswer(HOLD),
+        CreateFault::HoldUnsent(HOLD),
+        CreateFault::DelayAnswer(HOLD),
         CreateFault::DropAnswer,
     ] {
         rig.proxy.push(f);

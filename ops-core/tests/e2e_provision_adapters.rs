@@ -257,7 +257,8 @@ async fn nagios_downtime_on_qa_database_checks_is_scheduled_and_cancelled() {
             "OK",
         )
         .service("db-qa-01", "Disk", ServiceStatus::Ok, "OK")
-        .update_delay(Duration::from_millis(150))
+        // Changes show only when the test publishes them: no race with the clock.
+        .update_delay(Duration::from_secs(3600))
         .start()
         .await
         .unwrap();
@@ -281,21 +282,30 @@ async fn nagios_downtime_on_qa_database_checks_is_scheduled_and_cancelled() {
             Target::service("db-qa-01", "PostgreSQL connections"),
         ],
     )
-    .cancel_wait(Duration::from_secs(3), Duration::from_millis(25));
+    .cancel_wait(Duration::from_secs(60), Duration::from_millis(25));
+    fake.publish_now(); // alice's downtime is visible; ours will not be until published
 
-    let started = std::time::Instant::now();
-    let id = dt
-        .schedule("qa", Duration::from_secs(300), "restore")
-        .await
-        .unwrap();
-    // Returned at once: no wait for Nagios's next status update.
-    assert!(
-        started.elapsed() < Duration::from_millis(150),
-        "{:?}",
-        started.elapsed()
-    );
-    // Cancel right away: the downtime is not visible yet, the adapter waits for it.
-    dt.cancel(&id).await.unwrap();
+    // Returns without waiting for Nagios's next status update: ours never shows unless the
+    // test publishes it, so a schedule that waited for it would hit this 60 s ceiling.
+    let id = tokio::time::timeout(
+        Duration::from_secs(60),
+        dt.schedule("qa", Duration::from_secs(300), "restore"),
+    )
+    .await
+    .expect("schedule returned without waiting for the downtime to show")
+    .unwrap();
+    // Cancel right away: the downtime is not visible yet, the adapter waits for it. Publish
+    // only once the adapter has polled the state at least once and found nothing to cancel.
+    let polls_before = fake.requests().len();
+    let cancel = dt.cancel(&id);
+    let publish = async {
+        while fake.requests().len() <= polls_before {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        fake.publish_now();
+    };
+    let (cancelled, ()) = tokio::join!(cancel, publish);
+    cancelled.unwrap();
     fake.publish_now();
     let state = client.state().await.unwrap();
     let host = &state["db-qa-01"];

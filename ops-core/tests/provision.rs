@@ -550,8 +550,7 @@ async fn crash_then_resume(op: &'static str, fault: Fault, monitoring: bool) {
         e.world.set_host_up("web-01");
     }
     e.world.inject(Injection::new(op, fault));
-    let r = tokio::time::timeout(Duration::from_millis(400), e.p.provision(&s)).await;
-    assert!(r.is_err(), "{op}: should hang, got {r:?}");
+    e.world.run_until_hung(1, e.p.provision(&s)).await;
     let run = only_run(&e.dir).await;
     let before = JournalStore::new(e.dir.clone()).load(&run).await.unwrap();
     assert_eq!(before.status, RunStatus::InProgress);
@@ -615,7 +614,9 @@ async fn resume_revalidates_against_new_claims() {
     let e = env();
     e.world
         .inject(Injection::new("create_record", Fault::HangBefore));
-    let _ = tokio::time::timeout(Duration::from_millis(300), e.p.provision(&spec("web-01"))).await;
+    e.world
+        .run_until_hung(1, e.p.provision(&spec("web-01")))
+        .await;
     let run = only_run(&e.dir).await;
     e.world.clear_injections();
     e.world
@@ -1034,8 +1035,7 @@ async fn fleet_crash_then_resume_batch() {
     e.world
         .inject(Injection::new("create_record", Fault::HangAfter).times(100));
     let specs: Vec<HostSpec> = (1..=4).map(|n| spec(&format!("db-{n}"))).collect();
-    let r = tokio::time::timeout(Duration::from_millis(600), e.p.provision_fleet(&specs)).await;
-    assert!(r.is_err(), "should hang");
+    e.world.run_until_hung(4, e.p.provision_fleet(&specs)).await;
     let js = JournalStore::new(e.dir.clone()).list().await.unwrap();
     assert_eq!(js.len(), 4);
     let batch = js[0].batch_id.clone().unwrap();

@@ -201,11 +201,19 @@ async fn full_restore_and_swap_with_a_concurrent_client() {
         [3, 30_000],
         "the client saw old QA, then the new data, nothing in between"
     );
+    // A ceiling, not a speed goal: the swap takes milliseconds on a quiet machine (figures in
+    // `cargo bench -p ops-workflows --bench restore`); 10 s holds at load 8 on 2 cores and
+    // still catches QA being closed for the restore itself (the check below on queries
+    // served between restore start and swap proves QA stayed open meanwhile).
     assert!(
-        longest < Duration::from_secs(2),
+        longest < Duration::from_secs(10),
         "QA unavailable for {longest:?}"
     );
-    assert!(report.swap_window < Duration::from_secs(2));
+    assert!(
+        report.swap_window < Duration::from_secs(10),
+        "{:?}",
+        report.swap_window
+    );
     assert_eq!(c.psql(qa, "SELECT count(*) FROM orders"), "300000");
     assert_eq!(c.psql(qa, "SELECT count(*) FROM \"Mixed Case\""), "2");
     assert_ne!(
@@ -791,7 +799,9 @@ async fn least_privilege_role_and_superuser_sessions() {
         other => panic!("{other:?}"),
     }
     drop(su);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The backend exits a moment after its client hangs up: wait for it, not for a fixed
+    // time, or the next restore can still see the superuser session on a loaded machine.
+    c.wait_no_sessions(qa).await;
     assert_eq!(c.allow_conn(qa), "t");
     assert_eq!(c.checksums(qa), before);
     assert!(!c.db_exists("t10_qa_next"));

@@ -111,6 +111,8 @@ pub struct State {
     pub host_up: Vec<String>,
     pub calls: Vec<Call>,
     pub injections: Vec<Injection>,
+    /// Calls now hanging on a `HangBefore`/`HangAfter` fault.
+    pub hung: usize,
 }
 
 pub struct World {
@@ -213,6 +215,25 @@ impl World {
 
     pub fn writes(&self) -> Vec<Call> {
         self.calls().into_iter().filter(|c| c.write).collect()
+    }
+
+    /// Runs `fut` until `n` calls hang on injected faults, then drops it (a crash at exactly
+    /// that point, whatever the machine's speed). Panics if `fut` finishes first, or if the
+    /// hangs have not all happened after 60 s.
+    pub async fn run_until_hung<F: std::future::Future>(&self, n: usize, fut: F) {
+        let hung = async {
+            while self.state.lock().unwrap().hung < n {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        tokio::select! {
+            _ = fut => panic!("finished instead of hanging on an injected fault"),
+            () = hung => {}
+            () = tokio::time::sleep(Duration::from_secs(60)) => panic!(
+                "after 60 s, {} of {n} calls hang on injected faults",
+                self.state.lock().unwrap().hung
+            ),
+        }
     }
 
     pub fn count(&self, op: &str) -> usize {
@@ -337,6 +358,7 @@ impl World {
             tokio::time::sleep(self.latency).await;
         }
         if matches!(fault, Some(Fault::HangBefore)) {
+            self.state.lock().unwrap().hung += 1;
             std::future::pending::<()>().await;
         }
         fault
@@ -348,7 +370,10 @@ impl World {
             Some(Fault::AmbiguousApplied) => {
                 Err(err(service, PortErrorKind::Unavailable, "timed out (applied)").ambiguous())
             }
-            Some(Fault::HangAfter) => std::future::pending().await,
+            Some(Fault::HangAfter) => {
+                self.state.lock().unwrap().hung += 1;
+                std::future::pending().await
+            }
             _ => Ok(ok),
         }
     }

@@ -294,6 +294,25 @@ impl Cluster {
         ) == "1"
     }
 
+    /// Waits (up to 60 s) until no session is connected to `db`.
+    pub(crate) async fn wait_no_sessions(&self, db: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let n = self.psql(
+                "postgres",
+                &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}'"),
+            );
+            if n == "0" {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "after 60 s, {n} sessions still on {db}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub(crate) fn allow_conn(&self, db: &str) -> String {
         self.psql(
             "postgres",

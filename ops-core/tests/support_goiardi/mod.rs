@@ -14,7 +14,6 @@
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use chef_client::{Client, Node};
 use http_body_util::{BodyExt, Full};
@@ -219,7 +218,8 @@ pub fn node_name(i: usize) -> String {
 }
 
 /// Creates `n` nodes (`node-00000`…) directly on goiardi, `concurrency` at a time.
-pub async fn populate_nodes(admin: &Client, n: usize, shape: NodeShape, concurrency: usize) {
+pub async fn populate_nodes(goiardi: &Goiardi, n: usize, shape: NodeShape, concurrency: usize) {
+    let admin = &goiardi.admin();
     use futures_util::StreamExt;
     let futs = (0..n).map(|i| {
         let admin = admin.clone();
@@ -252,41 +252,11 @@ pub async fn populate_nodes(admin: &Client, n: usize, shape: NodeShape, concurre
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<()>>()
         .await;
-    wait_indexed(admin, "node", n).await;
-}
-
-/// Waits until a `*:*` search of `index` finds `n` objects.
-///
-/// goiardi indexes every saved object in a goroutine of its own (`go objIndex.SaveItem(...)`
-/// in `indexer.IndexObj`), so search is eventually consistent, as on Chef Infra Server (Solr
-/// or Elasticsearch behind a queue): right after a bulk load on a busy machine, searches have
-/// been seen to miss most of 300 just-created nodes. Tests that count search results wait here
-/// first; they never retry their own assertions.
-pub async fn wait_indexed(admin: &Client, index: &str, n: usize) {
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(60);
-    let mut seen = 0;
-    while Instant::now() < deadline {
-        let mut pager = admin
-            .search()
-            .partial(index, "*:*", [("name", vec!["name"])])
-            .rows(u32::try_from(n + 100).unwrap());
-        seen = match pager.next_page().await {
-            Some(page) => page.unwrap().len(),
-            None => 0,
-        };
-        if seen >= n {
-            if started.elapsed() > Duration::from_millis(200) {
-                eprintln!(
-                    "goiardi: index `{index}` caught up with {n} objects after {:?}",
-                    started.elapsed()
-                );
-            }
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("goiardi: after 60 s a `*:*` search of `{index}` finds {seen} of {n} objects");
+    goiardi
+        .inner
+        .wait_indexed(admin, "node", "*:*", n)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// Sets node `name`'s `ohai_time` (a converge, as far as the audit can tell).
