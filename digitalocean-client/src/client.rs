@@ -383,7 +383,9 @@ impl Client {
                 );
                 return Err(err);
             };
-            tracing::warn!(
+            // A retry that recovers needs no human: debug. If it does not recover, the caller
+            // gets the error.
+            tracing::debug!(
                 status = err.status().map(|s| s.as_u16()),
                 attempt,
                 delay_ms = delay.as_millis() as u64,

@@ -454,7 +454,9 @@ impl Client {
                         // (capped by max_backoff) rather than burning attempts.
                         delay = delay.max(RATE_LIMIT_MIN_BACKOFF.min(self.inner.retry.max_backoff));
                     }
-                    tracing::warn!(
+                    // A retry that recovers needs no human: debug. If it does not recover, the caller
+                    // gets the error.
+                    tracing::debug!(
                         what = call.what,
                         status = e.status().map(|s| s.as_u16()),
                         rate_limited = e.is_rate_limited(),

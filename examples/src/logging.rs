@@ -1,30 +1,57 @@
 //! `tracing` output on stderr.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing_subscriber::EnvFilter;
+
+/// Set by [`init`] with `quiet`: no progress bars, only warnings and errors.
+static QUIET: AtomicBool = AtomicBool::new(false);
 
 /// Whether stderr is a terminal (progress bars and colours) or not (plain lines).
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// Install the global subscriber: stderr, `RUST_LOG` if set, else `info` for the workflows
-/// and the binaries (`debug` with `verbose`), `warn` for everything else. Plain lines without
-/// colours when stderr is not a terminal. On a terminal the workflows' own `info` events are
-/// left out (the progress bars show them) unless `verbose`. Calling it twice is harmless.
-pub fn init(verbose: bool) {
+/// Whether progress bars may be drawn: stderr is a terminal and `--quiet` was not given.
+pub fn progress_bars() -> bool {
+    stderr_is_terminal() && !QUIET.load(Ordering::Relaxed)
+}
+
+/// The filter [`init`] installs when `RUST_LOG` is not set.
+///
+/// - default: `info` for the workflows and the binaries, `warn` for everything else (the
+///   clients log a retry that recovered at `debug`: it needs no human). On a terminal the
+///   workflows' own `info` events are left out (the progress bars show them).
+/// - `verbose`: `debug` for the workflows, the binaries and the four clients (their retries).
+/// - `quiet` (for cron and other schedulers): `warn` for everything, so a run that succeeds
+///   prints nothing on stderr, and one that fails prints the warnings that need a human, if
+///   any, then its one `error:` line.
+pub fn default_filter(verbose: bool, quiet: bool, terminal: bool) -> String {
+    if quiet {
+        return "warn".to_owned();
+    }
     let level = if verbose { "debug" } else { "info" };
-    let core = if verbose || !stderr_is_terminal() {
-        level
-    } else {
-        "warn"
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!(
-            "warn,ops_core={core},ops_examples={level},status={level},restore={level},demo={level}"
-        ))
-    });
+    let core = if verbose || !terminal { level } else { "warn" };
+    let mut filter = format!(
+        "warn,ops_core={core},ops_examples={level},status={level},restore={level},demo={level}"
+    );
+    if verbose {
+        // The clients' retries and requests.
+        filter.push_str(
+            ",digitalocean_client=debug,dynect_client=debug,chef_client=debug,nagios_client=debug",
+        );
+    }
+    filter
+}
+
+/// Install the global subscriber on stderr with `RUST_LOG` if set, else
+/// [`default_filter`]. Plain lines without colours when stderr is not a terminal. Calling it
+/// twice is harmless.
+pub fn init(verbose: bool, quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(default_filter(verbose, quiet, stderr_is_terminal())));
     let ansi = stderr_is_terminal();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

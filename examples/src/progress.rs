@@ -22,9 +22,9 @@ pub enum Progress {
 }
 
 impl Progress {
-    /// A bar when stderr is a terminal, else plain log lines every 2 s.
+    /// A bar when stderr is a terminal (and not `--quiet`), else plain log lines every 2 s.
     pub fn new(label: &str) -> Self {
-        if crate::logging::stderr_is_terminal() {
+        if crate::logging::progress_bars() {
             Self::bar(label)
         } else {
             Self::plain(label, Duration::from_secs(2))

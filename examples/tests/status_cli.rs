@@ -164,3 +164,41 @@ fn unreachable_nagios_is_a_provider_error_and_hides_the_password() {
         "{err}"
     );
 }
+
+/// What a cron job mails: a failure after retries (connection refused is retried) shows no
+/// retry lines at the default level, and with `--quiet` stderr is exactly the error line.
+#[test]
+fn retries_are_silent_and_quiet_failure_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("status.toml");
+    std::fs::write(
+        &cfg,
+        "page_name = \"x\"\n[[components]]\nname = \"Web\"\nmembers = [\"web-01\"]\n",
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = |extra: &[&str]| {
+        let out = status()
+            .arg("--config")
+            .arg(&cfg)
+            .args(extra)
+            .env("NAGIOS_API_URL", format!("http://127.0.0.1:{port}/"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let err = run(&[]);
+    assert!(!err.contains("retrying"), "{err}");
+    assert!(err.lines().last().unwrap().starts_with("error: "), "{err}");
+    let err = run(&["--quiet"]);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: could not read the state"), "{err}");
+    // The retries happened, and -v shows them.
+    let err = run(&["-v"]);
+    assert!(err.contains("retrying nagios-api request"), "{err}");
+}

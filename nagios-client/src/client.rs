@@ -150,7 +150,9 @@ impl Client {
             let Some(delay) = next_delay(&self.retry, attempt - 1, err.retry_after()) else {
                 return Err(err);
             };
-            tracing::warn!(
+            // A retry that recovers needs no human: debug. If it does not recover, the caller
+            // gets the error.
+            tracing::debug!(
                 endpoint = call.endpoint,
                 status = ?err.status(),
                 attempt,

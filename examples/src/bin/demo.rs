@@ -18,6 +18,9 @@ struct Cli {
     /// Debug logging (logs go to stderr; the story goes to stdout).
     #[arg(short, long)]
     verbose: bool,
+    /// Only warnings and the error line on stderr (for cron): nothing when all is well.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
     /// Customers in the seeded production database.
     #[arg(long, default_value_t = 5000)]
     customers: u32,
@@ -31,7 +34,7 @@ struct Part {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    ops_examples::logging::init(cli.verbose);
+    ops_examples::logging::init(cli.verbose, cli.quiet);
     let secrets = Secrets::new();
     let started = Instant::now();
     emit(

@@ -34,12 +34,15 @@ struct Cli {
     /// Debug logging.
     #[arg(short, long)]
     verbose: bool,
+    /// Only warnings and the error line on stderr (for cron): nothing when all is well.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    ops_examples::logging::init(cli.verbose);
+    ops_examples::logging::init(cli.verbose, cli.quiet);
     let mut secrets = Secrets::new();
     let result = if let Some(user) = &cli.revoke {
         key_revoke(&cli.providers, user, cli.force, &mut secrets).await

@@ -25,6 +25,9 @@ struct Cli {
     /// Debug logging.
     #[arg(short, long)]
     verbose: bool,
+    /// Only warnings and the error line on stderr (for cron): nothing when all is well.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
@@ -95,7 +98,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    ops_examples::logging::init(cli.verbose);
+    ops_examples::logging::init(cli.verbose, cli.quiet);
     let result = run(cli).await;
     finish(result, &Secrets::new())
 }

@@ -144,7 +144,7 @@ where
                         .retry_after()
                         .unwrap_or(Duration::from_secs(2))
                         .min(Duration::from_secs(65));
-                    tracing::warn!(service = %e.service(), attempt, delay_ms = d.as_millis() as u64, "rate limited; waiting");
+                    tracing::info!(service = %e.service(), attempt, delay_ms = d.as_millis() as u64, "rate limited; waiting");
                     tokio::time::sleep(d).await;
                 }
                 r => return r,

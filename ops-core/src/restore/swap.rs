@@ -199,7 +199,7 @@ pub(crate) async fn swap_in(
                         *d.code() == tokio_postgres::error::SqlState::OBJECT_IN_USE
                     }) =>
             {
-                tracing::warn!(attempt, %step, "database still in use, retrying the swap");
+                tracing::info!(attempt, %step, "database still in use, retrying the swap");
             }
             Err(e) => break Err(e),
         }
