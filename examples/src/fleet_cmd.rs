@@ -12,8 +12,8 @@ use ops_core::key_sync::{
     KeyPolicy, KeySource, KeySync, KeySyncOptions, RunOptions, SourceFormat, SyncReport,
 };
 use ops_core::provision::{
-    BootstrapConfig, FleetReport, FleetSpec, HostOutcome, HostSpec, ProgressEvent, ProvisionConfig,
-    Provisioner, TeardownReport, TeardownTarget, progress_channel,
+    BootstrapConfig, FleetReport, FleetSpec, HostFailure, HostOutcome, HostSpec, ProgressEvent,
+    ProvisionConfig, Provisioner, TeardownReport, TeardownTarget, progress_channel,
 };
 use serde_json::{Value, json};
 
@@ -332,36 +332,65 @@ fn host_json(h: &HostOutcome) -> Value {
             "name": h.name, "ok": true, "run_id": r.run_id, "droplet_id": r.droplet_id,
             "fqdn": r.fqdn, "ipv4": r.addresses.ipv4.map(|a| a.to_string()),
             "ipv6": r.addresses.ipv6.map(|a| a.to_string()), "adopted": r.adopted,
+            "duplicates_removed": r.duplicates_removed,
         }),
         Err(f) => json!({
             "name": h.name, "ok": false, "run_id": h.run_id, "failed_step": format!("{:?}", f.step),
             "error": render_error(&f.error, &Secrets::new()),
             "rolled_back": f.rollback.as_ref().map(|r| r.complete()),
+            "left_behind": left_behind(h, f),
+            "journal_error": f.journal_error.as_ref().map(|e| render_error(e, &Secrets::new())),
         }),
     }
+}
+
+/// What may still exist because of a failed host run (an unconfirmed create included).
+fn left_behind(h: &HostOutcome, f: &HostFailure) -> Vec<String> {
+    let tag = format!(
+        "{}{}",
+        ops_core::provision::spec::RUN_TAG_PREFIX,
+        h.run_id.as_deref().unwrap_or("?")
+    );
+    f.left_behind(&tag)
 }
 
 fn host_line(h: &HostOutcome) -> String {
     match &h.result {
         Ok(r) => format!(
-            "  ok      {:<10} droplet {} {} -> {} (run {})",
+            "  ok      {:<10} droplet {} {} -> {} (run {}){}",
             h.name,
             r.droplet_id,
             r.fqdn,
             r.addresses.ipv4.map(|a| a.to_string()).unwrap_or_default(),
-            r.run_id
-        ),
-        Err(f) => format!(
-            "  FAILED  {:<10} at {:?}: {}{}",
-            h.name,
-            f.step,
-            render_error(&f.error, &Secrets::new()),
-            match &f.rollback {
-                Some(r) if r.complete() => " (rolled back)",
-                Some(_) => " (rollback incomplete: see the journal)",
-                None => " (kept for inspection)",
+            r.run_id,
+            if r.duplicates_removed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; deleted duplicate droplet(s) {:?} that carried the same run tag",
+                    r.duplicates_removed
+                )
             }
         ),
+        Err(f) => {
+            let left = left_behind(h, f);
+            format!(
+                "  FAILED  {:<10} at {:?}: {}{}{}",
+                h.name,
+                f.step,
+                render_error(&f.error, &Secrets::new()),
+                match &f.rollback {
+                    Some(r) if r.complete() => " (rolled back)".to_owned(),
+                    Some(_) => " (rollback incomplete: see the journal)".to_owned(),
+                    None => " (kept for inspection)".to_owned(),
+                },
+                if left.is_empty() {
+                    String::new()
+                } else {
+                    format!("; left behind: {}", left.join(", "))
+                }
+            )
+        }
     }
 }
 

@@ -55,6 +55,9 @@ fn config(dir: PathBuf) -> ProvisionConfig {
     c.poll_interval = Duration::from_millis(10);
     c.active_timeout = Duration::from_secs(3);
     c.adopt_delay = Duration::from_millis(5);
+    // A short adopt window (each lookup also draws on the rate budget): the lag tests below
+    // use the default one on paused time.
+    c.adopt_lookups = 3;
     c.publish_linger = Duration::from_millis(300);
     c.monitoring_poll = Duration::from_millis(10);
     c.monitoring_timeout = Duration::from_millis(150);
@@ -973,7 +976,22 @@ async fn audit_lists_orphans() {
     assert_eq!(r.records_without_droplet.len(), 1);
     assert_eq!(r.records_without_droplet[0].fqdn, "stale.example.com");
     assert_eq!(r.unfinished_runs.len(), 1);
+    assert!(r.droplets_sharing_a_run_tag.is_empty());
     assert!(!r.is_clean());
+
+    // A second droplet with web-01's run tag (a lost create the run never saw) is reported.
+    let web01 = e
+        .world
+        .droplets()
+        .into_iter()
+        .find(|d| d.d.name == "web-01")
+        .unwrap();
+    let tags: Vec<&str> = web01.d.tags.iter().map(String::as_str).collect();
+    let dup = e.world.add_droplet("web-01", &tags, None);
+    let r = e.p.audit(&scope).await.unwrap();
+    let mut ids: Vec<u64> = r.droplets_sharing_a_run_tag.iter().map(|d| d.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [web01.d.id, dup]);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1074,4 +1092,187 @@ async fn teardown_fleet_publishes_each_zone_once() {
     );
     let bad = vec![TeardownTarget::new("Bad_Name")];
     assert!(e.p.teardown_fleet(&bad, false).await.is_err());
+}
+
+// ------------------------------------------------------------------------------------------
+// a listing that lags, a lookup that fails (issue #16): never an unrecorded or a second droplet
+// ------------------------------------------------------------------------------------------
+
+/// The default adopt window (36 lookups 5 s apart), on paused time: the fake's listing lag is
+/// measured on tokio's clock, so minutes pass in milliseconds.
+fn lagging(lag: Duration, boot: Duration) -> Env {
+    let mut w = World::new();
+    w.list_lag = lag;
+    w.boot = boot;
+    env_with(w, |c| {
+        let d = ProvisionConfig::new("unused", BootstrapConfig::new("https://x"));
+        c.adopt_lookups = d.adopt_lookups;
+        c.adopt_delay = d.adopt_delay;
+        c.poll_interval = d.poll_interval;
+        c.active_timeout = d.active_timeout;
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_create_answer_is_adopted_with_listings_lagging_5_30_and_120_s() {
+    for lag in [5, 30, 120] {
+        let e = lagging(Duration::from_secs(lag), Duration::from_secs(40));
+        e.world
+            .inject(Injection::new("create_droplet", Fault::AmbiguousApplied));
+        let rep =
+            e.p.provision(&spec("web-01"))
+                .await
+                .result
+                .unwrap_or_else(|f| panic!("lag {lag} s: {:?}", f.error));
+        assert!(rep.adopted, "lag {lag} s");
+        assert_eq!(
+            e.world.count("create_droplet"),
+            1,
+            "lag {lag} s: one create"
+        );
+        assert_eq!(e.world.droplets().len(), 1, "lag {lag} s: one droplet");
+        assert!(rep.duplicates_removed.is_empty());
+    }
+}
+
+/// A listing that lags past the adopt window: a second create is sent; once the first droplet
+/// shows, the run deletes it (before DNS) and reports it, keeping the recorded one.
+#[tokio::test(start_paused = true)]
+async fn a_duplicate_shown_after_the_adopt_window_is_deleted_and_reported() {
+    let e = lagging(Duration::from_secs(200), Duration::from_secs(90));
+    e.world
+        .inject(Injection::new("create_droplet", Fault::AmbiguousApplied));
+    let rep =
+        e.p.provision(&spec("web-01"))
+            .await
+            .result
+            .unwrap_or_else(|f| panic!("{:?}", f.error));
+    assert_eq!(e.world.count("create_droplet"), 2);
+    let left: Vec<u64> = e.world.droplets().iter().map(|d| d.d.id).collect();
+    assert_eq!(left, [rep.droplet_id], "only the recorded droplet is left");
+    assert_eq!(rep.duplicates_removed.len(), 1, "{rep:?}");
+    assert_ne!(rep.duplicates_removed[0], rep.droplet_id);
+    // DNS points at the droplet that was kept.
+    let recs = e.world.records();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        Some(recs[0].data.clone()),
+        rep.addresses.ipv4.map(|a| a.to_string())
+    );
+    let j = JournalStore::new(e.dir.clone())
+        .load(&rep.run_id)
+        .await
+        .unwrap();
+    assert_eq!(j.duplicates_removed, rep.duplicates_removed);
+    let events = e.events.lock().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|ev| matches!(ev, ProgressEvent::DuplicateRemoved { .. })),
+        "{events:?}"
+    );
+}
+
+/// After an ambiguous create, lookups by run tag keep failing: no second create is sent, the
+/// run does not claim a rollback, and the journal says a droplet with the tag may exist.
+#[tokio::test(start_paused = true)]
+async fn an_unconfirmable_create_ends_unknown_never_rolled_back_or_created_twice() {
+    let e = lagging(Duration::ZERO, Duration::from_secs(40));
+    e.world
+        .inject(Injection::new("create_droplet", Fault::AmbiguousApplied));
+    e.world.inject(
+        Injection::new("droplets", Fault::Reject)
+            .key("Tag(")
+            .times(10_000),
+    );
+    let out = e.p.provision(&spec("web-01")).await;
+    let f = out.result.expect_err("cannot be confirmed");
+    assert_eq!(e.world.count("create_droplet"), 1, "no second create");
+    assert_eq!(
+        e.world.droplets().len(),
+        1,
+        "the applied create is still there"
+    );
+    let err = ops_core_chain(&f.error);
+    assert!(err.contains("may exist"), "{err}");
+    let run = out.run_id.unwrap();
+    let j = JournalStore::new(e.dir.clone()).load(&run).await.unwrap();
+    assert_eq!(j.status, RunStatus::RollbackIncomplete);
+    assert!(j.resources.droplet_unconfirmed(), "{:?}", j.resources);
+    let left = f.left_behind(&j.run_tag());
+    assert!(
+        left.iter()
+            .any(|l| l.contains(&j.run_tag()) && l.contains("may exist")),
+        "{left:?}"
+    );
+    // Once DigitalOcean answers, a resume adopts the droplet instead of creating another.
+    e.world.clear_injections();
+    let rep = e.p.rollback(&run).await.unwrap();
+    assert!(rep.complete(), "{rep:?}");
+    assert!(e.world.droplets().is_empty(), "rollback found it by tag");
+    let j = JournalStore::new(e.dir.clone()).load(&run).await.unwrap();
+    assert!(!j.resources.droplet_unconfirmed());
+}
+
+/// Rollback never reports `rolled_back` when it could not check for DNS records.
+#[tokio::test]
+async fn rollback_with_a_failed_dns_lookup_is_incomplete() {
+    // How many record lookups a run makes before its DNS step fails.
+    let baseline = env();
+    baseline
+        .world
+        .inject(Injection::new("create_record", Fault::Reject).times(100));
+    let _ = baseline.p.provision(&spec("web-01")).await;
+    let before_undo = baseline
+        .world
+        .calls()
+        .iter()
+        .take_while(|c| c.op != "create_record")
+        .filter(|c| c.op == "records")
+        .count();
+    let e = env();
+    // The record create is applied but its answer lost; every record lookup after it fails
+    // (the DNS step's own, then rollback's).
+    e.world
+        .inject(Injection::new("create_record", Fault::AmbiguousApplied).times(100));
+    e.world.inject(
+        Injection::new("records", Fault::Reject)
+            .skip(before_undo)
+            .times(10_000),
+    );
+    let out = e.p.provision(&spec("web-01")).await;
+    let f = out.result.expect_err("DNS step fails");
+    let rb = f.rollback.expect("rolled back");
+    assert!(!rb.complete(), "{rb:?}");
+    assert!(
+        rb.actions
+            .iter()
+            .any(|a| a.resource.contains("dns records of web-01.example.com")
+                && matches!(a.outcome, UndoOutcome::Failed(_))),
+        "{rb:?}"
+    );
+    let j = JournalStore::new(e.dir.clone())
+        .load(&out.run_id.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(j.status, RunStatus::RollbackIncomplete);
+}
+
+/// The journal is the safety net: when it cannot be written, nothing is created.
+#[tokio::test]
+async fn a_journal_that_cannot_be_written_stops_the_run_before_any_write() {
+    let world = World::new();
+    let e = env_with(world, |_| {});
+    // The state directory's place is taken by a file.
+    std::fs::create_dir_all(e.dir.parent().unwrap()).unwrap();
+    std::fs::write(&e.dir, b"not a directory").unwrap();
+    let out = e.p.provision(&spec("web-01")).await;
+    let f = out.result.expect_err("journal cannot be written");
+    assert!(
+        matches!(&f.error, Error::Step { .. } | Error::Journal { .. }),
+        "{:?}",
+        f.error
+    );
+    assert!(e.world.writes().is_empty());
+    let _ = std::fs::remove_file(&e.dir);
 }

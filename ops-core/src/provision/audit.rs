@@ -6,12 +6,14 @@
 //!   droplets at all — filter those out with `ignore_nodes`);
 //! - A/AAAA records in the audited zones pointing at an address no droplet of the account has
 //!   (again, addresses outside DigitalOcean show up; filter with `ignore_addresses`);
-//! - run journals that did not finish (in progress, kept after failure, rollback incomplete).
+//! - run journals that did not finish (in progress, kept after failure, rollback incomplete);
+//! - droplets that share one run tag (a lost create answer that a lagging listing showed only
+//!   after a second create).
 
 use serde::Serialize;
 
 use super::journal::RunStatus;
-use super::spec::TOOL_TAG;
+use super::spec::{RUN_TAG_PREFIX, TOOL_TAG};
 use super::{Provisioner, RunJournal};
 use crate::error::Result;
 use crate::ports::{
@@ -31,6 +33,10 @@ pub struct AuditReport {
     pub records_without_droplet: Vec<DnsRecord>,
     /// Run ids whose journal is not finished (`in_progress`, `failed`, `rollback_incomplete`).
     pub unfinished_runs: Vec<String>,
+    /// Tool-tagged droplets that share their run tag (`ops-run:<id>`) with another droplet: a
+    /// create whose answer was lost and that the listing showed only after a second create.
+    /// The one the run's journal records is kept by the run; the others are duplicates.
+    pub droplets_sharing_a_run_tag: Vec<Droplet>,
 }
 
 impl AuditReport {
@@ -41,6 +47,7 @@ impl AuditReport {
             && self.nodes_without_droplet.is_empty()
             && self.records_without_droplet.is_empty()
             && self.unfinished_runs.is_empty()
+            && self.droplets_sharing_a_run_tag.is_empty()
     }
 }
 
@@ -100,6 +107,24 @@ where
                 let mine: Vec<String> = addrs(d).collect();
                 if !records.iter().any(|r| mine.contains(&r.data)) {
                     report.droplets_without_dns.push(d.clone());
+                }
+            }
+        }
+        let run_tag = |d: &Droplet| {
+            d.tags
+                .iter()
+                .find(|t| t.starts_with(RUN_TAG_PREFIX))
+                .cloned()
+        };
+        for d in all.iter().filter(|d| d.tags.iter().any(|t| t == TOOL_TAG)) {
+            if let Some(tag) = run_tag(d) {
+                if all
+                    .iter()
+                    .filter(|o| o.id != d.id && run_tag(o).as_ref() == Some(&tag))
+                    .count()
+                    > 0
+                {
+                    report.droplets_sharing_a_run_tag.push(d.clone());
                 }
             }
         }

@@ -145,15 +145,56 @@ pub struct Resources {
     /// A/AAAA records.
     #[serde(default)]
     pub dns_records: Vec<DnsRecord>,
+    /// Droplet create requests this run sent, each journaled **before** it was sent. While no
+    /// [`droplet`](Self::droplet) is recorded, a droplet carrying the run tag may exist (the
+    /// create may have been applied and its answer lost): resume, rollback, teardown and the
+    /// orphan audit look it up by that tag. Reset once a lookup by tag proves none exists.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub droplet_creates_sent: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Resources {
-    /// True when nothing is recorded.
+    /// True when nothing is recorded and no droplet create is unconfirmed.
     pub fn is_empty(&self) -> bool {
         self.chef_client.is_none()
             && self.chef_node.is_none()
             && self.droplet.is_none()
+            && self.droplet_creates_sent == 0
             && self.dns_records.is_empty()
+    }
+
+    /// True when a droplet create was sent and no droplet is recorded: one carrying the run
+    /// tag may exist.
+    pub fn droplet_unconfirmed(&self) -> bool {
+        self.droplet.is_none() && self.droplet_creates_sent > 0
+    }
+
+    /// One line per resource, for reports: `"droplet 123 (web-01)"`, `"chef node web-01"`,
+    /// `"dns A web-01.example.com -> 192.0.2.1"`, and for an unconfirmed create
+    /// `"unknown: a droplet tagged ops-run:<id> may exist (create sent, outcome not confirmed)"`.
+    pub fn describe(&self, run_tag: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(d) = &self.droplet {
+            out.push(format!("droplet {} ({})", d.id, d.name));
+        } else if self.droplet_creates_sent > 0 {
+            out.push(format!(
+                "unknown: a droplet tagged {run_tag} may exist (create sent, outcome not confirmed)"
+            ));
+        }
+        for r in &self.dns_records {
+            out.push(format!("dns {:?} {} -> {}", r.rtype, r.fqdn, r.data));
+        }
+        if let Some(n) = &self.chef_node {
+            out.push(format!("chef node {n}"));
+        }
+        if let Some(c) = &self.chef_client {
+            out.push(format!("chef client {c}"));
+        }
+        out
     }
 }
 
@@ -235,6 +276,10 @@ pub struct RunJournal {
     pub addresses: Addresses,
     /// The last rollback, if any.
     pub rollback: Option<RollbackReport>,
+    /// Droplets that also carried this run's tag (a create the listing showed late) and that
+    /// the run deleted, keeping [`Resources::droplet`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicates_removed: Vec<u64>,
 }
 
 /// Unix milliseconds now.
@@ -262,6 +307,7 @@ impl RunJournal {
             resources: Resources::default(),
             addresses: Addresses::default(),
             rollback: None,
+            duplicates_removed: Vec::new(),
         }
     }
 

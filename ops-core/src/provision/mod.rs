@@ -87,9 +87,16 @@ pub struct ProvisionConfig {
     pub monitoring_poll: Duration,
     /// Create attempts for a droplet (or Chef object) after ambiguous failures. Default 3.
     pub create_attempts: u32,
-    /// Lookups by run tag after an ambiguous create before creating again. Default 3.
+    /// Lookups by run tag after an ambiguous create before creating again. Default 36.
+    ///
+    /// `adopt_lookups × adopt_delay` is how long DigitalOcean's droplet listing is allowed to
+    /// lag a create (default 3 min): a create whose answer was lost is adopted if it shows
+    /// within that window, and only then is a second create sent. A rollback of a run whose
+    /// create is unconfirmed looks as long before calling it gone. Should a listing lag even
+    /// longer, the run deletes the extra droplet once it shows (before DNS, and again before
+    /// success), and the orphan audit reports any left.
     pub adopt_lookups: u32,
-    /// Delay between those lookups. Default 2 s.
+    /// Delay between those lookups. Default 5 s.
     pub adopt_delay: Duration,
     /// How long a host that has its DNS records waits for the rest of its batch before the
     /// zone is published without them (they get a later publish). Default 20 s.
@@ -109,8 +116,8 @@ impl ProvisionConfig {
             monitoring_timeout: Duration::from_secs(600),
             monitoring_poll: Duration::from_secs(15),
             create_attempts: 3,
-            adopt_lookups: 3,
-            adopt_delay: Duration::from_secs(2),
+            adopt_lookups: 36,
+            adopt_delay: Duration::from_secs(5),
             publish_linger: Duration::from_secs(20),
         }
     }
@@ -162,6 +169,13 @@ pub enum ProgressEvent {
         host: String,
         run_id: String,
         resource: String,
+    },
+    /// A second droplet carrying the run's tag (a create answered late) was deleted.
+    DuplicateRemoved {
+        host: String,
+        run_id: String,
+        droplet_id: u64,
+        kept: u64,
     },
     /// A write is retried after an ambiguous failure that left nothing behind.
     Retrying {
@@ -220,6 +234,9 @@ pub struct HostReport {
     pub addresses: Addresses,
     /// Time spent per step (from the journal).
     pub step_times: Vec<(Step, Duration)>,
+    /// Droplets that also carried the run tag (a lost create answer, shown late by the
+    /// listing) and were deleted; `droplet_id` was kept.
+    pub duplicates_removed: Vec<u64>,
 }
 
 /// A host that was not provisioned.
@@ -236,6 +253,17 @@ pub struct HostFailure {
     pub kept: Resources,
     /// The rollback, when one ran.
     pub rollback: Option<RollbackReport>,
+    /// The run journal could not record the failure (the journal on disk may be behind:
+    /// [`kept`](Self::kept) is the truth).
+    pub journal_error: Option<Error>,
+}
+
+impl HostFailure {
+    /// What may still exist because of this run, one line each (see
+    /// [`Resources::describe`]), including a droplet whose create was sent but not confirmed.
+    pub fn left_behind(&self, run_tag: &str) -> Vec<String> {
+        self.kept.describe(run_tag)
+    }
 }
 
 /// The outcome of one host.

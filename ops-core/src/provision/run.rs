@@ -466,6 +466,7 @@ where
                 error: Error::Precondition("no outcome".into()),
                 kept: Default::default(),
                 rollback: None,
+                journal_error: None,
             }),
         })
     }
@@ -602,7 +603,11 @@ where
         h.j.status = RunStatus::InProgress;
         let Some(first) = h.j.first_unfinished() else {
             h.j.status = RunStatus::Succeeded;
-            let _ = self.save(&mut h.j).await;
+            if let Err(e) = self.save(&mut h.j).await {
+                return self
+                    .finish_failed(b, &mut h, Step::WaitMonitoring, e, true)
+                    .await;
+            }
             return HostOutcome {
                 name,
                 run_id: Some(run_id),
@@ -677,6 +682,12 @@ where
                 elapsed: t0.elapsed(),
             });
         }
+        // Once more before reporting success: a listing that lagged through the boot wait.
+        if let Err(e) = self.settle_duplicates(&mut h).await {
+            return self
+                .finish_failed(b, &mut h, Step::WaitMonitoring, e, true)
+                .await;
+        }
         h.j.status = RunStatus::Succeeded;
         if let Err(e) = self.save(&mut h.j).await {
             return self
@@ -718,6 +729,7 @@ where
             step,
             error: text.clone(),
         });
+        let mut journal_error = None;
         let rolled_back =
             h.j.status == RunStatus::RolledBack || h.j.status == RunStatus::RollbackIncomplete;
         if !rolled_back {
@@ -732,7 +744,16 @@ where
             || (step == Step::Validate && h.j.steps.iter().any(|s| s.step != Step::Validate))
         {
             h.j.status = RunStatus::Failed;
-            let _ = self.save(&mut h.j).await;
+            if let Err(e) = self.save(&mut h.j).await {
+                // The journal is the safety net: say so loudly, with what it would have held.
+                tracing::error!(
+                    run_id = %run_id,
+                    error = %chain(&e),
+                    left = ?h.j.resources.describe(&h.j.run_tag()),
+                    "could not record the failure in the run journal"
+                );
+                journal_error = Some(e);
+            }
             (h.j.resources.clone(), None)
         } else {
             let report = self.undo(&mut h.j).await;
@@ -752,6 +773,7 @@ where
                 error: err,
                 kept,
                 rollback,
+                journal_error,
             }),
         }
     }
@@ -952,18 +974,65 @@ where
         self.create_node(h).await
     }
 
-    async fn find_by_run_tag(&self, h: &HostRun) -> Result<Option<Droplet>> {
+    /// Every droplet carrying the run's tag, oldest (lowest id) first.
+    async fn tagged_droplets(&self, h: &HostRun) -> Result<Vec<Droplet>> {
         let mut found = self.droplets_tagged(&h.j.run_tag()).await?;
         found.sort_by_key(|d| d.id);
-        if found.len() > 1 {
-            return Err(Error::Precondition(format!(
-                "{} droplets carry the run tag {}: {:?}",
-                found.len(),
-                h.j.run_tag(),
-                found.iter().map(|d| d.id).collect::<Vec<_>>()
-            )));
+        Ok(found)
+    }
+
+    /// Deletes every droplet carrying the run's tag except the recorded one: a create whose
+    /// answer was lost and that the listing showed only after another create succeeded. Runs
+    /// only when this run may have created more than one (several creates sent, an adopted
+    /// droplet, or a resumed create step), before DNS points at anything and again before
+    /// success is reported. The duplicates never got DNS records; the Chef node and client
+    /// are keyed by name and stay with the recorded droplet.
+    async fn settle_duplicates(&self, h: &mut HostRun) -> Result<()> {
+        let Some(keep) = h.j.resources.droplet.clone() else {
+            return Ok(());
+        };
+        // One create sent can make at most one droplet.
+        if h.j.resources.droplet_creates_sent <= 1 {
+            return Ok(());
         }
-        Ok(found.pop())
+        for d in self.tagged_droplets(h).await? {
+            if d.id == keep.id || h.j.duplicates_removed.contains(&d.id) {
+                continue;
+            }
+            tracing::warn!(
+                host = %h.j.spec.name,
+                run_tag = %h.j.run_tag(),
+                kept = keep.id,
+                duplicate = d.id,
+                "a second droplet carries this run's tag (a create answered late); deleting it"
+            );
+            match self
+                .call(&self.budgets.compute, || self.compute.delete_droplet(d.id))
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    return Err(Error::Precondition(format!(
+                        "droplet {} also carries the run tag {} (a duplicate of droplet {}) and \
+                         could not be deleted: {}; delete it by hand",
+                        d.id,
+                        h.j.run_tag(),
+                        keep.id,
+                        chain(&e)
+                    )));
+                }
+            }
+            h.j.duplicates_removed.push(d.id);
+            self.save(&mut h.j).await?;
+            self.emit(ProgressEvent::DuplicateRemoved {
+                host: h.j.spec.name.clone(),
+                run_id: h.j.run_id.clone(),
+                droplet_id: d.id,
+                kept: keep.id,
+            });
+        }
+        Ok(())
     }
 
     fn adopt(&self, h: &mut HostRun, d: &Droplet) {
@@ -1007,12 +1076,59 @@ where
         }
     }
 
+    /// Looks for a droplet carrying the run's tag after a create whose outcome is unknown.
+    ///
+    /// DigitalOcean's listing can lag a create by seconds (minutes have been seen), so with
+    /// `wait` it looks up to [`ProvisionConfig::adopt_lookups`] times,
+    /// [`ProvisionConfig::adopt_delay`] apart, before concluding that the create was not
+    /// applied. A lookup that fails is retried within that window; if the last one failed too,
+    /// nothing can be concluded and the run stops ("a droplet tagged T may exist") rather than
+    /// risk a second droplet. Returns the oldest match.
+    async fn await_tagged(&self, h: &HostRun, wait: bool) -> Result<Option<Droplet>> {
+        let lookups = if wait {
+            self.config.adopt_lookups.max(1)
+        } else {
+            1
+        };
+        let mut last_err = None;
+        for k in 0..lookups {
+            if k > 0 {
+                tokio::time::sleep(self.config.adopt_delay).await;
+            }
+            match self.tagged_droplets(h).await {
+                Ok(found) => {
+                    last_err = None;
+                    if let Some(d) = found.into_iter().next() {
+                        return Ok(Some(d));
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(host = %h.j.spec.name, attempt = k + 1, error = %chain(&e), "lookup by run tag failed");
+                    last_err = Some(e);
+                }
+            }
+        }
+        match last_err {
+            None => Ok(None),
+            Some(e) => Err(Error::Precondition(format!(
+                "could not confirm whether a droplet create took effect: the lookup of droplets \
+                 tagged {} failed ({}); a droplet with that tag may exist, so no second create \
+                 was sent: resume or roll back this run once DigitalOcean answers",
+                h.j.run_tag(),
+                chain(&e)
+            ))),
+        }
+    }
+
     async fn step_create_droplet(&self, h: &mut HostRun, retried: bool) -> Result<()> {
         if h.j.resources.droplet.is_some() {
             return Ok(());
         }
-        if retried {
-            if let Some(d) = self.find_by_run_tag(h).await? {
+        if retried || h.j.resources.droplet_creates_sent > 0 {
+            // An earlier attempt (before a crash, or a failure) may have created it. When its
+            // create was journaled as sent, give the listing time to show it.
+            let wait = h.j.resources.droplet_creates_sent > 0;
+            if let Some(d) = self.await_tagged(h, wait).await? {
                 self.adopt(h, &d);
                 return Ok(());
             }
@@ -1028,6 +1144,12 @@ where
         let req = self.new_droplet(&h.j, Some(user_data));
         let mut last = None;
         for attempt in 1..=self.config.create_attempts.max(1) {
+            // Journaled before it is sent: whatever happens next (a lost answer, a crash, an
+            // answer that cannot be read), resume, rollback, teardown and the audit know a
+            // droplet with this run's tag may exist. A failed save stops the run here.
+            h.j.resources.droplet_creates_sent =
+                h.j.resources.droplet_creates_sent.saturating_add(1);
+            self.save(&mut h.j).await?;
             match self
                 .call(&self.budgets.compute, || self.compute.create_droplet(&req))
                 .await
@@ -1042,14 +1164,9 @@ where
                 }
                 Err(e) if e.is_ambiguous() => {
                     tracing::warn!(host = %h.j.spec.name, attempt, error = %chain(&e), "droplet create ambiguous; looking up by run tag");
-                    for k in 0..self.config.adopt_lookups.max(1) {
-                        if k > 0 {
-                            tokio::time::sleep(self.config.adopt_delay).await;
-                        }
-                        if let Some(d) = self.find_by_run_tag(h).await? {
-                            self.adopt(h, &d);
-                            return Ok(());
-                        }
+                    if let Some(d) = self.await_tagged(h, true).await? {
+                        self.adopt(h, &d);
+                        return Ok(());
                     }
                     self.emit(ProgressEvent::Retrying {
                         host: h.j.spec.name.clone(),
@@ -1060,7 +1177,12 @@ where
                     });
                     last = Some(e);
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // The provider refused it: this create made nothing.
+                    h.j.resources.droplet_creates_sent =
+                        h.j.resources.droplet_creates_sent.saturating_sub(1);
+                    return Err(e.into());
+                }
             }
         }
         Err(last.map_or_else(|| Error::Precondition("no attempt".into()), Error::from))
@@ -1097,7 +1219,8 @@ where
                 {
                     h.j.addresses.ipv4 = d.public_ipv4;
                     h.j.addresses.ipv6 = d.public_ipv6;
-                    return Ok(());
+                    // Before DNS points at it: no other droplet may carry the run tag.
+                    return self.settle_duplicates(h).await;
                 }
                 _ => {}
             }
@@ -1341,18 +1464,26 @@ where
             .into_iter()
             .flatten()
             .collect();
-            if let Ok(now) = self
+            match self
                 .call(&self.budgets.dns, || self.dns.records(&zone, Some(&fqdn)))
                 .await
             {
-                for r in now {
-                    if matches!(r.rtype, RecordType::A | RecordType::AAAA)
-                        && addrs.contains(&r.data)
-                        && !records
-                            .iter()
-                            .any(|o| same_record(o, &r.fqdn, &r.rtype, &r.data))
-                    {
-                        records.push(r);
+                Err(e) => self.undo_event(
+                    j,
+                    &mut report,
+                    format!("dns records of {fqdn} (a create may have been applied)"),
+                    UndoOutcome::Failed(format!("lookup failed: {}", chain(&e))),
+                ),
+                Ok(now) => {
+                    for r in now {
+                        if matches!(r.rtype, RecordType::A | RecordType::AAAA)
+                            && addrs.contains(&r.data)
+                            && !records
+                                .iter()
+                                .any(|o| same_record(o, &r.fqdn, &r.rtype, &r.data))
+                        {
+                            records.push(r);
+                        }
                     }
                 }
             }
@@ -1395,34 +1526,64 @@ where
             .iter()
             .map(|d| (d.id, d.name.clone()))
             .collect();
+        // Whether the lookup by run tag saw everything this run may have made.
+        let mut tag_lookup_ok = !j.was_attempted(Step::CreateDroplet);
         if j.was_attempted(Step::CreateDroplet) {
-            match self.droplets_tagged(&j.run_tag()).await {
-                Ok(found) => {
-                    for d in found {
-                        if !ids.iter().any(|(i, _)| *i == d.id) {
-                            ids.push((d.id, d.name));
-                        }
-                    }
+            // With a create sent and no droplet recorded, an empty listing proves nothing until
+            // the listing's lag has passed: look as long as a create would (adopt window).
+            let lookups = if j.resources.droplet_unconfirmed() {
+                self.config.adopt_lookups.max(1)
+            } else {
+                1
+            };
+            let mut last = None;
+            for k in 0..lookups {
+                if k > 0 {
+                    tokio::time::sleep(self.config.adopt_delay).await;
                 }
-                Err(e) => self.undo_event(
+                match self.droplets_tagged(&j.run_tag()).await {
+                    Ok(found) if found.is_empty() => last = Some(Ok(())),
+                    Ok(found) => {
+                        for d in found {
+                            if !ids.iter().any(|(i, _)| *i == d.id) {
+                                ids.push((d.id, d.name));
+                            }
+                        }
+                        last = Some(Ok(()));
+                        break;
+                    }
+                    Err(e) => last = Some(Err(e)),
+                }
+            }
+            match last {
+                Some(Err(e)) => self.undo_event(
                     j,
                     &mut report,
-                    format!("droplets tagged {}", j.run_tag()),
+                    format!(
+                        "droplets tagged {} (a create was sent; one may exist)",
+                        j.run_tag()
+                    ),
                     UndoOutcome::Failed(format!("lookup failed: {}", chain(&e))),
                 ),
+                _ => tag_lookup_ok = true,
             }
         }
+        let mut droplets_failed = false;
         for (id, name) in ids {
             let o = Self::outcome(
                 self.call(&self.budgets.compute, || self.compute.delete_droplet(id))
                     .await,
             );
-            if matches!(o, UndoOutcome::Removed | UndoOutcome::AlreadyGone)
-                && j.resources.droplet.as_ref().is_some_and(|d| d.id == id)
-            {
+            let gone = matches!(o, UndoOutcome::Removed | UndoOutcome::AlreadyGone);
+            if gone && j.resources.droplet.as_ref().is_some_and(|d| d.id == id) {
                 j.resources.droplet = None;
             }
+            droplets_failed |= !gone;
             self.undo_event(j, &mut report, format!("droplet {id} ({name})"), o);
+        }
+        if tag_lookup_ok && !droplets_failed {
+            // Verified: nothing carrying the run tag is left.
+            j.resources.droplet_creates_sent = 0;
         }
 
         // 3. Chef node, 4. Chef client.
@@ -1461,7 +1622,14 @@ where
         };
         j.rollback = Some(report.clone());
         if let Err(e) = self.save(j).await {
+            // The journal on disk still says what the run had made: the rollback is not
+            // recorded, so it is not complete as far as a later resume or audit can tell.
             tracing::error!(run_id = %j.run_id, error = %chain(&e), "could not record the rollback in the journal");
+            report.actions.push(UndoAction {
+                resource: format!("run journal {}", j.run_id),
+                outcome: UndoOutcome::Failed(format!("not saved: {}", chain(&e))),
+            });
+            j.status = RunStatus::RollbackIncomplete;
         }
         report
     }
@@ -1479,6 +1647,7 @@ fn report_of(j: &RunJournal) -> HostReport {
         adopted: j.resources.droplet.as_ref().is_some_and(|d| d.adopted),
         fqdn: j.spec.fqdn(),
         addresses: j.addresses.clone(),
+        duplicates_removed: j.duplicates_removed.clone(),
         step_times: j
             .steps
             .iter()
@@ -1504,6 +1673,7 @@ fn unknown_run(run_id: &str, e: Error) -> HostOutcome {
             error: e,
             kept: Default::default(),
             rollback: None,
+            journal_error: None,
         }),
     }
 }
