@@ -354,3 +354,22 @@ async fn dry_run_makes_no_write() {
     );
     assert!(rig.chef.node("web-01").is_none());
 }
+
+/// One logical lookup against a DigitalOcean that answers 429 every time makes no more
+/// requests than the client's own retry policy allows (3 attempts here): the workflow does
+/// not retry on top of it (issue #18 measured 12).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_storm_costs_no_more_requests_than_the_clients_policy() {
+    let rig = Rig::start(DnsKind::Dyn, T).await;
+    let p = rig.provisioner();
+    let before = rig.digitalocean.requests().len();
+    rig.digitalocean.faults().rate_limit_next(1000, 0);
+    let report = p
+        .teardown(&TeardownTarget::new("web-09"), false)
+        .await
+        .unwrap();
+    rig.digitalocean.faults().clear();
+    assert!(!report.complete(), "{report:?}");
+    let made = rig.digitalocean.requests().len() - before;
+    assert!(made <= 3, "{made} requests for one lookup");
+}

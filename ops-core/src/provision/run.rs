@@ -127,29 +127,19 @@ where
         }
     }
 
-    /// One port call under `budget`. Calls rejected with 429 (not processed) are retried
-    /// after the provider's delay, up to three times.
-    pub(crate) async fn call<T, F, Fut>(&self, budget: &RateBudget, mut f: F) -> PortResult<T>
+    /// One port call under `budget`: waits for a token, then calls once.
+    ///
+    /// Retrying is the clients' job: each follows its provider's policy (idempotency per
+    /// endpoint, `Retry-After` against the server's `Date`, a cap on the wait). A 429 that
+    /// reaches here is one the client gave up on, and retrying it again would multiply the
+    /// requests and the waits (issue #18 measured 12 requests for one lookup).
+    pub(crate) async fn call<T, F, Fut>(&self, budget: &RateBudget, f: F) -> PortResult<T>
     where
-        F: FnMut() -> Fut,
+        F: FnOnce() -> Fut,
         Fut: Future<Output = PortResult<T>>,
     {
-        let mut attempt = 0;
-        loop {
-            budget.acquire().await;
-            match f().await {
-                Err(e) if e.is_rate_limited() && !e.is_ambiguous() && attempt < 3 => {
-                    attempt += 1;
-                    let d = e
-                        .retry_after()
-                        .unwrap_or(Duration::from_secs(2))
-                        .min(Duration::from_secs(65));
-                    tracing::info!(service = %e.service(), attempt, delay_ms = d.as_millis() as u64, "rate limited; waiting");
-                    tokio::time::sleep(d).await;
-                }
-                r => return r,
-            }
-        }
+        budget.acquire().await;
+        f().await
     }
 
     async fn save(&self, j: &mut RunJournal) -> Result<()> {
