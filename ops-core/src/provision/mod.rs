@@ -42,9 +42,13 @@ pub mod cloud_init;
 mod fleet;
 pub mod journal;
 mod plan;
+mod reads;
+mod removal;
 mod run;
 pub mod spec;
+mod steps;
 pub mod teardown;
+mod validate;
 
 use std::path::PathBuf;
 use std::sync::Arc;
