@@ -460,7 +460,7 @@ async fn publish_failure_rolls_back_and_reports_what_could_not_be_undone() {
         .filter(|a| matches!(a.outcome, UndoOutcome::Failed(_)))
         .map(|a| a.resource.clone())
         .collect();
-    assert_eq!(failed, vec!["dns publish example.com (record removal)"]);
+    assert_eq!(failed, vec!["dns publish example.com"]);
     assert!(
         e.world.droplets().is_empty() && e.world.nodes().is_empty() && e.world.records().is_empty()
     );
@@ -532,8 +532,36 @@ async fn kept_run_can_be_rolled_back_later() {
     e.world.inject(Injection::new("publish", Fault::Reject));
     let out = e.p.provision(&spec("web-01")).await;
     assert!(out.result.is_err());
-    let rb = e.p.rollback(&out.run_id.clone().unwrap()).await.unwrap();
+    let run = out.run_id.clone().unwrap();
+    // The dry run shows the same removal plan the rollback then carries out, with no write.
+    let writes = e.world.writes().len();
+    let plan = e.p.rollback_plan(&run).await.unwrap();
+    let dry = e.p.rollback_dry_run(&run).await.unwrap();
+    assert_eq!(e.world.writes().len(), writes, "dry run writes nothing");
+    assert!(
+        dry.actions
+            .iter()
+            .all(|a| a.outcome == UndoOutcome::WouldRemove),
+        "{dry:?}"
+    );
+    let planned: Vec<String> = plan.items.iter().map(|i| i.resource()).collect();
+    assert_eq!(
+        planned,
+        dry.actions
+            .iter()
+            .map(|a| a.resource.clone())
+            .collect::<Vec<_>>()
+    );
+    let rb = e.p.rollback(&run).await.unwrap();
     assert!(rb.complete(), "{rb:?}");
+    assert_eq!(
+        rb.actions
+            .iter()
+            .map(|a| a.resource.clone())
+            .collect::<Vec<_>>(),
+        planned,
+        "the rollback carried out the plan the dry run showed"
+    );
     assert!(e.world.is_empty_of_resources());
     let again = e.p.resume(&out.run_id.unwrap()).await;
     let f = again.result.expect_err("rolled-back runs are not resumed");

@@ -43,7 +43,7 @@ mod fleet;
 pub mod journal;
 mod plan;
 mod reads;
-mod removal;
+pub mod removal;
 mod run;
 pub mod spec;
 mod steps;
@@ -64,6 +64,7 @@ pub use journal::{
     UndoOutcome,
 };
 pub use plan::{HostPlan, Plan, PlannedWrite};
+pub use removal::{Removal, RemovalPlan};
 pub use spec::{FleetSpec, HostSpec};
 pub use teardown::{FleetTeardown, TeardownReport, TeardownTarget};
 

@@ -1,9 +1,124 @@
-//! Rollback: remove what a run created, as its journal records it.
+//! One removal plan for everything that takes a host apart.
+//!
+//! Rollback (from a run journal) and teardown (from a [`TeardownTarget`]) differ only in how
+//! they learn what exists; both build a [`RemovalPlan`] with reads only, and one executor
+//! carries it out — or, for a dry run, reports what it would do without a write. A new kind
+//! of resource (a firewall, a volume) therefore means one [`Removal`] variant, its line in
+//! the two builders and its arm in the executor, nowhere else.
+//!
+//! Order: DNS records, then one publish of the zone (providers that publish), then droplets,
+//! then the Chef node, then the Chef client — the reverse of creation, so a half-removed host
+//! never has a DNS name pointing at nothing that still answers.
+
+use serde::Serialize;
 
 use super::journal::{RunJournal, RunStatus, Step, UndoAction, UndoOutcome};
 use super::run::{chain, describe_record, same_record, zone_of};
+use super::spec::TOOL_TAG;
+use super::teardown::TeardownTarget;
 use super::{ProgressEvent, Provisioner, RollbackReport};
-use crate::ports::{Compute, ConfigMgmt, Dns, Monitoring, PortResult, RecordType};
+use crate::ports::{
+    Compute, ConfigMgmt, Dns, DnsRecord, DropletFilter, Monitoring, PortResult, RecordType,
+};
+
+/// One thing to remove, or to report on, for a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Removal {
+    /// An A/AAAA record.
+    DnsRecord(DnsRecord),
+    /// Publish `zone` once the records above are removed (only when one was).
+    Publish {
+        /// The zone.
+        zone: String,
+    },
+    /// A droplet carrying the tool tag.
+    Droplet {
+        /// Provider id.
+        id: u64,
+        /// Name.
+        name: String,
+    },
+    /// The Chef node.
+    ChefNode {
+        /// Node name.
+        name: String,
+        /// Recorded as made by the run (else reported only when it exists).
+        recorded: bool,
+    },
+    /// The Chef API client.
+    ChefClient {
+        /// Client name.
+        name: String,
+        /// Recorded as made by the run (else reported only when it exists).
+        recorded: bool,
+    },
+    /// Known without acting: kept on purpose, already gone, or a lookup that failed (then the
+    /// removal cannot be verified and the report is incomplete).
+    Note {
+        /// What it is about.
+        resource: String,
+        /// What is known.
+        outcome: UndoOutcome,
+    },
+}
+
+impl Removal {
+    /// How reports name it: `"dns A web-01.example.com -> 192.0.2.1"`, `"droplet 123 (web-01)"`…
+    pub fn resource(&self) -> String {
+        match self {
+            Removal::DnsRecord(r) => describe_record(r),
+            Removal::Publish { zone } => format!("dns publish {zone}"),
+            Removal::Droplet { id, name } => format!("droplet {id} ({name})"),
+            Removal::ChefNode { name, .. } => format!("chef node {name}"),
+            Removal::ChefClient { name, .. } => format!("chef client {name}"),
+            Removal::Note { resource, .. } => resource.clone(),
+        }
+    }
+}
+
+/// What to remove for one host, in order. Built with reads only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemovalPlan {
+    /// Host name.
+    pub host: String,
+    /// The run, for a rollback.
+    pub run_id: Option<String>,
+    /// In execution order.
+    pub items: Vec<Removal>,
+    /// For a rollback: every lookup by run tag answered, so nothing carrying the tag is
+    /// missing from `items`.
+    #[serde(skip)]
+    pub(crate) tag_lookup_ok: bool,
+}
+
+/// What the executor did, item by item.
+pub(crate) struct Executed {
+    pub(crate) done: Vec<(Removal, UndoOutcome)>,
+    /// The zone still to publish, when the publish was deferred to the caller (a fleet).
+    pub(crate) pending_publish: Option<String>,
+}
+
+impl Executed {
+    pub(crate) fn actions(&self) -> Vec<UndoAction> {
+        self.done
+            .iter()
+            .map(|(r, o)| UndoAction {
+                resource: r.resource(),
+                outcome: o.clone(),
+            })
+            .collect()
+    }
+}
+
+fn removal_outcome(r: PortResult<()>) -> UndoOutcome {
+    match r {
+        Ok(()) => UndoOutcome::Removed,
+        Err(e) if e.is_not_found() => UndoOutcome::AlreadyGone,
+        Err(e) => UndoOutcome::Failed(chain(&e)),
+    }
+}
 
 impl<C, D, K, M> Provisioner<C, D, K, M>
 where
@@ -13,45 +128,21 @@ where
     M: Monitoring + 'static,
 {
     // ------------------------------------------------------------------------------------
-    // rollback
+    // building plans (reads only)
     // ------------------------------------------------------------------------------------
 
-    pub(crate) fn undo_event(
-        &self,
-        j: &RunJournal,
-        report: &mut RollbackReport,
-        resource: String,
-        outcome: UndoOutcome,
-    ) {
-        let action = UndoAction { resource, outcome };
-        self.emit(ProgressEvent::Undo {
-            host: j.spec.name.clone(),
-            run_id: j.run_id.clone(),
-            action: action.clone(),
-        });
-        report.actions.push(action);
-    }
-
-    pub(crate) fn outcome(r: PortResult<()>) -> UndoOutcome {
-        match r {
-            Ok(()) => UndoOutcome::Removed,
-            Err(e) if e.is_not_found() => UndoOutcome::AlreadyGone,
-            Err(e) => UndoOutcome::Failed(chain(&e)),
-        }
-    }
-
-    /// Removes what the journal says this run created, in reverse order, and records the
-    /// report in the journal.
-    pub(crate) async fn undo(&self, j: &mut RunJournal) -> RollbackReport {
-        let mut report = RollbackReport::default();
-        let spec = j.spec.clone();
-        let zone = zone_of(&spec);
+    /// What rolling back `j` removes: what the journal records, plus what an interrupted
+    /// write may have left (records at the host's name pointing at its addresses, droplets
+    /// carrying the run tag — looked up for the adopt window when a create is unconfirmed).
+    pub(crate) async fn plan_from_journal(&self, j: &RunJournal) -> RemovalPlan {
+        let spec = &j.spec;
+        let zone = zone_of(spec);
         let fqdn = spec.fqdn();
+        let mut items = Vec::new();
 
-        // 1. DNS records, then one publish.
+        // DNS records.
         let mut records = j.resources.dns_records.clone();
         if j.was_attempted(Step::DnsRecords) {
-            // A create interrupted before it was journaled may have left a record behind.
             let addrs: Vec<String> = [
                 j.addresses.ipv4.map(|a| a.to_string()),
                 j.addresses.ipv6.map(|a| a.to_string()),
@@ -63,12 +154,10 @@ where
                 .call(&self.budgets.dns, || self.dns.records(&zone, Some(&fqdn)))
                 .await
             {
-                Err(e) => self.undo_event(
-                    j,
-                    &mut report,
-                    format!("dns records of {fqdn} (a create may have been applied)"),
-                    UndoOutcome::Failed(format!("lookup failed: {}", chain(&e))),
-                ),
+                Err(e) => items.push(Removal::Note {
+                    resource: format!("dns records of {fqdn} (a create may have been applied)"),
+                    outcome: UndoOutcome::Failed(format!("lookup failed: {}", chain(&e))),
+                }),
                 Ok(now) => {
                     for r in now {
                         if matches!(r.rtype, RecordType::A | RecordType::AAAA)
@@ -83,49 +172,23 @@ where
                 }
             }
         }
-        let mut removed_dns = false;
-        for r in records.iter().rev() {
-            let o = Self::outcome(
-                self.call(&self.budgets.dns, || self.dns.delete_record(r))
-                    .await,
-            );
-            if matches!(o, UndoOutcome::Removed | UndoOutcome::AlreadyGone) {
-                removed_dns |= o == UndoOutcome::Removed;
-                j.resources
-                    .dns_records
-                    .retain(|x| !same_record(x, &r.fqdn, &r.rtype, &r.data));
-            }
-            self.undo_event(j, &mut report, describe_record(r), o);
-        }
-        if removed_dns && self.dns.needs_publish() {
-            let note = format!("ops-core rollback {}", j.run_id);
-            let o = match self
-                .call(&self.budgets.dns, || self.dns.publish(&zone, &note))
-                .await
-            {
-                Ok(_) => UndoOutcome::Removed,
-                Err(e) => UndoOutcome::Failed(chain(&e)),
-            };
-            self.undo_event(
-                j,
-                &mut report,
-                format!("dns publish {zone} (record removal)"),
-                o,
-            );
+        let any_records = !records.is_empty();
+        items.extend(records.into_iter().rev().map(Removal::DnsRecord));
+        if any_records && self.dns.needs_publish() {
+            items.push(Removal::Publish { zone: zone.clone() });
         }
 
-        // 2. The droplet, and anything else carrying this run's tag.
-        let mut ids: Vec<(u64, String)> = j
+        // Droplets: the recorded one and anything carrying the run tag.
+        let mut droplets: Vec<(u64, String)> = j
             .resources
             .droplet
             .iter()
             .map(|d| (d.id, d.name.clone()))
             .collect();
-        // Whether the lookup by run tag saw everything this run may have made.
         let mut tag_lookup_ok = !j.was_attempted(Step::CreateDroplet);
         if j.was_attempted(Step::CreateDroplet) {
-            // With a create sent and no droplet recorded, an empty listing proves nothing until
-            // the listing's lag has passed: look as long as a create would (adopt window).
+            // With a create sent and no droplet recorded, an empty listing proves nothing
+            // until the listing's lag has passed: look as long as a create would.
             let lookups = if j.resources.droplet_unconfirmed() {
                 self.config.adopt_lookups.max(1)
             } else {
@@ -136,12 +199,16 @@ where
                 if k > 0 {
                     tokio::time::sleep(self.config.adopt_delay).await;
                 }
-                match self.droplets_tagged(&j.run_tag()).await {
+                let f = DropletFilter::Tag(j.run_tag());
+                match self
+                    .call(&self.budgets.compute, || self.compute.droplets(&f))
+                    .await
+                {
                     Ok(found) if found.is_empty() => last = Some(Ok(())),
                     Ok(found) => {
                         for d in found {
-                            if !ids.iter().any(|(i, _)| *i == d.id) {
-                                ids.push((d.id, d.name));
+                            if !droplets.iter().any(|(i, _)| *i == d.id) {
+                                droplets.push((d.id, d.name));
                             }
                         }
                         last = Some(Ok(()));
@@ -151,65 +218,315 @@ where
                 }
             }
             match last {
-                Some(Err(e)) => self.undo_event(
-                    j,
-                    &mut report,
-                    format!(
+                Some(Err(e)) => items.push(Removal::Note {
+                    resource: format!(
                         "droplets tagged {} (a create was sent; one may exist)",
                         j.run_tag()
                     ),
-                    UndoOutcome::Failed(format!("lookup failed: {}", chain(&e))),
-                ),
+                    outcome: UndoOutcome::Failed(format!("lookup failed: {}", chain(&e))),
+                }),
                 _ => tag_lookup_ok = true,
             }
         }
-        let mut droplets_failed = false;
-        for (id, name) in ids {
-            let o = Self::outcome(
-                self.call(&self.budgets.compute, || self.compute.delete_droplet(id))
-                    .await,
-            );
-            let gone = matches!(o, UndoOutcome::Removed | UndoOutcome::AlreadyGone);
-            if gone && j.resources.droplet.as_ref().is_some_and(|d| d.id == id) {
-                j.resources.droplet = None;
-            }
-            droplets_failed |= !gone;
-            self.undo_event(j, &mut report, format!("droplet {id} ({name})"), o);
+        items.extend(
+            droplets
+                .into_iter()
+                .map(|(id, name)| Removal::Droplet { id, name }),
+        );
+
+        // Chef node, then client.
+        let name = spec.node_name().to_string();
+        if j.resources.chef_node.is_some() || j.was_attempted(Step::ChefNode) {
+            items.push(Removal::ChefNode {
+                name: name.clone(),
+                recorded: j.resources.chef_node.is_some(),
+            });
         }
-        if tag_lookup_ok && !droplets_failed {
+        if j.resources.chef_client.is_some() || j.was_attempted(Step::ChefClient) {
+            items.push(Removal::ChefClient {
+                recorded: j.resources.chef_client.is_some(),
+                name,
+            });
+        }
+        RemovalPlan {
+            host: spec.name.clone(),
+            run_id: Some(j.run_id.clone()),
+            items,
+            tag_lookup_ok,
+        }
+    }
+
+    /// What tearing down `target` removes: droplets of that name carrying the tool tag
+    /// (others are reported as skipped), the A/AAAA records at its DNS name that point at
+    /// them — or every one there when no droplet of that name is left — and its Chef node
+    /// and client.
+    pub(crate) async fn plan_from_target(&self, target: &TeardownTarget) -> RemovalPlan {
+        let name = target.name.as_str();
+        let mut items = Vec::new();
+        let f = DropletFilter::Name(name.to_string());
+        let droplets = self
+            .call(&self.budgets.compute, || self.compute.droplets(&f))
+            .await;
+        let (managed, unmanaged): (Vec<_>, Vec<_>) = match &droplets {
+            Ok(ds) => ds
+                .iter()
+                .filter(|d| d.name.eq_ignore_ascii_case(name))
+                .cloned()
+                .partition(|d| d.tags.iter().any(|t| t == TOOL_TAG)),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+
+        if let Some((zone, fqdn)) = target.fqdn() {
+            match &droplets {
+                Err(e) => items.push(Removal::Note {
+                    resource: format!("dns records at {fqdn}"),
+                    outcome: UndoOutcome::Skipped(format!(
+                        "droplet lookup failed, so it is unknown which records are this host's: {}",
+                        chain(e)
+                    )),
+                }),
+                Ok(_) => {
+                    let ours: Vec<String> = managed
+                        .iter()
+                        .flat_map(|d| {
+                            [
+                                d.public_ipv4.map(|a| a.to_string()),
+                                d.public_ipv6.map(|a| a.to_string()),
+                            ]
+                        })
+                        .flatten()
+                        .collect();
+                    match self
+                        .call(&self.budgets.dns, || self.dns.records(&zone, Some(&fqdn)))
+                        .await
+                    {
+                        Err(e) => items.push(Removal::Note {
+                            resource: format!("dns records at {fqdn}"),
+                            outcome: UndoOutcome::Failed(chain(&e)),
+                        }),
+                        Ok(records) => {
+                            let mut any = false;
+                            for r in records
+                                .into_iter()
+                                .filter(|r| matches!(r.rtype, RecordType::A | RecordType::AAAA))
+                            {
+                                if !managed.is_empty() && !ours.contains(&r.data) {
+                                    items.push(Removal::Note {
+                                        resource: describe_record(&r),
+                                        outcome: UndoOutcome::Skipped(
+                                            "points to an address that is not this host's".into(),
+                                        ),
+                                    });
+                                } else {
+                                    any = true;
+                                    items.push(Removal::DnsRecord(r));
+                                }
+                            }
+                            if any && self.dns.needs_publish() {
+                                items.push(Removal::Publish { zone });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        match &droplets {
+            Err(e) => items.push(Removal::Note {
+                resource: format!("droplet {name}"),
+                outcome: UndoOutcome::Failed(format!("lookup failed: {}", chain(e))),
+            }),
+            Ok(_) => {
+                if managed.is_empty() && unmanaged.is_empty() {
+                    items.push(Removal::Note {
+                        resource: format!("droplet {name}"),
+                        outcome: UndoOutcome::AlreadyGone,
+                    });
+                }
+                for d in unmanaged {
+                    items.push(Removal::Note {
+                        resource: format!("droplet {} ({})", d.id, d.name),
+                        outcome: UndoOutcome::Skipped(format!(
+                            "no `{TOOL_TAG}` tag: not created by this tool"
+                        )),
+                    });
+                }
+                items.extend(managed.into_iter().map(|d| Removal::Droplet {
+                    id: d.id,
+                    name: d.name,
+                }));
+            }
+        }
+        items.push(Removal::ChefNode {
+            name: name.to_string(),
+            recorded: true,
+        });
+        items.push(Removal::ChefClient {
+            name: name.to_string(),
+            recorded: true,
+        });
+        RemovalPlan {
+            host: name.to_string(),
+            run_id: None,
+            items,
+            tag_lookup_ok: true,
+        }
+    }
+
+    // ------------------------------------------------------------------------------------
+    // the executor
+    // ------------------------------------------------------------------------------------
+
+    /// Carries out `plan` in order (with `dry_run`, reads only: outcomes are `WouldRemove`, or
+    /// `AlreadyGone` for a Chef object that does not exist). A publish happens only when a
+    /// record was removed; with `defer_publish` it is returned for the caller to do once for
+    /// many hosts. Every outcome is emitted as a [`ProgressEvent::Undo`].
+    pub(crate) async fn execute_removal(
+        &self,
+        plan: &RemovalPlan,
+        dry_run: bool,
+        defer_publish: bool,
+    ) -> Executed {
+        let mut done = Vec::new();
+        let mut pending_publish = None;
+        let mut removed_dns = false;
+        for item in &plan.items {
+            let outcome = match item {
+                Removal::Note { outcome, .. } => Some(outcome.clone()),
+                Removal::DnsRecord(r) => {
+                    let o = if dry_run {
+                        UndoOutcome::WouldRemove
+                    } else {
+                        removal_outcome(
+                            self.call(&self.budgets.dns, || self.dns.delete_record(r))
+                                .await,
+                        )
+                    };
+                    removed_dns |= matches!(o, UndoOutcome::Removed | UndoOutcome::WouldRemove);
+                    Some(o)
+                }
+                Removal::Publish { zone } => {
+                    if !removed_dns {
+                        None
+                    } else if defer_publish {
+                        pending_publish = Some(zone.clone());
+                        None
+                    } else if dry_run {
+                        Some(UndoOutcome::WouldRemove)
+                    } else {
+                        let note = match &plan.run_id {
+                            Some(run) => format!("ops-core rollback {run}"),
+                            None => format!("ops-core teardown {}", plan.host),
+                        };
+                        Some(
+                            match self
+                                .call(&self.budgets.dns, || self.dns.publish(zone, &note))
+                                .await
+                            {
+                                Ok(_) => UndoOutcome::Removed,
+                                Err(e) => UndoOutcome::Failed(chain(&e)),
+                            },
+                        )
+                    }
+                }
+                Removal::Droplet { id, .. } => Some(if dry_run {
+                    UndoOutcome::WouldRemove
+                } else {
+                    removal_outcome(
+                        self.call(&self.budgets.compute, || self.compute.delete_droplet(*id))
+                            .await,
+                    )
+                }),
+                Removal::ChefNode { name, recorded } => {
+                    let o = if dry_run {
+                        match self
+                            .call(&self.budgets.config_mgmt, || self.cm.get_node(name))
+                            .await
+                        {
+                            Ok(Some(_)) => UndoOutcome::WouldRemove,
+                            Ok(None) => UndoOutcome::AlreadyGone,
+                            Err(e) => UndoOutcome::Failed(chain(&e)),
+                        }
+                    } else {
+                        removal_outcome(
+                            self.call(&self.budgets.config_mgmt, || self.cm.delete_node(name))
+                                .await,
+                        )
+                    };
+                    (*recorded || o != UndoOutcome::AlreadyGone).then_some(o)
+                }
+                Removal::ChefClient { name, recorded } => {
+                    let o = if dry_run {
+                        match self
+                            .call(&self.budgets.config_mgmt, || self.cm.client_exists(name))
+                            .await
+                        {
+                            Ok(true) => UndoOutcome::WouldRemove,
+                            Ok(false) => UndoOutcome::AlreadyGone,
+                            Err(e) => UndoOutcome::Failed(chain(&e)),
+                        }
+                    } else {
+                        removal_outcome(
+                            self.call(&self.budgets.config_mgmt, || self.cm.delete_client(name))
+                                .await,
+                        )
+                    };
+                    (*recorded || o != UndoOutcome::AlreadyGone).then_some(o)
+                }
+            };
+            if let Some(outcome) = outcome {
+                self.emit(ProgressEvent::Undo {
+                    host: plan.host.clone(),
+                    run_id: plan.run_id.clone().unwrap_or_default(),
+                    action: UndoAction {
+                        resource: item.resource(),
+                        outcome: outcome.clone(),
+                    },
+                });
+                done.push((item.clone(), outcome));
+            }
+        }
+        Executed {
+            done,
+            pending_publish,
+        }
+    }
+
+    // ------------------------------------------------------------------------------------
+    // rollback
+    // ------------------------------------------------------------------------------------
+
+    /// Removes what the journal says this run created, in reverse order, and records the
+    /// report in the journal.
+    pub(crate) async fn undo(&self, j: &mut RunJournal) -> RollbackReport {
+        let plan = self.plan_from_journal(j).await;
+        let executed = self.execute_removal(&plan, false, false).await;
+        let mut droplets_failed = false;
+        for (item, outcome) in &executed.done {
+            let gone = matches!(outcome, UndoOutcome::Removed | UndoOutcome::AlreadyGone);
+            match item {
+                Removal::DnsRecord(r) if gone => j
+                    .resources
+                    .dns_records
+                    .retain(|x| !same_record(x, &r.fqdn, &r.rtype, &r.data)),
+                Removal::Droplet { id, .. } => {
+                    droplets_failed |= !gone;
+                    if gone && j.resources.droplet.as_ref().is_some_and(|d| d.id == *id) {
+                        j.resources.droplet = None;
+                    }
+                }
+                Removal::ChefNode { .. } if gone => j.resources.chef_node = None,
+                Removal::ChefClient { .. } if gone => j.resources.chef_client = None,
+                _ => {}
+            }
+        }
+        if plan.tag_lookup_ok && !droplets_failed {
             // Verified: nothing carrying the run tag is left.
             j.resources.droplet_creates_sent = 0;
         }
-
-        // 3. Chef node, 4. Chef client.
-        let name = spec.node_name().to_string();
-        if j.resources.chef_node.is_some() || j.was_attempted(Step::ChefNode) {
-            let o = Self::outcome(
-                self.call(&self.budgets.config_mgmt, || self.cm.delete_node(&name))
-                    .await,
-            );
-            let recorded = j.resources.chef_node.is_some();
-            if matches!(o, UndoOutcome::Removed | UndoOutcome::AlreadyGone) {
-                j.resources.chef_node = None;
-            }
-            if recorded || o != UndoOutcome::AlreadyGone {
-                self.undo_event(j, &mut report, format!("chef node {name}"), o);
-            }
-        }
-        if j.resources.chef_client.is_some() || j.was_attempted(Step::ChefClient) {
-            let o = Self::outcome(
-                self.call(&self.budgets.config_mgmt, || self.cm.delete_client(&name))
-                    .await,
-            );
-            let recorded = j.resources.chef_client.is_some();
-            if matches!(o, UndoOutcome::Removed | UndoOutcome::AlreadyGone) {
-                j.resources.chef_client = None;
-            }
-            if recorded || o != UndoOutcome::AlreadyGone {
-                self.undo_event(j, &mut report, format!("chef client {name}"), o);
-            }
-        }
-
+        let mut report = RollbackReport {
+            actions: executed.actions(),
+        };
         j.status = if report.complete() {
             RunStatus::RolledBack
         } else {

@@ -221,6 +221,23 @@ where
         Ok(self.undo(&mut j).await)
     }
 
+    /// What [`rollback`](Self::rollback) of `run_id` would remove, in order (reads only).
+    pub async fn rollback_plan(&self, run_id: &str) -> Result<super::RemovalPlan> {
+        let j = self.store.load(run_id).await?;
+        Ok(self.plan_from_journal(&j).await)
+    }
+
+    /// A dry run of [`rollback`](Self::rollback): the report of what it would do, with reads
+    /// only (outcomes `would_remove`); the journal is not touched.
+    pub async fn rollback_dry_run(&self, run_id: &str) -> Result<RollbackReport> {
+        let j = self.store.load(run_id).await?;
+        let plan = self.plan_from_journal(&j).await;
+        let executed = self.execute_removal(&plan, true, false).await;
+        Ok(RollbackReport {
+            actions: executed.actions(),
+        })
+    }
+
     async fn run_batch(
         &self,
         batch_id: Option<String>,
