@@ -2,12 +2,16 @@
 
 use secrecy::SecretString;
 
+use super::cloud_init::BootstrapConfig;
 use super::fleet::Batch;
 use super::journal::{RunJournal, Step};
 use super::run::{HostRun, chain, same_record};
 use super::{Provisioner, cloud_init};
 use crate::error::{Error, Result};
-use crate::ports::{Compute, ConfigMgmt, Dns, Monitoring, PortError, RecordType, SshKey};
+use crate::ports::{
+    Compute, ConfigMgmt, Dns, DnsRecord, Droplet, Image, Monitoring, PortError, PortResult,
+    RecordType, Region, Size, SshKey,
+};
 
 impl<C, D, K, M> Provisioner<C, D, K, M>
 where
@@ -22,24 +26,11 @@ where
 
     /// Every problem with `j.spec` (static and against the providers), and the resolved SSH
     /// key ids. Resources this run created (per the journal) do not count as claims.
+    ///
+    /// The reads run concurrently (and are shared by the hosts of a batch); the decisions are
+    /// the pure [`problems`] over what they returned.
     pub(crate) async fn check(&self, b: &Batch, j: &RunJournal) -> (Vec<String>, Vec<u64>) {
         let spec = &j.spec;
-        let mut p = spec.check();
-        p.extend(self.config.bootstrap.check());
-        // The real key is only known after the client exists: measure with a stand-in of the
-        // size of a 4096-bit RSA PEM, so an oversized document is refused before any write.
-        let stand_in = format!(
-            "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
-            "A".repeat(3300)
-        );
-        if let Err(e) =
-            cloud_init::render(spec, &SecretString::from(stand_in), &self.config.bootstrap)
-        {
-            match e {
-                Error::Validation { problems, .. } => p.extend(problems),
-                other => p.push(chain(&other)),
-            }
-        }
         let fqdn = spec.fqdn();
         let zone = spec.dns.zone.trim_end_matches('.').to_string();
         let name = spec.node_name().to_string();
@@ -54,146 +45,18 @@ where
             self.call(&self.budgets.config_mgmt, || self.cm.get_node(&name)),
             self.call(&self.budgets.config_mgmt, || self.cm.client_exists(&name)),
         );
-        let could_not = |what: &str, e: &PortError| format!("could not check {what}: {}", chain(e));
-
-        let region = match &regions {
-            Ok(rs) => match rs.iter().find(|r| r.slug == spec.region) {
-                None => {
-                    p.push(format!("region `{}` does not exist", spec.region));
-                    None
-                }
-                Some(r) if !r.available => {
-                    p.push(format!(
-                        "region `{}` is not available for new droplets",
-                        spec.region
-                    ));
-                    Some(r)
-                }
-                Some(r) => Some(r),
-            },
-            Err(e) => {
-                p.push(could_not("regions", e));
-                None
-            }
+        let catalog = Catalog {
+            regions: regions.map(|r| r.as_slice()),
+            sizes: sizes.map(|s| s.as_slice()),
+            image,
+            keys: keys.map(|k| k.as_slice()),
+            droplets,
+            owns_zone: owned,
+            records,
+            node_exists: node.map(|n| n.is_some()),
+            client_exists: client,
         };
-        match &sizes {
-            Ok(ss) => match ss.iter().find(|s| s.slug == spec.size) {
-                None => p.push(format!("size `{}` does not exist", spec.size)),
-                Some(s) if !s.available => p.push(format!("size `{}` is not available", spec.size)),
-                Some(s) => {
-                    if let Some(r) = region {
-                        if !s.regions.contains(&r.slug) && !r.sizes.contains(&s.slug) {
-                            p.push(format!(
-                                "size `{}` is not offered in region `{}`",
-                                s.slug, r.slug
-                            ));
-                        }
-                    }
-                }
-            },
-            Err(e) => p.push(could_not("sizes", e)),
-        }
-        match &image {
-            Ok(None) => p.push(format!("image `{}` does not exist", spec.image)),
-            Ok(Some(img)) => {
-                if !img.regions.is_empty() && !img.regions.contains(&spec.region) {
-                    p.push(format!(
-                        "image `{}` is not available in region `{}`",
-                        spec.image, spec.region
-                    ));
-                }
-            }
-            Err(e) => p.push(could_not("the image", e)),
-        }
-        let mut key_ids = Vec::new();
-        match &keys {
-            Ok(all) => {
-                for want in &spec.ssh_keys {
-                    let by_fp: Vec<&SshKey> = all
-                        .iter()
-                        .filter(|k| k.fingerprint.eq_ignore_ascii_case(want))
-                        .collect();
-                    let by_name: Vec<&SshKey> = all.iter().filter(|k| &k.name == want).collect();
-                    let hit = if by_fp.len() == 1 { by_fp } else { by_name };
-                    match hit.as_slice() {
-                        [] => p.push(format!(
-                            "ssh key `{want}` not found (by name or fingerprint)"
-                        )),
-                        [k] => {
-                            if !key_ids.contains(&k.id) {
-                                key_ids.push(k.id);
-                            }
-                        }
-                        many => p.push(format!(
-                            "ssh key name `{want}` matches {} keys; use the fingerprint",
-                            many.len()
-                        )),
-                    }
-                }
-            }
-            Err(e) => p.push(could_not("ssh keys", e)),
-        }
-        let run_tag = j.run_tag();
-        let ours_id = j.resources.droplet.as_ref().map(|d| d.id);
-        match &droplets {
-            Ok(ds) => {
-                for d in ds {
-                    if !d.tags.contains(&run_tag) && Some(d.id) != ours_id {
-                        p.push(format!(
-                            "a droplet named `{}` already exists (id {})",
-                            d.name, d.id
-                        ));
-                    }
-                }
-            }
-            Err(e) => p.push(could_not("existing droplets", e)),
-        }
-        match owned {
-            Ok(true) => {}
-            Ok(false) => p.push(format!("DNS zone `{zone}` is not managed by this account")),
-            Err(e) => p.push(could_not("the DNS zone", &e)),
-        }
-        let our_addrs: Vec<String> = [
-            j.addresses.ipv4.map(|a| a.to_string()),
-            j.addresses.ipv6.map(|a| a.to_string()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        match &records {
-            Ok(rs) => {
-                for r in rs {
-                    let journaled = j
-                        .resources
-                        .dns_records
-                        .iter()
-                        .any(|o| same_record(o, &r.fqdn, &r.rtype, &r.data));
-                    let interrupted = j.was_attempted(Step::DnsRecords)
-                        && matches!(r.rtype, RecordType::A | RecordType::AAAA)
-                        && our_addrs.contains(&r.data);
-                    if !journaled && !interrupted {
-                        p.push(format!(
-                            "DNS name `{fqdn}` already has a {} record -> {}",
-                            r.rtype, r.data
-                        ));
-                    }
-                }
-            }
-            Err(e) => p.push(could_not("existing DNS records", e)),
-        }
-        let node_ours = j.resources.chef_node.is_some() || j.was_attempted(Step::ChefNode);
-        match node {
-            Ok(Some(_)) if !node_ours => p.push(format!("Chef node `{name}` already exists")),
-            Ok(_) => {}
-            Err(e) => p.push(could_not("the Chef node", &e)),
-        }
-        let client_ours = j.resources.chef_client.is_some() || j.was_attempted(Step::ChefClient);
-        match client {
-            Ok(true) if !client_ours => p.push(format!("Chef client `{name}` already exists")),
-            Ok(_) => {}
-            Err(e) => p.push(could_not("the Chef client", &e)),
-        }
-        (p, key_ids)
+        problems(j, &self.config.bootstrap, &catalog)
     }
 
     pub(crate) async fn step_validate(&self, b: &Batch, h: &mut HostRun) -> Result<()> {
@@ -206,5 +69,351 @@ where
         }
         h.j.ssh_key_ids = key_ids;
         Ok(())
+    }
+}
+
+/// What the providers said, read once for a host (a batch shares the listings). Each read
+/// may have failed: a failed read is one problem ("could not check …"), never a pass.
+pub(crate) struct Catalog<'a> {
+    pub(crate) regions: PortResult<&'a [Region]>,
+    pub(crate) sizes: PortResult<&'a [Size]>,
+    pub(crate) image: PortResult<Option<Image>>,
+    pub(crate) keys: PortResult<&'a [SshKey]>,
+    /// Droplets with the host's name.
+    pub(crate) droplets: PortResult<Vec<Droplet>>,
+    pub(crate) owns_zone: PortResult<bool>,
+    /// Records at the host's DNS name.
+    pub(crate) records: PortResult<Vec<DnsRecord>>,
+    pub(crate) node_exists: PortResult<bool>,
+    pub(crate) client_exists: PortResult<bool>,
+}
+
+/// Every problem with `j.spec` given what the providers said, and the resolved SSH key ids.
+/// Pure: no I/O, unit-tested without fakes.
+pub(crate) fn problems(
+    j: &RunJournal,
+    bootstrap: &BootstrapConfig,
+    c: &Catalog<'_>,
+) -> (Vec<String>, Vec<u64>) {
+    let spec = &j.spec;
+    let mut p = spec.check();
+    p.extend(bootstrap.check());
+    // The real key is only known after the client exists: measure with a stand-in of the
+    // size of a 4096-bit RSA PEM, so an oversized document is refused before any write.
+    let stand_in = format!(
+        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+        "A".repeat(3300)
+    );
+    if let Err(e) = cloud_init::render(spec, &SecretString::from(stand_in), bootstrap) {
+        match e {
+            Error::Validation { problems, .. } => p.extend(problems),
+            other => p.push(chain(&other)),
+        }
+    }
+    let fqdn = spec.fqdn();
+    let zone = spec.dns.zone.trim_end_matches('.').to_string();
+    let name = spec.node_name().to_string();
+    let could_not = |what: &str, e: &PortError| format!("could not check {what}: {}", chain(e));
+
+    let region = match &c.regions {
+        Ok(rs) => match rs.iter().find(|r| r.slug == spec.region) {
+            None => {
+                p.push(format!("region `{}` does not exist", spec.region));
+                None
+            }
+            Some(r) if !r.available => {
+                p.push(format!(
+                    "region `{}` is not available for new droplets",
+                    spec.region
+                ));
+                Some(r)
+            }
+            Some(r) => Some(r),
+        },
+        Err(e) => {
+            p.push(could_not("regions", e));
+            None
+        }
+    };
+    match &c.sizes {
+        Ok(ss) => match ss.iter().find(|s| s.slug == spec.size) {
+            None => p.push(format!("size `{}` does not exist", spec.size)),
+            Some(s) if !s.available => p.push(format!("size `{}` is not available", spec.size)),
+            Some(s) => {
+                if let Some(r) = region {
+                    if !s.regions.contains(&r.slug) && !r.sizes.contains(&s.slug) {
+                        p.push(format!(
+                            "size `{}` is not offered in region `{}`",
+                            s.slug, r.slug
+                        ));
+                    }
+                }
+            }
+        },
+        Err(e) => p.push(could_not("sizes", e)),
+    }
+    match &c.image {
+        Ok(None) => p.push(format!("image `{}` does not exist", spec.image)),
+        Ok(Some(img)) => {
+            if !img.regions.is_empty() && !img.regions.contains(&spec.region) {
+                p.push(format!(
+                    "image `{}` is not available in region `{}`",
+                    spec.image, spec.region
+                ));
+            }
+        }
+        Err(e) => p.push(could_not("the image", e)),
+    }
+    let mut key_ids = Vec::new();
+    match &c.keys {
+        Ok(all) => {
+            for want in &spec.ssh_keys {
+                let by_fp: Vec<&SshKey> = all
+                    .iter()
+                    .filter(|k| k.fingerprint.eq_ignore_ascii_case(want))
+                    .collect();
+                let by_name: Vec<&SshKey> = all.iter().filter(|k| &k.name == want).collect();
+                let hit = if by_fp.len() == 1 { by_fp } else { by_name };
+                match hit.as_slice() {
+                    [] => p.push(format!(
+                        "ssh key `{want}` not found (by name or fingerprint)"
+                    )),
+                    [k] => {
+                        if !key_ids.contains(&k.id) {
+                            key_ids.push(k.id);
+                        }
+                    }
+                    many => p.push(format!(
+                        "ssh key name `{want}` matches {} keys; use the fingerprint",
+                        many.len()
+                    )),
+                }
+            }
+        }
+        Err(e) => p.push(could_not("ssh keys", e)),
+    }
+    let run_tag = j.run_tag();
+    let ours_id = j.resources.droplet.as_ref().map(|d| d.id);
+    match &c.droplets {
+        Ok(ds) => {
+            for d in ds {
+                if !d.tags.contains(&run_tag) && Some(d.id) != ours_id {
+                    p.push(format!(
+                        "a droplet named `{}` already exists (id {})",
+                        d.name, d.id
+                    ));
+                }
+            }
+        }
+        Err(e) => p.push(could_not("existing droplets", e)),
+    }
+    match &c.owns_zone {
+        Ok(true) => {}
+        Ok(false) => p.push(format!("DNS zone `{zone}` is not managed by this account")),
+        Err(e) => p.push(could_not("the DNS zone", e)),
+    }
+    let our_addrs: Vec<String> = [
+        j.addresses.ipv4.map(|a| a.to_string()),
+        j.addresses.ipv6.map(|a| a.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match &c.records {
+        Ok(rs) => {
+            for r in rs {
+                let journaled = j
+                    .resources
+                    .dns_records
+                    .iter()
+                    .any(|o| same_record(o, &r.fqdn, &r.rtype, &r.data));
+                let interrupted = j.was_attempted(Step::DnsRecords)
+                    && matches!(r.rtype, RecordType::A | RecordType::AAAA)
+                    && our_addrs.contains(&r.data);
+                if !journaled && !interrupted {
+                    p.push(format!(
+                        "DNS name `{fqdn}` already has a {} record -> {}",
+                        r.rtype, r.data
+                    ));
+                }
+            }
+        }
+        Err(e) => p.push(could_not("existing DNS records", e)),
+    }
+    let node_ours = j.resources.chef_node.is_some() || j.was_attempted(Step::ChefNode);
+    match &c.node_exists {
+        Ok(true) if !node_ours => p.push(format!("Chef node `{name}` already exists")),
+        Ok(_) => {}
+        Err(e) => p.push(could_not("the Chef node", e)),
+    }
+    let client_ours = j.resources.chef_client.is_some() || j.was_attempted(Step::ChefClient);
+    match &c.client_exists {
+        Ok(true) if !client_ours => p.push(format!("Chef client `{name}` already exists")),
+        Ok(_) => {}
+        Err(e) => p.push(could_not("the Chef client", e)),
+    }
+    (p, key_ids)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::ports::{DropletStatus, PortErrorKind, Service};
+
+    fn journal() -> RunJournal {
+        let spec = super::super::HostSpec::from_toml_str(
+            r#"
+name = "web-01"
+region = "nyc3"
+size = "s-1vcpu-1gb"
+image = "ubuntu-24-04-x64"
+ssh_keys = ["ops"]
+dns = { zone = "example.com", ttl = 300 }
+chef = { environment = "prod", run_list = ["role[base]"] }
+"#,
+        )
+        .unwrap();
+        RunJournal::new("1-abc".into(), None, spec)
+    }
+
+    fn bootstrap() -> BootstrapConfig {
+        BootstrapConfig::new("https://chef.example.com/organizations/ops")
+    }
+
+    struct World {
+        regions: Vec<Region>,
+        sizes: Vec<Size>,
+        keys: Vec<SshKey>,
+    }
+
+    fn world() -> World {
+        World {
+            regions: vec![Region {
+                slug: "nyc3".into(),
+                available: true,
+                sizes: vec!["s-1vcpu-1gb".into()],
+            }],
+            sizes: vec![Size {
+                slug: "s-1vcpu-1gb".into(),
+                available: true,
+                regions: vec!["nyc3".into()],
+            }],
+            keys: vec![SshKey {
+                id: 11,
+                name: "ops".into(),
+                fingerprint: "3b:16".into(),
+            }],
+        }
+    }
+
+    fn catalog(w: &World) -> Catalog<'_> {
+        Catalog {
+            regions: Ok(&w.regions),
+            sizes: Ok(&w.sizes),
+            image: Ok(Some(Image {
+                id: 7,
+                slug: Some("ubuntu-24-04-x64".into()),
+                name: "Ubuntu".into(),
+                regions: vec!["nyc3".into()],
+            })),
+            keys: Ok(&w.keys),
+            droplets: Ok(Vec::new()),
+            owns_zone: Ok(true),
+            records: Ok(Vec::new()),
+            node_exists: Ok(false),
+            client_exists: Ok(false),
+        }
+    }
+
+    fn failed() -> PortError {
+        PortError::new(Service::Compute, "test", PortErrorKind::Unavailable, "down")
+    }
+
+    #[test]
+    fn a_clean_world_has_no_problem_and_resolves_keys() {
+        let w = world();
+        let (p, keys) = problems(&journal(), &bootstrap(), &catalog(&w));
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(keys, [11]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut w = world();
+        w.regions[0].available = false;
+        w.keys.push(SshKey {
+            id: 12,
+            name: "ops".into(),
+            fingerprint: "aa".into(),
+        });
+        let mut c = catalog(&w);
+        c.droplets = Ok(vec![Droplet {
+            id: 5,
+            name: "web-01".into(),
+            status: DropletStatus::Active,
+            region: "nyc3".into(),
+            tags: vec![],
+            public_ipv4: None,
+            public_ipv6: None,
+        }]);
+        c.owns_zone = Ok(false);
+        c.records = Ok(vec![DnsRecord {
+            zone: "example.com".into(),
+            fqdn: "web-01.example.com".into(),
+            rtype: RecordType::A,
+            data: "198.51.100.9".into(),
+            ttl: Some(300),
+            id: None,
+        }]);
+        c.node_exists = Ok(true);
+        c.client_exists = Ok(true);
+        let (p, keys) = problems(&journal(), &bootstrap(), &c);
+        let all = p.join("\n");
+        for want in [
+            "region `nyc3` is not available",
+            "matches 2 keys",
+            "a droplet named `web-01` already exists (id 5)",
+            "not managed by this account",
+            "already has a A record -> 198.51.100.9",
+            "Chef node `web-01` already exists",
+            "Chef client `web-01` already exists",
+        ] {
+            assert!(all.contains(want), "missing `{want}` in:\n{all}");
+        }
+        assert!(keys.is_empty());
+    }
+
+    #[test]
+    fn a_failed_read_is_a_problem_never_a_pass() {
+        let w = world();
+        let mut c = catalog(&w);
+        c.sizes = Err(failed());
+        c.node_exists = Err(failed());
+        let (p, _) = problems(&journal(), &bootstrap(), &c);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p.iter().all(|x| x.starts_with("could not check")), "{p:?}");
+    }
+
+    #[test]
+    fn what_the_run_made_is_not_a_claim_against_it() {
+        let w = world();
+        let mut j = journal();
+        j.start(Step::ChefClient);
+        j.start(Step::ChefNode);
+        let mut c = catalog(&w);
+        c.node_exists = Ok(true);
+        c.client_exists = Ok(true);
+        c.droplets = Ok(vec![Droplet {
+            id: 5,
+            name: "web-01".into(),
+            status: DropletStatus::Active,
+            region: "nyc3".into(),
+            tags: vec![j.run_tag()],
+            public_ipv4: None,
+            public_ipv6: None,
+        }]);
+        let (p, _) = problems(&j, &bootstrap(), &c);
+        assert!(p.is_empty(), "{p:?}");
     }
 }
