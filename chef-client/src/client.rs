@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::auth::{self, ProtocolVersion, SigningKey, SigningRequest};
+use crate::body::{self, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::credentials::{Profile, ProfileKey};
 use crate::error::{Error, Result};
 use crate::resources::{
@@ -45,6 +46,7 @@ struct Inner {
     server_api_version: String,
     chef_version: HeaderValue,
     retry: RetryConfig,
+    max_response_bytes: usize,
 }
 
 /// Which URL an endpoint hangs off.
@@ -74,6 +76,7 @@ impl Client {
             timeout: Duration::from_secs(30),
             user_agent: concat!("chef-client-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             http: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -150,13 +153,11 @@ impl Client {
         self.inner.version
     }
 
-    /// Build an endpoint URL; every segment is percent-encoded.
+    /// Build an endpoint URL; every segment is checked ([`check_segment`]) and
+    /// percent-encoded.
     pub(crate) fn url(&self, scope: Scope, segments: &[&str]) -> Result<Url> {
-        if let Some(pos) = segments.iter().position(|s| s.is_empty()) {
-            return Err(Error::InvalidRequest(format!(
-                "empty path segment {pos} in a request for {}",
-                segments.first().copied().unwrap_or_default()
-            )));
+        for (i, segment) in segments.iter().enumerate() {
+            check_segment(segment_field(segments, i), segment)?;
         }
         let mut url = match scope {
             Scope::Org => self.inner.base_url.clone(),
@@ -246,14 +247,14 @@ impl Client {
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(body.to_vec());
         }
-        let resp = req.send().await?;
+        let mut resp = req.send().await?;
         let status = resp.status();
         let retry_after = crate::retry::retry_after(resp.headers());
-        let bytes = resp.bytes().await?;
         tracing::debug!(%method, path = url.path(), status = status.as_u16(), "Chef response");
         if status.is_success() {
-            Ok(bytes.to_vec())
+            body::read_limited(&mut resp, inner.max_response_bytes).await
         } else {
+            let bytes = body::read_error_body(&mut resp, inner.max_response_bytes).await?;
             Err(Error::from_response(status, retry_after, &bytes))
         }
     }
@@ -299,6 +300,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     user_agent: String,
     http: Option<reqwest::Client>,
+    max_response_bytes: usize,
 }
 
 impl ClientBuilder {
@@ -383,11 +385,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Largest response body read, in bytes (default [`DEFAULT_MAX_RESPONSE_BYTES`], 32 MiB).
+    /// A longer body fails with [`Error::ResponseTooLarge`] without being read further (at
+    /// once when its `Content-Length` says so). Of an error body, at most 64 KiB are read
+    /// and 512 bytes kept. Raise it for very large searches, or lower `rows`. Must be at
+    /// least 1.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
     /// Validate everything and build the client. Never panics.
     pub fn build(self) -> Result<Client> {
         let (base_url, root_url) = parse_server_url(&self.server_url)?;
         if self.client_name.trim().is_empty() {
             return Err(Error::Config("the client name is empty".into()));
+        }
+        if self.max_response_bytes == 0 {
+            return Err(Error::Config(
+                "max_response_bytes must be at least 1".into(),
+            ));
         }
         let key = match self.key {
             None => {
@@ -425,9 +442,51 @@ impl ClientBuilder {
                     max_attempts: self.retry.max_attempts.max(1),
                     ..self.retry
                 },
+                max_response_bytes: self.max_response_bytes,
             }),
         })
     }
+}
+
+/// What a path segment holds, for error messages: `nodes/NAME` holds a node name, and so on.
+fn segment_field(segments: &[&str], i: usize) -> &'static str {
+    match (segments.first().copied(), i) {
+        (Some("nodes"), 1) => "node name",
+        (Some("roles"), 1) => "role name",
+        (Some("environments"), 1) => "environment name",
+        (Some("clients"), 1) => "client name",
+        (Some("users"), 1) => "user name",
+        (Some("data"), 1) => "data bag name",
+        (Some("data"), 2) => "data bag item id",
+        (Some("search"), 1) => "search index",
+        _ => "path segment",
+    }
+}
+
+/// Refuse a value that cannot be exactly one URL path segment.
+///
+/// The `url` crate drops `.` and `..` segments (so `delete_item("users", "..")` would
+/// delete the whole bag) and strips tab, CR and LF; `/`, `\`, `?` and `#` would change the
+/// path, the query or the fragment (a `\` is a `/` to many servers). Chef object names
+/// allow only `A-Z a-z 0-9 _ - . :`, so none of these is a legal name anyway. Anything
+/// else (a space, non-ASCII) is percent-encoded and left to the server to judge.
+pub(crate) fn check_segment(field: &str, value: &str) -> Result<()> {
+    let why = if value.is_empty() {
+        "it is empty"
+    } else if value == "." || value == ".." {
+        "`.` and `..` are not names (URL normalisation would address the parent instead)"
+    } else if value.contains(['/', '\\']) {
+        "it contains `/` or `\\`, which would change the URL path"
+    } else if value.contains(['?', '#']) {
+        "it contains `?` or `#`, which would end the URL path"
+    } else if value.chars().any(char::is_control) {
+        "it contains a control character (tab, CR, LF, …)"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidRequest(format!(
+        "invalid {field} {value:?}: {why}; nothing was sent"
+    )))
 }
 
 /// Normalise the server URL: `(org base, server root)`, both ending in exactly one `/`.

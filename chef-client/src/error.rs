@@ -44,6 +44,34 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A response body was larger than
+    /// [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)
+    /// (default 32 MiB); reading stopped at the limit. The request reached the server and
+    /// may have been processed.
+    #[error(
+        "the Chef server's response is larger than the limit of {limit} bytes \
+         (raise it with ClientBuilder::max_response_bytes)"
+    )]
+    ResponseTooLarge {
+        /// The configured limit, in bytes.
+        limit: usize,
+        /// The `Content-Length` the server announced, when it sent one.
+        content_length: Option<u64>,
+    },
+    /// A pager fetched its page limit and the server still had more
+    /// ([`SearchPager::max_pages`](crate::SearchPager::max_pages), default 10,000 pages):
+    /// either the result set is that large or the server keeps sending full pages. The
+    /// pages fetched so far were returned by earlier calls.
+    #[error(
+        "{what} stopped after {limit} pages while the server still had more \
+         (raise it with SearchPager::max_pages, or ask for more rows per page)"
+    )]
+    TooManyPages {
+        /// Which listing.
+        what: &'static str,
+        /// The page limit that was reached.
+        limit: u32,
+    },
     /// A request body could not be serialized. Nothing was sent.
     #[error("could not encode {what} request body")]
     Encode {
@@ -57,8 +85,9 @@ pub enum Error {
     /// was sent.
     #[error("could not sign the request: {0}")]
     Signing(String),
-    /// The request was rejected before sending (an empty name, a data bag item without
-    /// `id`). Nothing was sent.
+    /// The request was rejected before sending (an empty name, a name that cannot be one
+    /// URL path segment such as `..` or `a/b`, a data bag item without `id`). Nothing was
+    /// sent.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
     /// Bad client configuration: URL, key, credentials file. Nothing was sent. The message

@@ -70,6 +70,19 @@
 //! [`Error::is_unauthorized`] (with [`Error::is_clock_skew`] and a hint in the message when
 //! the server blames the timestamp), [`Error::is_forbidden`].
 //!
+//! # Untrusted input and hostile servers
+//!
+//! * A name that cannot be exactly one URL path segment (empty, `.`, `..`, or containing
+//!   `/`, `\`, `?`, `#` or a control character; Chef names allow only `A-Z a-z 0-9 _ - . :`)
+//!   is refused with [`Error::InvalidRequest`] before anything is sent, so
+//!   `data_bags().delete_item("users", "..")` can never become `DELETE /data/users`.
+//!   Other characters are percent-encoded.
+//! * Response bodies are read chunk by chunk up to [`ClientBuilder::max_response_bytes`]
+//!   (default [`DEFAULT_MAX_RESPONSE_BYTES`], 32 MiB); a longer body is
+//!   [`Error::ResponseTooLarge`]. A body cut off mid-way is [`Error::Transport`].
+//! * Search fetches at most [`SearchPager::max_pages`] pages, then fails with
+//!   [`Error::TooManyPages`].
+//!
 //! # Retries
 //!
 //! [`RetryConfig`] (default 3 attempts, 1 s → 20 s jittered backoff, honouring
@@ -85,6 +98,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+mod body;
 mod client;
 pub mod credentials;
 mod error;
@@ -94,6 +108,7 @@ mod retry;
 pub mod testkit;
 
 pub use auth::{ProtocolVersion, SigningKey};
+pub use body::DEFAULT_MAX_RESPONSE_BYTES;
 pub use client::{Client, ClientBuilder, DEFAULT_CHEF_VERSION, DEFAULT_SERVER_API_VERSION};
 pub use credentials::{Credentials, Profile, ProfileKey};
 pub use error::{ApiErrorBody, Error, Result};

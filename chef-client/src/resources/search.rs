@@ -5,6 +5,11 @@
 //! page after the index answered, so pages can be short (chef/chef#4029). It stops at an
 //! empty page, or at a short page once `start` has reached `total`. (goiardi 0.11 reports the
 //! page's row count as `total`, so a full page is always followed by another request.)
+//!
+//! Because `total` cannot be trusted, a server that keeps answering full pages would keep
+//! the pager going for ever: it fetches at most [`SearchPager::max_pages`] pages (default
+//! [`DEFAULT_MAX_PAGES`]) and then fails with [`Error::TooManyPages`] rather than stop
+//! silently with a partial result.
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -20,6 +25,10 @@ use crate::resources::nodes::Node;
 
 /// Rows per page unless set otherwise (what Chef itself uses).
 pub const DEFAULT_ROWS: u32 = 1000;
+
+/// Pages a [`SearchPager`] fetches at most unless set otherwise (10 million rows at the
+/// default 1000 rows per page).
+pub const DEFAULT_MAX_PAGES: u32 = 10_000;
 
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -153,6 +162,8 @@ pub struct SearchPager<'c, T> {
     partial_keys: Option<BTreeMap<String, Vec<String>>>,
     total: Option<u64>,
     done: bool,
+    max_pages: u32,
+    pages: u32,
     _row: PhantomData<fn() -> T>,
 }
 
@@ -173,6 +184,8 @@ impl<'c, T: DeserializeOwned> SearchPager<'c, T> {
             partial_keys,
             total: None,
             done: false,
+            max_pages: DEFAULT_MAX_PAGES,
+            pages: 0,
             _row: PhantomData,
         }
     }
@@ -195,6 +208,15 @@ impl<'c, T: DeserializeOwned> SearchPager<'c, T> {
         self
     }
 
+    /// Most pages to fetch (default [`DEFAULT_MAX_PAGES`]; 0 is treated as 1). When the
+    /// server still has more after that many, the next [`next_page`](Self::next_page) is
+    /// [`Error::TooManyPages`] (and the pager ends). Raise it, or `rows`, for result sets
+    /// larger than `max_pages × rows`.
+    pub fn max_pages(mut self, max_pages: u32) -> Self {
+        self.max_pages = max_pages.max(1);
+        self
+    }
+
     /// Total matches reported by the last page fetched.
     pub fn total(&self) -> Option<u64> {
         self.total
@@ -205,6 +227,14 @@ impl<'c, T: DeserializeOwned> SearchPager<'c, T> {
         if self.done {
             return None;
         }
+        if self.pages >= self.max_pages {
+            self.done = true;
+            return Some(Err(Error::TooManyPages {
+                what: "search",
+                limit: self.max_pages,
+            }));
+        }
+        self.pages += 1;
         let result = self.fetch().await;
         match result {
             Ok(page) => {

@@ -1,0 +1,356 @@
+//! Hostile-but-valid servers and unsafe names (issue #16 item 6): names that are not one URL
+//! path segment are refused before anything is sent, response bodies are read up to a limit,
+//! a body cut off mid-way is a transport error, and search paging is bounded.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // the helpers below are test code too
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use chef_client::{Client, Error, Node, RetryConfig};
+use common::{ORG, Signed, USER, private_key_pem, setup};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+const UNSAFE: [&str; 9] = ["..", ".", "a/b", "a\tb", "a\\b", "a?b", "a#b", "a\r\nb", ""];
+
+fn invalid_request(err: &Error) -> &str {
+    match err {
+        Error::InvalidRequest(msg) => msg,
+        other => panic!("expected InvalidRequest, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unsafe_names_send_no_request() {
+    let (server, c) = setup().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(0)
+        .mount(&server)
+        .await;
+    for bad in UNSAFE {
+        let e = c.data_bags().delete_item("users", bad).await.unwrap_err();
+        let msg = invalid_request(&e);
+        assert!(msg.contains("data bag item id"), "{msg}");
+        assert!(msg.contains(&format!("{bad:?}")), "{msg}");
+        let e = c.data_bags().delete(bad).await.unwrap_err();
+        assert!(invalid_request(&e).contains("data bag name"));
+        let e = c
+            .data_bags()
+            .get_item::<Value>(bad, "alice")
+            .await
+            .unwrap_err();
+        assert!(invalid_request(&e).contains("data bag name"));
+        let e = c
+            .data_bags()
+            .update_item("users", &json!({"id": bad}))
+            .await
+            .unwrap_err();
+        invalid_request(&e);
+        let e = c.nodes().get(bad).await.unwrap_err();
+        assert!(invalid_request(&e).contains("node name"));
+        let e = c.nodes().delete(bad).await.unwrap_err();
+        assert!(invalid_request(&e).contains("node name"));
+        let e = c.nodes().exists(bad).await.unwrap_err();
+        invalid_request(&e);
+        let e = c.nodes().update(&Node::new(bad)).await.unwrap_err();
+        invalid_request(&e);
+        let e = c.roles().delete(bad).await.unwrap_err();
+        assert!(invalid_request(&e).contains("role name"));
+        let e = c.environments().nodes(bad).await.unwrap_err();
+        assert!(invalid_request(&e).contains("environment name"));
+        let e = c.clients().delete(bad).await.unwrap_err();
+        assert!(invalid_request(&e).contains("client name"));
+        let e = c.users().get(bad).await.unwrap_err();
+        assert!(invalid_request(&e).contains("user name"));
+        let e = c
+            .search()
+            .query::<Value>(bad, "*:*")
+            .collect_all()
+            .await
+            .unwrap_err();
+        assert!(invalid_request(&e).contains("search index"));
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn legal_names_are_percent_encoded() {
+    let (server, c) = setup().await;
+    // Chef names allow `A-Z a-z 0-9 _ - . :`; a space or non-ASCII is the server's call, but
+    // it still has to arrive as one segment, percent-encoded (and signed that way).
+    for (name, wire) in [
+        ("web-01.example.com", "web-01.example.com"),
+        ("env:prod", "env:prod"),
+        ("web 01", "web%2001"),
+        ("nœud-ü", "n%C5%93ud-%C3%BC"),
+        ("a%2Fb", "a%252Fb"),
+        ("...", "..."),
+    ] {
+        Mock::given(method("DELETE"))
+            .and(path(format!("{ORG}/data/users/{wire}")))
+            .and(Signed)
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        c.data_bags().delete_item("users", name).await.unwrap();
+        Mock::given(method("GET"))
+            .and(path(format!("{ORG}/nodes/{wire}")))
+            .and(Signed)
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": name})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        assert_eq!(c.nodes().get(name).await.unwrap().name, name);
+    }
+}
+
+fn small_client(uri: &str, limit: usize) -> Client {
+    Client::builder(format!("{uri}{ORG}"), USER)
+        .key_pem(private_key_pem())
+        .retry(RetryConfig::disabled())
+        .max_response_bytes(limit)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn body_over_the_limit_with_content_length_is_refused() {
+    let (server, _) = setup().await;
+    let big = json!({"name": "web1", "pad": "x".repeat(10_000)});
+    Mock::given(method("GET"))
+        .and(path(format!("{ORG}/nodes/web1")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&big))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let c = small_client(&server.uri(), 4096);
+    let err = c.nodes().get("web1").await.unwrap_err();
+    let Error::ResponseTooLarge {
+        limit,
+        content_length,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*limit, 4096);
+    assert!(content_length.is_some_and(|n| n > 10_000));
+    assert!(err.to_string().contains("max_response_bytes"), "{err}");
+    // Within the limit it works.
+    let c = small_client(&server.uri(), 64 * 1024);
+    assert_eq!(c.nodes().get("web1").await.unwrap().name, "web1");
+}
+
+#[test]
+fn zero_limit_is_a_config_error() {
+    let err = Client::builder("http://127.0.0.1:1/organizations/acme", USER)
+        .key_pem(private_key_pem())
+        .max_response_bytes(0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn chunked_body_over_the_limit_stops_reading() {
+    // No Content-Length: the server streams up to 8 MiB; the client must stop at 64 KiB.
+    let (uri, hits, sent) = raw_server(|s| chunked(s, "200 OK", 8 << 20));
+    let c = small_client(&uri, 64 * 1024);
+    let err = tokio::time::timeout(Duration::from_secs(20), c.nodes().get("web1"))
+        .await
+        .expect("the client read the whole endless body")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ResponseTooLarge {
+                limit: 65536,
+                content_length: None
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // It hung up long before the end (socket buffers hold a few MiB at most).
+    wait_for_writer(&sent).await;
+    assert!(sent.load(Ordering::SeqCst) < 8 << 20);
+}
+
+#[tokio::test]
+async fn huge_error_body_keeps_a_snippet() {
+    let (uri, _, _) = raw_server(|s| chunked(s, "502 Bad Gateway", 8 << 20));
+    let c = small_client(&uri, 32 << 20);
+    let err = tokio::time::timeout(Duration::from_secs(20), c.nodes().get("web1"))
+        .await
+        .unwrap()
+        .unwrap_err();
+    let Error::UnexpectedStatus {
+        status,
+        body_snippet,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(status.as_u16(), 502);
+    assert_eq!(body_snippet.len(), 512);
+}
+
+#[tokio::test]
+async fn body_cut_mid_way_is_a_transport_error() {
+    for status in ["200 OK", "502 Bad Gateway"] {
+        let (uri, _, _) = raw_server(move |s| {
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\
+                 Connection: close\r\n\r\n{{\"name\": \"web1\", \"pad\": \""
+            );
+            let _ = s.write_all(head.as_bytes());
+            0
+        });
+        let c = small_client(&uri, 1 << 20);
+        let err = c.nodes().get("web1").await.unwrap_err();
+        assert!(matches!(err, Error::Transport(_)), "{status}: {err:?}");
+    }
+}
+
+#[tokio::test]
+async fn search_that_never_ends_is_bounded() {
+    let (server, c) = setup().await;
+    // Every page is full and `total` grows with `start`: the pager would never stop.
+    Mock::given(method("GET"))
+        .and(path(format!("{ORG}/search/node")))
+        .respond_with(|req: &wiremock::Request| {
+            let start: u64 = req
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "start")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"rows": [{}, {}], "start": start, "total": start + 100}))
+        })
+        .expect(5)
+        .mount(&server)
+        .await;
+    let mut pager = c
+        .search()
+        .query::<Value>("node", "*:*")
+        .rows(2)
+        .max_pages(5);
+    let mut rows = 0;
+    let err = loop {
+        match tokio::time::timeout(Duration::from_secs(20), pager.next_page())
+            .await
+            .expect("the pager did not stop")
+        {
+            Some(Ok(page)) => rows += page.len(),
+            Some(Err(e)) => break e,
+            None => panic!("stopped silently after {rows} rows"),
+        }
+    };
+    assert_eq!(rows, 10);
+    assert!(
+        matches!(
+            err,
+            Error::TooManyPages {
+                what: "search",
+                limit: 5
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("max_pages"), "{err}");
+    assert!(pager.next_page().await.is_none());
+    assert_eq!(
+        chef_client::resources::search::DEFAULT_MAX_PAGES,
+        10_000,
+        "documented default"
+    );
+}
+
+// ----- a raw HTTP/1.1 server: one answer per connection, written by hand -----
+
+/// Serve every connection on a thread with `respond`; returns the base URL, the number of
+/// requests read and the number of body bytes `chunked` managed to write.
+fn raw_server(
+    respond: impl Fn(&mut TcpStream) -> usize + Send + Sync + 'static,
+) -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::new(AtomicUsize::new(usize::MAX));
+    let (h, w) = (hits.clone(), sent.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            read_request(&mut stream);
+            h.fetch_add(1, Ordering::SeqCst);
+            w.store(respond(&mut stream), Ordering::SeqCst);
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    });
+    (format!("http://{addr}"), hits, sent)
+}
+
+fn read_request(stream: &mut TcpStream) {
+    let mut reader = BufReader::new(stream);
+    let mut len = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; len];
+    let _ = reader.read_exact(&mut body);
+}
+
+/// A chunked body of up to `total` bytes of `x`; stops when the client hangs up. Returns the
+/// bytes written.
+fn chunked(stream: &mut TcpStream, status: &str, total: usize) -> usize {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n"
+    );
+    if stream.write_all(head.as_bytes()).is_err() {
+        return 0;
+    }
+    let chunk = [b'x'; 16 * 1024];
+    let mut sent = 0;
+    while sent < total {
+        let frame = [
+            format!("{:x}\r\n", chunk.len()).as_bytes(),
+            &chunk[..],
+            b"\r\n",
+        ]
+        .concat();
+        if stream.write_all(&frame).is_err() {
+            return sent;
+        }
+        sent += chunk.len();
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    sent
+}
+
+/// Wait (without blocking the runtime, which has to close the socket) until the server's
+/// writer has finished.
+async fn wait_for_writer(sent: &AtomicUsize) {
+    for _ in 0..400 {
+        if sent.load(Ordering::SeqCst) != usize::MAX {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the server kept writing");
+}
