@@ -228,6 +228,41 @@ rate_limit_per_minute = 240
     assert!(!dns.owns_zone("example.com").await.unwrap());
 }
 
+/// One limiter for Dyn, in the client, on by default (240 a minute: 250 ms apart), counting
+/// every request: a login and three reads cannot take less than 750 ms. (A lower bound only:
+/// it holds however loaded the machine is.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dyn_is_limited_by_its_client_by_default() {
+    let fake = FakeDyn::start().await.unwrap();
+    fake.add_zone("example.com");
+    let cfg: DnsConfig = toml::from_str(&format!(
+        "provider = \"dyn\"\ncustomer = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nbase_url = \"{}\"\n",
+        FakeDyn::CUSTOMER,
+        FakeDyn::USER,
+        FakeDyn::PASSWORD,
+        fake.uri()
+    ))
+    .unwrap();
+    let dns = cfg.build(None).unwrap();
+    let t = std::time::Instant::now();
+    for _ in 0..3 {
+        assert!(dns.owns_zone("example.com").await.unwrap());
+    }
+    let requests = fake.requests().len();
+    assert!(requests >= 4, "{requests}");
+    assert!(
+        t.elapsed() >= Duration::from_millis(250) * (requests as u32 - 1),
+        "{requests} requests in {:?}",
+        t.elapsed()
+    );
+    // The workflow does not count Dyn calls a second time.
+    assert_eq!(
+        ops_core::provision::Budgets::default().dns.name(),
+        "dns",
+        "unlimited DNS budget"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nagios_monitoring_reports_host_states() {
     let fake = FakeNagios::builder()

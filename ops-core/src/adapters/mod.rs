@@ -58,7 +58,10 @@ pub enum DnsConfig {
         /// Base URL override (tests, proxies).
         #[serde(default)]
         base_url: Option<String>,
-        /// Client-side limit in requests per minute (Dyn allows 300 per account).
+        /// Client-side limit in requests per minute (Dyn allows 300 per account, and a breach
+        /// locks the whole account out for up to 60 s). Default [`DYN_RATE_LIMIT_PER_MINUTE`].
+        /// This is the one limiter for Dyn: it counts every request, pages and session calls
+        /// included (the provision workflow's DNS budget does not limit Dyn again).
         #[serde(default)]
         rate_limit_per_minute: Option<u32>,
     },
@@ -66,6 +69,10 @@ pub enum DnsConfig {
     #[serde(rename = "digitalocean")]
     DigitalOcean,
 }
+
+/// Dyn's account-wide limit is 300 requests a minute; the default keeps a fifth of it for
+/// other users of the same account (the portal, other tools).
+pub const DYN_RATE_LIMIT_PER_MINUTE: u32 = 240;
 
 impl DnsConfig {
     /// Builds the adapter. `digitalocean` is the compute client, reused for DigitalOcean
@@ -90,9 +97,9 @@ impl DnsConfig {
                 if let Some(u) = base_url {
                     b = b.base_url(u.as_str());
                 }
-                if let Some(n) = rate_limit_per_minute {
-                    b = b.rate_limit_per_minute(*n);
-                }
+                b = b.rate_limit_per_minute(
+                    rate_limit_per_minute.unwrap_or(DYN_RATE_LIMIT_PER_MINUTE),
+                );
                 let client = b.build().map_err(|e| {
                     crate::Error::Precondition(format!("Dyn client configuration: {e}"))
                 })?;

@@ -111,7 +111,8 @@ pub struct Budgets {
     /// Compute calls.
     pub compute: Arc<RateBudget>,
     /// DNS calls. For DigitalOcean Domains, use the same `Arc` as `compute`
-    /// ([`Budgets::digitalocean_dns`]).
+    /// ([`Budgets::digitalocean_dns`]). Unlimited by default: Dyn's limit is kept by the
+    /// dynect client's own limiter, which counts every request (one limiter per provider).
     pub dns: Arc<RateBudget>,
     /// Chef calls (no documented limit).
     pub config_mgmt: Arc<RateBudget>,
@@ -120,11 +121,12 @@ pub struct Budgets {
 }
 
 impl Default for Budgets {
-    /// DigitalOcean compute + Dyn DNS.
+    /// DigitalOcean compute (250 a minute); DNS, Chef and monitoring uncounted here (Dyn's
+    /// limit is the dynect client's).
     fn default() -> Self {
         Budgets {
             compute: Arc::new(RateBudget::digitalocean()),
-            dns: Arc::new(RateBudget::dyn_dns()),
+            dns: Arc::new(RateBudget::unlimited("dns")),
             config_mgmt: Arc::new(RateBudget::unlimited("chef")),
             monitoring: Arc::new(RateBudget::unlimited("nagios")),
         }

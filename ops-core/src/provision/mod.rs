@@ -36,9 +36,11 @@
 //! Progress goes to `tracing` events and to an optional [`ProgressFn`] callback (see
 //! [`progress_channel`]); no secret ever reaches either, nor the journal.
 
+mod api;
 pub mod audit;
 pub mod budget;
 pub mod cloud_init;
+mod events;
 mod fleet;
 pub mod journal;
 mod plan;

@@ -1,4 +1,5 @@
-//! The provision engine: per-host step machine, fleet batches, resume and rollback.
+//! The provision engine: the per-host step machine and fleet batches (entry points in
+//! `api.rs`, steps in `steps/`, rollback in `removal.rs`).
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -9,10 +10,9 @@ use tokio::time::Instant;
 
 use super::budget::RateBudget;
 use super::fleet::Batch;
-use super::journal::{RunJournal, RunStatus, Step, check_id};
+use super::journal::{RunJournal, RunStatus, Step};
 use super::{
     FleetReport, HostFailure, HostOutcome, HostReport, HostSpec, ProgressEvent, Provisioner,
-    RollbackReport,
 };
 use crate::error::{Error, Result};
 use crate::ports::{
@@ -82,47 +82,6 @@ where
     // plumbing
     // ------------------------------------------------------------------------------------
 
-    #[allow(clippy::needless_pass_by_value)] // events are built for this call
-    pub(crate) fn emit(&self, ev: ProgressEvent) {
-        match &ev {
-            ProgressEvent::StepStarted { host, run_id, step } => {
-                tracing::info!(host = %host, run_id = %run_id, step = %step, "step started");
-            }
-            ProgressEvent::StepDone {
-                host,
-                run_id,
-                step,
-                elapsed,
-            } => {
-                tracing::info!(host = %host, run_id = %run_id, step = %step, elapsed_ms = elapsed.as_millis() as u64, "step done");
-            }
-            ProgressEvent::StepFailed {
-                host,
-                run_id,
-                step,
-                error,
-            } => {
-                tracing::warn!(host = %host, run_id = %run_id, step = %step, error = %error, "step failed");
-            }
-            ProgressEvent::Waiting {
-                host,
-                step,
-                status,
-                elapsed,
-                ..
-            } => {
-                tracing::debug!(host = %host, step = %step, status = %status, elapsed_s = elapsed.as_secs(), "waiting");
-            }
-            ProgressEvent::Undo { host, action, .. } => {
-                tracing::info!(host = %host, resource = %action.resource, outcome = ?action.outcome, "undo");
-            }
-            other => tracing::info!(event = ?other, "progress"),
-        }
-        if let Some(f) = &self.progress {
-            f(&ev);
-        }
-    }
-
     /// One port call under `budget`: waits for a token, then calls once.
     ///
     /// Retrying is the clients' job: each follows its provider's policy (idempotency per
@@ -141,104 +100,7 @@ where
     pub(crate) async fn save(&self, j: &mut RunJournal) -> Result<()> {
         self.store.save(j).await
     }
-    // ------------------------------------------------------------------------------------
-    // public entry points
-    // ------------------------------------------------------------------------------------
-
-    /// Provisions one host. The outcome carries the run id for `resume`.
-    pub async fn provision(&self, spec: &HostSpec) -> HostOutcome {
-        let j = RunJournal::new(new_id(), None, spec.clone());
-        let mut r = self.run_batch(None, vec![(j, false)]).await;
-        r.hosts.pop().unwrap_or_else(|| HostOutcome {
-            name: spec.name.clone(),
-            run_id: None,
-            result: Err(HostFailure {
-                name: spec.name.clone(),
-                step: Step::Validate,
-                error: Error::Precondition("no outcome".into()),
-                kept: Default::default(),
-                rollback: None,
-                journal_error: None,
-            }),
-        })
-    }
-
-    /// Provisions many hosts as one batch (see the module docs).
-    pub async fn provision_fleet(&self, specs: &[HostSpec]) -> FleetReport {
-        let batch = new_id();
-        let runs = specs
-            .iter()
-            .map(|s| {
-                (
-                    RunJournal::new(new_id(), Some(batch.clone()), s.clone()),
-                    false,
-                )
-            })
-            .collect();
-        self.run_batch(Some(batch), runs).await
-    }
-
-    /// Continues the run `run_id` from its first unfinished step.
-    ///
-    /// A succeeded run reports success again without any call; a rolled-back run cannot be
-    /// resumed. Validation is repeated first (things may have changed since), counting what
-    /// the journal says this run created as its own.
-    pub async fn resume(&self, run_id: &str) -> HostOutcome {
-        match self.store.load(run_id).await {
-            Ok(j) => {
-                let mut r = self.run_batch(None, vec![(j, true)]).await;
-                match r.hosts.pop() {
-                    Some(h) => h,
-                    None => unknown_run(run_id, Error::Precondition("no outcome".into())),
-                }
-            }
-            Err(e) => unknown_run(run_id, e),
-        }
-    }
-
-    /// Resumes every unfinished run of a fleet batch (succeeded hosts are reported as such).
-    pub async fn resume_batch(&self, batch_id: &str) -> Result<FleetReport> {
-        check_id(batch_id)?;
-        let runs: Vec<_> = self
-            .store
-            .list()
-            .await?
-            .into_iter()
-            .filter(|j| j.batch_id.as_deref() == Some(batch_id))
-            .map(|j| (j, true))
-            .collect();
-        if runs.is_empty() {
-            return Err(Error::Precondition(format!(
-                "no journals for batch `{batch_id}`"
-            )));
-        }
-        Ok(self.run_batch(Some(batch_id.to_string()), runs).await)
-    }
-
-    /// Undoes what the run `run_id` created (e.g. one kept with `keep_on_failure`).
-    pub async fn rollback(&self, run_id: &str) -> Result<RollbackReport> {
-        let mut j = self.store.load(run_id).await?;
-        Ok(self.undo(&mut j).await)
-    }
-
-    /// What [`rollback`](Self::rollback) of `run_id` would remove, in order (reads only).
-    pub async fn rollback_plan(&self, run_id: &str) -> Result<super::RemovalPlan> {
-        let j = self.store.load(run_id).await?;
-        Ok(self.plan_from_journal(&j).await)
-    }
-
-    /// A dry run of [`rollback`](Self::rollback): the report of what it would do, with reads
-    /// only (outcomes `would_remove`); the journal is not touched.
-    pub async fn rollback_dry_run(&self, run_id: &str) -> Result<RollbackReport> {
-        let j = self.store.load(run_id).await?;
-        let plan = self.plan_from_journal(&j).await;
-        let executed = self.execute_removal(&plan, true, false).await;
-        Ok(RollbackReport {
-            actions: executed.actions(),
-        })
-    }
-
-    async fn run_batch(
+    pub(crate) async fn run_batch(
         &self,
         batch_id: Option<String>,
         runs: Vec<(RunJournal, bool)>,
@@ -516,7 +378,7 @@ fn report_of(j: &RunJournal) -> HostReport {
     }
 }
 
-fn unknown_run(run_id: &str, e: Error) -> HostOutcome {
+pub(crate) fn unknown_run(run_id: &str, e: Error) -> HostOutcome {
     HostOutcome {
         name: String::new(),
         run_id: Some(run_id.to_string()),

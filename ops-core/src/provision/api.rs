@@ -1,0 +1,113 @@
+//! The public entry points of [`Provisioner`]: provision one host or a fleet, resume, roll
+//! back (and its plan and dry run). The engine behind them is in `run.rs`.
+
+use super::journal::{RunJournal, Step, check_id};
+use super::run::{new_id, unknown_run};
+use super::{FleetReport, HostFailure, HostOutcome, HostSpec, Provisioner, RollbackReport};
+use crate::error::{Error, Result};
+use crate::ports::{Compute, ConfigMgmt, Dns, Monitoring};
+
+impl<C, D, K, M> Provisioner<C, D, K, M>
+where
+    C: Compute + 'static,
+    D: Dns + 'static,
+    K: ConfigMgmt + 'static,
+    M: Monitoring + 'static,
+{
+    // ------------------------------------------------------------------------------------
+    // public entry points
+    // ------------------------------------------------------------------------------------
+
+    /// Provisions one host. The outcome carries the run id for `resume`.
+    pub async fn provision(&self, spec: &HostSpec) -> HostOutcome {
+        let j = RunJournal::new(new_id(), None, spec.clone());
+        let mut r = self.run_batch(None, vec![(j, false)]).await;
+        r.hosts.pop().unwrap_or_else(|| HostOutcome {
+            name: spec.name.clone(),
+            run_id: None,
+            result: Err(HostFailure {
+                name: spec.name.clone(),
+                step: Step::Validate,
+                error: Error::Precondition("no outcome".into()),
+                kept: Default::default(),
+                rollback: None,
+                journal_error: None,
+            }),
+        })
+    }
+
+    /// Provisions many hosts as one batch (see the module docs).
+    pub async fn provision_fleet(&self, specs: &[HostSpec]) -> FleetReport {
+        let batch = new_id();
+        let runs = specs
+            .iter()
+            .map(|s| {
+                (
+                    RunJournal::new(new_id(), Some(batch.clone()), s.clone()),
+                    false,
+                )
+            })
+            .collect();
+        self.run_batch(Some(batch), runs).await
+    }
+
+    /// Continues the run `run_id` from its first unfinished step.
+    ///
+    /// A succeeded run reports success again without any call; a rolled-back run cannot be
+    /// resumed. Validation is repeated first (things may have changed since), counting what
+    /// the journal says this run created as its own.
+    pub async fn resume(&self, run_id: &str) -> HostOutcome {
+        match self.store.load(run_id).await {
+            Ok(j) => {
+                let mut r = self.run_batch(None, vec![(j, true)]).await;
+                match r.hosts.pop() {
+                    Some(h) => h,
+                    None => unknown_run(run_id, Error::Precondition("no outcome".into())),
+                }
+            }
+            Err(e) => unknown_run(run_id, e),
+        }
+    }
+
+    /// Resumes every unfinished run of a fleet batch (succeeded hosts are reported as such).
+    pub async fn resume_batch(&self, batch_id: &str) -> Result<FleetReport> {
+        check_id(batch_id)?;
+        let runs: Vec<_> = self
+            .store
+            .list()
+            .await?
+            .into_iter()
+            .filter(|j| j.batch_id.as_deref() == Some(batch_id))
+            .map(|j| (j, true))
+            .collect();
+        if runs.is_empty() {
+            return Err(Error::Precondition(format!(
+                "no journals for batch `{batch_id}`"
+            )));
+        }
+        Ok(self.run_batch(Some(batch_id.to_string()), runs).await)
+    }
+
+    /// Undoes what the run `run_id` created (e.g. one kept with `keep_on_failure`).
+    pub async fn rollback(&self, run_id: &str) -> Result<RollbackReport> {
+        let mut j = self.store.load(run_id).await?;
+        Ok(self.undo(&mut j).await)
+    }
+
+    /// What [`rollback`](Self::rollback) of `run_id` would remove, in order (reads only).
+    pub async fn rollback_plan(&self, run_id: &str) -> Result<super::RemovalPlan> {
+        let j = self.store.load(run_id).await?;
+        Ok(self.plan_from_journal(&j).await)
+    }
+
+    /// A dry run of [`rollback`](Self::rollback): the report of what it would do, with reads
+    /// only (outcomes `would_remove`); the journal is not touched.
+    pub async fn rollback_dry_run(&self, run_id: &str) -> Result<RollbackReport> {
+        let j = self.store.load(run_id).await?;
+        let plan = self.plan_from_journal(&j).await;
+        let executed = self.execute_removal(&plan, true, false).await;
+        Ok(RollbackReport {
+            actions: executed.actions(),
+        })
+    }
+}
