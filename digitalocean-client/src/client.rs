@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::body::{self, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::error::{ApiErrorBody, Error, Result};
 use crate::resources::{
     Account, Actions, DomainRecords, Domains, DropletActions, Droplets, Images, Regions, Sizes,
@@ -65,6 +66,7 @@ pub struct Client {
     retry: RetryConfig,
     user_agent: HeaderValue,
     timeout: Duration,
+    max_response_bytes: usize,
     rate_limit: Arc<Mutex<Option<RateLimit>>>,
 }
 
@@ -78,6 +80,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     user_agent: Option<String>,
     http: Option<reqwest::Client>,
+    max_response_bytes: usize,
 }
 
 impl ClientBuilder {
@@ -120,6 +123,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Largest response body read, in bytes (default [`DEFAULT_MAX_RESPONSE_BYTES`], 32 MiB).
+    /// A longer body fails with [`Error::ResponseTooLarge`] without being read further (at
+    /// once when its `Content-Length` says so). Of an error body at most 64 KiB are read and
+    /// 512 bytes kept. Must be at least 1.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
     /// Validate the configuration and build the client. Never panics.
     pub fn build(self) -> Result<Client> {
         let mut raw = self.base_url.trim().to_owned();
@@ -146,6 +158,11 @@ impl ClientBuilder {
                 "retry.max_attempts must be at least 1".to_owned(),
             ));
         }
+        if self.max_response_bytes == 0 {
+            return Err(Error::Config(
+                "max_response_bytes must be at least 1".to_owned(),
+            ));
+        }
         // Validates the token (non-empty, header-safe) without keeping a copy.
         bearer_header(&self.token)?;
         let ua = match &self.user_agent {
@@ -169,6 +186,7 @@ impl ClientBuilder {
             retry: self.retry,
             user_agent,
             timeout: self.timeout,
+            max_response_bytes: self.max_response_bytes,
             rate_limit: Arc::new(Mutex::new(None)),
         })
     }
@@ -203,6 +221,7 @@ impl Client {
             timeout: Duration::from_secs(30),
             user_agent: None,
             http: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -280,15 +299,21 @@ impl Client {
         Account::new(self)
     }
 
-    /// Build `base + segments` (each segment percent-encoded) `+ ?query`.
+    /// Build `base + segments` (each segment checked by [`check_segment`] and
+    /// percent-encoded) `+ ?query` (encoded by `url`).
     pub(crate) fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url> {
-        for s in segments {
-            if s.is_empty() || *s == "." || *s == ".." {
-                return Err(Error::InvalidInput {
-                    field: "path segment",
-                    reason: format!("{s:?} is not a valid path segment"),
-                });
-            }
+        for (i, s) in segments.iter().enumerate() {
+            let field = match i.checked_sub(1).map(|p| segments[p]) {
+                Some("droplets") => "droplet_id",
+                Some("actions") => "action_id",
+                Some("tags") => "tag",
+                Some("domains") => "domain",
+                Some("records") => "record_id",
+                Some("images") => "image",
+                Some("keys") => "ssh_key",
+                _ => "path segment",
+            };
+            check_segment(field, s)?;
         }
         let mut url = self.base_url.clone();
         url.path_segments_mut()
@@ -413,7 +438,7 @@ impl Client {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.to_vec());
         }
-        let resp = req.send().await?;
+        let mut resp = req.send().await?;
         let status = resp.status();
         let headers = resp.headers().clone();
         if let Some(rl) = RateLimit::from_headers(&headers) {
@@ -422,15 +447,39 @@ impl Client {
                 Err(poisoned) => *poisoned.into_inner() = Some(rl),
             }
         }
-        let bytes = resp.bytes().await?;
         if status.is_success() {
-            return Ok(RawResponse {
-                status,
-                body: bytes.to_vec(),
-            });
+            let body = body::read_limited(&mut resp, self.max_response_bytes).await?;
+            return Ok(RawResponse { status, body });
         }
+        let bytes = body::read_error_body(&mut resp, self.max_response_bytes).await?;
         Err(error_from_response(status, &headers, &bytes))
     }
+}
+
+/// Refuse a value that cannot be exactly one URL path segment: empty, `.`, `..` (the `url`
+/// crate drops those, addressing the parent collection instead), or containing `/`, `\`,
+/// `?`, `#` or a control character (tab, CR and LF are silently stripped by `url`). No
+/// DigitalOcean name allows any of these (droplet names `[A-Za-z0-9.-]`, tags
+/// `[A-Za-z0-9_:-]`, domains, image slugs, key fingerprints); anything else is
+/// percent-encoded.
+fn check_segment(field: &'static str, value: &str) -> Result<()> {
+    let why = if value.is_empty() {
+        "it is empty"
+    } else if value == "." || value == ".." {
+        "`.` and `..` are not names (URL normalisation would address the parent instead)"
+    } else if value.contains(['/', '\\']) {
+        "it contains `/` or `\\`, which would change the URL path"
+    } else if value.contains(['?', '#']) {
+        "it contains `?` or `#`, which would end the URL path"
+    } else if value.chars().any(char::is_control) {
+        "it contains a control character (tab, CR, LF, …)"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidInput {
+        field,
+        reason: format!("{value:?} cannot be used in a URL path: {why}; nothing was sent"),
+    })
 }
 
 fn encode(body: Option<&(impl Serialize + ?Sized)>, what: &'static str) -> Result<Option<Vec<u8>>> {
@@ -542,10 +591,23 @@ mod tests {
     #[test]
     fn user_segments_are_percent_encoded() {
         let c = Client::builder("t").base_url("http://h/").build().unwrap();
-        let u = c.url(&["v2", "tags", "a/b?c#d e"], &[]).unwrap();
-        assert_eq!(u.as_str(), "http://h/v2/tags/a%2Fb%3Fc%23d%20e");
-        assert!(c.url(&["v2", ".."], &[]).is_err());
-        assert!(c.url(&["v2", ""], &[]).is_err());
+        let u = c.url(&["v2", "domains", "bücher.example d%"], &[]).unwrap();
+        assert_eq!(u.as_str(), "http://h/v2/domains/b%C3%BCcher.example%20d%25");
+        let u = c.url(&["v2", "tags", "env:prod"], &[]).unwrap();
+        assert_eq!(u.as_str(), "http://h/v2/tags/env:prod");
+        for bad in ["..", ".", "", "a/b", "a\\b", "a?b", "a#b", "a\tb", "a\nb"] {
+            let err = c.url(&["v2", "domains", bad], &[]).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidInput {
+                        field: "domain",
+                        ..
+                    }
+                ),
+                "{bad:?}: {err:?}"
+            );
+        }
     }
 
     #[test]

@@ -87,6 +87,37 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
+    /// A response body was larger than
+    /// [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)
+    /// (default 32 MiB); reading stopped at the limit. The request reached the server and
+    /// may have been processed.
+    #[error(
+        "DigitalOcean's response is larger than the limit of {limit} bytes \
+         (raise it with ClientBuilder::max_response_bytes)"
+    )]
+    ResponseTooLarge {
+        /// The configured limit, in bytes.
+        limit: usize,
+        /// The `Content-Length` the server announced, when it sent one.
+        content_length: Option<u64>,
+    },
+    /// A [`Pager`](crate::Pager) reached its page limit and the server still sent a `next`
+    /// link: [`Pager::max_pages`](crate::Pager::max_pages) (default 10,000), or fewer when
+    /// `meta.total` says the list is shorter. Either the list really is that long or the
+    /// server keeps inventing pages. The pages fetched so far were returned by earlier calls.
+    #[error(
+        "{what}: stopped after {pages} pages while the server still sent a next link \
+         (limit {limit}; raise it with Pager::max_pages)"
+    )]
+    TooManyPages {
+        /// Which listing.
+        what: &'static str,
+        /// Pages fetched.
+        pages: u32,
+        /// The limit in force: `max_pages`, or the page count `meta.total` implies plus
+        /// slack when that is smaller.
+        limit: u32,
+    },
     /// An action reached the `errored` state. The request that started it was processed.
     #[error("DigitalOcean action {action_id} ({action_type}) errored")]
     ActionErrored {

@@ -10,6 +10,7 @@
 //! - [`Error`]: one error type with predicates such as [`Error::is_not_found`].
 #![forbid(unsafe_code)]
 
+mod body;
 mod client;
 mod error;
 mod pagination;
@@ -19,9 +20,10 @@ mod retry;
 pub mod testkit;
 mod validate;
 
+pub use body::DEFAULT_MAX_RESPONSE_BYTES;
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, RateLimit};
 pub use error::{ApiErrorBody, Error, Result};
-pub use pagination::{DEFAULT_PER_PAGE, Pager};
+pub use pagination::{DEFAULT_MAX_PAGES, DEFAULT_PER_PAGE, Pager};
 pub use resources::*;
 pub use retry::RetryConfig;
 pub use validate::{MAX_DROPLET_NAMES, MAX_NAME_LEN, MAX_PER_PAGE, MAX_USER_DATA_BYTES};

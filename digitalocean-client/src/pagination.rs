@@ -15,6 +15,9 @@ use crate::validate;
 /// Default page size requested by every list (the API maximum).
 pub const DEFAULT_PER_PAGE: u32 = validate::MAX_PER_PAGE;
 
+/// Default [`Pager::max_pages`]: 10,000 pages (2 million items at 200 per page).
+pub const DEFAULT_MAX_PAGES: u32 = 10_000;
+
 #[derive(Deserialize, Default)]
 struct Links {
     #[serde(default)]
@@ -38,6 +41,14 @@ struct Meta {
 /// It follows `links.pages.next` (only its path and query, resolved against the
 /// configured base URL) and stops when there is no `next` link, or when a `next`
 /// link was already visited — so a misbehaving server cannot make it loop forever.
+///
+/// A server that keeps inventing new `next` links is stopped too: the pager fetches at
+/// most [`Pager::max_pages`] pages (default [`DEFAULT_MAX_PAGES`]), or, when the server
+/// sends `meta.total`, the page count that total implies plus some slack (items added
+/// while paging), whichever is smaller. When the server still sends a `next` link past
+/// that, [`Pager::next_page`] returns [`Error::TooManyPages`] rather than stopping silently
+/// with part of the list. A malformed `links` object is [`Error::Decode`] for the same
+/// reason.
 #[derive(Debug)]
 pub struct Pager<'c, T> {
     client: &'c Client,
@@ -49,6 +60,10 @@ pub struct Pager<'c, T> {
     pending_error: Option<Error>,
     seen: HashSet<String>,
     total: Option<u64>,
+    max_pages: u32,
+    pages: u32,
+    /// Fewest items on a page that had a `next` link: the page size the server really uses.
+    page_size: Option<u64>,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -74,6 +89,9 @@ impl<'c, T: DeserializeOwned> Pager<'c, T> {
             pending_error,
             seen: HashSet::new(),
             total: None,
+            max_pages: DEFAULT_MAX_PAGES,
+            pages: 0,
+            page_size: None,
             _item: PhantomData,
         }
     }
@@ -83,6 +101,28 @@ impl<'c, T: DeserializeOwned> Pager<'c, T> {
     pub fn per_page(mut self, per_page: u32) -> Self {
         self.per_page = per_page;
         self
+    }
+
+    /// Most pages to fetch (default [`DEFAULT_MAX_PAGES`]; 0 is treated as 1). Past it, a
+    /// further `next` link makes [`Pager::next_page`] return [`Error::TooManyPages`].
+    /// When the server sends `meta.total`, the limit is lowered to the pages that total
+    /// needs plus slack (2 pages and 10 %).
+    pub fn max_pages(mut self, max_pages: u32) -> Self {
+        self.max_pages = max_pages.max(1);
+        self
+    }
+
+    /// The page limit in force: [`Pager::max_pages`], or what `meta.total` implies (plus
+    /// slack) when that is smaller.
+    fn page_limit(&self) -> u32 {
+        let Some(total) = self.total else {
+            return self.max_pages;
+        };
+        let per_page = u64::from(self.per_page.max(1));
+        let size = self.page_size.unwrap_or(per_page).clamp(1, per_page);
+        let needed = total.div_ceil(size);
+        let with_slack = needed.saturating_add(2).saturating_add(needed / 10);
+        u32::try_from(with_slack).map_or(self.max_pages, |n| n.min(self.max_pages))
     }
 
     /// `meta.total` from the last page fetched, if the server sent it.
@@ -97,6 +137,21 @@ impl<'c, T: DeserializeOwned> Pager<'c, T> {
             return Some(Err(err));
         }
         let mut url = self.next.take()?;
+        let limit = self.page_limit();
+        if self.pages >= limit {
+            tracing::warn!(
+                what = self.what,
+                pages = self.pages,
+                limit,
+                "the server keeps sending next links; giving up"
+            );
+            return Some(Err(Error::TooManyPages {
+                what: self.what,
+                pages: self.pages,
+                limit,
+            }));
+        }
+        self.pages += 1;
         if !self.started {
             self.started = true;
             if let Err(e) = validate::per_page(self.per_page) {
@@ -112,16 +167,20 @@ impl<'c, T: DeserializeOwned> Pager<'c, T> {
     async fn fetch(&mut self, url: Url) -> Result<Vec<T>> {
         let raw = self.client.execute(Method::GET, url, None).await?;
         let mut page: serde_json::Map<String, serde_json::Value> = decode(&raw.body, self.what)?;
-        let items = match page.remove(self.key) {
+        let items: Vec<T> = match page.remove(self.key) {
             Some(v) => serde_json::from_value(v).map_err(|source| Error::Decode {
                 what: self.what,
                 source,
             })?,
             None => Vec::new(),
         };
+        // A malformed `links` must not end the listing silently with part of it.
         let links: Links = match page.remove("links") {
-            Some(v) => serde_json::from_value(v).unwrap_or_default(),
-            None => Links::default(),
+            None | Some(serde_json::Value::Null) => Links::default(),
+            Some(v) => serde_json::from_value(v).map_err(|source| Error::Decode {
+                what: self.what,
+                source,
+            })?,
         };
         if let Some(meta) = page.remove("meta") {
             self.total = serde_json::from_value::<Meta>(meta)
@@ -129,6 +188,10 @@ impl<'c, T: DeserializeOwned> Pager<'c, T> {
                 .total;
         }
         if let Some(href) = links.pages.and_then(|p| p.next).filter(|h| !h.is_empty()) {
+            if !items.is_empty() {
+                let n = items.len() as u64;
+                self.page_size = Some(self.page_size.map_or(n, |s| s.min(n)));
+            }
             let next = self.client.resolve_link(&href)?;
             if self.seen.contains(next.as_str()) {
                 tracing::warn!(next = %next.path(), "pagination loop detected; stopping");

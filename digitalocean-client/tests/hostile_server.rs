@@ -1,0 +1,404 @@
+//! Hostile-but-valid servers and unsafe names (issue #16 item 6): names that are not one URL
+//! path segment are refused before anything is sent, response bodies are read up to a limit,
+//! a body cut off mid-way is a transport error, and the pager is bounded.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // the helpers below are test code too
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::{TOKEN, droplet, setup};
+use digitalocean_client::{Client, DEFAULT_MAX_PAGES, Error, RetryConfig, SshKeyId};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+const UNSAFE: [&str; 9] = ["..", ".", "a/b", "a\tb", "a\\b", "a?b", "a#b", "a\r\nb", ""];
+
+fn invalid_field(err: &Error) -> &'static str {
+    match err {
+        Error::InvalidInput { field, .. } => field,
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unsafe_names_send_no_request() {
+    let (server, c) = setup().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(0)
+        .mount(&server)
+        .await;
+    for bad in UNSAFE {
+        let e = c.domains().get(bad).await.unwrap_err();
+        assert_eq!(invalid_field(&e), "domain", "{bad:?}");
+        let e = c.domains().delete(bad).await.unwrap_err();
+        assert_eq!(invalid_field(&e), "domain");
+        let e = c.domain_records(bad).delete(7).await.unwrap_err();
+        assert_eq!(invalid_field(&e), "domain");
+        let e = c
+            .domain_records(bad)
+            .list()
+            .collect_all()
+            .await
+            .unwrap_err();
+        assert_eq!(invalid_field(&e), "domain");
+        let e = c.images().get_by_slug(bad).await.unwrap_err();
+        assert!(matches!(invalid_field(&e), "image" | "slug"), "{e:?}");
+        let e = c
+            .ssh_keys()
+            .delete(SshKeyId::Fingerprint(bad.to_owned()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(invalid_field(&e), "ssh_key" | "fingerprint"),
+            "{e:?}"
+        );
+        let e = c.tags().delete(bad).await.unwrap_err();
+        assert_eq!(invalid_field(&e), "tag");
+        if !bad.is_empty() && bad.trim() == bad {
+            // The message names the value, escaped.
+            let e = c.domains().delete(bad).await.unwrap_err();
+            assert!(e.to_string().contains(&format!("{bad:?}")), "{e}");
+        }
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn legal_names_are_percent_encoded() {
+    let (server, c) = setup().await;
+    // Tags allow `:`, fingerprints are `aa:bb:…`; a domain given in Unicode is the API's
+    // call to refuse, but it must arrive as one percent-encoded segment.
+    Mock::given(method("DELETE"))
+        .and(path("/v2/tags/env:prod"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    c.tags().delete("env:prod").await.unwrap();
+    Mock::given(method("DELETE"))
+        .and(path("/v2/account/keys/3b:16:bf:e4"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    c.ssh_keys().delete("3b:16:bf:e4").await.unwrap();
+    Mock::given(method("DELETE"))
+        .and(path("/v2/domains/b%C3%BCcher.example"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    c.domains().delete("bücher.example").await.unwrap();
+    Mock::given(method("DELETE"))
+        .and(path("/v2/domains/my%20zone.example"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    c.domains().delete("my zone.example").await.unwrap();
+}
+
+fn small_client(uri: &str, limit: usize) -> Client {
+    Client::builder(TOKEN)
+        .base_url(uri)
+        .retry(RetryConfig::disabled())
+        .max_response_bytes(limit)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn body_over_the_limit_with_content_length_is_refused() {
+    let (server, _) = setup().await;
+    let mut d = droplet();
+    d["pad"] = json!("x".repeat(10_000));
+    Mock::given(method("GET"))
+        .and(path("/v2/droplets/1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"droplet": d})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let err = small_client(&server.uri(), 4096)
+        .droplets()
+        .get(1)
+        .await
+        .unwrap_err();
+    let Error::ResponseTooLarge {
+        limit,
+        content_length,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*limit, 4096);
+    assert!(content_length.is_some_and(|n| n > 10_000));
+    assert!(err.to_string().contains("max_response_bytes"), "{err}");
+    small_client(&server.uri(), 64 * 1024)
+        .droplets()
+        .get(1)
+        .await
+        .unwrap();
+}
+
+#[test]
+fn zero_limit_is_a_config_error() {
+    let err = Client::builder(TOKEN)
+        .max_response_bytes(0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn chunked_body_over_the_limit_stops_reading() {
+    // No Content-Length: the server streams up to 8 MiB; the client must stop at 64 KiB.
+    let (uri, hits, sent) = raw_server(|s| chunked(s, "200 OK", 8 << 20));
+    let c = small_client(&uri, 64 * 1024);
+    let err = tokio::time::timeout(Duration::from_secs(20), c.droplets().get(1))
+        .await
+        .expect("the client read the whole endless body")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ResponseTooLarge {
+                limit: 65536,
+                content_length: None
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // It hung up long before the end (socket buffers hold a few MiB at most).
+    wait_for_writer(&sent).await;
+    assert!(sent.load(Ordering::SeqCst) < 8 << 20);
+}
+
+#[tokio::test]
+async fn huge_error_body_keeps_a_snippet() {
+    let (uri, _, _) = raw_server(|s| chunked(s, "502 Bad Gateway", 8 << 20));
+    let c = small_client(&uri, 32 << 20);
+    let err = tokio::time::timeout(Duration::from_secs(20), c.droplets().get(1))
+        .await
+        .unwrap()
+        .unwrap_err();
+    let Error::UnexpectedStatus {
+        status,
+        body_snippet,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(status.as_u16(), 502);
+    assert_eq!(body_snippet.len(), 512);
+}
+
+#[tokio::test]
+async fn body_cut_mid_way_is_a_transport_error() {
+    for status in ["200 OK", "502 Bad Gateway"] {
+        let (uri, _, _) = raw_server(move |s| {
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\
+                 Connection: close\r\n\r\n{{\"droplet\": {{\"id\": 1, \"pad\": \""
+            );
+            let _ = s.write_all(head.as_bytes());
+            0
+        });
+        let err = small_client(&uri, 1 << 20)
+            .droplets()
+            .get(1)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Transport(_)), "{status}: {err:?}");
+    }
+}
+
+/// A fake that always links a new next page: `?page=N` links to `page=N+1`.
+async fn endless_pages(server: &wiremock::MockServer, meta_total: Option<u64>) {
+    Mock::given(method("GET"))
+        .and(path("/v2/tags"))
+        .respond_with(move |req: &wiremock::Request| {
+            let page: u64 = req
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "page")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(1);
+            let next = format!(
+                "https://api.digitalocean.com/v2/tags?page={}&per_page=2",
+                page + 1
+            );
+            let mut body = json!({
+                "tags": [{"name": format!("t{page}a")}, {"name": format!("t{page}b")}],
+                "links": {"pages": {"next": next}},
+            });
+            if let Some(total) = meta_total {
+                body["meta"] = json!({"total": total});
+            }
+            ResponseTemplate::new(200).set_body_json(body)
+        })
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn pager_that_never_ends_is_bounded_by_max_pages() {
+    let (server, c) = setup().await;
+    endless_pages(&server, None).await;
+    let mut pager = c.tags().list().per_page(2).max_pages(5);
+    let mut items = 0;
+    let err = loop {
+        match tokio::time::timeout(Duration::from_secs(20), pager.next_page())
+            .await
+            .expect("the pager did not stop")
+        {
+            Some(Ok(page)) => items += page.len(),
+            Some(Err(e)) => break e,
+            None => panic!("stopped silently after {items} items"),
+        }
+    };
+    assert_eq!(items, 10);
+    assert!(
+        matches!(
+            err,
+            Error::TooManyPages {
+                what: "tag list",
+                pages: 5,
+                limit: 5
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("max_pages"), "{err}");
+    assert!(pager.next_page().await.is_none());
+    assert_eq!(server.received_requests().await.unwrap().len(), 5);
+    assert_eq!(DEFAULT_MAX_PAGES, 10_000);
+}
+
+#[tokio::test]
+async fn pager_limit_follows_meta_total() {
+    let (server, c) = setup().await;
+    // 6 items at 2 per page is 3 pages; slack allows 2 more, then it is an error.
+    endless_pages(&server, Some(6)).await;
+    let err = tokio::time::timeout(
+        Duration::from_secs(20),
+        c.tags().list().per_page(2).collect_all(),
+    )
+    .await
+    .expect("the pager did not stop")
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooManyPages {
+                pages: 5,
+                limit: 5,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn malformed_links_are_a_decode_error() {
+    let (server, c) = setup().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/tags"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "tags": [{"name": "a"}], "links": {"pages": {"next": 2}}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = c.tags().list().collect_all().await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+}
+
+// ----- a raw HTTP/1.1 server: one answer per connection, written by hand -----
+
+/// Serve every connection on a thread with `respond`; returns the base URL, the number of
+/// requests read and the number of body bytes `chunked` managed to write.
+fn raw_server(
+    respond: impl Fn(&mut TcpStream) -> usize + Send + Sync + 'static,
+) -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::new(AtomicUsize::new(usize::MAX));
+    let (h, w) = (hits.clone(), sent.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            read_request(&mut stream);
+            h.fetch_add(1, Ordering::SeqCst);
+            w.store(respond(&mut stream), Ordering::SeqCst);
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    });
+    (format!("http://{addr}"), hits, sent)
+}
+
+fn read_request(stream: &mut TcpStream) {
+    let mut reader = BufReader::new(stream);
+    let mut len = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; len];
+    let _ = reader.read_exact(&mut body);
+}
+
+/// A chunked body of up to `total` bytes of `x`; stops when the client hangs up. Returns the
+/// bytes written.
+fn chunked(stream: &mut TcpStream, status: &str, total: usize) -> usize {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n"
+    );
+    if stream.write_all(head.as_bytes()).is_err() {
+        return 0;
+    }
+    let chunk = [b'x'; 16 * 1024];
+    let mut sent = 0;
+    while sent < total {
+        let frame = [
+            format!("{:x}\r\n", chunk.len()).as_bytes(),
+            &chunk[..],
+            b"\r\n",
+        ]
+        .concat();
+        if stream.write_all(&frame).is_err() {
+            return sent;
+        }
+        sent += chunk.len();
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    sent
+}
+
+/// Wait (without blocking the runtime, which has to close the socket) until the server's
+/// writer has finished.
+async fn wait_for_writer(sent: &AtomicUsize) {
+    for _ in 0..400 {
+        if sent.load(Ordering::SeqCst) != usize::MAX {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the server kept writing");
+}
