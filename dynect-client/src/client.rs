@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::auth::{self, Credentials};
+use crate::body::{self, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::envelope::{Envelope, Message, ResponseStatus};
 use crate::error::{ApiErrorBody, Error, Result};
 use crate::ratelimit::RateLimiter;
@@ -42,6 +43,7 @@ struct Inner {
     retry: RetryConfig,
     poll: PollConfig,
     limiter: Option<RateLimiter>,
+    max_response_bytes: usize,
     session: Mutex<SessionState>,
     login_lock: tokio::sync::Mutex<()>,
 }
@@ -69,6 +71,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     api_version: Option<String>,
     per_minute: Option<u32>,
+    max_response_bytes: usize,
 }
 
 impl ClientBuilder {
@@ -129,6 +132,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Largest response body read, in bytes (default [`DEFAULT_MAX_RESPONSE_BYTES`], 32 MiB).
+    /// A longer body fails with [`Error::ResponseTooLarge`] without being read further (at
+    /// once when its `Content-Length` says so). Of an error body at most 64 KiB are read and
+    /// 512 bytes kept. `0` is rejected by [`ClientBuilder::build`].
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
     /// Build the client. Does not log in: the first call (or [`Client::login`]) does.
     pub fn build(self) -> Result<Client> {
         let mut base_url = Url::parse(&self.base_url)
@@ -165,6 +177,11 @@ impl ClientBuilder {
                 "retry.max_attempts must be at least 1".into(),
             ));
         }
+        if self.max_response_bytes == 0 {
+            return Err(Error::Config(
+                "max_response_bytes must be at least 1".into(),
+            ));
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -174,6 +191,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 poll: self.poll,
                 limiter,
+                max_response_bytes: self.max_response_bytes,
                 session: Mutex::new(SessionState::default()),
                 login_lock: tokio::sync::Mutex::new(()),
             }),
@@ -287,6 +305,7 @@ impl Client {
             http: None,
             api_version: None,
             per_minute: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -471,7 +490,16 @@ impl Client {
         }
     }
 
+    /// `base + segments`, each percent-encoded. A segment that is not exactly one path
+    /// segment is refused (a last empty segment is the trailing slash Dyn's job URLs use).
+    /// Zone and FQDN are validated as DNS names before they get here; this is the safety
+    /// net for every path, so `.`/`..` (dropped by the `url` crate), tab/CR/LF (stripped by
+    /// it), `/`, `\`, `?` and `#` can never reshape a request.
     fn url(&self, segments: &[String]) -> Result<Url> {
+        for (i, s) in segments.iter().enumerate() {
+            let last = i + 1 == segments.len();
+            check_segment(segment_field(segments, i), s, last)?;
+        }
         let mut url = self.inner.base_url.clone();
         {
             let mut segs = url
@@ -508,12 +536,18 @@ impl Client {
         if let Some(b) = body {
             req = req.body(b.to_vec());
         }
+        let limit = self.inner.max_response_bytes;
         let result = async {
-            let resp = req.send().await?;
+            let mut resp = req.send().await?;
             let status = resp.status();
             let headers = resp.headers().clone();
-            let body = resp.bytes().await?.to_vec();
-            Ok::<_, reqwest::Error>(RawResponse {
+            let body = if status.is_success() {
+                body::read_limited(&mut resp, limit).await?
+            } else {
+                // Failure envelopes, 307 job redirects, proxy pages: a bounded read.
+                body::read_error_body(&mut resp, limit).await?
+            };
+            Ok::<_, Error>(RawResponse {
                 status,
                 headers,
                 body,
@@ -673,5 +707,73 @@ impl Client {
         ])?;
         let reply = self.wait_job(job_id, url, Some(&token), "job").await?;
         Ok(reply.data)
+    }
+}
+
+/// What a path segment of `REST/<Resource>/<zone>/<fqdn>/<id>` holds, for error messages.
+fn segment_field(segments: &[String], i: usize) -> &'static str {
+    match (segments.get(1).map(String::as_str), i) {
+        (_, 0 | 1) => "resource",
+        (Some("Job"), 2) => "job id",
+        (Some("Task"), 2) => "task id",
+        (_, 2) => "zone",
+        (_, 3) => "FQDN",
+        (_, 4) => "record id",
+        _ => "path segment",
+    }
+}
+
+/// Refuse a value that cannot be exactly one URL path segment.
+fn check_segment(field: &str, value: &str, last: bool) -> Result<()> {
+    let why = if value.is_empty() {
+        if last {
+            return Ok(());
+        }
+        "it is empty"
+    } else if value == "." || value == ".." {
+        "`.` and `..` are not names (URL normalisation would address the parent instead)"
+    } else if value.contains(['/', '\\']) {
+        "it contains `/` or `\\`, which would change the URL path"
+    } else if value.contains(['?', '#']) {
+        "it contains `?` or `#`, which would end the URL path"
+    } else if value.chars().any(char::is_control) {
+        "it contains a control character (tab, CR, LF, …)"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidInput(format!(
+        "{field} {value:?} cannot be used in a URL path: {why}; nothing was sent"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_refuses_segments_that_would_reshape_the_path() {
+        let c = Client::builder("c", "u", "p".to_string())
+            .base_url("http://h/")
+            .build()
+            .unwrap();
+        let seg = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let u = c
+            .url(&seg(&["REST", "ARecord", "example.com", "a b.example.com", ""]))
+            .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://h/REST/ARecord/example.com/a%20b.example.com/"
+        );
+        for bad in ["..", ".", "a/b", "a\\b", "a?b", "a#b", "a\tb", "a\nb", ""] {
+            let err = c
+                .url(&seg(&["REST", "ARecord", "example.com", bad, "1"]))
+                .unwrap_err();
+            let Error::InvalidInput(msg) = &err else {
+                panic!("{err:?}")
+            };
+            assert!(msg.starts_with("FQDN "), "{msg}");
+        }
+        let err = c.url(&seg(&["REST", "Zone", ".."])).unwrap_err();
+        assert!(err.to_string().contains("zone \"..\""), "{err}");
     }
 }

@@ -173,7 +173,22 @@ pub enum Error {
         /// `Retry-After`, when the server sent one (e.g. a bare 429).
         retry_after: Option<Duration>,
     },
-    /// Connect/TLS/timeout/body-read failure. The request MAY have been sent.
+    /// A response body was larger than
+    /// [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)
+    /// (default 32 MiB); reading stopped at the limit. The request reached the server and
+    /// may have been processed (a write may be pending in the session).
+    #[error(
+        "Dyn's response is larger than the limit of {limit} bytes \
+         (raise it with ClientBuilder::max_response_bytes)"
+    )]
+    ResponseTooLarge {
+        /// The configured limit, in bytes.
+        limit: usize,
+        /// The `Content-Length` the server announced, when it sent one.
+        content_length: Option<u64>,
+    },
+    /// Connect/TLS/timeout/body-read failure (a body cut off mid-way included). The request
+    /// MAY have been sent.
     #[error("request to Dyn failed")]
     Transport(#[from] reqwest::Error),
     /// 2xx but the JSON did not match our model. The request reached the server.

@@ -72,6 +72,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod body;
 mod client;
 pub mod envelope;
 mod error;
@@ -83,6 +84,7 @@ pub mod testkit;
 mod validate;
 
 pub use auth::SessionInfo;
+pub use body::DEFAULT_MAX_RESPONSE_BYTES;
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use envelope::{ErrorCode, Message, MessageLevel, ResponseStatus};
 pub use error::{ApiErrorBody, Error, Result};
