@@ -223,6 +223,15 @@ pub fn env_secret(name: &str) -> Option<SecretString> {
         .map(|v| SecretString::from(v.trim().to_owned()))
 }
 
+/// `--sandbox` in a build without the `sandbox` feature.
+pub fn sandbox_not_built() -> CliError {
+    CliError::bad_input(
+        "--sandbox needs the `sandbox` cargo feature, which this build leaves out \
+         (production builds use --no-default-features): rebuild with default features, \
+         or drop --sandbox",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,9 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use ops_core::adapters::chef::{ChefConfigMgmt, ChefNodes, ChefUsersBag};
 use ops_core::adapters::do_keys::DoAccountKeys;
-use ops_core::adapters::{DigitalOceanCompute, DnsAdapter, DnsConfig, DynDns, NagiosMonitoring};
+#[cfg(feature = "sandbox")]
+use ops_core::adapters::DynDns;
+use ops_core::adapters::{DigitalOceanCompute, DnsAdapter, DnsConfig, NagiosMonitoring};
 use ops_core::key_sync::{
     KeyPolicy, KeySource, KeySync, KeySyncOptions, RunOptions, SourceFormat, SyncReport,
 };
@@ -19,7 +21,9 @@ use serde_json::{Value, json};
 
 use crate::cli::{CliError, ExitKind, Secrets, classify, env_secret, render_error};
 use crate::progress::Progress;
-use crate::sandbox::providers::{Fakes, SANDBOX_FLEET_TOML, SANDBOX_USERS_TOML};
+#[cfg(feature = "sandbox")]
+use crate::sandbox::providers::Fakes;
+use crate::sandbox::providers::{SANDBOX_FLEET_TOML, SANDBOX_USERS_TOML};
 
 /// DNS provider choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -75,8 +79,8 @@ pub struct Providers {
     pub monitoring: NagiosMonitoring,
     /// Chef server URL for bootstrapping.
     pub chef_url: String,
-    /// Keeps the sandbox fakes alive.
-    pub fakes: Option<Arc<Fakes>>,
+    /// Keeps the sandbox fakes alive (`--sandbox`).
+    pub fakes: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Providers {
@@ -93,6 +97,7 @@ pub type Engine = Provisioner<DigitalOceanCompute, DnsAdapter, ChefConfigMgmt, N
 
 impl Providers {
     /// Providers over running fakes.
+    #[cfg(feature = "sandbox")]
     pub fn from_fakes(fakes: Arc<Fakes>, dns: DnsProvider) -> Result<Providers, CliError> {
         let digitalocean = fakes.do_client()?;
         let dns = match dns {
@@ -107,7 +112,7 @@ impl Providers {
             chef_url: fakes.chef.url(),
             digitalocean,
             dns,
-            fakes: Some(fakes),
+            fakes: Some(fakes as Arc<dyn std::any::Any + Send + Sync>),
         })
     }
 
@@ -122,8 +127,13 @@ impl Providers {
                     "--sandbox owns its zone at Dyn: drop --dns digitalocean",
                 ));
             }
-            let fakes = Arc::new(Fakes::start(Duration::from_millis(1500)).await?);
-            return Self::from_fakes(fakes, args.dns);
+            #[cfg(feature = "sandbox")]
+            {
+                let fakes = Arc::new(Fakes::start(Duration::from_millis(1500)).await?);
+                return Self::from_fakes(fakes, args.dns);
+            }
+            #[cfg(not(feature = "sandbox"))]
+            return Err(crate::cli::sandbox_not_built());
         }
         let token = env_secret("DIGITALOCEAN_TOKEN").ok_or_else(|| {
             CliError::bad_input(

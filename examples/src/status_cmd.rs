@@ -49,8 +49,8 @@ pub struct StatusTarget {
     pub client: nagios_client::Client,
     /// The page configuration.
     pub config: StatusConfig,
-    /// Keeps the sandbox fake alive.
-    pub fake: Option<nagios_client::testkit::FakeNagios>,
+    /// Keeps the sandbox fake alive (`--sandbox`).
+    pub fake: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for StatusTarget {
@@ -77,16 +77,21 @@ pub async fn target(args: &StatusArgs, secrets: &mut Secrets) -> Result<StatusTa
         .validate()
         .map_err(|e| CliError::from_workflow("the status config is invalid", e))?;
     if args.sandbox {
-        let fake = crate::sandbox::nagios::start_fake_nagios().await?;
-        let client = fake
-            .client()
-            .map_err(|e| CliError::other("fake nagios-api client").with_source(e))?;
-        tracing::info!(url = %fake.uri(), "sandbox: fake nagios-api started");
-        return Ok(StatusTarget {
-            client,
-            config,
-            fake: Some(fake),
-        });
+        #[cfg(feature = "sandbox")]
+        {
+            let fake = crate::sandbox::nagios::start_fake_nagios().await?;
+            let client = fake
+                .client()
+                .map_err(|e| CliError::other("fake nagios-api client").with_source(e))?;
+            tracing::info!(url = %fake.uri(), "sandbox: fake nagios-api started");
+            return Ok(StatusTarget {
+                client,
+                config,
+                fake: Some(Box::new(fake)),
+            });
+        }
+        #[cfg(not(feature = "sandbox"))]
+        return Err(crate::cli::sandbox_not_built());
     }
     let Some(url) = &args.nagios_url else {
         return Err(CliError::bad_input(

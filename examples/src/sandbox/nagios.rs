@@ -1,6 +1,8 @@
 //! A fake nagios-api with a few hosts and services, and a status configuration for it.
 
+#[cfg(feature = "sandbox")]
 use nagios_client::testkit::FakeNagios;
+#[cfg(feature = "sandbox")]
 use nagios_client::{HostStatus, ServiceStatus};
 use ops_core::status::StatusConfig;
 
@@ -36,6 +38,7 @@ pub fn sandbox_status_config() -> Result<StatusConfig, CliError> {
 
 /// Start a fake nagios-api with `web-01`, `web-02`, `db-01` and `worker-01`; `worker-01`'s
 /// queue check is WARNING so the page has something to show.
+#[cfg(feature = "sandbox")]
 pub async fn start_fake_nagios() -> Result<FakeNagios, CliError> {
     FakeNagios::builder()
         .host("web-01", HostStatus::Up)

@@ -1,15 +1,23 @@
 //! In-process fakes of DigitalOcean, Dyn, Chef Server and nagios-api for provision,
 //! teardown and key-sync.
 
+#[cfg(feature = "sandbox")]
 use std::time::Duration;
 
+#[cfg(feature = "sandbox")]
 use chef_client::testkit::FakeChefServer;
+#[cfg(feature = "sandbox")]
 use digitalocean_client::CreateSshKey;
+#[cfg(feature = "sandbox")]
 use digitalocean_client::testkit::{FakeConfig, FakeDigitalOcean};
+#[cfg(feature = "sandbox")]
 use dynect_client::testkit::FakeDyn;
+#[cfg(feature = "sandbox")]
 use nagios_client::HostStatus;
+#[cfg(feature = "sandbox")]
 use nagios_client::testkit::FakeNagios;
 
+#[cfg(feature = "sandbox")]
 use crate::cli::CliError;
 
 /// The DNS zone the sandbox owns.
@@ -56,6 +64,7 @@ ssh_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAxQsMBt80t6AAc7q16+iVlm2MWVPWt
 "#;
 
 /// The running fakes.
+#[cfg(feature = "sandbox")]
 pub struct Fakes {
     /// DigitalOcean API.
     pub digitalocean: FakeDigitalOcean,
@@ -67,16 +76,19 @@ pub struct Fakes {
     pub nagios: FakeNagios,
 }
 
+#[cfg(feature = "sandbox")]
 impl std::fmt::Debug for Fakes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Fakes").finish_non_exhaustive()
     }
 }
 
+#[cfg(feature = "sandbox")]
 fn start_err(what: &str) -> impl FnOnce(std::io::Error) -> CliError + '_ {
     move |e| CliError::other(format!("could not start the fake {what} on loopback")).with_source(e)
 }
 
+#[cfg(feature = "sandbox")]
 impl Fakes {
     /// Start all four; droplets take `boot` to become active.
     pub async fn start(boot: Duration) -> Result<Fakes, CliError> {
