@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
+use crate::body::{self, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::commands::Wire;
 use crate::error::{Error, Result};
 use crate::retry::{Idempotency, RetryConfig, next_delay, should_retry};
@@ -17,6 +18,28 @@ use crate::retry::{Idempotency, RetryConfig, next_delay, should_retry};
 pub const DEFAULT_PORT: u16 = 6315;
 
 const BODY_SNIPPET: usize = 512;
+
+/// Refuse a value that cannot be exactly one URL path segment. The `url` crate drops `.`
+/// and `..` (so `host("..")` would ask for `/`) and strips tab, CR and LF; `/`, `\`, `?`
+/// and `#` would change the path or end it. nagios-api's own URL grammar
+/// (`/<verb>/<[\w.+\-\s]+>`) allows none of them in an object id; spaces and anything
+/// else are percent-encoded.
+fn check_segment(field: &'static str, value: &str) -> Result<()> {
+    let reason = if value.is_empty() {
+        "must not be empty"
+    } else if value == "." || value == ".." {
+        "must not be `.` or `..` (URL normalisation would address the parent instead)"
+    } else if value.contains(['/', '\\']) {
+        "must not contain `/` or `\\` (it would change the URL path)"
+    } else if value.contains(['?', '#']) {
+        "must not contain `?` or `#` (it would end the URL path)"
+    } else if value.chars().any(char::is_control) {
+        "must not contain control characters (tab, CR, LF, …)"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidRequest { field, reason })
+}
 
 /// Credentials for a proxy in front of nagios-api (nagios-api itself has no
 /// authentication).
@@ -35,6 +58,7 @@ pub struct Client {
     base_url: Url,
     auth: Option<BasicAuth>,
     retry: RetryConfig,
+    max_response_bytes: usize,
     pub(crate) poll_interval: Duration,
 }
 
@@ -49,6 +73,7 @@ pub struct ClientBuilder {
     user_agent: String,
     http: Option<reqwest::Client>,
     poll_interval: Duration,
+    max_response_bytes: usize,
 }
 
 impl Client {
@@ -64,6 +89,7 @@ impl Client {
             user_agent: concat!("nagios-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             http: None,
             poll_interval: Duration::from_secs(1),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -72,7 +98,18 @@ impl Client {
         &self.base_url
     }
 
+    /// `base + segments`; every segment is checked ([`check_segment`]) and
+    /// percent-encoded.
     fn url(&self, segments: &[&str]) -> Result<Url> {
+        for (i, s) in segments.iter().enumerate() {
+            let field = match (segments.first().copied(), i) {
+                (_, 0) => "endpoint",
+                (Some("host" | "service"), 1) => "host",
+                (Some("cancel_downtime"), 1) => "downtime_id",
+                _ => "path segment",
+            };
+            check_segment(field, s)?;
+        }
         let mut url = self.base_url.clone();
         url.path_segments_mut()
             .map_err(|()| Error::Config("base URL cannot be a base".into()))?
@@ -178,19 +215,21 @@ impl Client {
             // header sensitive.
             req = req.basic_auth(&auth.username, Some(auth.password.expose_secret()));
         }
-        let resp = req.send().await?;
+        let mut resp = req.send().await?;
         let status = resp.status();
         if !status.is_success() {
             let retry_after = crate::retry::retry_after(resp.headers());
-            let bytes = resp.bytes().await.unwrap_or_default();
-            let cut = bytes.len().min(BODY_SNIPPET);
+            // Only the snippet is kept, so only the snippet is read. A body cut off
+            // mid-way is a transport error, not an empty snippet.
+            let limit = BODY_SNIPPET.min(self.max_response_bytes);
+            let bytes = body::read_at_most(&mut resp, limit).await?.bytes;
             return Err(Error::UnexpectedStatus {
                 status,
-                body_snippet: String::from_utf8_lossy(&bytes[..cut]).into_owned(),
+                body_snippet: String::from_utf8_lossy(&bytes).into_owned(),
                 retry_after,
             });
         }
-        let bytes = resp.bytes().await?;
+        let bytes = body::read_limited(&mut resp, self.max_response_bytes).await?;
         decode(call.endpoint, call.named_service, &bytes)
     }
 }
@@ -287,6 +326,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Largest response body read, in bytes (default [`DEFAULT_MAX_RESPONSE_BYTES`],
+    /// 32 MiB; `/state` of a large Nagios can be several MiB). A longer body fails with
+    /// [`Error::ResponseTooLarge`] without being read further (at once when its
+    /// `Content-Length` says so; the limit applies to the decompressed body). Of an error
+    /// body (a proxy's) only the 512-byte snippet is read. Must be at least 1.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
     /// How often the `*_and_wait` helpers poll `/state` (default 1 s;
     /// nagios-api re-reads `status.dat` at most once a second).
     pub fn poll_interval(mut self, d: Duration) -> Self {
@@ -316,6 +365,11 @@ impl ClientBuilder {
         }
         base_url.set_query(None);
         base_url.set_fragment(None);
+        if self.max_response_bytes == 0 {
+            return Err(Error::Config(
+                "max_response_bytes must be at least 1".into(),
+            ));
+        }
         let http = match self.http {
             Some(h) => h,
             None => reqwest::Client::builder()
@@ -330,6 +384,7 @@ impl ClientBuilder {
             base_url,
             auth: self.auth,
             retry: self.retry,
+            max_response_bytes: self.max_response_bytes,
             poll_interval: self.poll_interval,
         })
     }

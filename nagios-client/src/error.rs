@@ -46,8 +46,23 @@ pub enum Error {
         /// `Retry-After` in seconds, if the proxy sent one.
         retry_after: Option<Duration>,
     },
-    /// Connect, TLS, timeout or body-read failure. The request MAY have been
-    /// sent (and a command written to Nagios), unless it is a connect error.
+    /// A response body was larger than
+    /// [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)
+    /// (default 32 MiB); reading stopped at the limit. The request reached the server (a
+    /// command may have been written to Nagios).
+    #[error(
+        "nagios-api's response is larger than the limit of {limit} bytes \
+         (raise it with ClientBuilder::max_response_bytes)"
+    )]
+    ResponseTooLarge {
+        /// The configured limit, in bytes.
+        limit: usize,
+        /// The `Content-Length` the server announced, when it sent one.
+        content_length: Option<u64>,
+    },
+    /// Connect, TLS, timeout or body-read failure (a body cut off mid-way
+    /// included, for an error status too). The request MAY have been sent (and a
+    /// command written to Nagios), unless it is a connect error.
     #[error("request to nagios-api failed")]
     Transport(#[from] reqwest::Error),
     /// HTTP 200 but the body did not match the model: not JSON, not the
@@ -66,7 +81,9 @@ pub enum Error {
     },
     /// A request field holds a value that would corrupt the Nagios external
     /// command line (a newline anywhere; a `;` in a host, service, hostgroup
-    /// or author). Nothing was sent.
+    /// or author), or a name that cannot be one URL path segment (empty, `.`,
+    /// `..`, or containing `/`, `\`, `?`, `#` or a control character). Nothing
+    /// was sent.
     #[error("invalid request field `{field}`: {reason}")]
     InvalidRequest {
         /// The request field.

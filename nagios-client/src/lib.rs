@@ -98,6 +98,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod body;
 mod client;
 mod commands;
 mod de;
@@ -108,6 +109,7 @@ pub mod retry;
 pub mod testkit;
 
 pub use api::{FoundDowntime, all_downtime_ids, find_new_downtimes};
+pub use body::DEFAULT_MAX_RESPONSE_BYTES;
 pub use client::{Client, ClientBuilder, DEFAULT_PORT};
 pub use commands::{
     Acknowledge, AddComment, CancelDowntime, CancelOutcome, DEFAULT_AUTHOR,

@@ -242,12 +242,17 @@ async fn endpoint_missing_on_older_server() {
 async fn host_names_are_percent_encoded() {
     let (server, client) = setup().await;
     Mock::given(method("GET"))
-        .and(path("/host/a%2Fb"))
+        .and(path("/host/a%20b"))
         .respond_with(ok_json(fixture!("host_unknown.json")))
         .expect(1)
         .mount(&server)
         .await;
-    assert!(client.host("a/b").await.unwrap_err().is_unknown_host());
+    assert!(client.host("a b").await.unwrap_err().is_unknown_host());
+    // A `/` is no part of a nagios-api object id: refused, nothing sent (hostile_server.rs).
+    assert!(matches!(
+        client.host("a/b").await.unwrap_err(),
+        nagios_client::Error::InvalidRequest { field: "host", .. }
+    ));
 }
 
 /// nagios-api's HTTP server (diesel) writes the status line
