@@ -93,7 +93,7 @@ impl std::fmt::Debug for Providers {
 }
 
 /// The engine type the binaries use.
-pub type Engine = Provisioner<DigitalOceanCompute, DnsAdapter, ChefConfigMgmt, NagiosMonitoring>;
+pub type Engine = Provisioner;
 
 impl Providers {
     /// Providers over running fakes.

@@ -15,6 +15,14 @@
 //! an ambiguous droplet create by looking the droplet up by its unique run tag and adopting
 //! it, never by blindly creating a second one.
 //!
+//! **One style: ports are trait objects.** Workflows hold them as `Arc<dyn Port>`
+//! ([`Provisioner`](crate::provision::Provisioner), the restore's
+//! [`Downtime`](crate::restore::Downtime)) or borrow them as `&dyn Port`
+//! ([`KeySync`](crate::key_sync::KeySync)). `async_trait` already boxes every call's future,
+//! so generic parameters would buy nothing at run time; they would cost a type parameter per
+//! port in every signature (and in every caller's type alias) and a copy of the workflow per
+//! combination of adapters at compile time.
+//!
 //! Adapter rules (the workflows rely on them):
 //! - "Not there" is an answer, not an error: `get_*` return `Ok(None)`; `delete_*` of something
 //!   already gone return an error of kind [`PortErrorKind::NotFound`] (the workflows treat it as

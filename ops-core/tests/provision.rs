@@ -18,7 +18,7 @@ use ops_core::provision::{
 };
 use provision_fakes::{Fault, Injection, SECRET_MARK, World};
 
-type P = Provisioner<World, World, World, World>;
+type P = Provisioner;
 
 fn temp_dir() -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);

@@ -5,15 +5,8 @@ use super::journal::{RunJournal, Step, check_id};
 use super::run::{new_id, unknown_run};
 use super::{FleetReport, HostFailure, HostOutcome, HostSpec, Provisioner, RollbackReport};
 use crate::error::{Error, Result};
-use crate::ports::{Compute, ConfigMgmt, Dns, Monitoring};
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     // ------------------------------------------------------------------------------------
     // public entry points
     // ------------------------------------------------------------------------------------

@@ -16,9 +16,7 @@ use super::journal::RunStatus;
 use super::spec::{RUN_TAG_PREFIX, TOOL_TAG};
 use super::{Provisioner, RunJournal};
 use crate::error::Result;
-use crate::ports::{
-    Compute, ConfigMgmt, Dns, DnsRecord, Droplet, DropletFilter, Monitoring, RecordType,
-};
+use crate::ports::{DnsRecord, Droplet, DropletFilter, RecordType};
 
 /// Orphans found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -71,13 +69,7 @@ fn addrs(d: &Droplet) -> impl Iterator<Item = String> {
     .flatten()
 }
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     /// Lists orphans. Read-only.
     pub async fn audit(&self, scope: &AuditScope) -> Result<AuditReport> {
         let all = self

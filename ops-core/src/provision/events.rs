@@ -1,15 +1,8 @@
 //! Progress events: each is logged through `tracing` and handed to the caller's callback.
 
 use super::{ProgressEvent, Provisioner};
-use crate::ports::{Compute, ConfigMgmt, Dns, Monitoring};
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     #[allow(clippy::needless_pass_by_value)] // events are built for this call
     pub(crate) fn emit(&self, ev: ProgressEvent) {
         match &ev {

@@ -310,18 +310,21 @@ impl FleetReport {
 }
 
 /// The provision/teardown workflow engine.
-pub struct Provisioner<C, D, K, M> {
-    compute: Arc<C>,
-    dns: Arc<D>,
-    cm: Arc<K>,
-    mon: Arc<M>,
+///
+/// It holds its ports as `Arc<dyn Port>`, like every workflow of this crate (see
+/// [`ports`](crate::ports) for why that one style).
+pub struct Provisioner {
+    compute: Arc<dyn Compute>,
+    dns: Arc<dyn Dns>,
+    cm: Arc<dyn ConfigMgmt>,
+    mon: Arc<dyn Monitoring>,
     config: ProvisionConfig,
     budgets: Budgets,
     store: JournalStore,
     progress: Option<ProgressFn>,
 }
 
-impl<C, D, K, M> std::fmt::Debug for Provisioner<C, D, K, M> {
+impl std::fmt::Debug for Provisioner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Provisioner")
             .field("config", &self.config)
@@ -330,19 +333,13 @@ impl<C, D, K, M> std::fmt::Debug for Provisioner<C, D, K, M> {
     }
 }
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     /// A provisioner over the given ports, with default budgets (DigitalOcean + Dyn).
     pub fn new(
-        compute: Arc<C>,
-        dns: Arc<D>,
-        cm: Arc<K>,
-        mon: Arc<M>,
+        compute: Arc<dyn Compute>,
+        dns: Arc<dyn Dns>,
+        cm: Arc<dyn ConfigMgmt>,
+        mon: Arc<dyn Monitoring>,
         config: ProvisionConfig,
     ) -> Self {
         let store = JournalStore::new(config.state_dir.clone());

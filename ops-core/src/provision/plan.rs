@@ -10,7 +10,7 @@ use super::journal::RunJournal;
 use super::run::{new_id, zone_of};
 use super::{HostSpec, Provisioner, cloud_init};
 use crate::error::Result;
-use crate::ports::{Compute, ConfigMgmt, Dns, Monitoring, Service};
+use crate::ports::Service;
 
 /// One write a real run would make.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -78,13 +78,7 @@ impl fmt::Display for Plan {
 const PLACEHOLDER_KEY: &str =
     "-----BEGIN RSA PRIVATE KEY-----\nplaceholder\n-----END RSA PRIVATE KEY-----\n";
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     /// Dry run for `specs` as one batch: the same validation as a real run (read-only calls)
     /// and the writes it would make, in order. Makes no write and writes no journal.
     pub async fn plan(&self, specs: &[HostSpec]) -> Result<Plan> {

@@ -4,18 +4,9 @@ use tokio::time::Instant;
 
 use super::Provisioner;
 use super::fleet::{Batch, cell};
-use crate::ports::{
-    Compute, ConfigMgmt, Dns, DnsRecord, Droplet, DropletFilter, Image, Monitoring, PortResult,
-    Region, Size, SshKey,
-};
+use crate::ports::{DnsRecord, Droplet, DropletFilter, Image, PortResult, Region, Size, SshKey};
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     // ------------------------------------------------------------------------------------
     // cached reads
     // ------------------------------------------------------------------------------------

@@ -17,9 +17,7 @@ use super::run::{chain, describe_record, same_record, zone_of};
 use super::spec::TOOL_TAG;
 use super::teardown::TeardownTarget;
 use super::{ProgressEvent, Provisioner, RollbackReport};
-use crate::ports::{
-    Compute, ConfigMgmt, Dns, DnsRecord, DropletFilter, Monitoring, PortResult, RecordType,
-};
+use crate::ports::{DnsRecord, DropletFilter, PortResult, RecordType};
 
 /// One thing to remove, or to report on, for a host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,13 +118,7 @@ fn removal_outcome(r: PortResult<()>) -> UndoOutcome {
     }
 }
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     // ------------------------------------------------------------------------------------
     // building plans (reads only)
     // ------------------------------------------------------------------------------------

@@ -15,9 +15,7 @@ use super::{
     FleetReport, HostFailure, HostOutcome, HostReport, HostSpec, ProgressEvent, Provisioner,
 };
 use crate::error::{Error, Result};
-use crate::ports::{
-    ClientCredentials, Compute, ConfigMgmt, Dns, DnsRecord, Monitoring, PortResult, RecordType,
-};
+use crate::ports::{ClientCredentials, DnsRecord, PortResult, RecordType};
 
 /// The error and every source below it, joined with `": "`. Never contains secrets: no
 /// error in this crate or a port carries one.
@@ -71,13 +69,7 @@ pub(crate) struct HostRun {
     pub(crate) ticket: Option<u64>,
 }
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     // ------------------------------------------------------------------------------------
     // plumbing
     // ------------------------------------------------------------------------------------

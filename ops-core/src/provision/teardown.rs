@@ -15,7 +15,6 @@ use super::run::chain;
 use super::spec::check_hostname;
 use super::{HostSpec, ProgressEvent, Provisioner};
 use crate::error::{Error, Result};
-use crate::ports::{Compute, ConfigMgmt, Dns, Monitoring};
 
 /// What to tear down.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,13 +83,7 @@ impl TeardownReport {
     }
 }
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     /// Tears down one host. With `dry_run`, only reads are made and the report lists what
     /// would be removed. Returns `Err` only for an invalid target.
     pub async fn teardown(&self, target: &TeardownTarget, dry_run: bool) -> Result<TeardownReport> {

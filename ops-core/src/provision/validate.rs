@@ -9,17 +9,10 @@ use super::run::{HostRun, chain, same_record};
 use super::{Provisioner, cloud_init};
 use crate::error::{Error, Result};
 use crate::ports::{
-    Compute, ConfigMgmt, Dns, DnsRecord, Droplet, Image, Monitoring, PortError, PortResult,
-    RecordType, Region, Size, SshKey,
+    DnsRecord, Droplet, Image, PortError, PortResult, RecordType, Region, Size, SshKey,
 };
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     // ------------------------------------------------------------------------------------
     // validation
     // ------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ use ops_core::provision::{BootstrapConfig, Budgets, HostSpec, ProvisionConfig, P
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-pub type P = Provisioner<DigitalOceanCompute, DnsAdapter, ChefConfigMgmt, NagiosMonitoring>;
+pub type P = Provisioner;
 
 pub const ZONE: &str = "example.com";
 pub const KEY_NAME: &str = "ops";

@@ -4,15 +4,9 @@ use super::super::journal::Step;
 use super::super::run::{HostRun, chain};
 use super::super::{ProgressEvent, Provisioner};
 use crate::error::{Error, Result};
-use crate::ports::{Compute, ConfigMgmt, Dns, Monitoring, NewNode};
+use crate::ports::NewNode;
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     pub(crate) async fn create_client(&self, h: &mut HostRun) -> Result<()> {
         let name = h.j.spec.node_name().to_string();
         let mut last = None;

@@ -5,17 +5,9 @@ use super::super::journal::Step;
 use super::super::run::{HostRun, chain, describe_record, same_record, zone_of};
 use super::super::{ProgressEvent, Provisioner};
 use crate::error::{Error, Result};
-use crate::ports::{
-    Compute, ConfigMgmt, Dns, Monitoring, NewRecord, PortError, RecordType, Service,
-};
+use crate::ports::{NewRecord, PortError, RecordType, Service};
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     pub(crate) async fn step_dns_records(
         &self,
         b: &Batch,

@@ -9,15 +9,9 @@ use super::super::run::{HostRun, chain};
 use super::super::spec::TOOL_TAG;
 use super::super::{ProgressEvent, Provisioner, cloud_init};
 use crate::error::{Error, Result};
-use crate::ports::{Compute, ConfigMgmt, Dns, Droplet, DropletStatus, Monitoring, NewDroplet};
+use crate::ports::{Droplet, DropletStatus, NewDroplet};
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     /// Every droplet carrying the run's tag, oldest (lowest id) first.
     pub(crate) async fn tagged_droplets(&self, h: &HostRun) -> Result<Vec<Droplet>> {
         let mut found = self.droplets_tagged(&h.j.run_tag()).await?;

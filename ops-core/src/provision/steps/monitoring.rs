@@ -6,15 +6,9 @@ use super::super::journal::Step;
 use super::super::run::HostRun;
 use super::super::{ProgressEvent, Provisioner};
 use crate::error::{Error, Result};
-use crate::ports::{Compute, ConfigMgmt, Dns, HostState, Monitoring};
+use crate::ports::HostState;
 
-impl<C, D, K, M> Provisioner<C, D, K, M>
-where
-    C: Compute + 'static,
-    D: Dns + 'static,
-    K: ConfigMgmt + 'static,
-    M: Monitoring + 'static,
-{
+impl Provisioner {
     pub(crate) async fn step_wait_monitoring(&self, h: &mut HostRun) -> Result<()> {
         let host = h.j.spec.name.clone();
         let timeout = self.config.monitoring_timeout;
