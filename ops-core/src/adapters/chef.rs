@@ -89,6 +89,17 @@ fn port_error(what: &str, op: Op, e: chef_client::Error) -> PortError {
             "transport failure".to_owned(),
         ),
         E::Decode { .. } => (PortErrorKind::Other, write, "undecodable answer".to_owned()),
+        // The server answered (and may have acted); the answer was not read to the end.
+        E::ResponseTooLarge { limit, .. } => (
+            PortErrorKind::Other,
+            write,
+            format!("answer larger than the {limit}-byte limit"),
+        ),
+        E::TooManyPages { limit, .. } => (
+            PortErrorKind::Other,
+            false,
+            format!("listing still had more after {limit} pages"),
+        ),
         _ => (PortErrorKind::Other, false, "request not sent".to_owned()),
     };
     let retry_after = e.retry_after();
@@ -762,6 +773,25 @@ mod tests {
         );
         assert!(e.is_ambiguous());
         assert!(std::error::Error::source(&e).is_some());
+        // The server answered a write with more than the client reads: it may have acted.
+        let too_large = || chef_client::Error::ResponseTooLarge {
+            limit: 1024,
+            content_length: None,
+        };
+        let e = port_error("w", Op::Write, too_large());
+        assert!(e.is_ambiguous());
+        assert!(e.message().contains("1024-byte limit"), "{}", e.message());
+        assert!(!port_error("r", Op::Read, too_large()).is_ambiguous());
+        let e = port_error(
+            "search",
+            Op::Read,
+            chef_client::Error::TooManyPages {
+                what: "search",
+                limit: 5,
+            },
+        );
+        assert!(!e.is_ambiguous());
+        assert!(e.message().contains("after 5 pages"), "{}", e.message());
     }
 
     fn reqwest_status(s: u16) -> reqwest::StatusCode {

@@ -64,7 +64,8 @@ pub(crate) fn map_error(service: Service, what: &str, op: Op, e: dock::Error) ->
     let ambiguous = op == Op::Write
         && match &e {
             dock::Error::Transport(t) => !t.is_connect(),
-            dock::Error::Decode { .. } => true,
+            // Answered (so possibly done) but not read to the end.
+            dock::Error::Decode { .. } | dock::Error::ResponseTooLarge { .. } => true,
             _ => status.is_some_and(|s| s >= 500),
         };
     let retry_after = e.retry_after();
@@ -450,5 +451,17 @@ mod tests {
         );
         assert_eq!(relative_name("example.com", "web.example.org"), None);
         assert_eq!(relative_name("example.com", "webexample.com"), None);
+    }
+
+    #[test]
+    fn an_unread_answer_to_a_write_is_ambiguous() {
+        let too_large = || dock::Error::ResponseTooLarge {
+            limit: 1024,
+            content_length: Some(4096),
+        };
+        assert!(
+            map_error(Service::Compute, "create droplet", Op::Write, too_large()).is_ambiguous()
+        );
+        assert!(!map_error(Service::Compute, "get droplet", Op::Read, too_large()).is_ambiguous());
     }
 }

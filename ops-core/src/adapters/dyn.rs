@@ -62,7 +62,10 @@ fn map_error(what: &str, op: Op, e: dyn_api::Error) -> PortError {
     let ambiguous = op == Op::Write
         && match &e {
             E::Transport(t) => !t.is_connect(),
-            E::Decode { .. } | E::JobTimeout { .. } | E::TaskTimeout { .. } => true,
+            E::Decode { .. }
+            | E::ResponseTooLarge { .. }
+            | E::JobTimeout { .. }
+            | E::TaskTimeout { .. } => true,
             _ => status.is_some_and(|s| s >= 500),
         };
     let message = match &e {

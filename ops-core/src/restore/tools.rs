@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use super::RestoreOptions;
@@ -34,9 +34,57 @@ fn status_text(status: ExitStatus) -> String {
     }
 }
 
+/// Longest line of a child's output kept, in bytes. The rest of a longer line is read
+/// and dropped, and the kept part ends with a truncation marker: a tool that writes
+/// megabytes without a newline cannot make us buffer them.
+pub(crate) const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Read one line into `buf` (without its `\n`), keeping at most `max` bytes of it and
+/// reading past the rest. Returns `None` at end of input, else the line's full length in
+/// bytes without the `\n`, so `len > buf.len()` means the line was cut.
+pub(crate) async fn read_line_bounded<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<usize>> {
+    let mut total = 0usize;
+    let mut any = false;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(any.then_some(total));
+        }
+        any = true;
+        let newline = available.iter().position(|&b| b == b'\n');
+        let content = newline.unwrap_or(available.len());
+        let keep = content.min(max.saturating_sub(buf.len()));
+        buf.extend_from_slice(&available[..keep]);
+        total = total.saturating_add(content);
+        reader.consume(newline.map_or(content, |i| i + 1));
+        if newline.is_some() {
+            return Ok(Some(total));
+        }
+    }
+}
+
+/// The text of a line read by [`read_line_bounded`]: lossy UTF-8 without trailing
+/// whitespace, with a marker when it was cut.
+fn line_text(buf: &[u8], len: usize) -> String {
+    let text = String::from_utf8_lossy(buf);
+    let text = text.trim_end();
+    if len > buf.len() {
+        format!(
+            "{text} … [line truncated: {len} bytes, first {} kept]",
+            buf.len()
+        )
+    } else {
+        text.to_owned()
+    }
+}
+
 /// Run a command, feeding each stderr line to `on_line`; fail with the last
 /// problem lines if it exits unsuccessfully. The child is killed if the
-/// returned future is dropped.
+/// returned future is dropped. Lines longer than [`MAX_LINE_BYTES`] are cut.
 pub(crate) async fn run_streaming(
     mut cmd: Command,
     name: &str,
@@ -58,15 +106,14 @@ pub(crate) async fn run_streaming(
         let mut buf = Vec::new();
         loop {
             buf.clear();
-            let n = reader
-                .read_until(b'\n', &mut buf)
+            let Some(n) = read_line_bounded(&mut reader, &mut buf, MAX_LINE_BYTES)
                 .await
-                .map_err(|e| RestoreError::io(format!("read the output of {name}"), e))?;
-            if n == 0 {
+                .map_err(|e| RestoreError::io(format!("read the output of {name}"), e))?
+            else {
                 break;
-            }
-            let line = String::from_utf8_lossy(&buf);
-            let line = line.trim_end();
+            };
+            let line = line_text(&buf, n);
+            let line = line.as_str();
             on_line(line);
             if !is_chatter(line) {
                 tracing::warn!(program = name, "{line}");
@@ -178,6 +225,79 @@ pub(crate) fn dump_command(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn long_lines_are_cut_not_buffered() {
+        let long = "x".repeat(200_000);
+        let input = format!("short\n{long}\nafter\nno newline at the end");
+        let mut reader = input.as_bytes();
+        let mut lines = Vec::new();
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            let Some(n) = read_line_bounded(&mut reader, &mut buf, 1000)
+                .await
+                .unwrap()
+            else {
+                break;
+            };
+            assert!(buf.len() <= 1000);
+            lines.push((line_text(&buf, n), n));
+        }
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0], ("short".to_owned(), 5));
+        assert!(lines[1].0.starts_with(&"x".repeat(1000)));
+        assert!(
+            lines[1]
+                .0
+                .ends_with(" … [line truncated: 200000 bytes, first 1000 kept]"),
+            "{}",
+            &lines[1].0[1000..]
+        );
+        assert_eq!(lines[1].1, 200_000);
+        assert_eq!(lines[2], ("after".to_owned(), 5));
+        assert_eq!(lines[3].0, "no newline at the end");
+        // A line of exactly `max` bytes is not marked as cut; an empty line is a line.
+        let mut reader = &b"abcd\n\n"[..];
+        buf.clear();
+        let n = read_line_bounded(&mut reader, &mut buf, 4).await.unwrap();
+        assert_eq!(line_text(&buf, n.unwrap()), "abcd");
+        buf.clear();
+        let n = read_line_bounded(&mut reader, &mut buf, 4).await.unwrap();
+        assert_eq!(n, Some(0));
+        assert_eq!(
+            read_line_bounded(&mut reader, &mut buf, 4).await.unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_child_writing_a_huge_line_is_bounded() {
+        // 4 MiB without a newline on stderr, then a normal line, then failure.
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("head -c 4194304 /dev/zero | tr '\\0' y >&2; echo >&2; echo 'pg_restore: error: boom' >&2; exit 3");
+        let mut seen = Vec::new();
+        let err = run_streaming(cmd, "tool", |l| seen.push(l.to_owned()))
+            .await
+            .unwrap_err();
+        assert!(seen.iter().all(|l| l.len() < MAX_LINE_BYTES + 100));
+        let cut = seen.iter().find(|l| l.starts_with('y')).unwrap();
+        assert!(
+            cut.contains("[line truncated: 4194304 bytes"),
+            "{}",
+            &cut[MAX_LINE_BYTES..]
+        );
+        assert!(
+            seen.iter().any(|l| l == "pg_restore: error: boom"),
+            "{seen:?}"
+        );
+        let RestoreError::Tool { stderr_tail, .. } = err else {
+            panic!("{err:?}")
+        };
+        assert!(stderr_tail.contains("boom"));
+        assert!(stderr_tail.len() < 8 * (MAX_LINE_BYTES + 100));
+    }
 
     #[test]
     fn conninfo_quotes_names() {
