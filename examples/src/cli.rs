@@ -132,12 +132,6 @@ pub fn classify(e: &ops_core::Error) -> ExitKind {
             K::Unauthorized | K::Rejected => ExitKind::BadInput,
             _ => ExitKind::Provider,
         },
-        E::Nagios(n) => match n {
-            nagios_client::Error::Config(_) | nagios_client::Error::InvalidRequest { .. } => {
-                ExitKind::BadInput
-            }
-            _ => ExitKind::Provider,
-        },
         E::Timeout { .. } => ExitKind::Provider,
         E::Journal { .. } => ExitKind::Other,
         E::Restore(r) => match r.as_ref() {

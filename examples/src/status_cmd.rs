@@ -6,7 +6,8 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use ops_core::status::{StatusConfig, Summary, fetch_snapshot, render_html, summarize};
+use ops_core::adapters::NagiosStatusSource;
+use ops_core::status::{StatusConfig, StatusSource, Summary, render_html, summarize};
 use secrecy::SecretString;
 
 use crate::cli::{CliError, Secrets};
@@ -124,13 +125,14 @@ pub async fn target(args: &StatusArgs, secrets: &mut Secrets) -> Result<StatusTa
 
 /// Fetch the state and compute the summary.
 pub async fn summary(target: &StatusTarget) -> Result<Summary, CliError> {
-    let snapshot = fetch_snapshot(&target.client).await.map_err(|e| {
+    let source = NagiosStatusSource::new(target.client.clone());
+    let snapshot = source.snapshot().await.map_err(|e| {
         CliError::from_workflow(
             format!(
                 "could not read the state from nagios-api at {}",
                 target.client.base_url()
             ),
-            e,
+            ops_core::Error::Port(e),
         )
     })?;
     Ok(summarize(&target.config, &snapshot, SystemTime::now()))

@@ -65,9 +65,6 @@ pub enum Error {
         /// Every finding.
         problems: Vec<String>,
     },
-    /// A nagios-api call failed (the client's error says whether it reached the server).
-    #[error("nagios-api call failed")]
-    Nagios(#[from] nagios_client::Error),
     /// The restore-to-QA workflow failed; the [`RestoreError`](crate::restore::RestoreError) says how.
     #[error("restore to QA failed")]
     Restore(#[source] Box<crate::restore::RestoreError>),

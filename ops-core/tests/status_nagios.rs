@@ -6,7 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nagios_client::{Client, PassiveResult, RetryConfig, ScheduleDowntime, ServiceStatus, Target};
-use ops_core::status::{ComponentStatus, StatusConfig, Summary, fetch_snapshot, summarize};
+use ops_core::adapters::NagiosStatusSource;
+use ops_core::status::{ComponentStatus, StatusConfig, StatusSource, Summary, summarize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
@@ -100,7 +101,7 @@ fn status_of(s: &Summary, name: &str) -> ComponentStatus {
 async fn until(c: &Client, what: &str, cond: impl Fn(&Summary) -> bool) -> Summary {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let snapshot = fetch_snapshot(c).await.unwrap();
+        let snapshot = NagiosStatusSource::new(c.clone()).snapshot().await.unwrap();
         let summary = summarize(&config(), &snapshot, SystemTime::now());
         if cond(&summary) {
             return summary;

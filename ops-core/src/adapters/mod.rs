@@ -27,7 +27,7 @@ use serde::Deserialize;
 
 pub use digitalocean::{DigitalOceanCompute, DigitalOceanDns};
 pub use dynect::DynDns;
-pub use nagios::{NagiosDowntime, NagiosMonitoring};
+pub use nagios::{NagiosDowntime, NagiosMonitoring, NagiosStatusSource};
 
 use crate::ports::{Dns, DnsRecord, NewRecord, PortResult, Published};
 

@@ -1,5 +1,6 @@
 //! Nagios (nagios-api) adapters over `nagios-client`: [`Monitoring`] for the provision
-//! workflow's last step, and the restore workflow's [`Downtime`] for QA's database checks.
+//! workflow's last step, the restore workflow's [`Downtime`] for QA's database checks, and
+//! the status page's [`StatusSource`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,6 +9,7 @@ use nagios_client as nag;
 
 use crate::ports::{HostState, Monitoring, PortError, PortErrorKind, PortResult, Service};
 use crate::restore::Downtime;
+use crate::status::{Snapshot, StatusSource};
 
 /// Provider name used in [`PortError`]s.
 pub const PROVIDER: &str = "nagios";
@@ -27,6 +29,43 @@ fn port_error(what: &str, e: nag::Error) -> PortError {
         pe = pe.with_retry_after(d);
     }
     pe.with_source(e)
+}
+
+/// [`StatusSource`] over nagios-api: `/state` and `/status`, read concurrently.
+///
+/// nagios-api 1.2.2 has no `/status` endpoint; there the freshness falls back to the newest
+/// `last_check` in `/state` (so keep the staleness threshold above the longest check
+/// interval).
+#[derive(Debug, Clone)]
+pub struct NagiosStatusSource {
+    client: nag::Client,
+}
+
+impl NagiosStatusSource {
+    /// An adapter over `client`.
+    pub fn new(client: nag::Client) -> Self {
+        Self { client }
+    }
+}
+
+#[async_trait]
+impl StatusSource for NagiosStatusSource {
+    #[tracing::instrument(name = "status.fetch_snapshot", skip_all)]
+    async fn snapshot(&self) -> PortResult<Snapshot> {
+        let (state, status) = tokio::join!(self.client.state(), self.client.status());
+        let state = state.map_err(|e| port_error("read /state", e))?;
+        let status = match status {
+            Ok(s) => Some(s),
+            Err(e) if e.is_unsupported_endpoint() => {
+                tracing::debug!("nagios-api has no /status (1.2.2): freshness from last checks");
+                None
+            }
+            Err(e) => return Err(port_error("read /status", e)),
+        };
+        let snapshot = Snapshot::from_nagios(&state, status.as_ref());
+        tracing::debug!(hosts = snapshot.hosts.len(), "nagios snapshot");
+        Ok(snapshot)
+    }
 }
 
 /// [`Monitoring`] over nagios-api: `GET /host/<name>`.
@@ -154,7 +193,10 @@ impl Downtime for NagiosDowntime {
             let req = nag::ScheduleDowntime::new(t.clone(), window)
                 .author(self.author.clone())
                 .comment(text.clone());
-            self.client.schedule_downtime(&req).await?;
+            self.client
+                .schedule_downtime(&req)
+                .await
+                .map_err(|e| port_error("schedule downtime", e))?;
             tracing::info!(host = t.host_name(), service = ?t.service_description(), %token, "downtime scheduled");
         }
         Ok(token)
@@ -163,7 +205,12 @@ impl Downtime for NagiosDowntime {
     async fn cancel(&self, id: &str) -> crate::Result<()> {
         let start = tokio::time::Instant::now();
         loop {
-            let ids = self.matching_ids(&self.client.state().await?, id);
+            let state = self
+                .client
+                .state()
+                .await
+                .map_err(|e| port_error("read /state", e))?;
+            let ids = self.matching_ids(&state, id);
             if !ids.is_empty() {
                 for d in ids {
                     match self
@@ -176,7 +223,7 @@ impl Downtime for NagiosDowntime {
                         Err(e) if e.api_message().is_some() => {
                             tracing::warn!(downtime_id = d, error = %e, "downtime not cancelled");
                         }
-                        Err(e) => return Err(e.into()),
+                        Err(e) => return Err(port_error("cancel downtime", e).into()),
                     }
                 }
                 return Ok(());

@@ -50,8 +50,17 @@ mod nagios;
 mod render;
 
 pub use model::{HostHealth, HostState, ServiceHealth, ServiceState, Snapshot, StateType};
-pub use nagios::fetch_snapshot;
 pub use render::render_html;
+
+/// The status page's port: one snapshot of every host and service it may show.
+///
+/// The adapter over nagios-api is [`NagiosStatusSource`](crate::adapters::NagiosStatusSource);
+/// a page fed by something else (Prometheus, another Nagios front end) implements this.
+#[async_trait::async_trait]
+pub trait StatusSource: Send + Sync {
+    /// Reads the current state.
+    async fn snapshot(&self) -> crate::ports::PortResult<Snapshot>;
+}
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -96,26 +96,3 @@ impl Snapshot {
         }
     }
 }
-
-/// Read `/state` and `/status` from nagios-api (concurrently) and build the
-/// snapshot the status rules read.
-///
-/// nagios-api 1.2.2 has no `/status` endpoint; there the freshness falls
-/// back to the newest `last_check` in `/state` (so keep the staleness
-/// threshold above the longest check interval).
-#[tracing::instrument(name = "status.fetch_snapshot", skip_all)]
-pub async fn fetch_snapshot(client: &nagios_client::Client) -> crate::Result<Snapshot> {
-    let (state, status) = tokio::join!(client.state(), client.status());
-    let state = state?;
-    let status = match status {
-        Ok(s) => Some(s),
-        Err(e) if e.is_unsupported_endpoint() => {
-            tracing::debug!("nagios-api has no /status (1.2.2): freshness from last checks");
-            None
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let snapshot = Snapshot::from_nagios(&state, status.as_ref());
-    tracing::debug!(hosts = snapshot.hosts.len(), "nagios snapshot");
-    Ok(snapshot)
-}
