@@ -703,7 +703,13 @@ async fn user_segments_that_would_change_the_path_are_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::InvalidInput { field: "domain", .. }),
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "domain",
+                ..
+            }
+        ),
         "{err:?}"
     );
 }

@@ -758,7 +758,13 @@ mod tests {
             .unwrap();
         let seg = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let u = c
-            .url(&seg(&["REST", "ARecord", "example.com", "a b.example.com", ""]))
+            .url(&seg(&[
+                "REST",
+                "ARecord",
+                "example.com",
+                "a b.example.com",
+                "",
+            ]))
             .unwrap();
         assert_eq!(
             u.as_str(),
