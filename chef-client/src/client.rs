@@ -20,7 +20,8 @@ use crate::resources::{
     clients::Clients, data_bags::DataBags, environments::Environments, nodes::Nodes, roles::Roles,
     search::Search, status::ServerStatus, users::Users,
 };
-use crate::retry::{RetryConfig, next_delay, should_retry};
+use crate::retry::{RetryConfig, should_retry};
+use ops_http_retry::Verdict;
 
 /// `X-Ops-Server-API-Version` sent (and signed) unless configured otherwise.
 pub const DEFAULT_SERVER_API_VERSION: u32 = 1;
@@ -194,31 +195,31 @@ impl Client {
         url: Url,
         body: Option<Vec<u8>>,
     ) -> Result<Vec<u8>> {
-        let mut attempt: u32 = 0;
-        loop {
-            let err = match self.attempt(&method, &url, body.as_deref()).await {
-                Ok(bytes) => return Ok(bytes),
-                Err(err) => err,
-            };
-            attempt += 1;
-            if attempt >= self.inner.retry.max_attempts || !should_retry(&err, &method) {
-                return Err(err);
-            }
-            let Some(delay) = next_delay(&self.inner.retry, attempt - 1, err.retry_after()) else {
-                return Err(err);
-            };
-            // A retry that recovers needs no human: debug. If it does not recover, the caller
-            // gets the error.
-            tracing::debug!(
-                status = ?err.status(),
-                attempt,
-                ?delay,
-                method = %method,
-                path = url.path(),
-                "retrying Chef request"
-            );
-            tokio::time::sleep(delay).await;
-        }
+        ops_http_retry::retry_loop(
+            &self.inner.retry,
+            |_| self.attempt(&method, &url, body.as_deref()),
+            |err: &Error| {
+                if should_retry(err, &method) {
+                    Verdict::retry(err.retry_after())
+                } else {
+                    Verdict::Stop
+                }
+            },
+            |delay, err: &Error, attempt| {
+                // A retry that recovers needs no human: debug. If it does not recover, the
+                // caller gets the error.
+                tracing::debug!(
+                    status = ?err.status(),
+                    attempt,
+                    ?delay,
+                    method = %method,
+                    path = url.path(),
+                    "retrying Chef request"
+                );
+                tokio::time::sleep(delay)
+            },
+        )
+        .await
     }
 
     async fn attempt(&self, method: &Method, url: &Url, body: Option<&[u8]>) -> Result<Vec<u8>> {
@@ -249,7 +250,7 @@ impl Client {
         }
         let mut resp = req.send().await?;
         let status = resp.status();
-        let retry_after = crate::retry::retry_after(resp.headers());
+        let retry_after = ops_http_retry::retry_after(resp.headers());
         tracing::debug!(%method, path = url.path(), status = status.as_u16(), "Chef response");
         if status.is_success() {
             body::read_limited(&mut resp, inner.max_response_bytes).await

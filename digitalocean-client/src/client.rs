@@ -16,7 +16,8 @@ use crate::resources::{
     Account, Actions, DomainRecords, Domains, DropletActions, Droplets, Images, Regions, Sizes,
     SshKeys, Tags,
 };
-use crate::retry::{RetryConfig, next_delay, should_retry};
+use crate::retry::{RetryConfig, should_retry};
+use ops_http_retry::Verdict;
 
 /// The public DigitalOcean API endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://api.digitalocean.com/";
@@ -384,40 +385,37 @@ impl Client {
         url: Url,
         body: Option<Vec<u8>>,
     ) -> Result<RawResponse> {
-        let mut attempt: u32 = 0;
-        loop {
-            let result = self.attempt(&method, &url, body.as_deref()).await;
-            let err = match result {
-                Ok(raw) => {
-                    tracing::Span::current().record("status", raw.status.as_u16());
-                    return Ok(raw);
+        let result = ops_http_retry::retry_loop(
+            &self.retry,
+            |_| self.attempt(&method, &url, body.as_deref()),
+            |err: &Error| {
+                if should_retry(err, &method) {
+                    Verdict::retry(err.retry_after())
+                } else {
+                    Verdict::Stop
                 }
-                Err(err) => err,
-            };
-            attempt += 1;
-            if attempt >= self.retry.max_attempts || !should_retry(&err, &method) {
-                if let Some(status) = err.status() {
-                    tracing::Span::current().record("status", status.as_u16());
-                }
-                return Err(err);
-            }
-            let Some(delay) = next_delay(&self.retry, attempt - 1, err.retry_after()) else {
+            },
+            |delay, err: &Error, attempt| {
+                // A retry that recovers needs no human: debug. If it does not recover, the
+                // caller gets the error.
                 tracing::debug!(
-                    retry_after = ?err.retry_after(),
-                    "server asked to wait longer than max_backoff; giving up"
+                    status = err.status().map(|s| s.as_u16()),
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    "retrying DigitalOcean request"
                 );
-                return Err(err);
-            };
-            // A retry that recovers needs no human: debug. If it does not recover, the caller
-            // gets the error.
-            tracing::debug!(
-                status = err.status().map(|s| s.as_u16()),
-                attempt,
-                delay_ms = delay.as_millis() as u64,
-                "retrying DigitalOcean request"
-            );
-            tokio::time::sleep(delay).await;
+                tokio::time::sleep(delay)
+            },
+        )
+        .await;
+        let status = match &result {
+            Ok(raw) => Some(raw.status),
+            Err(err) => err.status(),
+        };
+        if let Some(status) = status {
+            tracing::Span::current().record("status", status.as_u16());
         }
+        result
     }
 
     async fn attempt(
@@ -519,7 +517,7 @@ fn rate_limit_reset_wait(headers: &HeaderMap) -> Option<Duration> {
 }
 
 fn error_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
-    let retry_after = crate::retry::retry_after(headers).or_else(|| {
+    let retry_after = ops_http_retry::retry_after(headers).or_else(|| {
         (status == StatusCode::TOO_MANY_REQUESTS)
             .then(|| rate_limit_reset_wait(headers))
             .flatten()

@@ -17,7 +17,8 @@ use crate::error::{ApiErrorBody, Error, Result};
 use crate::ratelimit::RateLimiter;
 use crate::resources::records::Records;
 use crate::resources::zones::Zones;
-use crate::retry::{PollConfig, RetryConfig, next_delay, retry_after, should_retry};
+use crate::retry::{PollConfig, RetryConfig, should_retry};
+use ops_http_retry::{Verdict, retry_after};
 
 /// Smallest wait after a rate-limit answer without `Retry-After`.
 const RATE_LIMIT_MIN_BACKOFF: Duration = Duration::from_secs(5);
@@ -444,49 +445,50 @@ impl Client {
         token: Option<&SecretString>,
     ) -> Result<Reply> {
         let url = self.url(&call.segments)?;
-        let mut attempt: u32 = 0;
-        loop {
-            let step = match self
-                .send_raw(&call.method, &url, call.body.as_deref(), token)
-                .await
-            {
-                Ok(raw) => self.interpret(&raw, call.what),
-                Err(e) => Err(e),
-            };
-            match step {
-                Ok(Step::Done(reply)) => return Ok(reply),
-                Ok(Step::Job { job_id, url, .. }) => {
-                    return self.wait_job(job_id, url, token, call.what).await;
+        let step = ops_http_retry::retry_loop(
+            &self.inner.retry,
+            |_| async {
+                let raw = self
+                    .send_raw(&call.method, &url, call.body.as_deref(), token)
+                    .await?;
+                self.interpret(&raw, call.what)
+            },
+            |e: &Error| {
+                if !should_retry(e, &call.method) {
+                    return Verdict::Stop;
                 }
-                Err(e) => {
-                    attempt += 1;
-                    if attempt >= self.inner.retry.max_attempts || !should_retry(&e, &call.method) {
-                        return Err(e);
-                    }
-                    let Some(mut delay) =
-                        next_delay(&self.inner.retry, attempt - 1, e.retry_after())
-                    else {
-                        return Err(e);
-                    };
-                    if e.is_rate_limited() && e.retry_after().is_none() {
-                        // Dyn locks the account out for up to 60 s: wait at least 5 s
-                        // (capped by max_backoff) rather than burning attempts.
-                        delay = delay.max(RATE_LIMIT_MIN_BACKOFF.min(self.inner.retry.max_backoff));
-                    }
-                    // A retry that recovers needs no human: debug. If it does not recover, the caller
-                    // gets the error.
-                    tracing::debug!(
-                        what = call.what,
-                        status = e.status().map(|s| s.as_u16()),
-                        rate_limited = e.is_rate_limited(),
-                        blocked = e.is_blocked(),
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        "retrying Dyn request"
-                    );
-                    tokio::time::sleep(delay).await;
+                // Dyn locks the account out for up to 60 s: after a rate limit without
+                // Retry-After, wait at least 5 s (capped by max_backoff) rather than burning
+                // attempts.
+                let at_least = if e.is_rate_limited() && e.retry_after().is_none() {
+                    RATE_LIMIT_MIN_BACKOFF
+                } else {
+                    Duration::ZERO
+                };
+                Verdict::Retry {
+                    retry_after: e.retry_after(),
+                    at_least,
                 }
-            }
+            },
+            |delay, e: &Error, attempt| {
+                // A retry that recovers needs no human: debug. If it does not recover, the
+                // caller gets the error.
+                tracing::debug!(
+                    what = call.what,
+                    status = e.status().map(|s| s.as_u16()),
+                    rate_limited = e.is_rate_limited(),
+                    blocked = e.is_blocked(),
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    "retrying Dyn request"
+                );
+                tokio::time::sleep(delay)
+            },
+        )
+        .await?;
+        match step {
+            Step::Done(reply) => Ok(reply),
+            Step::Job { job_id, url, .. } => self.wait_job(job_id, url, token, call.what).await,
         }
     }
 

@@ -12,7 +12,8 @@ use url::Url;
 use crate::body::{self, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::commands::Wire;
 use crate::error::{Error, Result};
-use crate::retry::{Idempotency, RetryConfig, next_delay, should_retry};
+use crate::retry::{Idempotency, RetryConfig, should_retry};
+use ops_http_retry::Verdict;
 
 /// The port nagios-api listens on by default.
 pub const DEFAULT_PORT: u16 = 6315;
@@ -174,30 +175,30 @@ impl Client {
 
     async fn send<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T> {
         let url = self.url(call.segments)?;
-        let mut attempt: u32 = 0;
-        loop {
-            let err = match self.attempt(call, &url).await {
-                Ok(v) => return Ok(v),
-                Err(e) => e,
-            };
-            attempt += 1;
-            if attempt >= self.retry.max_attempts || !should_retry(&err, call.idem) {
-                return Err(err);
-            }
-            let Some(delay) = next_delay(&self.retry, attempt - 1, err.retry_after()) else {
-                return Err(err);
-            };
-            // A retry that recovers needs no human: debug. If it does not recover, the caller
-            // gets the error.
-            tracing::debug!(
-                endpoint = call.endpoint,
-                status = ?err.status(),
-                attempt,
-                ?delay,
-                "retrying nagios-api request"
-            );
-            tokio::time::sleep(delay).await;
-        }
+        ops_http_retry::retry_loop(
+            &self.retry,
+            |_| self.attempt(call, &url),
+            |err: &Error| {
+                if should_retry(err, call.idem) {
+                    Verdict::retry(err.retry_after())
+                } else {
+                    Verdict::Stop
+                }
+            },
+            |delay, err: &Error, attempt| {
+                // A retry that recovers needs no human: debug. If it does not recover, the
+                // caller gets the error.
+                tracing::debug!(
+                    endpoint = call.endpoint,
+                    status = ?err.status(),
+                    attempt,
+                    ?delay,
+                    "retrying nagios-api request"
+                );
+                tokio::time::sleep(delay)
+            },
+        )
+        .await
     }
 
     async fn attempt<T: DeserializeOwned>(&self, call: &Call<'_>, url: &Url) -> Result<T> {
@@ -218,7 +219,7 @@ impl Client {
         let mut resp = req.send().await?;
         let status = resp.status();
         if !status.is_success() {
-            let retry_after = crate::retry::retry_after(resp.headers());
+            let retry_after = ops_http_retry::retry_after(resp.headers());
             // Only the snippet is kept, so only the snippet is read. A body cut off
             // mid-way is a transport error, not an empty snippet.
             let limit = BODY_SNIPPET.min(self.max_response_bytes);

@@ -11,7 +11,7 @@ use http::header::{DATE, RETRY_AFTER};
 ///
 /// Which failures are retried is decided per error by the client's classifier (see
 /// [`Verdict`]); this says how often and how long.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryConfig {
     /// Total attempts, including the first. `1` disables retries.
     pub max_attempts: u32,
