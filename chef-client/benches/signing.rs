@@ -18,12 +18,13 @@ fn main() {
     ))
     .unwrap();
     let key = SigningKey::from_pem(pem).unwrap();
-    let budget = Duration::from_secs_f64(
+    let budget = Duration::try_from_secs_f64(
         std::env::var("CHEF_BENCH_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(2.0),
-    );
+    )
+    .unwrap_or(Duration::from_secs(2));
     let body = vec![b'x'; 1024];
     let ts = timestamp_now();
     println!(

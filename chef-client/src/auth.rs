@@ -532,7 +532,7 @@ pub fn parse_timestamp(s: &str) -> Option<SystemTime> {
     let days = days_from_civil(y, mo, d);
     let secs = days * 86_400 + h * 3600 + mi * 60 + se;
     let secs = u64::try_from(secs).ok()?;
-    Some(UNIX_EPOCH + std::time::Duration::from_secs(secs))
+    UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
 }
 
 /// Proleptic Gregorian date to days since 1970-01-01 (H. Hinnant's algorithm).

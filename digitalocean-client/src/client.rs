@@ -38,10 +38,18 @@ pub struct RateLimit {
     pub reset_epoch_secs: u64,
 }
 
+/// 9999-12-31T23:59:59Z.
+const LATEST_EPOCH_SECS: u64 = 253_402_300_799;
+
 impl RateLimit {
-    /// [`RateLimit::reset_epoch_secs`] as a [`SystemTime`].
+    /// [`RateLimit::reset_epoch_secs`] as a [`SystemTime`] (a value past year 9999, which
+    /// only a broken server sends, is read as 9999-12-31).
     pub fn reset_at(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.reset_epoch_secs)
+        UNIX_EPOCH
+            .checked_add(Duration::from_secs(
+                self.reset_epoch_secs.min(LATEST_EPOCH_SECS),
+            ))
+            .unwrap_or(UNIX_EPOCH)
     }
 
     fn from_headers(headers: &HeaderMap) -> Option<Self> {
@@ -509,7 +517,8 @@ fn rate_limit_reset_wait(headers: &HeaderMap) -> Option<Duration> {
     if text("ratelimit-remaining")? != "0" {
         return None;
     }
-    let reset = UNIX_EPOCH + Duration::from_secs(text("ratelimit-reset")?.parse().ok()?);
+    let reset =
+        UNIX_EPOCH.checked_add(Duration::from_secs(text("ratelimit-reset")?.parse().ok()?))?;
     let now = text("date")
         .and_then(|d| httpdate::parse_http_date(d).ok())
         .unwrap_or_else(SystemTime::now);
@@ -564,6 +573,21 @@ mod tests {
     use super::*;
 
     const TOKEN: &str = "dop_v1_supersecret0123456789";
+
+    /// Issue #16: a `RateLimit-Reset` beyond what a `SystemTime` holds used to panic.
+    #[test]
+    fn any_rate_limit_reset_is_read_without_panic() {
+        for reset in ["18446744073709551615", "253402300800", "0", "-1", "x"] {
+            let mut h = HeaderMap::new();
+            h.insert("ratelimit-limit", "5000".parse().unwrap());
+            h.insert("ratelimit-remaining", "0".parse().unwrap());
+            h.insert("ratelimit-reset", reset.parse().unwrap());
+            let _ = rate_limit_reset_wait(&h);
+            if let Some(rl) = RateLimit::from_headers(&h) {
+                let _ = rl.reset_at();
+            }
+        }
+    }
 
     #[test]
     fn debug_never_shows_the_token() {

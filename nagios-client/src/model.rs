@@ -32,12 +32,15 @@ impl Timestamp {
         }
     }
 
-    /// As a [`SystemTime`].
-    pub fn to_system_time(self) -> SystemTime {
+    /// As a [`SystemTime`], or `None` when the platform cannot represent it (nagios-api
+    /// relays whatever Nagios wrote: `-5` and `253402300800` have been seen in the field).
+    /// Never panics.
+    pub fn to_system_time(self) -> Option<SystemTime> {
+        let d = Duration::from_secs(self.0.unsigned_abs());
         if self.0 >= 0 {
-            UNIX_EPOCH + Duration::from_secs(self.0.unsigned_abs())
+            UNIX_EPOCH.checked_add(d)
         } else {
-            UNIX_EPOCH - Duration::from_secs(self.0.unsigned_abs())
+            UNIX_EPOCH.checked_sub(d)
         }
     }
 }
@@ -626,7 +629,7 @@ mod tests {
     #[test]
     fn timestamps_convert() {
         let t = Timestamp(1795611171);
-        assert_eq!(Timestamp::from(t.to_system_time()), t);
+        assert_eq!(Timestamp::from(t.to_system_time().unwrap()), t);
         assert!(Timestamp::now().0 > 1_700_000_000);
     }
 
@@ -641,5 +644,19 @@ mod tests {
         assert!(err.to_string().contains("invalid value 7"), "{err}");
         let err = serde_json::from_str::<StateType>("\"x\"").unwrap_err();
         assert!(err.to_string().contains("\"x\""), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod time_range_tests {
+    use super::*;
+
+    /// Issue #16: `to_system_time` used to panic on what nagios-api may relay.
+    #[test]
+    fn any_timestamp_converts_without_panic() {
+        for secs in [i64::MIN, -5, 0, 1_795_611_171, 253_402_300_800, i64::MAX] {
+            let _ = Timestamp(secs).to_system_time();
+        }
+        assert_eq!(Timestamp(0).to_system_time(), Some(UNIX_EPOCH));
     }
 }

@@ -590,7 +590,9 @@ fn check_in(v: Option<&Value>) -> Option<SystemTime> {
         Value::String(s) => s.trim().parse::<f64>().ok()?,
         _ => return None,
     };
-    (secs.is_finite() && secs >= 0.0).then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
+    // Any node writes its own `ohai_time`: NaN, negative, 1e20… mean "unknown", never a panic.
+    let d = Duration::try_from_secs_f64(secs).ok()?;
+    UNIX_EPOCH.checked_add(d)
 }
 
 fn node_summary(row: &PartialRow) -> Option<NodeSummary> {
@@ -663,6 +665,31 @@ impl NodeInventory for ChefNodes {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Issue #16: `ohai_time` is whatever a node wrote; 1e19 and 1e20 used to panic.
+    #[test]
+    fn any_check_in_time_is_a_time_or_unknown_never_a_panic() {
+        for v in [
+            json!(1e19),
+            json!(1e20),
+            json!(-1.0),
+            json!(f64::MAX),
+            json!("1e20"),
+            json!("NaN"),
+            json!("inf"),
+            json!("-0"),
+        ] {
+            let t = check_in(Some(&v));
+            assert!(
+                t.is_none_or(|t| t.duration_since(UNIX_EPOCH).is_ok()),
+                "{v}"
+            );
+        }
+        assert_eq!(
+            check_in(Some(&json!(1_700_000_000.5))),
+            Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_500))
+        );
+    }
 
     #[test]
     fn items_are_unwrapped_and_server_fields_dropped() {

@@ -774,7 +774,7 @@ impl<'a> KeySync<'a> {
         let last_key_change = state
             .as_ref()
             .and_then(|s| s.keys_changed_at)
-            .map(|s| UNIX_EPOCH + Duration::from_secs(s));
+            .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)));
 
         let live_items = self
             .bag

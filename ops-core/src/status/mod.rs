@@ -335,8 +335,19 @@ fn slug(s: &str) -> String {
     out.trim_matches('-').to_owned()
 }
 
+/// RFC 3339, clamped to what the format can say (1970 to 9999): never a panic, whatever
+/// clock or data a caller passes.
 fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
+    let since = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .min(nagios::LATEST);
+    let t = std::time::UNIX_EPOCH
+        .checked_add(since)
+        .unwrap_or(std::time::UNIX_EPOCH);
+    #[allow(clippy::disallowed_methods)] // clamped to the formatter's range just above
+    let s = humantime::format_rfc3339_seconds(t).to_string();
+    s
 }
 
 fn service_health(host: &HostHealth, svc: &ServiceHealth) -> (Health, bool) {

@@ -2,7 +2,19 @@
 
 use super::model::{HostHealth, HostState, ServiceHealth, ServiceState, Snapshot, StateType};
 use nagios_client::{HostStatus, NagiosStatus, ServiceStatus, State};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The latest time a status page can print (RFC 3339 stops at 9999-12-31T23:59:59Z).
+pub(crate) const LATEST: Duration = Duration::from_secs(253_402_300_799);
+
+/// A timestamp from nagios-api as a time, or `None` when it is not one a page can use:
+/// before 1970 or after 9999 (Nagios writes what it is given; a broken passive feed can
+/// send anything). Such a check is "unknown time", never "just now".
+fn checked_time(t: nagios_client::Timestamp) -> Option<SystemTime> {
+    let at = t.to_system_time()?;
+    let since = at.duration_since(UNIX_EPOCH).ok()?;
+    (since <= LATEST).then_some(at)
+}
 
 fn host_state(s: HostStatus) -> HostState {
     match s {
@@ -46,13 +58,13 @@ impl Snapshot {
         let hosts = state
             .iter()
             .map(|(name, h)| {
-                let last_check = h.last_check.map(|t| t.to_system_time());
+                let last_check = h.last_check.and_then(checked_time);
                 seen(last_check);
                 let services = h
                     .services
                     .iter()
                     .map(|(desc, s)| {
-                        let last_check = s.last_check.map(|t| t.to_system_time());
+                        let last_check = s.last_check.and_then(checked_time);
                         seen(last_check);
                         let health = ServiceHealth {
                             state: service_state(s.current_state),
@@ -87,9 +99,7 @@ impl Snapshot {
                 (name.clone(), health)
             })
             .collect();
-        let created = status
-            .and_then(|s| s.info.created)
-            .map(|t| t.to_system_time());
+        let created = status.and_then(|s| s.info.created).and_then(checked_time);
         Snapshot {
             data_as_of: created.or(newest_check),
             hosts,

@@ -335,3 +335,59 @@ fn html_escapes_and_has_no_script() {
     assert!(html.contains("name=\"viewport\""));
     assert!(html.contains("http-equiv=\"refresh\" content=\"60\""));
 }
+
+/// Issue #16: nagios-api relays whatever Nagios wrote. A `last_check` before 1970 or after
+/// 9999 used to panic in the time conversion or in the RFC 3339 formatting; now such a time
+/// is unknown (never "just now"), and the page renders.
+#[test]
+fn out_of_range_times_from_nagios_are_unknown_never_a_panic() {
+    let body = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/reference/nagios/recorded-nagios-api/state.json"
+    ))
+    .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let hosts = v["content"].as_object_mut().unwrap();
+    let names: Vec<String> = hosts.keys().cloned().collect();
+    for (i, name) in names.iter().enumerate() {
+        let weird = [
+            "-5",
+            "253402300800",
+            "-9223372036854775808",
+            "9223372036854775807",
+        ];
+        hosts[name]["last_check"] = serde_json::json!(weird[i % weird.len()]);
+    }
+    let state: nagios_client::State = serde_json::from_value(v["content"].clone()).unwrap();
+    let status = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/reference/nagios/recorded-nagios-api/status.json"
+    ))
+    .unwrap();
+    let mut status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    status["content"]["info"]["created"] = serde_json::json!("253402300800");
+    let status: nagios_client::NagiosStatus =
+        serde_json::from_value(status["content"].clone()).unwrap();
+    let snap = Snapshot::from_nagios(&state, Some(&status));
+    for h in snap.hosts.values() {
+        assert!(h.last_check.is_none(), "{:?}", h.last_check);
+    }
+    // Freshness never comes from a time in year 10000 (it would keep the page fresh forever).
+    assert!(
+        snap.data_as_of
+            .is_none_or(|t| t < UNIX_EPOCH + Duration::from_secs(253_402_300_800)),
+        "{:?}",
+        snap.data_as_of
+    );
+    let members: Vec<&str> = names.iter().map(String::as_str).collect();
+    let config = cfg(&[("All", &members)]);
+    for now in [
+        UNIX_EPOCH,
+        t0(),
+        UNIX_EPOCH + Duration::from_secs(400_000_000_000),
+    ] {
+        let summary = summarize(&config, &snap, now);
+        let _ = render::render_html(&summary, Some(60));
+        let _ = serde_json::to_string(&summary).unwrap();
+    }
+}
