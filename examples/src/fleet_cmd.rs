@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use ops_core::adapters::chef::{ChefConfigMgmt, ChefNodes, ChefUsersBag};
-use ops_core::adapters::do_keys::DoAccountKeys;
 #[cfg(feature = "sandbox")]
 use ops_core::adapters::DynDns;
+use ops_core::adapters::chef::{ChefConfigMgmt, ChefNodes, ChefUsersBag};
+use ops_core::adapters::do_keys::DoAccountKeys;
 use ops_core::adapters::{DigitalOceanCompute, DnsAdapter, DnsConfig, NagiosMonitoring};
 use ops_core::key_sync::{
     KeyPolicy, KeySource, KeySync, KeySyncOptions, RunOptions, SourceFormat, SyncReport,
@@ -759,19 +759,23 @@ pub async fn key_revoke(
     force: bool,
     secrets: &mut Secrets,
 ) -> Result<(), CliError> {
+    // `--dry-run` is honoured here too (issue #17: it used to revoke for real).
     if user.trim().is_empty() {
         return Err(CliError::bad_input("--revoke needs a user id"));
     }
     let providers = Providers::resolve(p, secrets).await?;
     let (bag, keys, nodes) = key_sync_parts(&providers);
     let ks = KeySync::new(&bag, &keys, &nodes, KeySyncOptions::default());
-    let report = ks
-        .revoke(user, force)
-        .await
-        .map_err(|e| CliError::from_workflow("revoke failed", e))?;
+    let report = if p.dry_run {
+        ks.revoke_dry_run(user, force).await
+    } else {
+        ks.revoke(user, force).await
+    }
+    .map_err(|e| CliError::from_workflow("revoke failed", e))?;
     if p.json {
         crate::emit_json(&json!({
-            "result": "revoked",
+            "result": if report.dry_run { "would_revoke" } else { "revoked" },
+            "dry_run": report.dry_run,
             "user": report.user,
             "item_written": report.item_written,
             "keys_deleted": report.keys_deleted.iter().map(|k| k.id).collect::<Vec<_>>(),

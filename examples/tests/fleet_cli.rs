@@ -504,6 +504,18 @@ fn key_sync_audit_and_fast_revoke_against_the_sandbox_server() {
     assert_eq!(foreign[0]["name"], "ops", "{v}");
     assert_eq!(foreign[0]["managed"], false, "{v}");
 
+    // Issue #17: `--dry-run` used to revoke for real. Now it reports, and writes nothing: the
+    // audit that follows still finds the digest up to date.
+    let v = run(&["--revoke", "bob", "--dry-run", "--json"]);
+    assert_eq!(v["result"], "would_revoke", "{v}");
+    assert_eq!(v["dry_run"], true, "{v}");
+    assert_eq!(v["keys_deleted"].as_array().unwrap().len(), 1, "{v}");
+    let v = run(&["--users", users, "--audit", "--json"]);
+    assert_eq!(
+        v["digest_up_to_date"], true,
+        "the dry run wrote nothing: {v}"
+    );
+
     let v = run(&["--revoke", "bob", "--json"]);
     assert_eq!(v["result"], "revoked", "{v}");
     assert_eq!(v["user"], "bob");

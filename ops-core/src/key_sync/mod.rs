@@ -188,6 +188,8 @@ impl fmt::Display for SyncReport {
 /// What [`KeySync::revoke`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevokeReport {
+    /// A dry run: nothing was written; `item_written` and `keys_deleted` say what would be.
+    pub dry_run: bool,
     /// The revoked user.
     pub user: String,
     /// Whether the data bag item was written (false when already removed or absent).
@@ -204,17 +206,31 @@ pub struct RevokeReport {
 
 impl fmt::Display for RevokeReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "revoked `{}`: data bag item {}, {} account key(s) deleted",
-            self.user,
-            if self.item_written {
-                "marked action: remove"
-            } else {
-                "unchanged"
-            },
-            self.keys_deleted.len()
-        )?;
+        if self.dry_run {
+            writeln!(
+                f,
+                "dry run, nothing written: revoking `{}` would {} the data bag item and delete {} account key(s)",
+                self.user,
+                if self.item_written {
+                    "mark action: remove in"
+                } else {
+                    "leave unchanged"
+                },
+                self.keys_deleted.len()
+            )?;
+        } else {
+            writeln!(
+                f,
+                "revoked `{}`: data bag item {}, {} account key(s) deleted",
+                self.user,
+                if self.item_written {
+                    "marked action: remove"
+                } else {
+                    "unchanged"
+                },
+                self.keys_deleted.len()
+            )?;
+        }
         writeln!(
             f,
             "{} node(s) still have to converge",
@@ -656,6 +672,16 @@ impl<'a> KeySync<'a> {
     /// (so a sync keeps the user removed until the source says so, and the next scheduled run
     /// is a full one) and returns the nodes that still have to converge.
     pub async fn revoke(&self, user: &str, force: bool) -> Result<RevokeReport> {
+        self.revoke_inner(user, force, false).await
+    }
+
+    /// What [`revoke`](Self::revoke) would do, with reads only: the same report (with
+    /// [`RevokeReport::dry_run`] set), the lockout guard applied, nothing written.
+    pub async fn revoke_dry_run(&self, user: &str, force: bool) -> Result<RevokeReport> {
+        self.revoke_inner(user, force, true).await
+    }
+
+    async fn revoke_inner(&self, user: &str, force: bool, dry_run: bool) -> Result<RevokeReport> {
         let now = self.now();
         let state = self.state().await?;
         let live_items = self
@@ -697,7 +723,7 @@ impl<'a> KeySync<'a> {
             );
             return Err(Error::Lockout { problems: lockout });
         }
-        for c in &changes {
+        for c in changes.iter().filter(|_| !dry_run) {
             self.bag
                 .update_item(&c.item)
                 .await
@@ -715,11 +741,13 @@ impl<'a> KeySync<'a> {
                 let owner = plan::managed_owner(&k.name, &self.opts.key_name_prefix);
                 let carries = fingerprint_of(&k.public_key).is_some_and(|fp| old_fps.contains(&fp));
                 if owner == Some(user) || (owner.is_some() && carries) {
-                    match self.account.delete_key(k.id).await {
-                        Err(e) if e.is_not_found() => {}
-                        r => r.map_err(port_step("delete account key", &k.name))?,
+                    if !dry_run {
+                        match self.account.delete_key(k.id).await {
+                            Err(e) if e.is_not_found() => {}
+                            r => r.map_err(port_step("delete account key", &k.name))?,
+                        }
+                        tracing::info!(user, key = %k.name, "account key deleted");
                     }
-                    tracing::info!(user, key = %k.name, "account key deleted");
                     keys_deleted.push(k);
                 } else if carries {
                     warnings.push(format!(
@@ -738,16 +766,19 @@ impl<'a> KeySync<'a> {
             id: user.to_owned(),
             at: unix(now),
         });
-        self.bag
-            .put_state(&next)
-            .await
-            .map_err(port_step("write sync state", "state item"))?;
+        if !dry_run {
+            self.bag
+                .put_state(&next)
+                .await
+                .map_err(port_step("write sync state", "state item"))?;
+        }
 
         let nodes = self.scan_nodes().await?;
         let (with, without): (Vec<_>, Vec<_>) = nodes
             .into_iter()
             .partition(|n| plan::has_recipe(n, &self.opts.recipe));
         let report = RevokeReport {
+            dry_run,
             user: user.to_owned(),
             item_written: !changes.is_empty(),
             keys_deleted,
