@@ -90,7 +90,13 @@ impl Prism {
             .unwrap()
             .port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let log = std::env::temp_dir().join(format!("prism-do-{port}.log"));
+        // Kept for CI to show when a suite fails; never in the system temp folder.
+        let logs = std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+            .join("ci-artifacts");
+        std::fs::create_dir_all(&logs).unwrap();
+        let log = logs.join(format!("prism-do-{port}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(&bin);
         cmd.arg(if upstream.is_some() { "proxy" } else { "mock" })

@@ -4,7 +4,6 @@
 mod provision_fakes;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,15 +19,15 @@ use provision_fakes::{Fault, Injection, SECRET_MARK, World};
 
 type P = Provisioner;
 
-fn temp_dir() -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "ops-core-provision-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A temporary directory (removed on drop, also when the test fails) and the state
+/// directory inside it (created by the first journal write, as in real use).
+fn temp_dir() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::Builder::new()
+        .prefix("ops-core-provision-test-")
+        .tempdir()
+        .unwrap();
+    let d = t.path().join("state");
+    (t, d)
 }
 
 fn spec(name: &str) -> HostSpec {
@@ -69,11 +68,12 @@ struct Env {
     p: P,
     dir: PathBuf,
     events: Arc<Mutex<Vec<ProgressEvent>>>,
+    _tmp: tempfile::TempDir,
 }
 
 fn env_with(world: World, f: impl FnOnce(&mut ProvisionConfig)) -> Env {
     let world = Arc::new(world);
-    let dir = temp_dir();
+    let (tmp, dir) = temp_dir();
     let mut c = config(dir.clone());
     f(&mut c);
     let events = Arc::new(Mutex::new(Vec::new()));
@@ -93,6 +93,7 @@ fn env_with(world: World, f: impl FnOnce(&mut ProvisionConfig)) -> Env {
         p,
         dir,
         events,
+        _tmp: tmp,
     }
 }
 

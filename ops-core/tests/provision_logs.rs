@@ -60,8 +60,11 @@ async fn no_secret_in_logs_events_journal_or_errors() {
         .finish();
     let _g = tracing::subscriber::set_default(sub);
     let world = Arc::new(World::new());
-    let dir = std::env::temp_dir().join(format!("ops-core-provision-logs-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let tmp = tempfile::Builder::new()
+        .prefix("ops-core-provision-logs-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path().join("state");
     let mut cfg = ProvisionConfig::new(
         dir.clone(),
         BootstrapConfig::new("https://chef.example.com/organizations/ops"),

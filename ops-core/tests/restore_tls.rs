@@ -118,6 +118,8 @@ fn tls_cluster() -> &'static TlsCluster {
             .tempdir()
             .unwrap()
             .keep();
+        // A static, never dropped: removed once this process is gone.
+        restore_support::remove_after_exit(&certs);
         make_certificates(&certs);
         std::fs::set_permissions(&certs, std::fs::Permissions::from_mode(0o755)).unwrap();
         let key = certs.join("server.key");

@@ -7,7 +7,6 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -188,17 +187,19 @@ pub struct Rig {
     pub do_client: digitalocean_client::Client,
     pub dns_kind: DnsKind,
     pub state_dir: PathBuf,
+    /// Owns `state_dir`: removed when the rig is dropped (also when a test fails).
+    _state: tempfile::TempDir,
 }
 
-pub fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "ops-core-e2e-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A temporary directory (removed on drop) and the path inside it a run's state goes to
+/// (created by the first journal write, as in real use).
+pub fn temp_dir(tag: &str) -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::Builder::new()
+        .prefix(&format!("ops-core-e2e-{tag}-"))
+        .tempdir()
+        .unwrap();
+    let d = t.path().join("state");
+    (t, d)
 }
 
 impl Rig {
@@ -292,6 +293,7 @@ impl Rig {
             nb = nb.host(h, *s);
         }
         let nagios = nb.start().await.unwrap();
+        let (_state, state_dir) = temp_dir("state");
         Rig {
             digitalocean,
             proxy,
@@ -300,7 +302,8 @@ impl Rig {
             nagios,
             do_client,
             dns_kind,
-            state_dir: temp_dir("state"),
+            state_dir,
+            _state,
         }
     }
 

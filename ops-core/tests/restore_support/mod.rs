@@ -93,6 +93,24 @@ pub(crate) fn run_ok(cmd: &mut Command, what: &str) {
     );
 }
 
+/// Removes `path` once this test process has exited, however it exits (statics such as the
+/// shared clusters are never dropped, and a failed test must not leave dumps behind).
+#[allow(clippy::zombie_processes)] // the watcher outlives this process on purpose
+pub(crate) fn remove_after_exit(path: &Path) {
+    let script = "while [ -d \"/proc/$0\" ]; do sleep 0.3; done; rm -rf \"$1\"";
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(std::process::id().to_string())
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .current_dir("/")
+        .spawn()
+        .expect("spawn the temp folder watcher");
+}
+
 impl Cluster {
     /// Start a throwaway cluster; `extra_conf` is appended to postgresql.conf.
     // The watchdog is meant to outlive this process; nobody waits for it.
@@ -172,11 +190,14 @@ impl Cluster {
             .prefix("ops-restore-dumps-")
             .tempdir()
             .unwrap();
+        let dumps = dumps.keep();
+        // The cluster is a static (never dropped): its dumps go once this process is gone.
+        remove_after_exit(&dumps);
         let c = Cluster {
             dir,
             port,
             bin,
-            dumps: dumps.keep(),
+            dumps,
         };
         c.psql("postgres", "SELECT 1");
         c
