@@ -104,6 +104,8 @@ mod commands;
 mod de;
 mod error;
 pub mod model;
+#[cfg(test)]
+mod proptests;
 pub mod retry;
 #[cfg(feature = "testkit")]
 pub mod testkit;

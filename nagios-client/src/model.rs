@@ -49,7 +49,13 @@ impl From<SystemTime> for Timestamp {
     fn from(t: SystemTime) -> Self {
         match t.duration_since(UNIX_EPOCH) {
             Ok(d) => Timestamp(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
-            Err(e) => Timestamp(-i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX)),
+            // Before the epoch: 2^63 s does not fit an i64 but its negation does; saturate
+            // at i64::MIN (never at -i64::MAX, which broke the round trip of i64::MIN).
+            Err(e) => Timestamp(
+                i64::try_from(e.duration().as_secs())
+                    .map(|s| -s)
+                    .unwrap_or(i64::MIN),
+            ),
         }
     }
 }
@@ -658,5 +664,17 @@ mod time_range_tests {
             let _ = Timestamp(secs).to_system_time();
         }
         assert_eq!(Timestamp(0).to_system_time(), Some(UNIX_EPOCH));
+    }
+
+    /// Found by the property tests (issue #15): the earliest timestamp came back one second
+    /// later (`-i64::MAX`) after a trip through `SystemTime`.
+    #[test]
+    fn the_earliest_timestamp_round_trips() {
+        for secs in [i64::MIN, i64::MIN + 1, -5, 0, i64::MAX] {
+            let t = Timestamp(secs);
+            if let Some(st) = t.to_system_time() {
+                assert_eq!(Timestamp::from(st), t);
+            }
+        }
     }
 }
