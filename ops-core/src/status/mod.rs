@@ -20,7 +20,8 @@
 //!   its status, and its incident is `identified` rather than `investigating`.
 //! - **Staleness guard**: nagios-api keeps serving its last snapshot when
 //!   Nagios dies. When the data is older than [`StatusConfig::stale_after`]
-//!   (or carries no time at all), the summary is marked stale, every
+//!   (or carries no time at all, or a time further ahead of the clock than
+//!   that, which no clock skew explains), the summary is marked stale, every
 //!   component's status is [`ComponentStatus::Unknown`] and the page says that
 //!   monitoring data is stale instead of showing green.
 //!
@@ -465,9 +466,13 @@ fn component_status(members: &[MemberHealth]) -> ComponentStatus {
 pub fn summarize(config: &StatusConfig, snapshot: &Snapshot, now: SystemTime) -> Summary {
     let stale = match snapshot.data_as_of {
         None => true,
-        Some(t) => now
-            .duration_since(t)
-            .is_ok_and(|age| age > config.stale_after()),
+        Some(t) => match now.duration_since(t) {
+            Ok(age) => age > config.stale_after(),
+            // A data time ahead of this clock: a little is clock skew, more than the
+            // staleness window is a time nobody can trust (nagios-api relays whatever Nagios
+            // wrote); taken at its word it would keep the page "fresh" until then.
+            Err(ahead) => ahead.duration() > config.stale_after(),
+        },
     };
     let mut components = Vec::with_capacity(config.components.len());
     let mut incidents = Vec::new();
@@ -563,11 +568,12 @@ fn overall(
     now: SystemTime,
 ) -> Overall {
     if stale {
-        let when = match as_of.and_then(|t| now.duration_since(t).ok()) {
-            Some(age) => format!(
+        let when = match as_of.map(|t| now.duration_since(t)) {
+            Some(Ok(age)) => format!(
                 "last update {} ago",
                 humantime::format_duration(Duration::from_secs(age.as_secs()))
             ),
+            Some(Err(_)) => "the reported update time is in the future".to_owned(),
             None => "no update time reported".to_owned(),
         };
         return Overall {
@@ -597,5 +603,7 @@ fn overall(
     }
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

@@ -391,3 +391,29 @@ fn out_of_range_times_from_nagios_are_unknown_never_a_panic() {
         let _ = serde_json::to_string(&summary).unwrap();
     }
 }
+
+/// Issue #16: a data time far ahead of the clock (a `created` or `last_check` in year 9999
+/// passes the range check) kept the page "fresh" until then. Beyond the staleness window it
+/// is stale; a little ahead (clock skew) is still fresh.
+#[test]
+fn a_data_time_far_ahead_of_the_clock_is_stale_never_fresh() {
+    let c = cfg(&[("Web", &["web1"])]);
+    let mut s = snap(&[("web1", host_with(&[("HTTP", ServiceHealth::ok())]))]);
+    for (ahead, stale) in [
+        (Duration::from_secs(30), false),
+        (Duration::from_secs(301), true),
+        (Duration::from_secs(253_402_300_799 - 1_795_611_171), true),
+    ] {
+        s.data_as_of = Some(t0() + ahead);
+        let summary = summarize(&c, &s, t0());
+        assert_eq!(summary.stale, stale, "{ahead:?}");
+        if stale {
+            assert_eq!(status_of(&summary, "Web"), ComponentStatus::Unknown);
+            assert!(
+                summary.status.description.contains("in the future"),
+                "{}",
+                summary.status.description
+            );
+        }
+    }
+}
