@@ -471,6 +471,31 @@ async fn publish_failure_rolls_back_and_reports_what_could_not_be_undone() {
         .unwrap()
         .remove(0);
     assert_eq!(j.status, RunStatus::RollbackIncomplete);
+    assert_eq!(j.resources.unpublished_zone.as_deref(), Some("example.com"));
+
+    // Issue #17: `--resume` of that run used to be refused as "rolled back". It finishes the
+    // rollback instead: the removals are published now, and the run is rolled back.
+    e.world.clear_injections();
+    let publishes = e.world.state.lock().unwrap().publishes.len();
+    let again = e.p.resume(&j.run_id).await;
+    let f = again
+        .result
+        .expect_err("a rolled-back run is not provisioned again");
+    assert!(
+        ops_core_chain(&f.error).contains("rollback is now finished"),
+        "{:?}",
+        f.error
+    );
+    assert!(f.rollback.as_ref().unwrap().complete(), "{:?}", f.rollback);
+    assert_eq!(e.world.state.lock().unwrap().publishes.len(), publishes + 1);
+    let j = JournalStore::new(e.dir.clone())
+        .load(&j.run_id)
+        .await
+        .unwrap();
+    assert_eq!(j.status, RunStatus::RolledBack);
+    assert!(j.resources.unpublished_zone.is_none());
+    // A new run of the same host is not refused.
+    assert!(e.p.provision(&spec("web-01")).await.result.is_ok());
 }
 
 #[tokio::test]

@@ -151,6 +151,10 @@ pub struct Resources {
     /// orphan audit look it up by that tag. Reset once a lookup by tag proves none exists.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub droplet_creates_sent: u32,
+    /// A zone whose record removals (by a rollback) are not published yet: the publish
+    /// failed, and the next rollback pass publishes it even with no record left to remove.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unpublished_zone: Option<String>,
 }
 
 fn is_zero(n: &u32) -> bool {

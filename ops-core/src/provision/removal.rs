@@ -26,10 +26,13 @@ use crate::ports::{DnsRecord, DropletFilter, PortResult, RecordType};
 pub enum Removal {
     /// An A/AAAA record.
     DnsRecord(DnsRecord),
-    /// Publish `zone` once the records above are removed (only when one was).
+    /// Publish `zone` once the records above are removed (only when one was, or `forced`).
     Publish {
         /// The zone.
         zone: String,
+        /// Publish even if this pass removes no record: an earlier pass did, and its publish
+        /// failed.
+        forced: bool,
     },
     /// A droplet carrying the tool tag.
     Droplet {
@@ -67,7 +70,7 @@ impl Removal {
     pub fn resource(&self) -> String {
         match self {
             Removal::DnsRecord(r) => describe_record(r),
-            Removal::Publish { zone } => format!("dns publish {zone}"),
+            Removal::Publish { zone, .. } => format!("dns publish {zone}"),
             Removal::Droplet { id, name } => format!("droplet {id} ({name})"),
             Removal::ChefNode { name, .. } => format!("chef node {name}"),
             Removal::ChefClient { name, .. } => format!("chef client {name}"),
@@ -166,8 +169,12 @@ impl Provisioner {
         }
         let any_records = !records.is_empty();
         items.extend(records.into_iter().rev().map(Removal::DnsRecord));
-        if any_records && self.dns.needs_publish() {
-            items.push(Removal::Publish { zone: zone.clone() });
+        let forced = j.resources.unpublished_zone.is_some();
+        if (any_records || forced) && self.dns.needs_publish() {
+            items.push(Removal::Publish {
+                zone: j.resources.unpublished_zone.clone().unwrap_or(zone.clone()),
+                forced,
+            });
         }
 
         // Droplets: the recorded one and anything carrying the run tag.
@@ -315,7 +322,10 @@ impl Provisioner {
                                 }
                             }
                             if any && self.dns.needs_publish() {
-                                items.push(Removal::Publish { zone });
+                                items.push(Removal::Publish {
+                                    zone,
+                                    forced: false,
+                                });
                             }
                         }
                     }
@@ -397,8 +407,8 @@ impl Provisioner {
                     removed_dns |= matches!(o, UndoOutcome::Removed | UndoOutcome::WouldRemove);
                     Some(o)
                 }
-                Removal::Publish { zone } => {
-                    if !removed_dns {
+                Removal::Publish { zone, forced } => {
+                    if !removed_dns && !forced {
                         None
                     } else if defer_publish {
                         pending_publish = Some(zone.clone());
@@ -506,6 +516,9 @@ impl Provisioner {
                     if gone && j.resources.droplet.as_ref().is_some_and(|d| d.id == *id) {
                         j.resources.droplet = None;
                     }
+                }
+                Removal::Publish { zone, .. } => {
+                    j.resources.unpublished_zone = (!gone).then(|| zone.clone());
                 }
                 Removal::ChefNode { .. } if gone => j.resources.chef_node = None,
                 Removal::ChefClient { .. } if gone => j.resources.chef_client = None,

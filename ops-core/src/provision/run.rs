@@ -142,13 +142,57 @@ impl Provisioner {
                     result: Ok(report_of(&h.j)),
                 };
             }
-            RunStatus::RolledBack | RunStatus::RollbackIncomplete => {
+            RunStatus::RolledBack => {
                 let e = Error::Precondition(format!(
                     "run {run_id} was rolled back; start a new run instead"
                 ));
                 return self
                     .finish_failed(b, &mut h, Step::Validate, e, false)
                     .await;
+            }
+            RunStatus::RollbackIncomplete => {
+                // What the run was doing when it stopped was removing what it had made:
+                // resuming it means finishing that (issue #17), not refusing.
+                if h.registered && h.ticket.is_none() {
+                    b.publish.withdraw(&zone_of(&h.j.spec));
+                    h.registered = false;
+                }
+                let report = self.undo(&mut h.j).await;
+                let done = report.complete();
+                let e = Error::Precondition(if done {
+                    format!(
+                        "run {run_id} had failed and its rollback was incomplete: the rollback is \
+                         now finished; start a new run to provision {name}"
+                    )
+                } else {
+                    format!(
+                        "run {run_id} had failed and its rollback is still incomplete: see what \
+                         is left below, then resume again (or tear the host down)"
+                    )
+                });
+                let step =
+                    h.j.steps
+                        .iter()
+                        .rev()
+                        .find(|s| s.error.is_some())
+                        .map_or(Step::Validate, |s| s.step);
+                self.emit(ProgressEvent::Finished {
+                    host: name.clone(),
+                    run_id: run_id.clone(),
+                    status: h.j.status,
+                });
+                return HostOutcome {
+                    name: name.clone(),
+                    run_id: Some(run_id),
+                    result: Err(HostFailure {
+                        name,
+                        step,
+                        error: e,
+                        kept: h.j.resources.clone(),
+                        rollback: Some(report),
+                        journal_error: None,
+                    }),
+                };
             }
             RunStatus::InProgress | RunStatus::Failed => {}
         }
