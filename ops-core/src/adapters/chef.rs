@@ -355,6 +355,17 @@ impl ChefUsersBag {
     }
 }
 
+/// The key-sync state item as stored (its `id` and the server's fields dropped).
+fn state_item(mut v: Value) -> PortResult<SyncState> {
+    if let Value::Object(m) = &mut v {
+        m.remove("id");
+        for f in SERVER_FIELDS {
+            m.remove(f);
+        }
+    }
+    serde_json::from_value(v).map_err(|e| other("decode key-sync state item").with_source(e))
+}
+
 fn item_json(item: &UserItem) -> PortResult<Value> {
     serde_json::to_value(item).map_err(|e| other("encode users data bag item").with_source(e))
 }
@@ -472,17 +483,7 @@ impl UsersBag for ChefUsersBag {
             .get_item::<Value>(&self.state_bag, &self.state_item)
             .await
         {
-            Ok(mut v) => {
-                if let Value::Object(m) = &mut v {
-                    m.remove("id");
-                    for f in SERVER_FIELDS {
-                        m.remove(f);
-                    }
-                }
-                serde_json::from_value(v)
-                    .map(Some)
-                    .map_err(|e| other("decode key-sync state item").with_source(e))
-            }
+            Ok(v) => state_item(v).map(Some),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(port_error("read key-sync state item", Op::Read, e)),
         }
@@ -584,24 +585,36 @@ fn first_non_null<'a>(row: &'a PartialRow, keys: &[&str]) -> Option<&'a Value> {
         .find(|v| !v.is_null())
 }
 
-fn check_in(v: Option<&Value>) -> Option<SystemTime> {
+/// How far ahead of this clock a node's `ohai_time` may be and still count (node clocks are
+/// skewed; a day more is a broken clock or a forged value).
+const CHECK_IN_SKEW: Duration = Duration::from_secs(24 * 3600);
+
+/// A node's `ohai_time` as a check-in time, or `None` ("unknown": the audit lists the node as
+/// not converged). Any node writes its own `ohai_time`: NaN, negative, 1e20… and times more
+/// than [`CHECK_IN_SKEW`] after `now` (which would make the node look converged after every
+/// future key change) are unknown, never a panic.
+fn check_in(v: Option<&Value>, now: SystemTime) -> Option<SystemTime> {
     let secs = match v? {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => s.trim().parse::<f64>().ok()?,
         _ => return None,
     };
-    // Any node writes its own `ohai_time`: NaN, negative, 1e20… mean "unknown", never a panic.
     let d = Duration::try_from_secs_f64(secs).ok()?;
-    UNIX_EPOCH.checked_add(d)
+    let at = UNIX_EPOCH.checked_add(d)?;
+    let latest = now.checked_add(CHECK_IN_SKEW)?;
+    (at <= latest).then_some(at)
 }
 
-fn node_summary(row: &PartialRow) -> Option<NodeSummary> {
+fn node_summary(row: &PartialRow, now: SystemTime) -> Option<NodeSummary> {
     let name = row.data.get("name")?.as_str()?.to_owned();
     Some(NodeSummary {
         name,
         run_list: strings(row.data.get("run_list")),
         recipes: strings(first_non_null(row, &["recipes", "automatic_recipes"])),
-        last_check_in: check_in(first_non_null(row, &["ohai_time", "automatic_ohai_time"])),
+        last_check_in: check_in(
+            first_non_null(row, &["ohai_time", "automatic_ohai_time"]),
+            now,
+        ),
     })
 }
 
@@ -642,8 +655,9 @@ impl NodeInventory for ChefNodes {
             reported.max(start + n)
         };
         let mut nodes = Vec::with_capacity(page.len());
+        let now = SystemTime::now();
         for row in &page {
-            match node_summary(row) {
+            match node_summary(row, now) {
                 Some(s) => nodes.push(s),
                 None => tracing::warn!(url = ?row.url, "partial search row without a node name"),
             }
@@ -664,7 +678,28 @@ impl NodeInventory for ChefNodes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Strategy as _;
     use serde_json::json;
+
+    /// The auditor's clock in these tests.
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_795_611_171)
+    }
+
+    /// Issue #16: a node whose `ohai_time` lies in the future (a broken clock, a forged
+    /// value) looked converged after every key change until then; it is "unknown" now, so
+    /// the audit lists it as not converged. A little skew is still a check-in.
+    #[test]
+    fn a_check_in_time_far_in_the_future_is_unknown_not_converged() {
+        let at = |secs: f64| check_in(Some(&json!(secs)), now());
+        assert_eq!(
+            at(1_795_611_171.0 + 3600.0),
+            Some(now() + Duration::from_secs(3600))
+        );
+        assert_eq!(at(1_795_611_171.0 + 2.0 * 86_400.0), None);
+        assert_eq!(at(253_402_300_799.0), None);
+        assert_eq!(at(1e11), None);
+    }
 
     /// Issue #16: `ohai_time` is whatever a node wrote; 1e19 and 1e20 used to panic.
     #[test]
@@ -679,16 +714,114 @@ mod tests {
             json!("inf"),
             json!("-0"),
         ] {
-            let t = check_in(Some(&v));
+            let t = check_in(Some(&v), now());
             assert!(
                 t.is_none_or(|t| t.duration_since(UNIX_EPOCH).is_ok()),
                 "{v}"
             );
         }
         assert_eq!(
-            check_in(Some(&json!(1_700_000_000.5))),
+            check_in(Some(&json!(1_700_000_000.5)), now()),
             Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_500))
         );
+    }
+
+    /// Partial-search pages of nodes, as goiardi and Chef Infra Server answer them.
+    fn node_pages() -> Vec<Value> {
+        vec![
+            json!({"total": 2, "start": 0, "rows": [
+                {"url": "https://chef/organizations/acme/nodes/web1",
+                 "data": {"name": "web1", "run_list": ["role[base]", "recipe[users::sysadmins]"],
+                          "recipes": ["users::sysadmins", "base"], "ohai_time": 1795611000.125,
+                          "automatic_recipes": null, "automatic_ohai_time": null}},
+                {"url": "https://chef/organizations/acme/nodes/db1",
+                 "data": {"name": "db1", "run_list": [], "recipes": null,
+                          "automatic_recipes": ["users::sysadmins"], "ohai_time": null,
+                          "automatic_ohai_time": "1795600000"}}
+            ]}),
+            json!({"total": 0, "start": 0, "rows": []}),
+        ]
+    }
+
+    /// Data bag search rows of the `users` bag (wrapped items) and a plain item.
+    fn user_rows() -> Vec<Value> {
+        vec![
+            json!({"name": "data_bag_item_users_alice", "data_bag": "users", "json_class": "Chef::DataBagItem",
+                   "chef_type": "data_bag_item",
+                   "raw_data": {"id": "alice", "ssh_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE alice@laptop"],
+                                "groups": ["sysadmin", "ops"], "shell": "/bin/bash", "uid": 2001,
+                                "comment": "Alice"}}),
+            json!({"id": "bob", "ssh_keys": "ssh-rsa AAAAB3NzaC1yc2E bob", "groups": "sysadmin",
+                   "action": "remove"}),
+        ]
+    }
+
+    fn state_items() -> Vec<Value> {
+        vec![
+            json!({"id": "state", "chef_type": "data_bag_item", "data_bag": "ops_key_sync",
+                    "digest": "sha256:00ff", "keys_changed_at": 1795611171u64,
+                    "applied_at": 1795611172u64,
+                    "revoked": [{"id": "carol", "at": 1795611100u64}]}),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(ops_proptest::config())]
+
+        /// Issue #15: partial-search rows from any server (mutated, or made of the field
+        /// names) give a node summary or none; a check-in is never a time after now + skew.
+        #[test]
+        fn proptest_node_rows_summarise_or_are_skipped(body in proptest::prop_oneof![
+            ops_proptest::json_mutated_bytes(node_pages()),
+            ops_proptest::bytes_mutated(
+                node_pages().iter().map(|v| serde_json::to_vec(v).unwrap()).collect()
+            ),
+            ops_proptest::json_arbitrary(&["rows", "total", "start", "url", "data", "name",
+                "run_list", "recipes", "automatic_recipes", "ohai_time", "automatic_ohai_time"])
+                .prop_map(|v| serde_json::to_vec(&v).unwrap()),
+        ]) {
+            let Ok(page) = serde_json::from_slice::<chef_client::SearchPage<PartialRow>>(&body)
+            else {
+                return Ok(());
+            };
+            for row in &page.rows {
+                if let Some(s) = node_summary(row, now()) {
+                    proptest::prop_assert!(
+                        s.last_check_in.is_none_or(|t| t <= now() + CHECK_IN_SKEW)
+                    );
+                }
+            }
+        }
+
+        /// Issue #15: users bag items and the key-sync state item from any server decode to
+        /// a typed value or a typed error; a decoded item writes back as JSON.
+        #[test]
+        fn proptest_user_items_and_state_decode_or_fail_typed(
+            row in ops_proptest::json_mutated(user_rows()),
+            state in ops_proptest::json_mutated(state_items()),
+            arbitrary in ops_proptest::json_arbitrary(&["id", "ssh_keys", "groups", "shell",
+                "action", "raw_data", "digest", "keys_changed_at", "applied_at", "revoked"]),
+        ) {
+            for v in [row, arbitrary.clone()] {
+                let raw = v.get("raw_data").cloned().unwrap_or(v);
+                match user_item(raw) {
+                    Ok(item) => {
+                        let _ = item.is_present();
+                        item_json(&item).unwrap();
+                    }
+                    Err(e) => {
+                        let _ = e.to_string();
+                    }
+                }
+            }
+            for v in [state, arbitrary] {
+                if let Ok(s) = state_item(v) {
+                    let _ = s.keys_changed_at
+                        .and_then(|k| UNIX_EPOCH.checked_add(Duration::from_secs(k)));
+                    serde_json::to_value(&s).unwrap();
+                }
+            }
+        }
     }
 
     #[test]
@@ -717,7 +850,7 @@ mod tests {
                      "automatic_ohai_time": 1750000000.25}
         }))
         .unwrap();
-        let s = node_summary(&row).unwrap();
+        let s = node_summary(&row, now()).unwrap();
         assert_eq!(s.recipes, ["user_setup", "base"]);
         assert_eq!(
             s.last_check_in,
@@ -725,15 +858,15 @@ mod tests {
         );
         let row: PartialRow =
             serde_json::from_value(json!({"data": {"name": "db1", "run_list": null}})).unwrap();
-        let s = node_summary(&row).unwrap();
+        let s = node_summary(&row, now()).unwrap();
         assert!(s.run_list.is_empty() && s.recipes.is_empty() && s.last_check_in.is_none());
         let row: PartialRow = serde_json::from_value(json!({"data": {"run_list": []}})).unwrap();
-        assert!(node_summary(&row).is_none());
+        assert!(node_summary(&row, now()).is_none());
         assert_eq!(
-            check_in(Some(&json!("12.5"))),
+            check_in(Some(&json!("12.5")), now()),
             Some(UNIX_EPOCH + Duration::from_millis(12_500))
         );
-        assert_eq!(check_in(Some(&json!(-1))), None);
+        assert_eq!(check_in(Some(&json!(-1)), now()), None);
     }
 
     #[test]
