@@ -463,18 +463,13 @@ impl JournalStore {
                 action: "read",
                 source,
             })?;
-        let j: RunJournal = serde_json::from_slice(&bytes).map_err(Error::Json)?;
-        if j.version != JOURNAL_VERSION {
-            return Err(Error::Precondition(format!(
-                "journal {} has version {}, expected {JOURNAL_VERSION}",
-                path.display(),
-                j.version
-            )));
-        }
-        Ok(j)
+        decode(&path, run_id, &bytes)
     }
 
-    /// Every journal in the directory (unreadable files are skipped).
+    /// Every journal in the directory. A journal that cannot be read or decoded (truncated,
+    /// edited by hand) is an error naming the file, never skipped: a run left out would look
+    /// finished to the orphan audit and would not be resumed with its batch. A file removed
+    /// while listing is skipped.
     pub async fn list(&self) -> Result<Vec<RunJournal>> {
         let mut out = Vec::new();
         let mut rd = match tokio::fs::read_dir(&self.dir).await {
@@ -492,8 +487,11 @@ impl JournalStore {
             let name = entry.file_name().to_string_lossy().into_owned();
             if let Some(id) = name.strip_suffix(".json") {
                 if check_id(id).is_ok() {
-                    if let Ok(j) = self.load(id).await {
-                        out.push(j);
+                    match self.load(id).await {
+                        Ok(j) => out.push(j),
+                        Err(Error::Journal { source, .. })
+                            if source.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
                     }
                 }
             }
@@ -505,6 +503,33 @@ impl JournalStore {
         });
         Ok(out)
     }
+}
+
+/// Decodes the journal file at `path`, which must be the journal of `run_id`. Every failure
+/// names the file: a truncated or hand-edited journal is [`Error::Journal`] (action
+/// `"decoded"`), a journal of another version or of another run is [`Error::Precondition`].
+fn decode(path: &Path, run_id: &str, bytes: &[u8]) -> Result<RunJournal> {
+    let j: RunJournal = serde_json::from_slice(bytes).map_err(|e| Error::Journal {
+        path: path.to_path_buf(),
+        action: "decoded (truncated or edited by hand?)",
+        source: std::io::Error::from(e),
+    })?;
+    if j.version != JOURNAL_VERSION {
+        return Err(Error::Precondition(format!(
+            "journal {} has version {}, expected {JOURNAL_VERSION}",
+            path.display(),
+            j.version
+        )));
+    }
+    if j.run_id != run_id {
+        // Saving it would write another run's file.
+        return Err(Error::Precondition(format!(
+            "journal {} holds run `{}`, not `{run_id}` (edited by hand?)",
+            path.display(),
+            j.run_id
+        )));
+    }
+    Ok(j)
 }
 
 fn write_atomic(dir: &Path, tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -520,4 +545,176 @@ fn write_atomic(dir: &Path, tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::R
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::provision::spec::{ChefSpec, DnsSpec, UserDataExtras};
+    use proptest::prelude::*;
+
+    fn spec() -> HostSpec {
+        HostSpec {
+            name: "web-01".into(),
+            region: "nyc3".into(),
+            size: "s-1vcpu-1gb".into(),
+            image: "ubuntu-24-04-x64".into(),
+            tags: vec!["web".into()],
+            ssh_keys: vec!["ops@bastion".into()],
+            ipv6: true,
+            monitoring_agent: false,
+            dns: DnsSpec {
+                zone: "example.com".into(),
+                record: None,
+                ttl: Some(300),
+            },
+            chef: ChefSpec {
+                environment: "prod".into(),
+                run_list: vec!["role[base]".into()],
+                attributes: Default::default(),
+            },
+            user_data: UserDataExtras::default(),
+            wait_for_monitoring: false,
+        }
+    }
+
+    const RUN: &str = "run-0001";
+
+    /// A journal as a run writes it: steps in every state, resources, a rollback report.
+    fn journal_bytes() -> Vec<u8> {
+        let mut j = RunJournal::new(RUN.into(), Some("batch-01".into()), spec());
+        j.start(Step::Validate);
+        j.done(Step::Validate);
+        j.skip(Step::ChefClient);
+        j.start(Step::CreateDroplet);
+        j.fail(Step::CreateDroplet, "HTTP 503".into());
+        j.ssh_key_ids = vec![1, 2];
+        j.resources.droplet = Some(DropletRef {
+            id: 3_164_444,
+            name: "web-01".into(),
+            adopted: true,
+        });
+        j.resources.droplet_creates_sent = 1;
+        j.resources.chef_node = Some("web-01".into());
+        j.addresses.ipv4 = Some("192.0.2.1".parse().unwrap());
+        j.rollback = Some(RollbackReport {
+            actions: vec![UndoAction {
+                resource: "chef node web-01".into(),
+                outcome: UndoOutcome::Failed("HTTP 500".into()),
+            }],
+        });
+        j.status = RunStatus::RollbackIncomplete;
+        j.duplicates_removed = vec![7];
+        serde_json::to_vec_pretty(&j).unwrap()
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// Writes `bytes` as the journal of [`RUN`] and loads it back.
+    fn load_bytes(rt: &tokio::runtime::Runtime, dir: &Path, bytes: &[u8]) -> Result<RunJournal> {
+        let store = JournalStore::new(dir);
+        std::fs::write(store.path(RUN), bytes).unwrap();
+        rt.block_on(store.load(RUN))
+    }
+
+    /// What a caller does with a loaded journal.
+    fn use_journal(j: &RunJournal) {
+        let _ = (j.first_unfinished(), j.run_tag(), j.batch_tag());
+        let _ = j.resources.describe(&j.run_tag());
+        let _ = (j.resources.is_empty(), j.resources.droplet_unconfirmed());
+        let _ = j.rollback.as_ref().map(RollbackReport::complete);
+        for s in Step::ALL {
+            let _ = (j.is_done(s), j.was_attempted(s));
+        }
+        let _ = j.spec.check();
+        let _ = j.spec.fqdn();
+        serde_json::to_vec_pretty(j).unwrap();
+    }
+
+    /// Issue #15: a truncated journal was `Error::Json` ("could not parse JSON"), naming no
+    /// file; it is now `Error::Journal` with the path.
+    #[test]
+    fn a_truncated_journal_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = rt();
+        let full = journal_bytes();
+        assert!(load_bytes(&rt, dir.path(), &full).is_ok());
+        let err = load_bytes(&rt, dir.path(), &full[..full.len() / 2]).unwrap_err();
+        let path = JournalStore::new(dir.path()).path(RUN);
+        match &err {
+            Error::Journal { path: p, .. } => assert_eq!(p, &path),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+
+    /// Issue #15: a journal whose `run_id` was edited would have been saved under another
+    /// run's file; it is refused, naming the file.
+    #[test]
+    fn a_journal_of_another_run_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = String::from_utf8(journal_bytes()).unwrap();
+        let edited = text.replace(RUN, "run-0002");
+        let err = load_bytes(&rt(), dir.path(), edited.as_bytes()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Precondition(m) if m.contains("run-0002")),
+            "{err}"
+        );
+        assert!(err.to_string().contains(RUN), "{err}");
+    }
+
+    /// Issue #15: `list` skipped a journal it could not decode, so a truncated journal
+    /// vanished from the orphan audit and from `--resume-batch`; it is an error now.
+    #[test]
+    fn list_reports_a_corrupt_journal_instead_of_skipping_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = rt();
+        let store = JournalStore::new(dir.path());
+        std::fs::write(store.path(RUN), journal_bytes()).unwrap();
+        assert_eq!(rt.block_on(store.list()).unwrap().len(), 1);
+        std::fs::write(
+            store.path("run-0009"),
+            b"{\"version\": 1, \"run_id\": \"run-0",
+        )
+        .unwrap();
+        let err = rt.block_on(store.list()).unwrap_err();
+        assert!(err.to_string().contains("run-0009.json"), "{err}");
+    }
+
+    proptest! {
+        #![proptest_config(ops_proptest::config())]
+
+        /// Issue #15: any bytes in a journal file load as a journal or fail with an error
+        /// naming the file; a loaded journal is usable.
+        #[test]
+        fn proptest_any_journal_file_loads_or_fails_naming_the_file(
+            bytes in prop_oneof![
+                ops_proptest::bytes_mutated(vec![journal_bytes()]),
+                ops_proptest::json_mutated_bytes(
+                    vec![serde_json::from_slice(&journal_bytes()).unwrap()]
+                ),
+                ops_proptest::bytes_arbitrary(),
+            ]
+        ) {
+            // `load` is read + `decode`; the file I/O is covered by the tests above.
+            let path = Path::new("/state/run-0001.json");
+            match decode(path, RUN, &bytes) {
+                Ok(j) => use_journal(&j),
+                Err(e) => prop_assert!(
+                    e.to_string().contains("/state/run-0001.json"),
+                    "{e} does not name the file"
+                ),
+            }
+        }
+    }
 }
