@@ -45,6 +45,8 @@
 mod keys;
 mod plan;
 pub mod ports;
+#[cfg(test)]
+mod proptests;
 mod source;
 
 use std::collections::{BTreeMap, BTreeSet};

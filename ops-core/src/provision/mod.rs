@@ -44,6 +44,8 @@ mod events;
 mod fleet;
 pub mod journal;
 mod plan;
+#[cfg(test)]
+mod proptests;
 mod reads;
 pub mod removal;
 mod run;
