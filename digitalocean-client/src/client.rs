@@ -569,6 +569,10 @@ fn error_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
 }
 
 #[cfg(test)]
+#[path = "proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -36,6 +36,61 @@ struct Meta {
     total: Option<u64>,
 }
 
+/// One list page as decoded: its items, its non-empty `links.pages.next`, and `meta.total`
+/// when the page has a `meta` object (`Some(None)`: a `meta` without a usable total).
+#[derive(Debug)]
+pub(crate) struct Page<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) next: Option<String>,
+    pub(crate) meta_total: Option<Option<u64>>,
+}
+
+/// Decodes one list page; the items are under `key` (`"droplets"`, `"ssh_keys"`, …).
+pub(crate) fn decode_page<T: DeserializeOwned>(
+    body: &[u8],
+    key: &str,
+    what: &'static str,
+) -> Result<Page<T>> {
+    let mut page: serde_json::Map<String, serde_json::Value> = decode(body, what)?;
+    let items: Vec<T> = match page.remove(key) {
+        Some(v) => serde_json::from_value(v).map_err(|source| Error::Decode { what, source })?,
+        None => Vec::new(),
+    };
+    // A malformed `links` must not end the listing silently with part of it.
+    let links: Links = match page.remove("links") {
+        None | Some(serde_json::Value::Null) => Links::default(),
+        Some(v) => serde_json::from_value(v).map_err(|source| Error::Decode { what, source })?,
+    };
+    let meta_total = page.remove("meta").map(|meta| {
+        serde_json::from_value::<Meta>(meta)
+            .unwrap_or_default()
+            .total
+    });
+    Ok(Page {
+        items,
+        next: links.pages.and_then(|p| p.next).filter(|h| !h.is_empty()),
+        meta_total,
+    })
+}
+
+/// The page limit: `max_pages`, or the pages `total` (from the server) needs at the page
+/// size the server really uses, plus slack, when that is smaller.
+pub(crate) fn page_limit(
+    max_pages: u32,
+    per_page: u32,
+    total: Option<u64>,
+    page_size: Option<u64>,
+) -> u32 {
+    let Some(total) = total else {
+        return max_pages;
+    };
+    let per_page = u64::from(per_page.max(1));
+    let size = page_size.unwrap_or(per_page).clamp(1, per_page);
+    let needed = total.div_ceil(size);
+    let with_slack = needed.saturating_add(2).saturating_add(needed / 10);
+    u32::try_from(with_slack).map_or(max_pages, |n| n.min(max_pages))
+}
+
 /// Lazily fetches the pages of a list endpoint.
 ///
 /// It follows `links.pages.next` (only its path and query, resolved against the
@@ -115,14 +170,7 @@ impl<'c, T: DeserializeOwned> Pager<'c, T> {
     /// The page limit in force: [`Pager::max_pages`], or what `meta.total` implies (plus
     /// slack) when that is smaller.
     fn page_limit(&self) -> u32 {
-        let Some(total) = self.total else {
-            return self.max_pages;
-        };
-        let per_page = u64::from(self.per_page.max(1));
-        let size = self.page_size.unwrap_or(per_page).clamp(1, per_page);
-        let needed = total.div_ceil(size);
-        let with_slack = needed.saturating_add(2).saturating_add(needed / 10);
-        u32::try_from(with_slack).map_or(self.max_pages, |n| n.min(self.max_pages))
+        page_limit(self.max_pages, self.per_page, self.total, self.page_size)
     }
 
     /// `meta.total` from the last page fetched, if the server sent it.
@@ -166,30 +214,13 @@ impl<'c, T: DeserializeOwned> Pager<'c, T> {
 
     async fn fetch(&mut self, url: Url) -> Result<Vec<T>> {
         let raw = self.client.execute(Method::GET, url, None).await?;
-        let mut page: serde_json::Map<String, serde_json::Value> = decode(&raw.body, self.what)?;
-        let items: Vec<T> = match page.remove(self.key) {
-            Some(v) => serde_json::from_value(v).map_err(|source| Error::Decode {
-                what: self.what,
-                source,
-            })?,
-            None => Vec::new(),
-        };
-        // A malformed `links` must not end the listing silently with part of it.
-        let links: Links = match page.remove("links") {
-            None | Some(serde_json::Value::Null) => Links::default(),
-            Some(v) => serde_json::from_value(v).map_err(|source| Error::Decode {
-                what: self.what,
-                source,
-            })?,
-        };
-        if let Some(meta) = page.remove("meta") {
-            self.total = serde_json::from_value::<Meta>(meta)
-                .unwrap_or_default()
-                .total;
+        let page = decode_page::<T>(&raw.body, self.key, self.what)?;
+        if let Some(total) = page.meta_total {
+            self.total = total;
         }
-        if let Some(href) = links.pages.and_then(|p| p.next).filter(|h| !h.is_empty()) {
-            if !items.is_empty() {
-                let n = items.len() as u64;
+        if let Some(href) = page.next {
+            if !page.items.is_empty() {
+                let n = page.items.len() as u64;
                 self.page_size = Some(self.page_size.map_or(n, |s| s.min(n)));
             }
             let next = self.client.resolve_link(&href)?;
@@ -199,7 +230,7 @@ impl<'c, T: DeserializeOwned> Pager<'c, T> {
                 self.next = Some(next);
             }
         }
-        Ok(items)
+        Ok(page.items)
     }
 
     /// Fetch every remaining page and concatenate the items.
