@@ -749,6 +749,10 @@ fn check_segment(field: &str, value: &str, last: bool) -> Result<()> {
 }
 
 #[cfg(test)]
+#[path = "proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
