@@ -163,11 +163,9 @@ fn touch_error(e: &Error) {
         e.is_session_expired(),
         e.job_id(),
     );
-    let _ = e
-        .messages()
-        .iter()
-        .map(|m| (m.level(), m.code(), m.is_error()))
-        .count();
+    for m in e.messages() {
+        let _ = (m.level(), m.code(), m.is_error());
+    }
     if let Some(b) = e.api_body() {
         let _ = (b.primary(), b.summary());
     }
