@@ -89,6 +89,44 @@ pub enum PortErrorKind {
     Other,
 }
 
+impl PortErrorKind {
+    /// The kind an HTTP status means, the same for every provider: 404 not found, 409 already
+    /// exists, 401/403 unauthorized, 429 rate limited, 5xx unavailable, any other 4xx
+    /// rejected; `None` for a status that is not an error.
+    pub fn from_http(status: u16) -> Option<Self> {
+        Some(match status {
+            404 => PortErrorKind::NotFound,
+            409 => PortErrorKind::AlreadyExists,
+            401 | 403 => PortErrorKind::Unauthorized,
+            429 => PortErrorKind::RateLimited,
+            500..=599 => PortErrorKind::Unavailable,
+            400..=499 => PortErrorKind::Rejected,
+            _ => return None,
+        })
+    }
+}
+
+/// What the workflows need to know of a client's error. The adapters implement it for each
+/// client's error type (the clients know nothing of ports), and
+/// [`PortError::from_provider`] turns any of them into a [`PortError`] the same way.
+pub trait ProviderError: std::error::Error + Send + Sync + 'static {
+    /// The HTTP status, when the server answered.
+    fn http_status(&self) -> Option<u16>;
+    /// How long the provider asked to wait (`Retry-After`, a rate-limit reset).
+    fn retry_after(&self) -> Option<Duration>;
+    /// Whether the request may have reached the server and taken effect (a timeout after
+    /// sending, a dropped connection, a 5xx, an answer that could not be read). For a write,
+    /// that makes the failure [ambiguous](PortError::is_ambiguous).
+    fn maybe_sent(&self) -> bool;
+    /// The kind, where the provider says more than its HTTP status (Dyn's `NOT_FOUND` in a
+    /// 200, DigitalOcean's "already in use" 422, a client-side validation error…). `None`:
+    /// [`PortErrorKind::from_http`], else [`PortErrorKind::Unavailable`] for an error with no
+    /// answer that may have been sent, else [`PortErrorKind::Other`].
+    fn kind_hint(&self) -> Option<PortErrorKind> {
+        None
+    }
+}
+
 /// The error every port method returns.
 ///
 /// Adapters build it from the provider's own error with the constructors below and keep that
@@ -126,6 +164,36 @@ impl PortError {
             retry_after: None,
             source: None,
         }
+    }
+
+    /// The one way adapters turn a client's error into a port error: the kind from
+    /// [`ProviderError::kind_hint`] or the HTTP status, ambiguous when `write` and the request
+    /// may have taken effect, the provider's `Retry-After` kept, and the client error kept as
+    /// the source. The message is `what` alone (e.g. "create droplet `web-01`"): the source
+    /// says what went wrong, once.
+    pub fn from_provider(
+        service: Service,
+        provider: &'static str,
+        what: impl Into<String>,
+        write: bool,
+        e: impl ProviderError,
+    ) -> Self {
+        let kind = e
+            .kind_hint()
+            .or_else(|| e.http_status().and_then(PortErrorKind::from_http))
+            .unwrap_or(if e.http_status().is_none() && e.maybe_sent() {
+                PortErrorKind::Unavailable
+            } else {
+                PortErrorKind::Other
+            });
+        let mut pe = PortError::new(service, provider, kind, what);
+        if write && e.maybe_sent() {
+            pe = pe.ambiguous();
+        }
+        if let Some(d) = e.retry_after() {
+            pe = pe.with_retry_after(d);
+        }
+        pe.with_source(e)
     }
 
     /// Shorthand for a [`PortErrorKind::NotFound`] error.

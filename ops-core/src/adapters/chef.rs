@@ -43,7 +43,8 @@ use serde_json::{Map, Value};
 
 use crate::key_sync::{NodeInventory, NodePage, NodeSummary, SyncState, UserItem, UsersBag};
 use crate::ports::{
-    ClientCredentials, ConfigMgmt, NewNode, NodeInfo, PortError, PortErrorKind, PortResult, Service,
+    ClientCredentials, ConfigMgmt, NewNode, NodeInfo, PortError, PortErrorKind, PortResult,
+    ProviderError, Service,
 };
 
 const PROVIDER: &str = "chef";
@@ -55,68 +56,37 @@ enum Op {
     Write,
 }
 
-/// Maps a Chef client error (see the module docs). `what` names the call and its target,
-/// e.g. "create client `web1`"; it must not contain secrets.
+impl ProviderError for chef_client::Error {
+    fn http_status(&self) -> Option<u16> {
+        self.status().map(|s| s.as_u16())
+    }
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        chef_client::Error::retry_after(self)
+    }
+    fn maybe_sent(&self) -> bool {
+        use chef_client::Error as E;
+        match self {
+            E::Transport(t) => !t.is_connect(),
+            // The server answered (and may have acted); the answer was not read to the end.
+            E::Decode { .. } | E::ResponseTooLarge { .. } => true,
+            _ => self.status().is_some_and(|s| s.is_server_error()),
+        }
+    }
+    fn kind_hint(&self) -> Option<PortErrorKind> {
+        use chef_client::Error as E;
+        match self {
+            E::Transport(_) => Some(PortErrorKind::Unavailable),
+            E::Api { .. } | E::UnexpectedStatus { .. } => None,
+            // Decode, too large, too many pages, and client-side refusals before sending.
+            _ => Some(PortErrorKind::Other),
+        }
+    }
+}
+
+/// Maps a Chef client error (see [`PortError::from_provider`]). `what` names the call and its
+/// target, e.g. "create client `web1`"; it must not contain secrets.
 fn port_error(what: &str, op: Op, e: chef_client::Error) -> PortError {
-    use chef_client::Error as E;
-    let write = op == Op::Write;
-    let (kind, ambiguous, detail) = match &e {
-        E::Api { status, .. } | E::UnexpectedStatus { status, .. } => {
-            let s = status.as_u16();
-            let kind = match s {
-                404 => PortErrorKind::NotFound,
-                409 => PortErrorKind::AlreadyExists,
-                401 | 403 => PortErrorKind::Unauthorized,
-                429 => PortErrorKind::RateLimited,
-                500..=599 => PortErrorKind::Unavailable,
-                400..=499 => PortErrorKind::Rejected,
-                _ => PortErrorKind::Other,
-            };
-            let ambiguous = write && kind == PortErrorKind::Unavailable;
-            (kind, ambiguous, format!("HTTP {s}"))
-        }
-        E::Transport(t) if t.is_connect() => (
-            PortErrorKind::Unavailable,
-            false,
-            "connection failed".to_owned(),
-        ),
-        E::Transport(t) if t.is_timeout() => {
-            (PortErrorKind::Unavailable, write, "timed out".to_owned())
-        }
-        E::Transport(_) => (
-            PortErrorKind::Unavailable,
-            write,
-            "transport failure".to_owned(),
-        ),
-        E::Decode { .. } => (PortErrorKind::Other, write, "undecodable answer".to_owned()),
-        // The server answered (and may have acted); the answer was not read to the end.
-        E::ResponseTooLarge { limit, .. } => (
-            PortErrorKind::Other,
-            write,
-            format!("answer larger than the {limit}-byte limit"),
-        ),
-        E::TooManyPages { limit, .. } => (
-            PortErrorKind::Other,
-            false,
-            format!("listing still had more after {limit} pages"),
-        ),
-        _ => (PortErrorKind::Other, false, "request not sent".to_owned()),
-    };
-    let retry_after = e.retry_after();
-    let mut err = PortError::new(
-        Service::ConfigMgmt,
-        PROVIDER,
-        kind,
-        format!("{what}: {detail}"),
-    )
-    .with_source(e);
-    if ambiguous {
-        err = err.ambiguous();
-    }
-    if let Some(d) = retry_after {
-        err = err.with_retry_after(d);
-    }
-    err
+    PortError::from_provider(Service::ConfigMgmt, PROVIDER, what, op == Op::Write, e)
 }
 
 fn other(what: impl Into<String>) -> PortError {
@@ -883,7 +853,10 @@ mod tests {
         assert_eq!(e.kind(), PortErrorKind::Unavailable);
         assert!(e.is_ambiguous());
         assert_eq!(e.service(), Service::ConfigMgmt);
-        assert_eq!(e.message(), "create client `web1`: HTTP 503");
+        assert_eq!(e.message(), "create client `web1`");
+        // The source says what went wrong, once (issue #18: messages never repeat it).
+        let chain = chain_of(&e);
+        assert_eq!(chain.matches("503").count(), 1, "{chain}");
         let e = port_error(
             "get node `x`",
             Op::Read,
@@ -940,7 +913,7 @@ mod tests {
         };
         let e = port_error("w", Op::Write, too_large());
         assert!(e.is_ambiguous());
-        assert!(e.message().contains("1024-byte limit"), "{}", e.message());
+        assert!(chain_of(&e).contains("1024"), "{}", chain_of(&e));
         assert!(!port_error("r", Op::Read, too_large()).is_ambiguous());
         let e = port_error(
             "search",
@@ -951,7 +924,18 @@ mod tests {
             },
         );
         assert!(!e.is_ambiguous());
-        assert!(e.message().contains("after 5 pages"), "{}", e.message());
+        assert!(chain_of(&e).contains('5'), "{}", chain_of(&e));
+    }
+
+    fn chain_of(e: &PortError) -> String {
+        let mut chain = e.to_string();
+        let mut cur = std::error::Error::source(e);
+        while let Some(c) = cur {
+            chain.push_str(": ");
+            chain.push_str(&c.to_string());
+            cur = c.source();
+        }
+        chain
     }
 
     fn reqwest_status(s: u16) -> reqwest::StatusCode {

@@ -22,7 +22,8 @@ use secrecy::ExposeSecret;
 
 use crate::ports::{
     Compute, Dns, DnsRecord, Droplet, DropletFilter, DropletStatus, Image, NewDroplet, NewRecord,
-    PortError, PortErrorKind, PortResult, Published, RecordType, Region, Service, Size, SshKey,
+    PortError, PortErrorKind, PortResult, ProviderError, Published, RecordType, Region, Service,
+    Size, SshKey,
 };
 
 /// Provider name used in [`PortError`]s and reports.
@@ -35,48 +36,49 @@ pub(crate) enum Op {
     Write,
 }
 
-/// Maps a `digitalocean-client` error into a [`PortError`] of `service`, keeping it as the
-/// source; for writes (`op`) it also decides whether the call is ambiguous.
-pub(crate) fn map_error(service: Service, what: &str, op: Op, e: dock::Error) -> PortError {
-    let status = e.status().map(|s| s.as_u16());
-    let kind = match (&e, status) {
-        (_, Some(404)) => PortErrorKind::NotFound,
-        (_, Some(409)) => PortErrorKind::AlreadyExists,
-        (_, Some(422))
-            if e.api_message()
-                .is_some_and(|m| m.to_ascii_lowercase().contains("already")) =>
-        {
-            PortErrorKind::AlreadyExists
-        }
-        (_, Some(400 | 415 | 422)) => PortErrorKind::Rejected,
-        (_, Some(401 | 403)) => PortErrorKind::Unauthorized,
-        (_, Some(429)) => PortErrorKind::RateLimited,
-        (_, Some(s)) if s >= 500 => PortErrorKind::Unavailable,
-        (dock::Error::Transport(_) | dock::Error::WaitTimedOut { .. }, _) => {
-            PortErrorKind::Unavailable
-        }
-        (
-            dock::Error::InvalidInput { .. } | dock::Error::Config(_) | dock::Error::Encode { .. },
-            _,
-        ) => PortErrorKind::Rejected,
-        _ => PortErrorKind::Other,
-    };
-    let ambiguous = op == Op::Write
-        && match &e {
+impl ProviderError for dock::Error {
+    fn http_status(&self) -> Option<u16> {
+        self.status().map(|s| s.as_u16())
+    }
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        dock::Error::retry_after(self)
+    }
+    fn maybe_sent(&self) -> bool {
+        match self {
             dock::Error::Transport(t) => !t.is_connect(),
             // Answered (so possibly done) but not read to the end.
             dock::Error::Decode { .. } | dock::Error::ResponseTooLarge { .. } => true,
-            _ => status.is_some_and(|s| s >= 500),
-        };
-    let retry_after = e.retry_after();
-    let mut pe = PortError::new(service, PROVIDER, kind, format!("{what}: {e}"));
-    if ambiguous {
-        pe = pe.ambiguous();
+            _ => self.status().is_some_and(|s| s.is_server_error()),
+        }
     }
-    if let Some(d) = retry_after {
-        pe = pe.with_retry_after(d);
+    fn kind_hint(&self) -> Option<PortErrorKind> {
+        match self {
+            // DigitalOcean says "already in use" / "already exists" with a 422.
+            _ if self.status().is_some_and(|s| s.as_u16() == 422)
+                && self
+                    .api_message()
+                    .is_some_and(|m| m.to_ascii_lowercase().contains("already")) =>
+            {
+                Some(PortErrorKind::AlreadyExists)
+            }
+            dock::Error::Transport(_) | dock::Error::WaitTimedOut { .. } => {
+                Some(PortErrorKind::Unavailable)
+            }
+            dock::Error::Decode { .. } | dock::Error::ResponseTooLarge { .. } => {
+                Some(PortErrorKind::Other)
+            }
+            dock::Error::InvalidInput { .. }
+            | dock::Error::Config(_)
+            | dock::Error::Encode { .. } => Some(PortErrorKind::Rejected),
+            _ => None,
+        }
     }
-    pe.with_source(e)
+}
+
+/// Maps a `digitalocean-client` error into a [`PortError`] of `service` (see
+/// [`PortError::from_provider`]); `op` says whether a failure may be ambiguous.
+pub(crate) fn map_error(service: Service, what: &str, op: Op, e: dock::Error) -> PortError {
+    PortError::from_provider(service, PROVIDER, what, op == Op::Write, e)
 }
 
 fn compute_err(what: &str, op: Op) -> impl FnOnce(dock::Error) -> PortError + '_ {

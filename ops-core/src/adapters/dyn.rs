@@ -28,7 +28,8 @@ use async_trait::async_trait;
 use dynect_client as dyn_api;
 
 use crate::ports::{
-    Dns, DnsRecord, NewRecord, PortError, PortErrorKind, PortResult, Published, RecordType, Service,
+    Dns, DnsRecord, NewRecord, PortError, PortErrorKind, PortResult, ProviderError, Published,
+    RecordType, Service,
 };
 
 /// Provider name used in [`PortError`]s and reports.
@@ -40,50 +41,58 @@ enum Op {
     Write,
 }
 
-fn map_error(what: &str, op: Op, e: dyn_api::Error) -> PortError {
-    use dyn_api::Error as E;
-    let status = e.status().map(|s| s.as_u16());
-    let kind = match &e {
-        E::SessionExpiredWithPendingChanges { .. } => PortErrorKind::Other,
-        E::Login { .. } => PortErrorKind::Unauthorized,
-        _ if e.is_not_found() => PortErrorKind::NotFound,
-        _ if e.is_target_exists() => PortErrorKind::AlreadyExists,
-        _ if e.is_rate_limited() => PortErrorKind::RateLimited,
-        _ if e.is_blocked() || e.is_job_running() => PortErrorKind::Unavailable,
-        E::Transport(_) | E::JobTimeout { .. } | E::TaskTimeout { .. } => {
-            PortErrorKind::Unavailable
-        }
-        E::InvalidInput(_) | E::Config(_) => PortErrorKind::Rejected,
-        _ if status.is_some_and(|s| s >= 500) => PortErrorKind::Unavailable,
-        _ if matches!(status, Some(401 | 403)) => PortErrorKind::Unauthorized,
-        E::Api { .. } => PortErrorKind::Rejected,
-        _ => PortErrorKind::Other,
-    };
-    let ambiguous = op == Op::Write
-        && match &e {
+impl ProviderError for dyn_api::Error {
+    fn http_status(&self) -> Option<u16> {
+        self.status().map(|s| s.as_u16())
+    }
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        dyn_api::Error::retry_after(self)
+    }
+    fn maybe_sent(&self) -> bool {
+        use dyn_api::Error as E;
+        match self {
             E::Transport(t) => !t.is_connect(),
             E::Decode { .. }
             | E::ResponseTooLarge { .. }
             | E::JobTimeout { .. }
             | E::TaskTimeout { .. } => true,
-            _ => status.is_some_and(|s| s >= 500),
-        };
-    let message = match &e {
-        E::SessionExpiredWithPendingChanges { zones, .. } => format!(
+            _ => self.status().is_some_and(|s| s.is_server_error()),
+        }
+    }
+    fn kind_hint(&self) -> Option<PortErrorKind> {
+        use dyn_api::Error as E;
+        Some(match self {
+            E::SessionExpiredWithPendingChanges { .. } => PortErrorKind::Other,
+            E::Login { .. } => PortErrorKind::Unauthorized,
+            _ if self.is_not_found() => PortErrorKind::NotFound,
+            _ if self.is_target_exists() => PortErrorKind::AlreadyExists,
+            _ if self.is_rate_limited() => PortErrorKind::RateLimited,
+            _ if self.is_blocked() || self.is_job_running() => PortErrorKind::Unavailable,
+            E::Transport(_) | E::JobTimeout { .. } | E::TaskTimeout { .. } => {
+                PortErrorKind::Unavailable
+            }
+            E::InvalidInput(_) | E::Config(_) => PortErrorKind::Rejected,
+            // Dyn reports a failed call in its envelope, often with a 200.
+            E::Api { .. } if self.status().is_none_or(|s| s.is_success()) => {
+                PortErrorKind::Rejected
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// Maps a Dyn client error (see [`PortError::from_provider`]). A session that expired with
+/// unpublished changes says which zones lost them.
+fn map_error(what: &str, op: Op, e: dyn_api::Error) -> PortError {
+    let what = match &e {
+        dyn_api::Error::SessionExpiredWithPendingChanges { zones, .. } => format!(
             "{what}: the Dyn session expired before publishing; the unpublished record changes \
              of zone(s) {} were lost and must be redone, then published",
             zones.join(", ")
         ),
-        _ => format!("{what}: {e}"),
+        _ => what.to_owned(),
     };
-    let mut pe = PortError::new(Service::Dns, PROVIDER, kind, message);
-    if ambiguous {
-        pe = pe.ambiguous();
-    }
-    if let Some(d) = e.retry_after() {
-        pe = pe.with_retry_after(d);
-    }
-    pe.with_source(e)
+    PortError::from_provider(Service::Dns, PROVIDER, what, op == Op::Write, e)
 }
 
 fn err(what: &str, op: Op) -> impl FnOnce(dyn_api::Error) -> PortError + '_ {

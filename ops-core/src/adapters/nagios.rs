@@ -7,28 +7,45 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use nagios_client as nag;
 
-use crate::ports::{HostState, Monitoring, PortError, PortErrorKind, PortResult, Service};
+use crate::ports::{
+    HostState, Monitoring, PortError, PortErrorKind, PortResult, ProviderError, Service,
+};
 use crate::restore::Downtime;
 use crate::status::{Snapshot, StatusSource};
 
 /// Provider name used in [`PortError`]s.
 pub const PROVIDER: &str = "nagios";
 
-fn port_error(what: &str, e: nag::Error) -> PortError {
-    let kind = match &e {
-        _ if e.is_rate_limited() => PortErrorKind::RateLimited,
-        _ if e.is_unauthorized() => PortErrorKind::Unauthorized,
-        _ if e.is_unknown_host() || e.is_unknown_service() => PortErrorKind::NotFound,
-        nag::Error::Transport(_) | nag::Error::WaitTimeout { .. } => PortErrorKind::Unavailable,
-        nag::Error::InvalidRequest { .. } | nag::Error::Config(_) => PortErrorKind::Rejected,
-        _ if e.status().is_some_and(|s| s.is_server_error()) => PortErrorKind::Unavailable,
-        _ => PortErrorKind::Other,
-    };
-    let mut pe = PortError::new(Service::Monitoring, PROVIDER, kind, format!("{what}: {e}"));
-    if let Some(d) = e.retry_after() {
-        pe = pe.with_retry_after(d);
+impl ProviderError for nag::Error {
+    fn http_status(&self) -> Option<u16> {
+        self.status().map(|s| s.as_u16())
     }
-    pe.with_source(e)
+    fn retry_after(&self) -> Option<Duration> {
+        nag::Error::retry_after(self)
+    }
+    fn maybe_sent(&self) -> bool {
+        match self {
+            nag::Error::Transport(t) => !t.is_connect(),
+            _ => self.status().is_some_and(|s| s.is_server_error()),
+        }
+    }
+    fn kind_hint(&self) -> Option<PortErrorKind> {
+        Some(match self {
+            _ if self.is_rate_limited() => PortErrorKind::RateLimited,
+            _ if self.is_unauthorized() => PortErrorKind::Unauthorized,
+            _ if self.is_unknown_host() || self.is_unknown_service() => PortErrorKind::NotFound,
+            nag::Error::Transport(_) | nag::Error::WaitTimeout { .. } => PortErrorKind::Unavailable,
+            nag::Error::InvalidRequest { .. } | nag::Error::Config(_) => PortErrorKind::Rejected,
+            _ => return None,
+        })
+    }
+}
+
+/// Maps a nagios-client error (see [`PortError::from_provider`]). The calls this adapter
+/// makes are reads and idempotent-in-effect commands, or commands it matches by token
+/// afterwards: none is reported as ambiguous.
+fn port_error(what: &str, e: nag::Error) -> PortError {
+    PortError::from_provider(Service::Monitoring, PROVIDER, what, false, e)
 }
 
 /// [`StatusSource`] over nagios-api: `/state` and `/status`, read concurrently.
