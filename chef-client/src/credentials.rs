@@ -192,7 +192,10 @@ impl Credentials {
             ))
         })?;
         let raw_key = get("client_key")?.ok_or_else(|| missing("client_key"))?;
-        let client_key = if raw_key.trim_start().starts_with("-----BEGIN") {
+        // Anything that looks like key material is inline, never a path: a path would be
+        // printed by `Debug` and by "cannot read key file" errors. A PEM with a stray first
+        // line (or any multi-line value) used to be taken for a path.
+        let client_key = if raw_key.contains("-----BEGIN") || raw_key.contains(['\n', '\r']) {
             ProfileKey::Inline(SecretString::from(raw_key))
         } else {
             ProfileKey::Path(self.resolve_path(&raw_key))
@@ -276,6 +279,22 @@ chef_server_url = "https://chef"
 client_name = "x"
 client_key = "/k.pem"
 "#;
+
+    /// Found by the property tests (issue #15): an inline key whose first line is not the
+    /// `-----BEGIN` line was taken for a file path, so `Debug` of the profile (and the
+    /// "cannot read Chef client key <path>" error) printed the private key.
+    #[test]
+    fn an_inline_key_with_a_stray_first_line_is_never_taken_for_a_path() {
+        let text = "[p]\nclient_name = \"x\"\nchef_server_url = \"https://chef\"\n\
+                    client_key = \"\"\"\n[\n-----BEGIN RSA PRIVATE KEY-----\nSECRETLINE\n\
+                    -----END RSA PRIVATE KEY-----\n\"\"\"\n";
+        let p = Credentials::parse(text, "/c")
+            .unwrap()
+            .named_profile("p")
+            .unwrap();
+        assert!(matches!(p.client_key, ProfileKey::Inline(_)));
+        assert!(!format!("{p:?}").contains("SECRETLINE"));
+    }
 
     fn creds() -> Credentials {
         Credentials::parse(FILE, "/home/u/.chef/credentials").unwrap()

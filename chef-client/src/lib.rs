@@ -102,6 +102,8 @@ mod body;
 mod client;
 pub mod credentials;
 mod error;
+#[cfg(test)]
+mod proptests;
 pub mod resources;
 mod retry;
 #[cfg(feature = "testkit")]

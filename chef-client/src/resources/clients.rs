@@ -110,7 +110,7 @@ pub struct ClientKey {
 }
 
 #[derive(Deserialize)]
-struct KeyResponse {
+pub(crate) struct KeyResponse {
     #[serde(default)]
     uri: Option<String>,
     #[serde(default)]
@@ -131,7 +131,7 @@ struct ChefKey {
 }
 
 impl KeyResponse {
-    fn into_key(self, name: &str) -> ClientKey {
+    pub(crate) fn into_key(self, name: &str) -> ClientKey {
         let (mut private_key, mut public_key) = (self.private_key, self.public_key);
         if let Some(k) = self.chef_key {
             private_key = private_key.or(k.private_key);
