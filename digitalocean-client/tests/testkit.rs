@@ -338,3 +338,46 @@ async fn start_many(n: usize) -> Vec<FakeDigitalOcean> {
     }
     out
 }
+
+/// `Faults::set_list_lag`: a new droplet is missing from listings (by tag, by name, all) for
+/// the lag, as on DigitalOcean, while a get by id sees it at once.
+#[tokio::test]
+async fn listings_can_lag_behind_creates() {
+    let fake = fake().await;
+    fake.faults().set_list_lag(Duration::from_secs(3600));
+    let c = fake.client().unwrap();
+    let mut req = CreateDroplet::new("lagging-1", spec());
+    req.spec.tags = vec!["lag-test".into()];
+    let created = c.droplets().create(&req).await.unwrap();
+    assert!(
+        c.droplets()
+            .list_by_tag("lag-test")
+            .collect_all()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        c.droplets()
+            .list_by_name("lagging-1")
+            .collect_all()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(c.droplets().list().collect_all().await.unwrap().is_empty());
+    assert_eq!(
+        c.droplets().get(created.droplet.id).await.unwrap().name,
+        "lagging-1"
+    );
+    fake.faults().set_list_lag(Duration::ZERO);
+    assert_eq!(
+        c.droplets()
+            .list_by_tag("lag-test")
+            .collect_all()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

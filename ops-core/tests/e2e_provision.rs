@@ -373,3 +373,29 @@ async fn a_429_storm_costs_no_more_requests_than_the_clients_policy() {
     let made = rig.digitalocean.requests().len() - before;
     assert!(made <= 3, "{made} requests for one lookup");
 }
+
+/// Issue #16: a create whose answer is lost while DigitalOcean's listing lags 5 s behind it is
+/// adopted, not repeated, over the real client against the testkit fake (`set_list_lag`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_create_answer_under_a_5_s_listing_lag_is_adopted_not_repeated() {
+    let rig = Rig::start(DnsKind::Dyn, FAULT_TIMEOUT).await;
+    rig.digitalocean
+        .faults()
+        .set_list_lag(Duration::from_secs(5));
+    rig.proxy.push(CreateFault::DropAnswer);
+    let mut config = rig.config();
+    // A 12 s adopt window: longer than the lag (the default is 3 min).
+    config.adopt_lookups = 48;
+    config.adopt_delay = Duration::from_millis(250);
+    let p = rig.provisioner_with(config);
+    let out = p.provision(&spec("db-01")).await;
+    let report = out.result.as_ref().expect("provisioned after adopting");
+    assert!(report.adopted, "{report:?}");
+    assert!(report.duplicates_removed.is_empty(), "{report:?}");
+    assert_eq!(
+        rig.creates_received(),
+        1,
+        "exactly one create reached DigitalOcean"
+    );
+    assert_eq!(rig.digitalocean.droplet_count(), 1);
+}

@@ -108,6 +108,13 @@ impl Faults {
         lock(&self.inner.faults).drop_connections += count;
     }
 
+    /// Keep new droplets out of `GET /v2/droplets` listings (by tag, by name, or all) for
+    /// `lag` after their create, as DigitalOcean's listing can lag; `GET /v2/droplets/{id}`
+    /// sees them at once. Zero turns it off. Not reset by [`clear`](Self::clear).
+    pub fn set_list_lag(&self, lag: Duration) {
+        lock(&self.inner.state).list_lag = lag;
+    }
+
     /// Remove every queued fault and the latency.
     pub fn clear(&self) {
         *lock(&self.inner.faults) = FaultState::default();

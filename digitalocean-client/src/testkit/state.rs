@@ -101,6 +101,8 @@ struct DropletRec {
     tags: Vec<String>,
     ipv6: bool,
     created_at: String,
+    /// When it was created, for the listing lag.
+    created: Instant,
     active_at: Instant,
     powered_on: bool,
     vpc_uuid: Option<String>,
@@ -131,6 +133,9 @@ struct DomainRec {
 #[derive(Debug)]
 pub(super) struct State {
     delay: Duration,
+    /// How long a new droplet stays out of `GET /v2/droplets` listings (by tag, by name or
+    /// all), as DigitalOcean's listing can lag a create. `GET /v2/droplets/{id}` sees it at once.
+    pub(super) list_lag: Duration,
     next_id: u64,
     droplets: BTreeMap<u64, DropletRec>,
     actions: BTreeMap<u64, ActionRec>,
@@ -319,6 +324,7 @@ impl State {
     pub(super) fn new(delay: Duration) -> Self {
         Self {
             delay,
+            list_lag: Duration::ZERO,
             next_id: 100,
             droplets: BTreeMap::new(),
             actions: BTreeMap::new(),
@@ -572,6 +578,7 @@ impl State {
             .iter()
             .filter(|(_, d)| tag.is_none_or(|t| d.tags.iter().any(|x| x == t)))
             .filter(|(_, d)| name.is_none_or(|n| d.name.eq_ignore_ascii_case(n)))
+            .filter(|(_, d)| d.created.elapsed() >= self.list_lag)
             .map(|(id, _)| self.droplet_json(*id))
             .collect();
         paginate(base, path, pairs, "droplets", items)
@@ -648,6 +655,7 @@ impl State {
                     tags: tags.clone(),
                     ipv6,
                     created_at: now_str(),
+                    created: Instant::now(),
                     active_at: Instant::now() + self.delay,
                     powered_on: true,
                     vpc_uuid: vpc_uuid.clone(),
