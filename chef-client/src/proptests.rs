@@ -438,9 +438,9 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ops_proptest::config_scaled(8))]
+    #![proptest_config(ops_proptest::config_scaled(4))]
 
-    /// RSA key checks cost milliseconds each: an eighth of the cases.
+    /// RSA key checks cost milliseconds each: a quarter of the cases.
     #[test]
     fn proptest_pem_keys_load_or_fail_typed(pem in prop_oneof![
         ops_proptest::text_mutated(vec![private_pem()]),

@@ -329,9 +329,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::test_runner::Config {
-            cases: 2000, failure_persistence: None, ..Default::default()
-        })]
+        #![proptest_config(ops_proptest::config())]
         #[test]
         fn retry_after_never_panics(value in "\\PC{0,60}", date in "\\PC{0,40}") {
             let mut m = HeaderMap::new();

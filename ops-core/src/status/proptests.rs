@@ -146,7 +146,7 @@ fn the_recorded_answers_make_a_page() {
 }
 
 proptest! {
-    #![proptest_config(ops_proptest::config_scaled(2))]
+    #![proptest_config(ops_proptest::config())]
 
     #[test]
     fn proptest_mutated_nagios_state_and_status_make_a_page_or_nothing(
