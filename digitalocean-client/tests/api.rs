@@ -790,3 +790,17 @@ async fn user_agent_is_prefixed_and_rate_limit_recorded() {
     // Clones share the state.
     assert_eq!(client.clone().last_rate_limit(), Some(rl));
 }
+
+/// Issue #16: user data often carries key material (ops-core puts a Chef client key in it);
+/// `Debug` of a create request never shows it, the request body does.
+#[test]
+fn user_data_is_secret_in_debug_and_plain_on_the_wire() {
+    let mut s = DropletSpec::new("nyc3", "s-1vcpu-1gb", "ubuntu-24-04-x64");
+    s.user_data = Some("#cloud-config\n# CANARY-KEY-MATERIAL\n".into());
+    let req = CreateDroplet::new("web-1", s);
+    let debug = format!("{req:?}");
+    assert!(!debug.contains("CANARY"), "{debug}");
+    assert!(debug.contains("REDACTED"), "{debug}");
+    let body = serde_json::to_value(&req).unwrap();
+    assert_eq!(body["user_data"], "#cloud-config\n# CANARY-KEY-MATERIAL\n");
+}

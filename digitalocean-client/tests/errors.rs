@@ -649,7 +649,7 @@ async fn bad_input_is_rejected_before_any_request() {
             .unwrap_err(),
     );
     let mut big = spec();
-    big.user_data = Some("x".repeat(64 * 1024 + 1));
+    big.user_data = Some("x".repeat(64 * 1024 + 1).into());
     invalid(
         d.create(&CreateDroplet::new("web-1", big))
             .await

@@ -182,6 +182,58 @@ pub enum NetworkType {
     Unknown,
 }
 
+/// cloud-init user data: a [`SecretString`](secrecy::SecretString) that serializes as the
+/// plain text the API wants, and whose `Debug` shows only its size.
+#[derive(Clone)]
+pub struct UserData(secrecy::SecretString);
+
+impl UserData {
+    /// The text (for the request body).
+    pub fn expose_secret(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(&self.0)
+    }
+}
+
+impl std::fmt::Debug for UserData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "UserData([REDACTED {} bytes])",
+            self.expose_secret().len()
+        )
+    }
+}
+
+impl PartialEq for UserData {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose_secret() == other.expose_secret()
+    }
+}
+
+impl Serialize for UserData {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.expose_secret())
+    }
+}
+
+impl From<secrecy::SecretString> for UserData {
+    fn from(s: secrecy::SecretString) -> Self {
+        UserData(s)
+    }
+}
+
+impl From<String> for UserData {
+    fn from(s: String) -> Self {
+        UserData(s.into())
+    }
+}
+
+impl From<&str> for UserData {
+    fn from(s: &str) -> Self {
+        UserData(s.to_owned().into())
+    }
+}
+
 /// Everything a create request needs besides the name(s).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DropletSpec {
@@ -208,9 +260,10 @@ pub struct DropletSpec {
     /// ambiguous failure instead of creating it twice.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
-    /// cloud-init user data, at most 64 KiB.
+    /// cloud-init user data, at most 64 KiB. Secret: it often carries keys or tokens (a Chef
+    /// client key, for one), so `Debug` never shows it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_data: Option<String>,
+    pub user_data: Option<UserData>,
     /// VPC to place the droplet in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc_uuid: Option<String>,
@@ -250,7 +303,7 @@ impl DropletSpec {
         if let ImageRef::Slug(s) = &self.image {
             validate::non_empty("image", s)?;
         }
-        validate::user_data(self.user_data.as_deref())?;
+        validate::user_data(self.user_data.as_ref().map(UserData::expose_secret))?;
         self.tags.iter().try_for_each(|t| validate::tag_name(t))
     }
 }

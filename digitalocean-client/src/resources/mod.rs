@@ -18,7 +18,7 @@ pub use domains::{
 pub use droplets::{
     CreateDroplet, CreateDroplets, CreatedDroplet, CreatedDroplets, Droplet, DropletActions,
     DropletFilter, DropletSpec, DropletStatus, Droplets, NetworkType, NetworkV4, NetworkV6,
-    Networks,
+    Networks, UserData,
 };
 pub use ssh_keys::{CreateSshKey, SshKey, SshKeyId, SshKeys};
 pub use tags::{ResourceType, Tag, TagResource, TagResourceCount, TagResources, Tags};

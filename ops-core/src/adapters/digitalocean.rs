@@ -18,7 +18,6 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use async_trait::async_trait;
 use digitalocean_client as dock;
-use secrecy::ExposeSecret;
 
 use crate::ports::{
     Compute, Dns, DnsRecord, Droplet, DropletFilter, DropletStatus, Image, NewDroplet, NewRecord,
@@ -259,7 +258,7 @@ impl Compute for DigitalOceanCompute {
         spec.tags = req.tags.clone();
         // The user data carries the Chef client key: it leaves the secret only here, in the
         // request body (never a URL, never a log line; the client does not log bodies).
-        spec.user_data = req.user_data.as_ref().map(|u| u.expose_secret().to_owned());
+        spec.user_data = req.user_data.clone().map(dock::UserData::from);
         let create = dock::CreateDroplet::new(req.name.clone(), spec);
         tracing::debug!(name = %req.name, tags = ?req.tags, "creating droplet");
         let created = self
