@@ -135,6 +135,25 @@ mod tests {
         assert_eq!(toc.item_ids(false).len(), 6);
     }
 
+    proptest::proptest! {
+        #![proptest_config(ops_proptest::config())]
+
+        /// Issue #15: `pg_restore -l` and `--verbose` output of any dump (mutated listings,
+        /// any text) parses without a panic.
+        #[test]
+        fn proptest_any_listing_parses(text in proptest::prop_oneof![
+            ops_proptest::text_mutated(vec![LISTING.to_owned()]),
+            "[0-9; A-Za-z\n]{0,200}",
+            "\\PC{0,200}",
+        ]) {
+            let toc = Toc::parse(&text);
+            let _ = (toc.item_ids(true), toc.tables().count());
+            for line in text.lines() {
+                let _ = (done_item(line), is_chatter(line));
+            }
+        }
+    }
+
     #[test]
     fn verbose_lines() {
         assert_eq!(
