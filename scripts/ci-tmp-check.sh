@@ -17,7 +17,10 @@ art="${CARGO_TARGET_DIR:-$repo/target}/ci-artifacts"
 mkdir -p "$art"
 state="$art/tmp-check.env"
 # Prefixes of what the tests make; anything else in the system folder is not ours.
-ours='^(ops-|prism-|nagios-|status-e2e-|goiardi|ci-under-load|\.tmp)'
+ours='^(ops-|prism-|nagios-|status-e2e-|goiardi|\.tmp)'
+# Not the tests': other CI runs on the same machine (scripts/ci-under-load.sh runs several at
+# once) make their own clone and run folder.
+theirs='^(ops-ci-tmp\.|ci-under-load\.)'
 
 case "${1:-}" in
   before)
@@ -40,7 +43,7 @@ case "${1:-}" in
     left=$(ls -A "$RUN_TMP" | sort || true)
     ls -A "$SYSTEM_TMP" | sort > "$art/tmp-system-after.txt"
     escaped=$(comm -13 "$art/tmp-system-before.txt" "$art/tmp-system-after.txt" \
-      | grep -E "$ours" | grep -v "^$(basename "$RUN_TMP")\$" || true)
+      | grep -E "$ours" | grep -Ev "$theirs" || true)
     status=0
     if [ -n "$left" ]; then
       echo "ci-tmp-check: the tests left these in their temp folder ($RUN_TMP):"
