@@ -804,3 +804,21 @@ fn user_data_is_secret_in_debug_and_plain_on_the_wire() {
     let body = serde_json::to_value(&req).unwrap();
     assert_eq!(body["user_data"], "#cloud-config\n# CANARY-KEY-MATERIAL\n");
 }
+
+/// Issue #16: the spec marks `image.tags` (and many other fields) nullable. A droplet whose
+/// `image.tags` was `null` failed to decode, which failed the whole listing and left a fleet
+/// of droplets unrecorded. Every field that has a default now reads `null` as that default.
+#[test]
+fn nullable_fields_sent_as_null_decode() {
+    let mut d = droplet();
+    d["image"]["tags"] = json!(null);
+    d["image"]["regions"] = json!(null);
+    d["tags"] = json!(null);
+    d["features"] = json!(null);
+    d["volume_ids"] = json!(null);
+    d["size"]["regions"] = json!(null);
+    let decoded: digitalocean_client::Droplet = serde_json::from_value(d).unwrap();
+    assert!(decoded.tags.is_empty());
+    let image = decoded.image.expect("image");
+    assert!(image.tags.is_empty());
+}

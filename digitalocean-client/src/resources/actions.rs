@@ -15,7 +15,7 @@ pub struct Action {
     /// Current state.
     pub status: ActionStatus,
     /// Action type, e.g. `create`, `power_on`, `reboot`.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "super::null_as_default")]
     pub kind: String,
     /// When it started (RFC 3339).
     #[serde(default)]
@@ -55,10 +55,10 @@ pub struct ActionLink {
     /// Action id.
     pub id: u64,
     /// Relation, e.g. `create` or `multiple_create`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub rel: String,
     /// Absolute URL of the action; only its path is ever followed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub href: String,
 }
 

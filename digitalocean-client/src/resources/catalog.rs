@@ -12,16 +12,16 @@ pub struct Region {
     /// Slug, e.g. `nyc3`.
     pub slug: String,
     /// Display name, e.g. `New York 3`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub name: String,
     /// Features available there (`backups`, `ipv6`, …).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub features: Vec<String>,
     /// Whether new droplets can be created there.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub available: bool,
     /// Size slugs offered there.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub sizes: Vec<String>,
 }
 
@@ -31,31 +31,31 @@ pub struct Size {
     /// Slug, e.g. `s-1vcpu-1gb`.
     pub slug: String,
     /// Memory in MiB.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub memory: u64,
     /// Virtual CPUs.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub vcpus: u64,
     /// Disk in GiB.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub disk: u64,
     /// Transfer allowance in TiB.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub transfer: f64,
     /// Monthly price in USD.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub price_monthly: f64,
     /// Hourly price in USD.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub price_hourly: f64,
     /// Region slugs where it is offered.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub regions: Vec<String>,
     /// Whether it can be used for new droplets.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub available: bool,
     /// Description, e.g. `Basic`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub description: String,
 }
 
@@ -63,22 +63,22 @@ pub struct Size {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct Image {
     /// Image id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub id: u64,
     /// Display name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub name: String,
     /// Distribution, e.g. `Ubuntu`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub distribution: String,
     /// Slug for public images; `None` for snapshots and custom images.
     #[serde(default)]
     pub slug: Option<String>,
     /// Whether it is a public image.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub public: bool,
     /// Regions where it is available.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub regions: Vec<String>,
     /// Creation time (RFC 3339).
     #[serde(default)]
@@ -96,7 +96,7 @@ pub struct Image {
     #[serde(default)]
     pub description: Option<String>,
     /// Tags.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub tags: Vec<String>,
     /// Status, e.g. `available` (DigitalOcean has sent both cases, so it stays a string).
     #[serde(default)]
@@ -164,25 +164,25 @@ pub struct AccountInfo {
     /// Account UUID.
     pub uuid: String,
     /// Email address.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub email: String,
     /// Display name.
     #[serde(default)]
     pub name: Option<String>,
     /// Whether the email is verified.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub email_verified: bool,
     /// Maximum droplets.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub droplet_limit: u64,
     /// Maximum reserved IPs.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub floating_ip_limit: u64,
     /// Account status.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub status: AccountStatus,
     /// Status explanation.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub status_message: String,
     /// Current team, when the token is a team token.
     #[serde(default)]
@@ -209,10 +209,10 @@ pub enum AccountStatus {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct Team {
     /// Team UUID.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub uuid: String,
     /// Team name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub name: String,
 }
 

@@ -38,10 +38,10 @@ pub struct DomainRecord {
     #[serde(rename = "type")]
     pub record_type: String,
     /// Host name relative to the zone (`@` for the apex).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub name: String,
     /// Value (address, target host, text, …).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub data: String,
     /// Priority (MX, SRV).
     #[serde(default)]

@@ -21,31 +21,31 @@ pub struct Droplet {
     /// Lifecycle status.
     pub status: DropletStatus,
     /// Memory in MiB.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub memory: u64,
     /// Virtual CPUs.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub vcpus: u64,
     /// Disk in GiB.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub disk: u64,
     /// Whether the droplet is locked against actions.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub locked: bool,
     /// Creation time (RFC 3339).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub created_at: String,
     /// Enabled features (`backups`, `ipv6`, `monitoring`, …).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub features: Vec<String>,
     /// Ids of backups.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub backup_ids: Vec<u64>,
     /// Ids of snapshots.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub snapshot_ids: Vec<u64>,
     /// Ids of attached block-storage volumes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub volume_ids: Vec<String>,
     /// The image it was created from.
     #[serde(default)]
@@ -54,28 +54,20 @@ pub struct Droplet {
     #[serde(default)]
     pub size: Option<Size>,
     /// Its size slug, e.g. `s-1vcpu-1gb`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub size_slug: String,
     /// Its region.
     #[serde(default)]
     pub region: Option<Region>,
     /// IP addresses (empty while `new`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub networks: Networks,
     /// Tags.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub tags: Vec<String>,
     /// VPC the droplet lives in.
     #[serde(default)]
     pub vpc_uuid: Option<String>,
-}
-
-fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 impl Droplet {
@@ -129,10 +121,10 @@ pub enum DropletStatus {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct Networks {
     /// IPv4 interfaces.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub v4: Vec<NetworkV4>,
     /// IPv6 interfaces.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub v6: Vec<NetworkV6>,
 }
 
@@ -142,10 +134,10 @@ pub struct NetworkV4 {
     /// Address.
     pub ip_address: String,
     /// Netmask in dotted notation.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub netmask: String,
     /// Gateway (DigitalOcean writes the literal `"nil"` for private networks).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub gateway: String,
     /// Public or private.
     #[serde(rename = "type")]
@@ -158,10 +150,10 @@ pub struct NetworkV6 {
     /// Address.
     pub ip_address: String,
     /// Prefix length.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub netmask: u32,
     /// Gateway.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub gateway: String,
     /// Public (DigitalOcean has no private IPv6).
     #[serde(rename = "type")]

@@ -22,3 +22,14 @@ pub use droplets::{
 };
 pub use ssh_keys::{CreateSshKey, SshKey, SshKeyId, SshKeys};
 pub use tags::{ResourceType, Tag, TagResource, TagResourceCount, TagResources, Tags};
+
+/// For a field with a default: `null` reads as the default, as a missing field does. The
+/// spec marks many fields nullable (`image.tags`, …) and a server within its spec sends
+/// `null` for them (issue #16: a `null` `image.tags` used to fail a whole droplet listing).
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
+}

@@ -12,13 +12,13 @@ pub struct SshKey {
     /// Key id.
     pub id: u64,
     /// MD5 fingerprint (`3b:16:…`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub fingerprint: String,
     /// The public key in OpenSSH format.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub public_key: String,
     /// Display name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub name: String,
 }
 

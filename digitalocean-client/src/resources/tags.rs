@@ -20,7 +20,7 @@ pub struct Tag {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct TagResources {
     /// All tagged resources.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub count: u64,
     /// URI of the most recently tagged resource.
     #[serde(default)]
@@ -46,7 +46,7 @@ pub struct TagResources {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct TagResourceCount {
     /// How many.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub count: u64,
     /// URI of the most recently tagged one.
     #[serde(default)]
