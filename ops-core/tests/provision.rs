@@ -1348,3 +1348,27 @@ async fn a_journal_that_cannot_be_written_stops_the_run_before_any_write() {
     assert!(e.world.writes().is_empty());
     let _ = std::fs::remove_file(&e.dir);
 }
+
+/// Issue #17: a fleet with one invalid host wrote nothing for it but created the valid ones.
+/// The fleet is now checked as a whole: nothing is written, every host says why.
+#[tokio::test]
+async fn a_fleet_with_one_invalid_host_writes_nothing() {
+    let e = env();
+    let specs = vec![spec("web-31"), {
+        let mut s = spec("web-32");
+        s.name = "web_32".into();
+        s
+    }];
+    let rep = e.p.provision_fleet(&specs).await;
+    assert_eq!(rep.hosts.len(), 2);
+    assert_eq!(rep.succeeded(), 0);
+    assert!(e.world.writes().is_empty(), "{:?}", e.world.writes());
+    assert!(e.world.calls().is_empty(), "not even a read");
+    let msg = |i: usize| ops_core_chain(&rep.hosts[i].result.as_ref().unwrap_err().error);
+    assert!(
+        msg(0).contains("nothing was written") && msg(0).contains("web_32"),
+        "{}",
+        msg(0)
+    );
+    assert!(msg(1).contains("web_32"), "{}", msg(1));
+}

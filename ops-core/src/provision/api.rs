@@ -30,7 +30,60 @@ impl Provisioner {
     }
 
     /// Provisions many hosts as one batch (see the module docs).
+    ///
+    /// The fleet is checked as a whole first (every static check of every host, as the dry
+    /// run does): if any host is invalid, nothing is written for any host, and each host's
+    /// outcome says what is wrong with it or with the others (issue #17: a fleet used to create
+    /// the valid hosts before refusing an invalid one at its own validate step).
     pub async fn provision_fleet(&self, specs: &[HostSpec]) -> FleetReport {
+        let problems: Vec<(String, Vec<String>)> = specs
+            .iter()
+            .map(|s| {
+                let mut p = s.check();
+                p.extend(self.config.bootstrap.check());
+                (s.name.clone(), p)
+            })
+            .collect();
+        let invalid: Vec<&str> = problems
+            .iter()
+            .filter(|(_, p)| !p.is_empty())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if !invalid.is_empty() {
+            let others = invalid.join(", ");
+            let hosts = problems
+                .into_iter()
+                .map(|(name, p)| {
+                    let problems = if p.is_empty() {
+                        vec![format!(
+                            "not started: the fleet spec has invalid hosts ({others}); nothing was written"
+                        )]
+                    } else {
+                        p
+                    };
+                    HostOutcome {
+                        name: name.clone(),
+                        run_id: None,
+                        result: Err(HostFailure {
+                            name: name.clone(),
+                            step: Step::Validate,
+                            error: Error::Validation {
+                                target: name,
+                                problems,
+                            },
+                            kept: Default::default(),
+                            rollback: None,
+                            journal_error: None,
+                        }),
+                    }
+                })
+                .collect();
+            return FleetReport {
+                batch_id: None,
+                hosts,
+                publishes: 0,
+            };
+        }
         let batch = new_id();
         let runs = specs
             .iter()
