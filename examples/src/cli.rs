@@ -217,6 +217,28 @@ pub fn env_secret(name: &str) -> Option<SecretString> {
         .map(|v| SecretString::from(v.trim().to_owned()))
 }
 
+/// `url` with any user name and password replaced by `…` (`http://…@host/`), for messages:
+/// a password in a URL (`NAGIOS_API_URL=http://user:pw@host/`) is never printed (issue #17).
+/// Text that does not parse as a URL is returned with anything before an `@` hidden.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            let s = u.to_string();
+            match s.split_once("://") {
+                Some((scheme, rest)) => format!("{scheme}://…@{rest}"),
+                None => s,
+            }
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => match url.rsplit_once('@') {
+            Some((_, host)) => format!("…@{host}"),
+            None => url.to_owned(),
+        },
+    }
+}
+
 /// `--sandbox` in a build without the `sandbox` feature.
 pub fn sandbox_not_built() -> CliError {
     CliError::bad_input(

@@ -57,7 +57,10 @@ pub struct StatusTarget {
 impl std::fmt::Debug for StatusTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StatusTarget")
-            .field("nagios", &self.client.base_url().as_str())
+            .field(
+                "nagios",
+                &crate::cli::redact_url(self.client.base_url().as_str()),
+            )
             .field("page", &self.config.page_name)
             .finish_non_exhaustive()
     }
@@ -112,7 +115,8 @@ pub async fn target(args: &StatusArgs, secrets: &mut Secrets) -> Result<StatusTa
     }
     let client = builder.build().map_err(|e| {
         CliError::bad_input(format!(
-            "the nagios-api URL `{url}` is not usable: fix --nagios-url / NAGIOS_API_URL"
+            "the nagios-api URL `{}` is not usable: fix --nagios-url / NAGIOS_API_URL",
+            crate::cli::redact_url(url)
         ))
         .with_source(e)
     })?;
@@ -130,7 +134,7 @@ pub async fn summary(target: &StatusTarget) -> Result<Summary, CliError> {
         CliError::from_workflow(
             format!(
                 "could not read the state from nagios-api at {}",
-                target.client.base_url()
+                crate::cli::redact_url(target.client.base_url().as_str())
             ),
             ops_core::Error::Port(e),
         )

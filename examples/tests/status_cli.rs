@@ -202,3 +202,34 @@ fn retries_are_silent_and_quiet_failure_is_one_line() {
     let err = run(&["-v"]);
     assert!(err.contains("retrying nagios-api request"), "{err}");
 }
+
+/// Issue #17: a password in `NAGIOS_API_URL` was printed in the error line.
+#[test]
+fn a_password_in_the_nagios_url_is_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("status.toml");
+    std::fs::write(
+        &cfg,
+        "page_name = \"x\"\n[[components]]\nname = \"Web\"\nmembers = [\"web-01\"]\n",
+    )
+    .unwrap();
+    for url in [
+        "http://opsuser:pa55-in-url-CANARY@127.0.0.1:9/",
+        "ftp://opsuser:pa55-in-url-CANARY@127.0.0.1:9/",
+    ] {
+        let out = status()
+            .arg("--config")
+            .arg(&cfg)
+            .env("NAGIOS_API_URL", url)
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(0));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("CANARY"), "{all}");
+        assert!(all.contains("127.0.0.1"), "{all}");
+    }
+}
