@@ -4,8 +4,8 @@
 //! `pg_config --bindir` or `/usr/lib/postgresql/*/bin`, as the `postgres` or
 //! `nobody` user when run as root, on a free port, unix socket in a temp dir)
 //! and never touch a server they did not start. Each test uses its own
-//! databases. A watchdog stops the cluster and removes its directory when the
-//! test process exits.
+//! databases. Each test holds the cluster ([`cluster`]): the last one to end
+//! (also by a panic) stops it and removes its directory and dumps.
 
 // Test support code outside #[test] functions: panicking is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use ops_core::Error;
@@ -28,9 +28,29 @@ use restore_support::Cluster;
 /// Settings for speed: this cluster's data is disposable.
 const TEST_CONF: &str = "fsync = off\nsynchronous_commit = off\nfull_page_writes = off";
 
-fn cluster() -> &'static Cluster {
-    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| Cluster::start(TEST_CONF))
+/// The cluster and the fixture dumps made in it (built once per size and cluster).
+struct Shared {
+    c: Cluster,
+    small: OnceLock<PathBuf>,
+    big: OnceLock<PathBuf>,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.c
+    }
+}
+
+/// The cluster of the tests running now (started if none is): held for the test's duration,
+/// it is stopped and deleted when the last test holding it ends.
+fn cluster() -> Arc<Shared> {
+    static CLUSTER: Mutex<Weak<Shared>> = Mutex::new(Weak::new());
+    restore_support::shared(&CLUSTER, || Shared {
+        c: Cluster::start(TEST_CONF),
+        small: OnceLock::new(),
+        big: OnceLock::new(),
+    })
 }
 
 const SOURCE_SQL: &str = "
@@ -49,13 +69,10 @@ CREATE TABLE \"Mixed Case\" (x int);
 INSERT INTO \"Mixed Case\" VALUES (1), (2);
 ";
 
-/// A production-like source database and its custom-format dump (built once per size).
-fn fixture(big: bool) -> &'static PathBuf {
-    static SMALL: OnceLock<PathBuf> = OnceLock::new();
-    static BIG: OnceLock<PathBuf> = OnceLock::new();
-    let cell = if big { &BIG } else { &SMALL };
+/// A production-like source database in `c` and its custom-format dump (built once per size).
+fn fixture(c: &Shared, big: bool) -> &PathBuf {
+    let cell = if big { &c.big } else { &c.small };
     cell.get_or_init(|| {
-        let c = cluster();
         let (name, customers, orders) = if big {
             ("fixture_big", 30_000, 300_000)
         } else {
@@ -136,7 +153,7 @@ fn steps_of(report: &ops_core::restore::RestoreReport) -> Vec<Step> {
 async fn full_restore_and_swap_with_a_concurrent_client() {
     init_tracing();
     let c = cluster();
-    let dump = fixture(true);
+    let dump = fixture(&c, true);
     let qa = "t1_qa";
     make_qa(qa);
 
@@ -295,7 +312,7 @@ async fn full_restore_and_swap_with_a_concurrent_client() {
 async fn corrupt_dump_leaves_qa_byte_identical() {
     init_tracing();
     let c = cluster();
-    let dump = fixture(true);
+    let dump = fixture(&c, true);
     let qa = "t2_qa";
     make_qa(qa);
     let before = c.checksums(qa);
@@ -362,7 +379,7 @@ fn kill_pg_restore_into(db: &str) -> usize {
 async fn killed_pg_restore_leaves_qa_byte_identical() {
     init_tracing();
     let c = cluster();
-    let dump = fixture(true);
+    let dump = fixture(&c, true);
     let qa = "t3_qa";
     make_qa(qa);
     let before = c.checksums(qa);
@@ -400,7 +417,7 @@ async fn killed_pg_restore_leaves_qa_byte_identical() {
 async fn sanitize_scripts_run_on_the_copy_before_the_swap() {
     init_tracing();
     let c = cluster();
-    let dump = fixture(false);
+    let dump = fixture(&c, false);
     let qa = "t4_qa";
     make_qa(qa);
     let opts = RestoreOptions {
@@ -446,7 +463,7 @@ async fn sanitize_scripts_run_on_the_copy_before_the_swap() {
 async fn verification_failures_block_the_swap() {
     init_tracing();
     let c = cluster();
-    let dump = fixture(false);
+    let dump = fixture(&c, false);
     let qa = "t5_qa";
     make_qa(qa);
     let before = c.checksums(qa);
@@ -528,7 +545,7 @@ async fn verification_failures_block_the_swap() {
 async fn settings_and_grants_are_carried_over() {
     init_tracing();
     let c = cluster();
-    let dump = fixture(false);
+    let dump = fixture(&c, false);
     let qa = "t6_qa";
     make_qa(qa);
     c.psql("postgres", "CREATE ROLE t6_app LOGIN; CREATE ROLE t6_owner");
@@ -600,7 +617,7 @@ async fn settings_and_grants_are_carried_over() {
 async fn rollback_swaps_the_previous_copy_back() {
     init_tracing();
     let c = cluster();
-    let dump = fixture(false);
+    let dump = fixture(&c, false);
     let qa = "t7_qa";
     make_qa(qa);
     let before = c.checksums(qa);
@@ -629,7 +646,7 @@ async fn rollback_swaps_the_previous_copy_back() {
 async fn keep_previous_limits_the_copies() {
     init_tracing();
     let c = cluster();
-    let dump = fixture(false);
+    let dump = fixture(&c, false);
     let qa = "t8_qa";
     make_qa(qa);
     let prevs = || {
@@ -666,7 +683,7 @@ async fn keep_previous_limits_the_copies() {
 async fn guards_refuse_before_touching_anything() {
     init_tracing();
     let c = cluster();
-    let dump = fixture(false);
+    let dump = fixture(&c, false);
     let qa = "t9_qa";
     make_qa(qa);
     let before = c.checksums(qa);
@@ -769,7 +786,7 @@ async fn guards_refuse_before_touching_anything() {
 async fn least_privilege_role_and_superuser_sessions() {
     init_tracing();
     let c = cluster();
-    let dump = fixture(false);
+    let dump = fixture(&c, false);
     let qa = "t10_qa";
     c.psql(
         "postgres",
@@ -841,7 +858,7 @@ async fn least_privilege_role_and_superuser_sessions() {
 async fn dump_from_a_live_database_over_tcp_with_a_password() {
     init_tracing();
     let c = cluster();
-    fixture(false);
+    fixture(&c, false);
     let qa = "t11_qa";
     make_qa(qa);
     const PW: &str = "t11-very-secret-pw";
@@ -880,7 +897,7 @@ async fn dump_from_a_live_database_over_tcp_with_a_password() {
 
     // A wrong password fails without echoing it.
     let bad = "t11-wrong-pw-value";
-    let err = RestoreJob::new(tcp(bad), qa, DumpSource::File(fixture(false).clone()))
+    let err = RestoreJob::new(tcp(bad), qa, DumpSource::File(fixture(&c, false).clone()))
         .options(c.options())
         .run()
         .await
@@ -892,4 +909,107 @@ async fn dump_from_a_live_database_over_tcp_with_a_password() {
         src = s.source();
     }
     assert!(!chain.contains(bad) && !chain.contains(PW), "{chain}");
+}
+
+/// The dump of a live source goes to a folder of its own under `work_dir` (default: the
+/// system temp folder) that no way out of the run leaves behind: success, a failed dump, a
+/// failure after the dump, and a run dropped while it dumps or restores (a cancelled task).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dump_folder_goes_on_success_failure_and_cancel() {
+    init_tracing();
+    let c = cluster();
+    fixture(&c, false);
+    fixture(&c, true);
+    let qa = "t13_qa";
+    make_qa(qa);
+    let work = tempfile::tempdir().unwrap();
+    let left = || {
+        std::fs::read_dir(work.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect::<Vec<_>>()
+    };
+    let options = || RestoreOptions {
+        work_dir: Some(work.path().to_path_buf()),
+        ..c.options()
+    };
+    let live = |database: &str| DumpSource::Database {
+        server: c.server(),
+        database: database.into(),
+    };
+
+    let report = RestoreJob::new(c.server(), qa, live("fixture_small"))
+        .options(options())
+        .run()
+        .await
+        .unwrap();
+    assert!(report.steps.iter().any(|(s, _)| *s == Step::Dump));
+    assert_eq!(left(), Vec::<std::ffi::OsString>::new(), "after a success");
+
+    let err = RestoreJob::new(c.server(), qa, live("t13_no_such_database"))
+        .options(options())
+        .run()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            restore_err(err),
+            RestoreError::Postgres { .. } | RestoreError::Tool { .. }
+        ),
+        "the source does not exist"
+    );
+    assert_eq!(
+        left(),
+        Vec::<std::ffi::OsString>::new(),
+        "after a failed dump"
+    );
+
+    let mut failing = options();
+    failing.checks = vec![CheckQuery::new("never true", "SELECT false")];
+    let err = RestoreJob::new(c.server(), qa, live("fixture_small"))
+        .options(failing)
+        .run()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(restore_err(err), RestoreError::Verification(_)),
+        "the check fails after the dump"
+    );
+    assert_eq!(
+        left(),
+        Vec::<std::ffi::OsString>::new(),
+        "after a failure past the dump"
+    );
+
+    // Dropped mid-run: once the dump has started, and a little later (in the dump or the
+    // restore, whichever is running then). A QA each: the dropped run's lock goes with its
+    // connection, a moment later.
+    for (qa, delay) in [
+        ("t13_qa_a", Duration::ZERO),
+        ("t13_qa_b", Duration::from_millis(400)),
+    ] {
+        make_qa(qa);
+        let started = Arc::new(tokio::sync::Notify::new());
+        let s2 = Arc::clone(&started);
+        let job = RestoreJob::new(c.server(), qa, live("fixture_big"))
+            .options(options())
+            .on_progress(move |p| {
+                if matches!(p, Progress::StepStarted(Step::Dump)) {
+                    s2.notify_one();
+                }
+            });
+        let run = job.run();
+        tokio::select! {
+            r = run => panic!("the run ended before it was dropped: {r:?}"),
+            () = async {
+                started.notified().await;
+                tokio::time::sleep(delay).await;
+            } => {}
+        }
+        assert_eq!(
+            left(),
+            Vec::<std::ffi::OsString>::new(),
+            "after the run was dropped {delay:?} into the dump"
+        );
+    }
 }

@@ -12,7 +12,7 @@ mod restore_support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, Weak};
 
 use ops_core::Error;
 use ops_core::restore::{CheckQuery, DumpSource, PgServer, RestoreError, RestoreJob};
@@ -20,10 +20,13 @@ use restore_support::{Cluster, server_user};
 
 const PW: &str = "tls-test-very-secret";
 
+/// Held by each test; the last one to end stops the cluster, then the certificates go.
 struct TlsCluster {
+    // Declared (so dropped) before `_certs`: the server is stopped before its key goes.
     c: Cluster,
     ca: PathBuf,
     other_ca: PathBuf,
+    _certs: tempfile::TempDir,
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -110,18 +113,18 @@ fn make_certificates(dir: &Path) {
     );
 }
 
-fn tls_cluster() -> &'static TlsCluster {
-    static CLUSTER: OnceLock<TlsCluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        let certs = tempfile::Builder::new()
+fn tls_cluster() -> Arc<TlsCluster> {
+    static CLUSTER: Mutex<Weak<TlsCluster>> = Mutex::new(Weak::new());
+    restore_support::shared(&CLUSTER, || {
+        let certs_dir = tempfile::Builder::new()
             .prefix("ops-restore-tls-")
             .tempdir()
-            .unwrap()
-            .keep();
-        // A static, never dropped: removed once this process is gone.
-        restore_support::remove_after_exit(&certs);
-        make_certificates(&certs);
-        std::fs::set_permissions(&certs, std::fs::Permissions::from_mode(0o755)).unwrap();
+            .unwrap();
+        // If this process is killed before the cluster is dropped, removed all the same.
+        restore_support::remove_after_exit(certs_dir.path());
+        let certs = certs_dir.path();
+        make_certificates(certs);
+        std::fs::set_permissions(certs, std::fs::Permissions::from_mode(0o755)).unwrap();
         let key = certs.join("server.key");
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
         if let Some((uid, gid)) = server_user() {
@@ -151,6 +154,7 @@ fn tls_cluster() -> &'static TlsCluster {
             c,
             ca: certs.join("ca.pem"),
             other_ca: certs.join("other-ca.pem"),
+            _certs: certs_dir,
         }
     })
 }
@@ -198,7 +202,7 @@ async fn restore_over_tls_as_libpq_require_then_verify_full() {
 
     // sslmode=require: encrypted, certificate not verified (libpq's meaning). pg_dump and
     // pg_restore get PGSSLMODE=require; the server refuses any unencrypted TCP connection.
-    let s = server(t, "127.0.0.1", "require");
+    let s = server(&t, "127.0.0.1", "require");
     assert_eq!(s.sslmode(), "require");
     assert!(!format!("{s:?}").contains(PW));
     job(s, "qa_tls").run().await.unwrap();
@@ -206,7 +210,7 @@ async fn restore_over_tls_as_libpq_require_then_verify_full() {
 
     // verify-full against the CA that signed the server certificate, by name and by address.
     for host in ["localhost", "127.0.0.1"] {
-        let s = server(t, host, "prefer").verify_tls_with(&t.ca).unwrap();
+        let s = server(&t, host, "prefer").verify_tls_with(&t.ca).unwrap();
         assert_eq!(s.sslmode(), "verify-full");
         job(s, "qa_tls").run().await.unwrap();
     }
@@ -224,7 +228,7 @@ async fn unverifiable_or_unencrypted_connections_change_nothing() {
     let before = t.c.checksums("qa_tls_refused");
 
     // A CA that did not sign the server certificate.
-    let s = server(t, "127.0.0.1", "require")
+    let s = server(&t, "127.0.0.1", "require")
         .verify_tls_with(&t.other_ca)
         .unwrap();
     let err = job(s, "qa_tls_refused").run().await.unwrap_err();
@@ -234,7 +238,7 @@ async fn unverifiable_or_unencrypted_connections_change_nothing() {
     assert!(!text.contains(PW), "{text}");
 
     // No TLS at all: the server's pg_hba.conf refuses it.
-    let err = job(server(t, "127.0.0.1", "disable"), "qa_tls_refused")
+    let err = job(server(&t, "127.0.0.1", "disable"), "qa_tls_refused")
         .run()
         .await
         .unwrap_err();

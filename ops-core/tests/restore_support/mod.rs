@@ -2,8 +2,12 @@
 //!
 //! Started from the installed server binaries (`pg_config --bindir` or
 //! `/usr/lib/postgresql/*/bin`), as the `postgres` (else `nobody`) user when
-//! run as root, on a free port with its unix socket in a temp dir. A watchdog
-//! stops it and deletes its directory when the process that started it exits.
+//! run as root, on a free port with its unix socket in a temp dir.
+//!
+//! Dropping the [`Cluster`] stops the server and deletes its directory and its dumps (also
+//! when a test panics). Tests share one cluster through [`shared`]: it is dropped when the
+//! last test holding it ends. A watchdog does the same if the test process is killed
+//! before that (Ctrl-C, a CI timeout), when no destructor runs.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -11,11 +15,12 @@ use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use ops_core::restore::{PgServer, RestoreOptions};
 
-/// A running throwaway cluster.
+/// A running throwaway cluster: stopped, and its directory and dumps deleted, on drop.
 pub(crate) struct Cluster {
     /// Socket directory (and cluster root).
     pub(crate) dir: PathBuf,
@@ -25,6 +30,24 @@ pub(crate) struct Cluster {
     pub(crate) bin: PathBuf,
     /// A directory for dumps.
     pub(crate) dumps: PathBuf,
+    /// Own `dir` and `dumps`: removed after the server is stopped (fields drop after
+    /// `Drop::drop`).
+    _root: tempfile::TempDir,
+    _dumps: tempfile::TempDir,
+}
+
+/// The value in `slot` if a test still holds it, else a new one from `start`: tests running
+/// at the same time share one, and it is dropped (and cleaned up) when the last of them ends,
+/// even by a panic.
+pub(crate) fn shared<T>(slot: &'static Mutex<Weak<T>>, start: impl FnOnce() -> T) -> Arc<T> {
+    // A test that panicked while starting one poisons the lock; the slot is still valid.
+    let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(v) = guard.upgrade() {
+        return v;
+    }
+    let v = Arc::new(start());
+    *guard = Arc::downgrade(&v);
+    v
 }
 
 pub(crate) fn find_bin() -> PathBuf {
@@ -93,8 +116,8 @@ pub(crate) fn run_ok(cmd: &mut Command, what: &str) {
     );
 }
 
-/// Removes `path` once this test process has exited, however it exits (statics such as the
-/// shared clusters are never dropped, and a failed test must not leave dumps behind).
+/// Removes `path` once this test process has exited, if it is still there: the safety net
+/// for a process killed before its destructors ran (they normally remove it first).
 #[allow(clippy::zombie_processes)] // the watcher outlives this process on purpose
 pub(crate) fn remove_after_exit(path: &Path) {
     let script = "while [ -d \"/proc/$0\" ]; do sleep 0.3; done; rm -rf \"$1\"";
@@ -117,11 +140,17 @@ impl Cluster {
     #[allow(clippy::zombie_processes)]
     pub(crate) fn start(extra_conf: &str) -> Cluster {
         let bin = find_bin();
-        let dir = tempfile::Builder::new()
+        let root = tempfile::Builder::new()
             .prefix("ops-restore-test-")
             .tempdir()
-            .unwrap()
-            .keep();
+            .unwrap();
+        let dumps_dir = tempfile::Builder::new()
+            .prefix("ops-restore-dumps-")
+            .tempdir()
+            .unwrap();
+        // If this process is killed before the cluster is dropped, its dumps go all the same.
+        remove_after_exit(dumps_dir.path());
+        let dir = root.path().to_path_buf();
         if let Some((uid, gid)) = server_user() {
             std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
         }
@@ -156,29 +185,26 @@ impl Cluster {
         let mut text = std::fs::read_to_string(&conf_path).unwrap();
         text.push_str(&conf);
         std::fs::write(&conf_path, text).unwrap();
-        run_ok(
-            as_server_user(
-                Command::new(bin.join("pg_ctl"))
-                    .arg("-D")
-                    .arg(&data)
-                    .arg("-l")
-                    .arg(dir.join("server.log"))
-                    .args(["-w", "-t", "60", "start"])
-                    .stdout(Stdio::null())
-                    .current_dir(&dir),
-            ),
-            "pg_ctl start",
-        );
-        // Stop the cluster and delete it once this test process is gone.
-        let script = "while [ -d \"/proc/$0\" ]; do sleep 0.3; done; \
+        // From here on a panic drops the cluster, which stops the server if it started.
+        let c = Cluster {
+            dir,
+            port,
+            bin,
+            dumps: dumps_dir.path().to_path_buf(),
+            _root: root,
+            _dumps: dumps_dir,
+        };
+        // If this process is killed before the cluster is dropped, stop and delete it once the
+        // process is gone (nothing to do when the drop did it).
+        let script = "while [ -d \"/proc/$0\" ]; do sleep 0.3; done; [ -d \"$2/data\" ] || exit 0; \
                       \"$1/pg_ctl\" -D \"$2/data\" -m immediate -w stop >/dev/null 2>&1; rm -rf \"$2\"";
         as_server_user(
             Command::new("sh")
                 .arg("-c")
                 .arg(script)
                 .arg(std::process::id().to_string())
-                .arg(&bin)
-                .arg(&dir)
+                .arg(&c.bin)
+                .arg(&c.dir)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -186,21 +212,39 @@ impl Cluster {
         )
         .spawn()
         .expect("spawn the cluster watchdog");
-        let dumps = tempfile::Builder::new()
-            .prefix("ops-restore-dumps-")
-            .tempdir()
-            .unwrap();
-        let dumps = dumps.keep();
-        // The cluster is a static (never dropped): its dumps go once this process is gone.
-        remove_after_exit(&dumps);
-        let c = Cluster {
-            dir,
-            port,
-            bin,
-            dumps,
-        };
+        run_ok(
+            as_server_user(
+                Command::new(c.bin.join("pg_ctl"))
+                    .arg("-D")
+                    .arg(&data)
+                    .arg("-l")
+                    .arg(c.dir.join("server.log"))
+                    .args(["-w", "-t", "60", "start"])
+                    .stdout(Stdio::null())
+                    .current_dir(&c.dir),
+            ),
+            "pg_ctl start",
+        );
         c.psql("postgres", "SELECT 1");
         c
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // Immediate: the data is disposable. `-w` waits until the server has exited, so
+        // nothing writes into the directory while it is removed.
+        let _ = as_server_user(
+            Command::new(self.bin.join("pg_ctl"))
+                .arg("-D")
+                .arg(self.dir.join("data"))
+                .args(["-m", "immediate", "-w", "-t", "60", "stop"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .current_dir("/"),
+        )
+        .status();
     }
 }
 
