@@ -226,7 +226,8 @@ fn teardown_of_absent_hosts_is_complete() {
     assert!(hosts.iter().all(|h| h["complete"] == true), "{v}");
 }
 
-/// A `sandbox` server process; killed on drop.
+/// A `sandbox` server process; killed (SIGKILL: no destructor runs in it) and waited for on
+/// drop.
 struct Server(std::process::Child);
 
 impl Drop for Server {
@@ -236,8 +237,14 @@ impl Drop for Server {
     }
 }
 
+/// Starts a `sandbox` server writing its files under `dir` (a folder the test owns). The
+/// environment returned points the other binaries at it, and gives them and the server a
+/// temp folder (`TMPDIR`) in `dir` too: the server is killed, and a binary interrupted, by a
+/// signal, and whatever they leave there goes with `dir`.
 fn start_sandbox(dir: &Path, boot_ms: u64) -> (Server, Vec<(String, String)>) {
     let env_file = dir.join("sandbox.env");
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     let mut child = Command::new(SANDBOX)
         .arg("--env-file")
         .arg(&env_file)
@@ -245,6 +252,7 @@ fn start_sandbox(dir: &Path, boot_ms: u64) -> (Server, Vec<(String, String)>) {
         .arg(dir.join("home"))
         .args(["--boot-ms", &boot_ms.to_string()])
         .env_remove("RUST_LOG")
+        .env("TMPDIR", &tmp)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -254,11 +262,12 @@ fn start_sandbox(dir: &Path, boot_ms: u64) -> (Server, Vec<(String, String)>) {
         .read_line(&mut line)
         .unwrap();
     assert!(line.starts_with("sandbox ready"), "{line}");
-    let env = std::fs::read_to_string(&env_file)
+    let mut env: Vec<(String, String)> = std::fs::read_to_string(&env_file)
         .unwrap()
         .lines()
         .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
         .collect();
+    env.push(("TMPDIR".to_owned(), tmp.display().to_string()));
     (Server(child), env)
 }
 

@@ -2,9 +2,32 @@
 //! started from the installed server binaries) and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_restore");
+
+/// A temp folder for one run of the binary (its `TMPDIR`): the sandbox cluster and the dump of
+/// a live source go there, and whatever a run leaves (even one ended by a signal) goes with
+/// it. Searchable by all: as root, the sandbox's server runs as the `postgres` user.
+fn binary_tmp() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::Builder::new()
+        .prefix("restore-cli-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    t
+}
+
+/// What is in `dir` (names).
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
 
 fn restore() -> Command {
     let mut c = Command::new(BIN);
@@ -24,7 +47,12 @@ fn restore() -> Command {
 
 #[test]
 fn sandbox_restore_json_carries_the_databases() {
-    let out = restore().args(["--sandbox", "--json"]).output().unwrap();
+    let tmp = binary_tmp();
+    let out = restore()
+        .args(["--sandbox", "--json"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -38,12 +66,16 @@ fn sandbox_restore_json_carries_the_databases() {
     );
     assert_eq!(v["tables_counted"], 2);
     assert!(v["swap_window_ms"].as_f64().unwrap() < 5000.0);
+    // The sandbox cluster and the dump of its `shop` database are gone with the run.
+    assert_eq!(entries(tmp.path()), Vec::<String>::new());
 }
 
 #[test]
 fn sandbox_rollback() {
+    let tmp = binary_tmp();
     let out = restore()
         .args(["rollback", "--sandbox", "--json"])
+        .env("TMPDIR", tmp.path())
         .output()
         .unwrap();
     assert!(
@@ -56,6 +88,60 @@ fn sandbox_rollback() {
         v["restored_from"].as_str().unwrap().starts_with("qa_prev_"),
         "{v}"
     );
+    assert_eq!(entries(tmp.path()), Vec::<String>::new());
+}
+
+/// Ctrl-C while the sandbox restore dumps its source: the run stops with one error line, and
+/// before the process exits it has removed the dump folder and the sandbox cluster.
+#[test]
+fn sigint_mid_restore_leaves_nothing_in_the_temp_folder() {
+    let tmp = binary_tmp();
+    let mut child = restore()
+        .args(["--sandbox", "--json"])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The dump of the live source has started once its folder is there (never a fixed sleep:
+    // on a loaded machine the sandbox takes from one to many seconds to get there).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !entries(tmp.path())
+        .iter()
+        .any(|n| n.starts_with("ops-restore-"))
+    {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the restore ended ({status}) before its dump folder was seen:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after 120 s, no dump folder in {}: {:?}",
+            tmp.path().display(),
+            entries(tmp.path())
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("error: interrupted"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "no report of an interrupted run");
+    assert_eq!(entries(tmp.path()), Vec::<String>::new(), "{err}");
 }
 
 #[test]

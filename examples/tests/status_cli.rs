@@ -59,16 +59,32 @@ fn sandbox_json_parses_and_carries_ids() {
     assert!(page.contains("Background jobs") && !page.contains("<script"));
 }
 
+/// A process killed (SIGKILL: no destructor runs in it) and waited for on drop, also when the
+/// test fails first.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn serve_answers_on_loopback_and_refuses_other_addresses() {
-    let mut child = status()
-        .args(["--sandbox", "--serve", "127.0.0.1:0", "--refresh-secs", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // The server is killed by a signal: whatever it leaves in its temp folder goes with this.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Killed(
+        status()
+            .args(["--sandbox", "--serve", "127.0.0.1:0", "--refresh-secs", "1"])
+            .env("TMPDIR", tmp.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(child.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     let url = line
@@ -86,8 +102,7 @@ fn serve_answers_on_loopback_and_refuses_other_addresses() {
     .unwrap();
     let mut resp = String::new();
     conn.read_to_string(&mut resp).unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert!(resp.contains("\"indicator\": \"minor\""), "{resp}");
 

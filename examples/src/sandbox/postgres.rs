@@ -4,7 +4,8 @@
 //! in a fresh temp directory (also the unix socket directory), on a free loopback port,
 //! local `trust` authentication. Run as root, the server runs as the `postgres` (else
 //! `nobody`) user, since Postgres refuses to run as root. The cluster is stopped and deleted
-//! when [`Cluster`] is dropped, and by a watchdog if this process dies first.
+//! when [`Cluster`] is dropped, and by a watchdog if this process dies first; a start that
+//! fails deletes what it made.
 
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
@@ -23,6 +24,8 @@ pub struct Cluster {
     port: u16,
     bin: PathBuf,
     user: Option<(u32, u32)>,
+    /// Owns `dir`: removed after [`Drop`] has stopped the server (fields drop afterwards).
+    _root: tempfile::TempDir,
 }
 
 fn missing_binaries() -> CliError {
@@ -97,15 +100,20 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), CliError> {
 }
 
 impl Cluster {
-    /// Start a cluster (takes 1–3 s).
+    /// Start a cluster (takes 1–3 s) in the system temp folder.
     pub fn start() -> Result<Cluster, CliError> {
-        let bin = find_bin()?;
+        Self::start_in(find_bin()?, &std::env::temp_dir())
+    }
+
+    /// Start a cluster from the server binaries in `bin`, in a new folder under `parent`.
+    fn start_in(bin: PathBuf, parent: &Path) -> Result<Cluster, CliError> {
         let user = server_user()?;
-        let dir = tempfile::Builder::new()
+        // Owned until the cluster is: any failure below removes it.
+        let root = tempfile::Builder::new()
             .prefix("ops-sandbox-pg-")
-            .tempdir()
-            .map_err(|e| CliError::other("cannot create a temp dir").with_source(e))?
-            .keep();
+            .tempdir_in(parent)
+            .map_err(|e| CliError::other("cannot create a temp dir").with_source(e))?;
+        let dir = root.path().to_path_buf();
         let as_user = |cmd: &mut Command| {
             if let Some((u, g)) = user {
                 cmd.uid(u).gid(g);
@@ -146,17 +154,14 @@ impl Cluster {
             std::fs::write(&conf_path, text)
         };
         write_conf().map_err(|e| CliError::other("cannot write postgresql.conf").with_source(e))?;
-        let mut start = Command::new(bin.join("pg_ctl"));
-        start
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(dir.join("server.log"))
-            .args(["-w", "-t", "60", "start"])
-            .stdout(Stdio::null())
-            .current_dir(&dir);
-        as_user(&mut start);
-        run(&mut start, "pg_ctl start")?;
+        // From here on, dropping the cluster stops the server (if it started) and removes it.
+        let cluster = Cluster {
+            dir,
+            port,
+            bin,
+            user,
+            _root: root,
+        };
         // If this process dies without dropping the cluster, stop and delete it anyway.
         let script = "while [ -d \"/proc/$0\" ]; do sleep 0.5; done; \
                       [ -d \"$2/data\" ] && \"$1/pg_ctl\" -D \"$2/data\" -m immediate -w stop >/dev/null 2>&1; rm -rf \"$2\"";
@@ -165,8 +170,8 @@ impl Cluster {
             .arg("-c")
             .arg(script)
             .arg(std::process::id().to_string())
-            .arg(&bin)
-            .arg(&dir)
+            .arg(&cluster.bin)
+            .arg(&cluster.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -175,13 +180,19 @@ impl Cluster {
         // Nobody waits for the watchdog: it outlives this process on purpose.
         #[allow(clippy::zombie_processes)]
         let _ = watchdog.spawn();
-        tracing::info!(port, dir = %dir.display(), "sandbox PostgreSQL cluster started");
-        Ok(Cluster {
-            dir,
-            port,
-            bin,
-            user,
-        })
+        let mut start = Command::new(cluster.bin.join("pg_ctl"));
+        start
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(cluster.dir.join("server.log"))
+            .args(["-w", "-t", "60", "start"])
+            .stdout(Stdio::null())
+            .current_dir(&cluster.dir);
+        as_user(&mut start);
+        run(&mut start, "pg_ctl start")?;
+        tracing::info!(port, dir = %cluster.dir.display(), "sandbox PostgreSQL cluster started");
+        Ok(cluster)
     }
 
     /// The server binaries' directory (also has `pg_dump`/`pg_restore`).
@@ -271,6 +282,8 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        // `-w`: wait until the server is gone, so nothing writes into the folder while
+        // `_root` removes it.
         let mut stop = Command::new(self.bin.join("pg_ctl"));
         stop.arg("-D")
             .arg(self.dir.join("data"))
@@ -282,6 +295,36 @@ impl Drop for Cluster {
             stop.uid(u).gid(g);
         }
         let _ = stop.status();
-        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A start that fails (here: an `initdb` that exits 1) leaves no folder behind.
+    #[test]
+    fn a_failed_start_leaves_nothing() {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = tempfile::tempdir().unwrap();
+        let initdb = bin.path().join("initdb");
+        std::fs::write(
+            &initdb,
+            "#!/bin/sh\necho 'initdb: no space left' >&2\nexit 1\n",
+        )
+        .unwrap();
+        // Readable and searchable by the server user the sandbox switches to as root.
+        std::fs::set_permissions(&initdb, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let parent = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = Cluster::start_in(bin.path().to_path_buf(), parent.path()).unwrap_err();
+        assert!(err.to_string().contains("initdb"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(parent.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
     }
 }
