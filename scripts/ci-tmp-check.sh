@@ -1,69 +1,90 @@
 #!/usr/bin/env bash
-# Tests leave nothing behind (issue #15).
+# Tests leave nothing behind (issue #15): after CI, the system temp folder holds nothing the
+# tests (or the servers, tools and binaries they start) made.
 #
-#   eval "$(scripts/ci-tmp-check.sh before)"   # prints `export TMPDIR=…`: a fresh, empty folder
-#   … run the tests …
-#   scripts/ci-tmp-check.sh after               # fails, listing them, if anything is left in it
+#   eval "$(scripts/ci-tmp-check.sh before)"   # lists the temp folder; prints `export TMPDIR=…`
+#   … run the tests and the conformance scripts …
+#   scripts/ci-tmp-check.sh after               # fails, naming them, on entries that are new
+#   scripts/ci-tmp-check.sh cleanup             # removes the run's TMPDIR (an EXIT trap: CI
+#                                               # failed before `after`)
 #
-# Everything the tests (and the binaries, servers and tools they start) put in the system
-# temp folder goes under that TMPDIR (std::env::temp_dir, tempfile, mktemp, Postgres, goiardi
-# and Nagios harnesses all honour it), so the check sees only what this run made, even on a
-# machine where other jobs use /tmp at the same time. `after` also lists the system temp
-# folder (the one TMPDIR pointed at before) for entries with the tests' own prefixes made
-# during the run, in case something ignored TMPDIR. Listings go to target/ci-artifacts/.
+# `before` lists the temp folder (`ls -A "${TMPDIR:-/tmp}"`, sorted) into
+# target/ci-artifacts/tmp-before.txt ($CARGO_TARGET_DIR/ci-artifacts if set), then makes a
+# fresh, empty folder in it for the run (ops-ci-tmp.*) and prints the `export TMPDIR=` line
+# that points everything at it (std::env::temp_dir, tempfile, mktemp, Postgres, goiardi,
+# Nagios, Chromium, npm and pip all honour TMPDIR). `after` fails on
+#   1. anything left in the run's folder: it was made during the run, so no exceptions;
+#   2. any entry of the system temp folder that was not in the `before` listing (listed again
+#      into tmp-after.txt): what ignored TMPDIR. The only entries ignored, as not the tests':
+#        ops-ci-tmp.*      the run folders of this run and of other CI runs on the machine at
+#                          the same time (scripts/ci-under-load.sh starts several); each run's
+#                          `after` checks its own
+#        ci-under-load.*   the clones scripts/ci-under-load.sh runs CI in (it removes them)
+#      Nothing else is ignored: cargo, rustc, npm, pip and apt put their temporary files
+#      under TMPDIR and remove them (checked on this project's conformance scripts, with an
+#      npm install of Prism and a pip install of nagios-api in the run).
+# Either way the run's folder is then removed (its listing, with sizes, stays in
+# tmp-left.txt), so a failing run does not leave it behind either.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 art="${CARGO_TARGET_DIR:-$repo/target}/ci-artifacts"
 mkdir -p "$art"
 state="$art/tmp-check.env"
-# Prefixes of what the tests make; anything else in the system folder is not ours.
-ours='^(ops-|prism-|nagios-|status-e2e-|goiardi|\.tmp)'
-# Not the tests': other CI runs on the same machine (scripts/ci-under-load.sh runs several at
-# once) make their own clone and run folder.
-theirs='^(ops-ci-tmp\.|ci-under-load\.)'
+ignored='^(ops-ci-tmp\.|ci-under-load\.)'
+
+remove_run_folder() {
+  # shellcheck disable=SC1090
+  . "$state"
+  if [ -n "${RUN_TMP:-}" ] && [ -d "$RUN_TMP" ]; then
+    rm -rf -- "$RUN_TMP"
+  fi
+}
 
 case "${1:-}" in
   before)
     sys="${TMPDIR:-/tmp}"
+    ls -A "$sys" | sort > "$art/tmp-before.txt"
     run=$(mktemp -d "$sys/ops-ci-tmp.XXXXXX")
     chmod 0777 "$run" # the Postgres clusters run as the postgres user and make folders here
-    ls -A "$sys" | sort > "$art/tmp-system-before.txt"
     printf 'SYSTEM_TMP=%q\nRUN_TMP=%q\n' "$sys" "$run" > "$state"
-    echo "export TMPDIR=$run"
+    printf 'export TMPDIR=%q\n' "$run"
     ;;
   after)
     # shellcheck disable=SC1090
     . "$state"
-    # Give watchers of exited test processes (they remove shared clusters and dumps a moment
-    # after the process is gone) a few seconds.
-    for _ in $(seq 1 50); do
+    # A watchdog of a test process that was killed (not the normal way out: destructors
+    # clean up) stops its server and removes the folder a moment after: give it a few seconds.
+    for _ in $(seq 1 25); do
       [ -z "$(ls -A "$RUN_TMP")" ] && break
       sleep 0.2
     done
-    left=$(ls -A "$RUN_TMP" | sort || true)
-    ls -A "$SYSTEM_TMP" | sort > "$art/tmp-system-after.txt"
-    escaped=$(comm -13 "$art/tmp-system-before.txt" "$art/tmp-system-after.txt" \
-      | grep -E "$ours" | grep -Ev "$theirs" || true)
+    ls -A "$RUN_TMP" | sort > "$art/tmp-left.txt"
+    ls -A "$SYSTEM_TMP" | sort > "$art/tmp-after.txt"
+    new=$(comm -13 "$art/tmp-before.txt" "$art/tmp-after.txt" | grep -Ev "$ignored" || true)
     status=0
-    if [ -n "$left" ]; then
-      echo "ci-tmp-check: the tests left these in their temp folder ($RUN_TMP):"
-      printf '  %s\n' $left
-      (cd "$RUN_TMP" && du -sh -- * .[!.]* 2>/dev/null || true) | sed 's/^/    /'
+    if [ -s "$art/tmp-left.txt" ]; then
+      echo "ci-tmp-check: the run left these in its temp folder ($RUN_TMP):"
+      (cd "$RUN_TMP" && du -sh -- * .[!.]* 2>/dev/null || true) | tee -a "$art/tmp-left.txt" \
+        | sed 's/^/  /'
       status=1
     fi
-    if [ -n "$escaped" ]; then
-      echo "ci-tmp-check: these appeared in the system temp folder ($SYSTEM_TMP) during the run:"
-      printf '  %s\n' $escaped
+    if [ -n "$new" ]; then
+      echo "ci-tmp-check: new in the system temp folder ($SYSTEM_TMP) since the run began:"
+      printf '%s\n' "$new" | sed 's/^/  /'
       status=1
     fi
+    rm -rf -- "$RUN_TMP"
     if [ "$status" -eq 0 ]; then
       echo "ci-tmp-check: nothing left behind"
-      rm -rf "$RUN_TMP"
     fi
     exit "$status"
     ;;
+  cleanup)
+    [ -f "$state" ] && remove_run_folder
+    exit 0
+    ;;
   *)
-    echo "usage: $0 before|after" >&2
+    echo "usage: $0 before|after|cleanup" >&2
     exit 2
     ;;
 esac

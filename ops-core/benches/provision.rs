@@ -96,13 +96,14 @@ struct Run {
 
 async fn run(a: &Args, n: usize, tag: &str) -> Run {
     let world = Arc::new(World::new().with_latency(a.latency, a.boot));
-    let dir = std::env::temp_dir().join(format!(
-        "ops-core-provision-bench-{}-{tag}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    // Removed on drop, also when the run panics.
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("ops-core-provision-bench-{tag}-"))
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path().join("state");
     let mut cfg = ProvisionConfig::new(
-        dir.clone(),
+        dir,
         BootstrapConfig::new("https://chef.example.com/organizations/ops"),
     );
     cfg.poll_interval = a.poll;
@@ -122,7 +123,7 @@ async fn run(a: &Args, n: usize, tag: &str) -> Run {
     };
     let wall = t0.elapsed();
     let calls = world.calls();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(tmp);
     Run {
         wall,
         ok,

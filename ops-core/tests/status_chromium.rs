@@ -131,7 +131,12 @@ fn page_loads_in_chromium_and_shows_every_component() {
     // A phone-sized screenshot, kept where CI prints it from.
     let out_dir = std::env::var_os("STATUS_SCREENSHOT_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/ci-artifacts"));
+        .unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+                .join("ci-artifacts")
+        });
     std::fs::create_dir_all(&out_dir).unwrap();
     let shot = out_dir.join("status-page.png");
     let _ = std::fs::remove_file(&shot);

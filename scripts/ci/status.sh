@@ -2,7 +2,7 @@
 # The status page: end to end against a real Nagios 4 + nagios-api 1.2.2
 # (the harness in scripts/nagios-harness/, installed by nagios.sh), and in
 # headless Chromium (Debian's `chromium`), which leaves a phone-sized
-# screenshot in target/ci-artifacts/status-page.png.
+# screenshot in target/ci-artifacts/status-page.png ($CARGO_TARGET_DIR/ci-artifacts if set).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/ci/nagios.sh --install-only
@@ -13,6 +13,6 @@ fi
 PY27=/root/.pyenv/versions/2.7.18/bin/python
 [ -n "${NAGIOS_API_PYTHON:-}" ] || { [ -x "$PY27" ] && export NAGIOS_API_PYTHON=$PY27; }
 export NAGIOS_API_HOME="$PWD/.tools/nagios-api"
-export STATUS_SCREENSHOT_DIR="$PWD/target/ci-artifacts"
+export STATUS_SCREENSHOT_DIR="${CARGO_TARGET_DIR:-$PWD/target}/ci-artifacts"
 cargo test -p ops-workflows --locked --test status_nagios --test status_chromium -- --ignored --nocapture
 ls -l "$STATUS_SCREENSHOT_DIR/status-page.png"
