@@ -525,7 +525,7 @@ fn rate_limit_reset_wait(headers: &HeaderMap) -> Option<Duration> {
     reset.duration_since(now).ok().filter(|d| !d.is_zero())
 }
 
-fn error_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+pub(crate) fn error_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
     let retry_after = ops_http_retry::retry_after(headers).or_else(|| {
         (status == StatusCode::TOO_MANY_REQUESTS)
             .then(|| rate_limit_reset_wait(headers))

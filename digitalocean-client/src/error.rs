@@ -119,10 +119,13 @@ pub enum Error {
         limit: u32,
     },
     /// An action reached the `errored` state. The request that started it was processed.
-    #[error("DigitalOcean action {action_id} ({action_type}) errored")]
+    #[error("DigitalOcean {} ({action_type}) errored", match .action_id {
+        Some(id) => format!("action {id}"),
+        None => "action (no id given)".to_string(),
+    })]
     ActionErrored {
-        /// The action's id.
-        action_id: u64,
+        /// The action's id, when known (the server may leave it out of the answer).
+        action_id: Option<u64>,
         /// The action's type, e.g. `create` or `power_on`.
         action_type: String,
     },

@@ -16,6 +16,8 @@ mod error;
 mod pagination;
 mod resources;
 mod retry;
+#[cfg(test)]
+mod spec_walk;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod validate;

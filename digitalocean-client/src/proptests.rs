@@ -88,13 +88,13 @@ fn testkit_bodies() -> Vec<Vec<u8>> {
             "v2/droplets?per_page=1".to_owned(),
             format!("v2/droplets/{id}"),
             "v2/account/keys".to_owned(),
-            format!("v2/account/keys/{}", key.id),
+            format!("v2/account/keys/{}", key.id.unwrap()),
             "v2/tags".to_owned(),
             "v2/tags/web".to_owned(),
             "v2/domains".to_owned(),
             "v2/domains/example.com".to_owned(),
             "v2/domains/example.com/records".to_owned(),
-            format!("v2/domains/example.com/records/{}", rec.id),
+            format!("v2/domains/example.com/records/{}", rec.id.unwrap()),
             "v2/droplets/999999".to_owned(),
         ] {
             let url = c.base_url.join(&path).unwrap();

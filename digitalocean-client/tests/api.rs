@@ -75,7 +75,7 @@ async fn droplet_create_sends_the_documented_body() {
         .unwrap();
     assert_eq!(created.droplet.id, 101);
     assert_eq!(created.droplet.status, DropletStatus::New);
-    assert_eq!(created.actions[0].id, 501);
+    assert_eq!(created.actions[0].id, Some(501));
 }
 
 #[tokio::test]
@@ -371,7 +371,10 @@ async fn ssh_key_get_by_id_and_by_fingerprint() {
         .expect(1)
         .mount(&server)
         .await;
-    assert_eq!(client.ssh_keys().get(512189).await.unwrap().id, 512189);
+    assert_eq!(
+        client.ssh_keys().get(512189).await.unwrap().id,
+        Some(512189)
+    );
     assert_eq!(
         client.ssh_keys().get("3b:16:e4:bf").await.unwrap().name,
         "a"
@@ -408,7 +411,7 @@ async fn ssh_key_create_rename_delete() {
         })
         .await
         .unwrap();
-    assert_eq!(k.id, 9);
+    assert_eq!(k.id, Some(9));
     assert_eq!(
         client.ssh_keys().rename(9, "ops-2").await.unwrap().name,
         "ops-2"
@@ -452,7 +455,7 @@ async fn tag_create_get_list_delete() {
         .await;
     assert_eq!(
         client.tags().create("env:prod").await.unwrap().name,
-        "env:prod"
+        Some("env:prod".to_string())
     );
     let t = client.tags().get("env:prod").await.unwrap();
     assert_eq!(t.resources.unwrap().droplets.unwrap().count, 1);
@@ -640,7 +643,7 @@ async fn domain_record_get_create_update_delete() {
         .create(&DomainRecordRequest::new("A", "www", "192.0.2.8").ttl(60))
         .await
         .unwrap();
-    assert_eq!(r.id, 7);
+    assert_eq!(r.id, Some(7));
     let r = recs
         .update(
             7,

@@ -606,7 +606,7 @@ async fn errored_action_fails_clearly() {
             action_id,
             action_type,
         } => {
-            assert_eq!(*action_id, 501);
+            assert_eq!(*action_id, Some(501));
             assert_eq!(action_type, "create");
         }
         other => panic!("{other:?}"),

@@ -556,12 +556,12 @@ async fn testkit_fake_passes_prism_proxy_validation() {
     );
     ok(
         "ssh_keys.rename",
-        c.ssh_keys().rename(key.id, "ops-2").await,
+        c.ssh_keys().rename(key.id.expect("key id"), "ops-2").await,
     );
     ok("ssh_keys.list", c.ssh_keys().list().collect_all().await);
 
     let mut s = DropletSpec::new("nyc3", "s-1vcpu-1gb", "ubuntu-24-04-x64");
-    s.ssh_keys = vec![SshKeyId::Id(key.id)];
+    s.ssh_keys = vec![SshKeyId::Id(key.id.expect("key id"))];
     s.tags = vec!["ops-run:1".into()];
     s.ipv6 = true;
     let created = ok(
@@ -577,7 +577,12 @@ async fn testkit_fake_passes_prism_proxy_validation() {
             .create_multiple(&CreateDroplets::new(["web-2", "web-3"], s))
             .await,
     );
-    ok("actions.get", c.actions().get(created.actions[0].id).await);
+    ok(
+        "actions.get",
+        c.actions()
+            .get(created.actions[0].id.expect("action id"))
+            .await,
+    );
     ok(
         "actions.wait_for_href",
         c.actions()
@@ -613,7 +618,9 @@ async fn testkit_fake_passes_prism_proxy_validation() {
     );
     ok(
         "droplet_actions.get",
-        c.droplet_actions().get(d.id, off.id).await,
+        c.droplet_actions()
+            .get(d.id, off.id.expect("action id"))
+            .await,
     );
     ok(
         "droplet_actions.power_on",
@@ -675,13 +682,19 @@ async fn testkit_fake_passes_prism_proxy_validation() {
         "records.list_filtered",
         recs.list_filtered(&filter).collect_all().await,
     );
-    ok("records.get", recs.get(www.id).await);
+    ok("records.get", recs.get(www.id.expect("record id")).await);
     ok(
         "records.update",
-        recs.update(www.id, &DomainRecordRequest::new("A", "www", "192.0.2.3"))
-            .await,
+        recs.update(
+            www.id.expect("record id"),
+            &DomainRecordRequest::new("A", "www", "192.0.2.3"),
+        )
+        .await,
     );
-    ok("records.delete", recs.delete(www.id).await);
+    ok(
+        "records.delete",
+        recs.delete(www.id.expect("record id")).await,
+    );
     ok("domains.delete", c.domains().delete("example.test").await);
 
     ok(
@@ -692,7 +705,10 @@ async fn testkit_fake_passes_prism_proxy_validation() {
         "droplets.delete_by_tag",
         c.droplets().delete_by_tag("ops-run:1").await,
     );
-    ok("ssh_keys.delete", c.ssh_keys().delete(key.id).await);
+    ok(
+        "ssh_keys.delete",
+        c.ssh_keys().delete(key.id.expect("key id")).await,
+    );
     assert_eq!(fake.droplet_count(), 0);
     // Typed errors survive the proxy too.
     let e = c.droplets().get(d.id).await.unwrap_err();

@@ -57,14 +57,18 @@ async fn droplet_lifecycle() {
     assert!(d.public_ipv4().is_some() && d.private_ipv4().is_some() && d.public_ipv6().is_some());
 
     let off = c.droplet_actions().power_off(d.id).await.unwrap();
-    c.actions().wait(off.id, fast()).await.unwrap();
+    c.actions().wait(off.id.unwrap(), fast()).await.unwrap();
     assert_eq!(
         c.droplets().get(d.id).await.unwrap().status,
         DropletStatus::Off
     );
     let on = c.droplet_actions().power_on(d.id).await.unwrap();
     assert_eq!(
-        c.droplet_actions().get(d.id, on.id).await.unwrap().kind,
+        c.droplet_actions()
+            .get(d.id, on.id.unwrap())
+            .await
+            .unwrap()
+            .kind,
         "power_on"
     );
     c.droplet_actions().reboot(d.id).await.unwrap();
@@ -163,12 +167,22 @@ async fn keys_tags_domains_records_catalog() {
         key.id
     );
     assert_eq!(
-        c.ssh_keys().rename(key.id, "ops-2").await.unwrap().name,
+        c.ssh_keys()
+            .rename(key.id.unwrap(), "ops-2")
+            .await
+            .unwrap()
+            .name,
         "ops-2"
     );
     assert_eq!(c.ssh_keys().list().collect_all().await.unwrap().len(), 1);
-    c.ssh_keys().delete(key.id).await.unwrap();
-    assert!(c.ssh_keys().get(key.id).await.unwrap_err().is_not_found());
+    c.ssh_keys().delete(key.id.unwrap()).await.unwrap();
+    assert!(
+        c.ssh_keys()
+            .get(key.id.unwrap())
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 
     let d = c
         .droplets()
@@ -230,11 +244,14 @@ async fn keys_tags_domains_records_catalog() {
     );
     assert_eq!(recs.list().collect_all().await.unwrap().len(), 5); // 3 NS + 2 A
     let updated = recs
-        .update(www.id, &DomainRecordRequest::new("A", "www", "192.0.2.3"))
+        .update(
+            www.id.unwrap(),
+            &DomainRecordRequest::new("A", "www", "192.0.2.3"),
+        )
         .await
         .unwrap();
-    assert_eq!(recs.get(www.id).await.unwrap(), updated);
-    recs.delete(www.id).await.unwrap();
+    assert_eq!(recs.get(www.id.unwrap()).await.unwrap(), updated);
+    recs.delete(www.id.unwrap()).await.unwrap();
     assert_eq!(c.domains().list().collect_all().await.unwrap().len(), 1);
     c.domains().delete("example.test").await.unwrap();
 

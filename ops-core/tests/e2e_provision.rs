@@ -6,6 +6,7 @@ mod e2e_support;
 
 use std::time::Duration;
 
+use digitalocean_client::testkit::EdgeValue;
 use dynect_client::testkit::{Fault, FaultRule};
 use e2e_support::{CreateFault, DnsKind, Rig, ZONE, spec};
 use nagios_client::HostStatus;
@@ -398,4 +399,78 @@ async fn a_lost_create_answer_under_a_5_s_listing_lag_is_adopted_not_repeated() 
         "exactly one create reached DigitalOcean"
     );
     assert_eq!(rig.digitalocean.droplet_count(), 1);
+}
+
+/// Issue #16: the workflow over a DigitalOcean that sends spec-valid edge values (the
+/// testkit's [`EdgeValue`] modes, each confirmed within the spec by
+/// `e2e_provision_prism.rs`): provision, adopt a lost create through the listings, tear
+/// down twice; nothing left, nothing created twice.
+async fn provision_and_teardown_with_edge_values(modes: &[EdgeValue]) {
+    let rig = Rig::start(DnsKind::DigitalOcean, FAULT_TIMEOUT).await;
+    rig.digitalocean.faults().set_edge_values(modes);
+    let p = rig.provisioner();
+    let out = p.provision(&spec("edge-01")).await;
+    let report = out
+        .result
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{modes:?}: provision failed: {e:?}"));
+    let ip = report.addresses.ipv4.expect("a public address");
+    assert_eq!(
+        rig.dns_records("edge-01.example.com").await,
+        vec![("A".to_owned(), ip.to_string())],
+        "{modes:?}"
+    );
+
+    rig.proxy.push(CreateFault::DropAnswer);
+    let out = p.provision(&spec("edge-02")).await;
+    let report = out
+        .result
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{modes:?}: adopt failed: {e:?}"));
+    assert!(report.adopted, "{modes:?}: {report:?}");
+    assert_eq!(rig.creates_received(), 2, "{modes:?}: one create per host");
+
+    for name in ["edge-01", "edge-02"] {
+        let target = TeardownTarget::from(&spec(name));
+        let first = p.teardown(&target, false).await.unwrap();
+        assert!(first.complete(), "{modes:?}: {first:?}");
+        let again = p.teardown(&target, false).await.unwrap();
+        assert!(again.complete(), "{modes:?}: {again:?}");
+        assert!(
+            rig.dns_records(&format!("{name}.{ZONE}")).await.is_empty(),
+            "{modes:?}"
+        );
+    }
+    assert_eq!(rig.digitalocean.droplet_count(), 0, "{modes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_with_nulls_where_the_spec_allows_them() {
+    provision_and_teardown_with_edge_values(&[EdgeValue::Nulls]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_with_optional_fields_left_out() {
+    provision_and_teardown_with_edge_values(&[EdgeValue::OmittedOptional]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_with_empty_arrays() {
+    provision_and_teardown_with_edge_values(&[EdgeValue::EmptyArrays]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_with_fields_the_spec_does_not_list() {
+    provision_and_teardown_with_edge_values(&[EdgeValue::UnknownFields]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_with_every_edge_value_at_once() {
+    let modes = [
+        EdgeValue::Nulls,
+        EdgeValue::OmittedOptional,
+        EdgeValue::EmptyArrays,
+        EdgeValue::UnknownFields,
+    ];
+    provision_and_teardown_with_edge_values(&modes).await;
 }

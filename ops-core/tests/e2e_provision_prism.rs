@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use digitalocean_client::testkit::EdgeValue;
 use digitalocean_client::{
     CreateDroplet, DomainRecordRequest, DropletSpec, RecordFilter, SshKeyId, TagResource,
     WaitOptions,
@@ -149,6 +150,37 @@ fn ok<T, E: std::fmt::Debug>(step: &str, r: Result<T, E>) -> T {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Prism (Node.js); run by scripts/ci/provision-prism.sh"]
 async fn provision_workflow_and_client_surface_pass_prism_validation() {
+    through_prism(&[]).await;
+}
+
+// Issue #16: each of the fake's spec-valid edge-value modes, confirmed within the spec by
+// Prism (an answer outside it is a 500 and a logged violation), with the whole workflow.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Prism (Node.js); run by scripts/ci/provision-prism.sh"]
+async fn edge_values_nulls_are_within_the_spec_and_the_workflow_holds() {
+    through_prism(&[EdgeValue::Nulls]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Prism (Node.js); run by scripts/ci/provision-prism.sh"]
+async fn edge_values_omitted_optional_fields_are_within_the_spec_and_the_workflow_holds() {
+    through_prism(&[EdgeValue::OmittedOptional]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Prism (Node.js); run by scripts/ci/provision-prism.sh"]
+async fn edge_values_empty_arrays_are_within_the_spec_and_the_workflow_holds() {
+    through_prism(&[EdgeValue::EmptyArrays]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Prism (Node.js); run by scripts/ci/provision-prism.sh"]
+async fn edge_values_unknown_fields_are_within_the_spec_and_the_workflow_holds() {
+    through_prism(&[EdgeValue::UnknownFields]).await;
+}
+
+async fn through_prism(modes: &[EdgeValue]) {
     let mut prism_slot = None;
     let rig = Rig::start_fronted(DnsKind::DigitalOcean, Duration::from_secs(30), |upstream| {
         let slot = &mut prism_slot;
@@ -161,6 +193,7 @@ async fn provision_workflow_and_client_surface_pass_prism_validation() {
     })
     .await;
     let prism = prism_slot.unwrap();
+    rig.digitalocean.faults().set_edge_values(modes);
     let c = rig.do_client.clone();
     let started = Instant::now();
 
@@ -174,7 +207,7 @@ async fn provision_workflow_and_client_surface_pass_prism_validation() {
     );
     let keys = ok("ssh keys", c.ssh_keys().list().collect_all().await);
     let mut s = DropletSpec::new("nyc3", "s-1vcpu-1gb", "ubuntu-24-04-x64");
-    s.ssh_keys = vec![SshKeyId::Id(keys[0].id)];
+    s.ssh_keys = vec![SshKeyId::Id(keys[0].id.expect("key id"))];
     s.tags = vec!["ops-core".into(), "ops-run:prism-surface".into()];
     s.ipv6 = true;
     s.user_data = Some("#cloud-config\nruncmd: [true]\n".into());
@@ -234,7 +267,12 @@ async fn provision_workflow_and_client_surface_pass_prism_validation() {
             .collect_all()
             .await,
     );
-    ok("delete record", c.domain_records(ZONE).delete(rec.id).await);
+    ok(
+        "delete record",
+        c.domain_records(ZONE)
+            .delete(rec.id.expect("record id"))
+            .await,
+    );
     ok("delete droplet", c.droplets().delete(active.id).await);
     let gone = c.droplets().get(active.id).await.unwrap_err();
     assert!(gone.is_not_found(), "{gone:?}");
@@ -293,7 +331,7 @@ async fn provision_workflow_and_client_surface_pass_prism_validation() {
     }
     assert_eq!(rig.digitalocean.droplet_count(), 0);
     eprintln!(
-        "workflow through Prism: {:?}, droplet {} adopted {}",
+        "workflow through Prism with {modes:?}: {:?}, droplet {} adopted {}",
         started.elapsed(),
         report.droplet_id,
         r2.adopted

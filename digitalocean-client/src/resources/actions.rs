@@ -10,9 +10,11 @@ use crate::validate;
 /// An asynchronous operation DigitalOcean runs for you (create, power_on, …).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Action {
-    /// Action id.
-    pub id: u64,
-    /// Current state.
+    /// Action id; `None` when the server left it out (the spec does not require it).
+    #[serde(default)]
+    pub id: Option<u64>,
+    /// Current state; [`ActionStatus::Unknown`] when the server left it out.
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub status: ActionStatus,
     /// Action type, e.g. `create`, `power_on`, `reboot`.
     #[serde(rename = "type", default, deserialize_with = "super::null_as_default")]
@@ -35,7 +37,7 @@ pub struct Action {
 }
 
 /// The state of an [`Action`].
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActionStatus {
     /// Still running.
@@ -44,7 +46,8 @@ pub enum ActionStatus {
     Completed,
     /// Failed.
     Errored,
-    /// A state this crate does not know about.
+    /// A state this crate does not know about, or none given.
+    #[default]
     #[serde(other)]
     Unknown,
 }
@@ -52,8 +55,10 @@ pub enum ActionStatus {
 /// A link to an action, as returned by create calls (`links.actions[]`).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct ActionLink {
-    /// Action id.
-    pub id: u64,
+    /// Action id; `None` when the server left it out (the spec does not require it): the
+    /// `href` still addresses the action.
+    #[serde(default)]
+    pub id: Option<u64>,
     /// Relation, e.g. `create` or `multiple_create`.
     #[serde(default, deserialize_with = "super::null_as_default")]
     pub rel: String,
@@ -137,16 +142,23 @@ impl<'c> Actions<'c> {
     pub async fn wait(&self, id: u64, opts: WaitOptions) -> Result<Action> {
         validate::id("action_id", id)?;
         let url = self.client.url(&["v2", "actions", &id.to_string()], &[])?;
-        self.poll(url, format!("action {id}"), opts).await
+        self.poll(url, Some(id), format!("action {id}"), opts).await
     }
 
     /// Like [`Actions::wait`], starting from an [`ActionLink`] `href` (path only).
     pub async fn wait_for_href(&self, href: &str, opts: WaitOptions) -> Result<Action> {
         let url = self.client.resolve_link(href)?;
-        self.poll(url, format!("action at {href}"), opts).await
+        self.poll(url, None, format!("action at {href}"), opts)
+            .await
     }
 
-    async fn poll(&self, url: url::Url, what: String, opts: WaitOptions) -> Result<Action> {
+    async fn poll(
+        &self,
+        url: url::Url,
+        known_id: Option<u64>,
+        what: String,
+        opts: WaitOptions,
+    ) -> Result<Action> {
         let started = Instant::now();
         let deadline = started + opts.timeout;
         loop {
@@ -159,7 +171,7 @@ impl<'c> Actions<'c> {
                 ActionStatus::Completed => return Ok(action),
                 ActionStatus::Errored => {
                     return Err(Error::ActionErrored {
-                        action_id: action.id,
+                        action_id: action.id.or(known_id),
                         action_type: action.kind,
                     });
                 }
@@ -174,7 +186,7 @@ impl<'c> Actions<'c> {
                 });
             }
             tracing::debug!(
-                action_id = action.id,
+                action_id = action.id.or(known_id),
                 "action still in progress; polling again"
             );
             // The last poll happens at the deadline, never after it.

@@ -9,8 +9,10 @@ use crate::validate;
 /// A DNS zone hosted by DigitalOcean.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct Domain {
-    /// Zone name, e.g. `example.com`.
-    pub name: String,
+    /// Zone name, e.g. `example.com`; `None` when the server left it out (the spec does
+    /// not require it).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Default TTL in seconds.
     #[serde(default)]
     pub ttl: Option<u64>,
@@ -32,8 +34,10 @@ pub struct CreateDomain {
 /// One DNS record.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct DomainRecord {
-    /// Record id.
-    pub id: u64,
+    /// Record id; `None` when the server left it out (the spec does not require it), and
+    /// then the record cannot be addressed by id.
+    #[serde(default)]
+    pub id: Option<u64>,
     /// Record type: `A`, `AAAA`, `CAA`, `CNAME`, `MX`, `NS`, `SOA`, `SRV`, `TXT`.
     #[serde(rename = "type")]
     pub record_type: String,

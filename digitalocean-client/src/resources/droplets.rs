@@ -86,16 +86,16 @@ impl Droplet {
         self.networks
             .v6
             .iter()
-            .find(|n| n.kind == NetworkType::Public)
-            .map(|n| n.ip_address.as_str())
+            .filter(|n| n.kind == NetworkType::Public)
+            .find_map(|n| n.ip_address.as_deref())
     }
 
     fn ipv4_of(&self, kind: NetworkType) -> Option<&str> {
         self.networks
             .v4
             .iter()
-            .find(|n| n.kind == kind)
-            .map(|n| n.ip_address.as_str())
+            .filter(|n| n.kind == kind)
+            .find_map(|n| n.ip_address.as_deref())
     }
 }
 
@@ -131,32 +131,34 @@ pub struct Networks {
 /// One IPv4 interface.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct NetworkV4 {
-    /// Address.
-    pub ip_address: String,
+    /// Address; `None` when the server left it out (the spec does not require it).
+    #[serde(default)]
+    pub ip_address: Option<String>,
     /// Netmask in dotted notation.
     #[serde(default, deserialize_with = "super::null_as_default")]
     pub netmask: String,
     /// Gateway (DigitalOcean writes the literal `"nil"` for private networks).
     #[serde(default, deserialize_with = "super::null_as_default")]
     pub gateway: String,
-    /// Public or private.
-    #[serde(rename = "type")]
+    /// Public or private; [`NetworkType::Unknown`] when the server left it out.
+    #[serde(rename = "type", default, deserialize_with = "super::null_as_default")]
     pub kind: NetworkType,
 }
 
 /// One IPv6 interface.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct NetworkV6 {
-    /// Address.
-    pub ip_address: String,
+    /// Address; `None` when the server left it out (the spec does not require it).
+    #[serde(default)]
+    pub ip_address: Option<String>,
     /// Prefix length.
     #[serde(default, deserialize_with = "super::null_as_default")]
     pub netmask: u32,
     /// Gateway.
     #[serde(default, deserialize_with = "super::null_as_default")]
     pub gateway: String,
-    /// Public (DigitalOcean has no private IPv6).
-    #[serde(rename = "type")]
+    /// Public (DigitalOcean has no private IPv6); [`NetworkType::Unknown`] when left out.
+    #[serde(rename = "type", default, deserialize_with = "super::null_as_default")]
     pub kind: NetworkType,
 }
 
@@ -165,11 +167,11 @@ pub struct NetworkV6 {
 #[serde(rename_all = "lowercase")]
 pub enum NetworkType {
     /// Internet-facing.
-    #[default]
     Public,
     /// VPC only.
     Private,
-    /// A type this crate does not know about.
+    /// A type this crate does not know about, or none given: never taken for public.
+    #[default]
     #[serde(other)]
     Unknown,
 }

@@ -9,8 +9,10 @@ use crate::validate;
 /// An SSH public key registered on the account.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct SshKey {
-    /// Key id.
-    pub id: u64,
+    /// Key id; `None` when the server left it out (the spec does not require it): address
+    /// the key by its fingerprint then.
+    #[serde(default)]
+    pub id: Option<u64>,
     /// MD5 fingerprint (`3b:16:…`).
     #[serde(default, deserialize_with = "super::null_as_default")]
     pub fingerprint: String,

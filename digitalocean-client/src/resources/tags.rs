@@ -9,8 +9,10 @@ use crate::validate;
 /// A tag and how many resources carry it.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct Tag {
-    /// Tag name (letters, digits, `_`, `-`, `:`).
-    pub name: String,
+    /// Tag name (letters, digits, `_`, `-`, `:`); `None` when the server left it out (the
+    /// spec does not require it).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Tagged-resource counts.
     #[serde(default)]
     pub resources: Option<TagResources>,

@@ -27,11 +27,15 @@
 //! keys, tags (and tagging droplets), domains and records, the catalog, pagination with
 //! absolute `links.pages` URLs, `RateLimit-*` headers, bearer-token checks and the
 //! documented error bodies. [`Faults`] injects latency, 429 + `Retry-After`, 5xx and
-//! dropped connections; [`FakeDigitalOcean::requests`] is a request log.
+//! dropped connections, a listing lag ([`Faults::set_list_lag`]) and spec-valid edge values
+//! ([`Faults::set_edge_values`]: nulls, omitted optional fields, empty arrays, unknown
+//! fields); [`FakeDigitalOcean::requests`] is a request log.
 //!
 //! Every fake has its own port and state, starts in milliseconds, and stops on drop.
 
+mod edge;
 mod server;
 mod state;
 
+pub use edge::EdgeValue;
 pub use server::{FakeConfig, FakeDigitalOcean, Faults, RecordedRequest};

@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use super::edge::{self, EdgeValue};
 use super::state::{Reply, State};
 use crate::{Client, ClientBuilder, RetryConfig};
 
@@ -113,6 +114,12 @@ impl Faults {
     /// sees them at once. Zero turns it off. Not reset by [`clear`](Self::clear).
     pub fn set_list_lag(&self, lag: Duration) {
         lock(&self.inner.state).list_lag = lag;
+    }
+
+    /// Answer with the spec-valid edge values `modes` from now on (an empty slice turns
+    /// them off); see [`EdgeValue`]. Not reset by [`clear`](Self::clear).
+    pub fn set_edge_values(&self, modes: &[EdgeValue]) {
+        lock(&self.inner.state).edge_values = modes.to_vec();
     }
 
     /// Remove every queued fault and the latency.
@@ -331,13 +338,17 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Response<Full<Bytes>> 
         };
         match json {
             Err(_) => Reply::error(400, "bad_request", "The request body is not valid JSON"),
-            Ok(json) => lock(&inner.state).route(
-                &inner.base,
-                &method,
-                &path,
-                query.as_deref(),
-                json.as_ref(),
-            ),
+            Ok(json) => {
+                let mut state = lock(&inner.state);
+                let mut reply =
+                    state.route(&inner.base, &method, &path, query.as_deref(), json.as_ref());
+                if (200..300).contains(&reply.status)
+                    && let Some(body) = reply.body.as_mut()
+                {
+                    edge::apply(body, &state.edge_values);
+                }
+                reply
+            }
         }
     };
 

@@ -136,6 +136,7 @@ pub(super) struct State {
     /// How long a new droplet stays out of `GET /v2/droplets` listings (by tag, by name or
     /// all), as DigitalOcean's listing can lag a create. `GET /v2/droplets/{id}` sees it at once.
     pub(super) list_lag: Duration,
+    pub(super) edge_values: Vec<super::EdgeValue>,
     next_id: u64,
     droplets: BTreeMap<u64, DropletRec>,
     actions: BTreeMap<u64, ActionRec>,
@@ -325,6 +326,7 @@ impl State {
         Self {
             delay,
             list_lag: Duration::ZERO,
+            edge_values: Vec::new(),
             next_id: 100,
             droplets: BTreeMap::new(),
             actions: BTreeMap::new(),

@@ -204,10 +204,11 @@ impl Compute for DigitalOceanCompute {
             .collect_all()
             .await
             .map_err(compute_err("list SSH keys", Op::Read))?;
+        let all = super::do_keys::with_ids(&self.client, all, "list SSH keys").await?;
         Ok(all
             .into_iter()
-            .map(|k| SshKey {
-                id: k.id,
+            .map(|(id, k)| SshKey {
+                id,
                 name: k.name,
                 fingerprint: k.fingerprint,
             })
@@ -332,7 +333,7 @@ fn record_from(zone: &str, r: dock::DomainRecord) -> DnsRecord {
         rtype: record_type(&r.record_type),
         data: r.data,
         ttl: r.ttl,
-        id: Some(r.id.to_string()),
+        id: r.id.map(|id| id.to_string()),
     }
 }
 
@@ -405,11 +406,23 @@ impl Dns for DigitalOceanDns {
                 let found = self.records(&rec.zone, Some(&rec.fqdn)).await?;
                 let hit = found
                     .into_iter()
-                    .find(|r| r.rtype == rec.rtype && r.data == rec.data)
-                    .and_then(|r| r.id)
-                    .and_then(|i| i.parse::<u64>().ok());
-                match hit {
-                    Some(id) => id,
+                    .find(|r| r.rtype == rec.rtype && r.data == rec.data);
+                match hit.map(|r| r.id.and_then(|i| i.parse::<u64>().ok())) {
+                    Some(Some(id)) => id,
+                    // Listed without an id (the spec does not require one): it exists, and
+                    // saying "not found" would let a rollback report it gone.
+                    Some(None) => {
+                        return Err(PortError::new(
+                            Service::Dns,
+                            PROVIDER,
+                            PortErrorKind::Other,
+                            format!(
+                                "{} record {} → {} exists but DigitalOcean gave no id to delete it by; \
+                                 remove it in the control panel",
+                                rec.rtype, rec.fqdn, rec.data
+                            ),
+                        ));
+                    }
                     None => {
                         return Err(PortError::not_found(
                             Service::Dns,
@@ -452,6 +465,81 @@ mod tests {
         );
         assert_eq!(relative_name("example.com", "web.example.org"), None);
         assert_eq!(relative_name("example.com", "webexample.com"), None);
+    }
+
+    async fn fake(routes: &[(&str, serde_json::Value)]) -> (wiremock::MockServer, dock::Client) {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, ResponseTemplate};
+        let server = wiremock::MockServer::start().await;
+        for (p, body) in routes {
+            Mock::given(method("GET"))
+                .and(path(*p))
+                .respond_with(ResponseTemplate::new(200).set_body_json(body))
+                .mount(&server)
+                .await;
+        }
+        let client = dock::Client::builder("t")
+            .base_url(server.uri())
+            .build()
+            .unwrap();
+        (server, client)
+    }
+
+    // Issue #16: the spec does not require a key's `id`. A key listed without one is fetched
+    // by its fingerprint; one that still has none is left out, never the whole listing.
+    #[tokio::test]
+    async fn a_key_listed_without_an_id_is_fetched_by_its_fingerprint() {
+        let key = |id: Option<u64>, fp: &str, name: &str| {
+            let mut k = serde_json::json!({"fingerprint": fp, "public_key": "ssh-ed25519 AAAA", "name": name});
+            if let Some(id) = id {
+                k["id"] = id.into();
+            }
+            k
+        };
+        let (_server, client) = fake(&[
+            (
+                "/v2/account/keys",
+                serde_json::json!({"ssh_keys": [key(None, "aa:01", "ops"), key(Some(2), "aa:02", "ci"), key(None, "aa:03", "odd")]}),
+            ),
+            ("/v2/account/keys/aa:01", serde_json::json!({"ssh_key": key(Some(7), "aa:01", "ops")})),
+            ("/v2/account/keys/aa:03", serde_json::json!({"ssh_key": key(None, "aa:03", "odd")})),
+        ])
+        .await;
+        let keys = DigitalOceanCompute::new(client.clone())
+            .ssh_keys()
+            .await
+            .unwrap();
+        let got: Vec<(u64, &str)> = keys.iter().map(|k| (k.id, k.name.as_str())).collect();
+        assert_eq!(got, vec![(7, "ops"), (2, "ci")]);
+        let account = super::super::do_keys::DoAccountKeys::new(client);
+        let listed = crate::key_sync::AccountKeys::list_keys(&account)
+            .await
+            .unwrap();
+        let ids: Vec<u64> = listed.iter().map(|k| k.id).collect();
+        assert_eq!(ids, vec![7, 2]);
+    }
+
+    // A record that exists but was listed without an id must not be reported "not found":
+    // a rollback would count it as gone.
+    #[tokio::test]
+    async fn a_record_without_an_id_is_never_reported_gone() {
+        let (_server, client) = fake(&[(
+            "/v2/domains/example.com/records",
+            serde_json::json!({"domain_records": [{"type": "A", "name": "web-01", "data": "192.0.2.1", "ttl": 300}]}),
+        )])
+        .await;
+        let dns = DigitalOceanDns::new(client);
+        let rec = DnsRecord {
+            zone: "example.com".into(),
+            fqdn: "web-01.example.com".into(),
+            rtype: RecordType::A,
+            data: "192.0.2.1".into(),
+            ttl: Some(300),
+            id: None,
+        };
+        let e = dns.delete_record(&rec).await.unwrap_err();
+        assert!(!e.is_not_found(), "{e:?}");
+        assert!(e.to_string().contains("gave no id"), "{e}");
     }
 
     #[test]

@@ -21,17 +21,54 @@ use async_trait::async_trait;
 use digitalocean_client::{Client, CreateSshKey, SshKey};
 use tokio::sync::Mutex;
 
-use super::digitalocean::{Op, map_error};
+use super::digitalocean::{Op, PROVIDER, map_error};
 use crate::key_sync::{AccountKey, AccountKeys, NewAccountKey};
-use crate::ports::{PortResult, Service};
+use crate::ports::{PortError, PortErrorKind, PortResult, Service};
 
-fn account_key(k: SshKey) -> AccountKey {
+fn account_key((id, k): (u64, SshKey)) -> AccountKey {
     AccountKey {
-        id: k.id,
+        id,
         name: k.name,
         fingerprint: k.fingerprint,
         public_key: k.public_key,
     }
+}
+
+/// Pairs each key with its id. The spec does not require `id` in a key: a key listed
+/// without one is fetched once more by its fingerprint (which also addresses it); a key
+/// that still has no id cannot be referred to by a droplet or deleted by id, so it is left
+/// out with a warning rather than failing the whole listing.
+pub(super) async fn with_ids(
+    client: &Client,
+    keys: Vec<SshKey>,
+    what: &str,
+) -> PortResult<Vec<(u64, SshKey)>> {
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        if let Some(id) = k.id {
+            out.push((id, k));
+            continue;
+        }
+        let again = if k.fingerprint.is_empty() {
+            None
+        } else {
+            let got = client
+                .ssh_keys()
+                .get(k.fingerprint.as_str())
+                .await
+                .map_err(|e| map_error(Service::Compute, what, Op::Read, e))?;
+            got.id.map(|id| (id, got))
+        };
+        match again {
+            Some(pair) => out.push(pair),
+            None => tracing::warn!(
+                key = %k.name,
+                fingerprint = %k.fingerprint,
+                "DigitalOcean listed an SSH key without an id; it is left out"
+            ),
+        }
+    }
+    Ok(out)
 }
 
 /// [`AccountKeys`] over a DigitalOcean client, with a client-side listing budget.
@@ -107,6 +144,7 @@ impl AccountKeys for DoAccountKeys {
             .collect_all()
             .await
             .map_err(|e| map_error(Service::Compute, "list account keys", Op::Read, e))?;
+        let keys = with_ids(&self.client, keys, "list account keys").await?;
         Ok(keys.into_iter().map(account_key).collect())
     }
 
@@ -115,17 +153,27 @@ impl AccountKeys for DoAccountKeys {
             name: key.name.clone(),
             public_key: key.public_key.clone(),
         };
-        self.client
+        let what = format!("add account key `{}`", key.name);
+        let created = self
+            .client
             .ssh_keys()
             .create(&req)
             .await
+            .map_err(|e| map_error(Service::Compute, &what, Op::Write, e))?;
+        let fingerprint = created.fingerprint.clone();
+        with_ids(&self.client, vec![created], &what)
+            .await?
+            .pop()
             .map(account_key)
-            .map_err(|e| {
-                map_error(
+            .ok_or_else(|| {
+                PortError::new(
                     Service::Compute,
-                    &format!("add account key `{}`", key.name),
-                    Op::Write,
-                    e,
+                    PROVIDER,
+                    PortErrorKind::Other,
+                    format!(
+                        "{what}: DigitalOcean created the key (fingerprint {fingerprint}) but gave no id for it; \
+                         check the account's keys"
+                    ),
                 )
             })
     }
