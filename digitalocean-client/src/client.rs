@@ -201,7 +201,8 @@ impl ClientBuilder {
     }
 }
 
-/// The only place the token is exposed: the `Authorization` header, marked sensitive.
+/// The only place the token is sent: the `Authorization` header, marked sensitive (the
+/// other use is scrubbing it out of error bodies that echo it).
 fn bearer_header(token: &SecretString) -> Result<HeaderValue> {
     let raw = token.expose_secret().trim();
     if raw.is_empty() {
@@ -458,6 +459,9 @@ impl Client {
             return Ok(RawResponse { status, body });
         }
         let bytes = body::read_error_body(&mut resp, self.max_response_bytes).await?;
+        // A server or proxy that echoes the refused request must not put the token into
+        // the error the caller prints or logs.
+        let bytes = ops_http_retry::scrub(&bytes, &[self.token.expose_secret().trim()]);
         Err(error_from_response(status, &headers, &bytes))
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION};
 use reqwest::{Method, StatusCode};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
@@ -546,8 +546,13 @@ impl Client {
             let body = if status.is_success() {
                 body::read_limited(&mut resp, limit).await?
             } else {
-                // Failure envelopes, 307 job redirects, proxy pages: a bounded read.
-                body::read_error_body(&mut resp, limit).await?
+                // Failure envelopes, 307 job redirects, proxy pages: a bounded read, with
+                // the password and the session token scrubbed out (a server or proxy may
+                // echo the refused request; its message is kept in the error).
+                let raw = body::read_error_body(&mut resp, limit).await?;
+                let password = self.inner.credentials.password.expose_secret();
+                let token = token.map_or("", |t| t.expose_secret());
+                ops_http_retry::scrub(&raw, &[password, token]).into_owned()
             };
             Ok::<_, Error>(RawResponse {
                 status,

@@ -224,6 +224,16 @@ impl Client {
             // mid-way is a transport error, not an empty snippet.
             let limit = BODY_SNIPPET.min(self.max_response_bytes);
             let bytes = body::read_at_most(&mut resp, limit).await?.bytes;
+            // A server or proxy that echoes the refused request (its `Authorization:
+            // Basic …` header) must not put the password into the error.
+            let bytes = match &self.auth {
+                Some(auth) => {
+                    let password = auth.password.expose_secret();
+                    let basic = basic_credentials(&auth.username, password);
+                    ops_http_retry::scrub(&bytes, &[password, &basic]).into_owned()
+                }
+                None => bytes,
+            };
             return Err(Error::UnexpectedStatus {
                 status,
                 body_snippet: String::from_utf8_lossy(&bytes).into_owned(),
@@ -233,6 +243,12 @@ impl Client {
         let bytes = body::read_limited(&mut resp, self.max_response_bytes).await?;
         decode(call.endpoint, call.named_service, &bytes)
     }
+}
+
+/// `user:password` in base64, as the `Authorization: Basic` header carries it.
+fn basic_credentials(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
 struct Call<'a> {

@@ -307,3 +307,40 @@ async fn unknown_fields_and_null_strings_are_tolerated() {
     let state = client.state().await.unwrap();
     assert_eq!(state["db01"].plugin_output, "");
 }
+
+/// A server (or proxy) that refuses every request and echoes its headers back.
+struct EchoRefusal;
+
+impl wiremock::Respond for EchoRefusal {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let headers: Vec<String> = req
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
+            .collect();
+        ResponseTemplate::new(401).set_body_string(format!("refused [{}]", headers.join("; ")))
+    }
+}
+
+// Issue #17: the password, plain or in its `Basic` form, never reaches an error through a
+// server that echoes the request.
+#[tokio::test]
+async fn a_server_echoing_the_request_never_puts_the_password_into_the_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(EchoRefusal)
+        .mount(&server)
+        .await;
+    let client = Client::builder(server.uri())
+        .basic_auth("ops", PASSWORD)
+        .retry(common::fast_retry())
+        .build()
+        .unwrap();
+    let e = client.state().await.unwrap_err();
+    let all = [format!("{e}"), format!("{e:?}"), chain(&e)].join("\n");
+    assert!(!all.contains(PASSWORD), "{all}");
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("ops:{PASSWORD}"));
+    assert!(!all.contains(&basic), "{all}");
+    assert!(all.contains("Basic [REDACTED]"), "the echo is kept: {all}");
+}

@@ -1,5 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+mod scrub;
+pub use scrub::{REDACTED, scrub};
+
 use std::future::Future;
 use std::hash::BuildHasher;
 use std::time::{Duration, SystemTime};
