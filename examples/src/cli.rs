@@ -3,8 +3,10 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
-use secrecy::{ExposeSecret, SecretString};
+use ops_core::redact::Redactor;
+use secrecy::SecretString;
 
 /// The documented exit codes (see `examples/README.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,12 +151,28 @@ pub fn classify(e: &ops_core::Error) -> ExitKind {
     }
 }
 
-/// Secrets a binary knows about, scrubbed from anything it prints as a last line of defence.
-#[derive(Debug, Default, Clone)]
-pub struct Secrets(Vec<SecretString>);
+/// The process's one redaction layer (issue #17): every secret the binary reads is
+/// registered here, and every output path goes through it — stdout ([`crate::emit`]),
+/// `tracing` on stderr ([`crate::logging`]), the final `error:` line, the journals (through
+/// [`ProvisionConfig::redactor`](ops_core::provision::ProvisionConfig::redactor)) and the
+/// status page's HTML.
+pub fn redactor() -> &'static Redactor {
+    static REDACTOR: OnceLock<Redactor> = OnceLock::new();
+    REDACTOR.get_or_init(Redactor::new)
+}
+
+/// The secrets a binary knows: a handle on [`redactor`] (every `Secrets` shares it).
+#[derive(Debug, Clone)]
+pub struct Secrets(Redactor);
+
+impl Default for Secrets {
+    fn default() -> Self {
+        Secrets(redactor().clone())
+    }
+}
 
 impl Secrets {
-    /// No secrets yet.
+    /// A handle on the process's secrets.
     pub fn new() -> Self {
         Self::default()
     }
@@ -162,18 +180,17 @@ impl Secrets {
     /// Remember a secret (values shorter than 4 bytes are ignored: redacting them would
     /// mangle ordinary words).
     pub fn add(&mut self, secret: &SecretString) {
-        if secret.expose_secret().len() >= 4 {
-            self.0.push(secret.clone());
-        }
+        self.0.add(secret);
+    }
+
+    /// Remember the password of a URL's userinfo (`http://user:password@host/`), if any.
+    pub fn add_url(&mut self, url: &str) {
+        self.0.add_url_password(url);
     }
 
     /// `text` with every known secret replaced by `[REDACTED]`.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for s in &self.0 {
-            out = out.replace(s.expose_secret(), "[REDACTED]");
-        }
-        out
+        self.0.redact(text).into_owned()
     }
 }
 

@@ -143,6 +143,7 @@ impl Providers {
         secrets.add(&token);
         let mut b = digitalocean_client::Client::builder(token);
         if let Some(u) = &args.do_api_url {
+            secrets.add_url(u);
             b = b.base_url(u.clone());
         }
         let digitalocean = b.build().map_err(|e| {
@@ -172,6 +173,9 @@ impl Providers {
                     ));
                 };
                 secrets.add(&password);
+                if let Some(u) = &args.dyn_api_url {
+                    secrets.add_url(u);
+                }
                 let cfg: DnsConfig = serde_json::from_value(json!({
                     "provider": "dyn", "customer": customer, "user": user,
                     "password": secrecy::ExposeSecret::expose_secret(&password),
@@ -205,6 +209,7 @@ impl Providers {
     /// A provisioner over these providers.
     pub fn engine(&self, state_dir: PathBuf, sandbox: bool, keep_on_failure: bool) -> Engine {
         let mut c = ProvisionConfig::new(state_dir, BootstrapConfig::new(self.chef_url.clone()));
+        c.redactor = crate::cli::redactor().clone();
         c.keep_on_failure = keep_on_failure;
         if sandbox {
             c.poll_interval = Duration::from_millis(100);

@@ -33,6 +33,8 @@ pub mod status_cmd;
 /// A closed stdout (e.g. `| head`) is ignored.
 pub fn emit(line: impl std::fmt::Display) {
     use std::io::Write as _;
+    let line = line.to_string();
+    let line = cli::redactor().redact(&line);
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
 }

@@ -55,8 +55,64 @@ pub fn init(verbose: bool, quiet: bool) {
     let ansi = stderr_is_terminal();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(RedactingStderr)
         .with_ansi(ansi)
         .with_target(false)
         .try_init();
+}
+
+/// The `tracing` writer: each event is formatted into a buffer, scrubbed of every secret
+/// the process knows ([`crate::cli::redactor`]) and written to stderr in one piece.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RedactingStderr;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactingStderr {
+    type Writer = EventBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        EventBuffer(Vec::new())
+    }
+}
+
+/// One event's text on its way to stderr; written, scrubbed, when dropped.
+#[derive(Debug)]
+pub struct EventBuffer(Vec<u8>);
+
+impl std::io::Write for EventBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for EventBuffer {
+    fn drop(&mut self) {
+        use std::io::Write as _;
+        if self.0.is_empty() {
+            return;
+        }
+        let text = crate::cli::redactor().redact_bytes(&self.0);
+        let _ = std::io::stderr().lock().write_all(&text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use secrecy::SecretString;
+
+    #[test]
+    fn events_are_scrubbed_before_they_reach_stderr() {
+        crate::cli::redactor().add(&SecretString::from("canary-log-secret".to_owned()));
+        let mut buf = super::EventBuffer(Vec::new());
+        write!(buf, "WARN refused: canary-log-secret").unwrap();
+        let text = crate::cli::redactor().redact_bytes(&buf.0).into_owned();
+        std::mem::forget(buf);
+        assert_eq!(String::from_utf8(text).unwrap(), "WARN refused: [REDACTED]");
+    }
 }

@@ -102,6 +102,7 @@ pub async fn target(args: &StatusArgs, secrets: &mut Secrets) -> Result<StatusTa
             "no nagios-api URL: set NAGIOS_API_URL or pass --nagios-url http://nagios:8080/ (or use --sandbox)",
         ));
     };
+    secrets.add_url(url);
     let mut builder = nagios_client::Client::builder(url.clone());
     if let Some(user) = &args.nagios_user {
         let password = crate::cli::env_secret("NAGIOS_API_PASSWORD").unwrap_or_else(|| {
@@ -182,7 +183,9 @@ pub async fn run(args: StatusArgs, secrets: &mut Secrets) -> Result<(), CliError
     let target = target(&args, secrets).await?;
     let s = summary(&target).await?;
     if let Some(path) = &args.html {
-        std::fs::write(path, render_html(&s, None)).map_err(|e| {
+        let html = render_html(&s, None);
+        let html = crate::cli::redactor().redact(&html);
+        std::fs::write(path, html.as_bytes()).map_err(|e| {
             CliError::other(format!("cannot write {}", path.display())).with_source(e)
         })?;
         tracing::info!(file = %path.display(), "status page written");
@@ -210,7 +213,9 @@ struct Page {
 
 fn page(s: &Summary, refresh: u32) -> Page {
     Page {
-        html: render_html(s, Some(refresh)),
+        html: crate::cli::redactor()
+            .redact(&render_html(s, Some(refresh)))
+            .into_owned(),
         json: serde_json::to_string_pretty(s).unwrap_or_else(|_| "{}".to_owned()),
     }
 }

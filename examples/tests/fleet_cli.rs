@@ -10,6 +10,7 @@ const PROVISION: &str = env!("CARGO_BIN_EXE_provision");
 const TEARDOWN: &str = env!("CARGO_BIN_EXE_teardown");
 const KEY_SYNC: &str = env!("CARGO_BIN_EXE_key-sync");
 const SANDBOX: &str = env!("CARGO_BIN_EXE_sandbox");
+const STATUS: &str = env!("CARGO_BIN_EXE_status");
 
 const PROVIDER_ENV: [&str; 12] = [
     "DIGITALOCEAN_TOKEN",
@@ -599,4 +600,250 @@ fn sigint_mid_fleet_then_resume_batch_finishes_every_host() {
     assert_ne!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot resume batch"), "{err}");
+}
+
+/// A provider (or a debugging proxy in front of one) that refuses every request and echoes
+/// it whole — request line, every header, the body — in an error body each provider's
+/// client reads: DigitalOcean's `id`/`message`, Dyn's `msgs`, Chef's `error`, and as plain
+/// text for nagios-api. Serves until the test process ends.
+fn start_echo_provider() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then as much body as Content-Length says.
+            let body_len = loop {
+                let Ok(n) = s.read(&mut buf) else { break None };
+                if n == 0 {
+                    break None;
+                }
+                req.extend_from_slice(&buf[..n]);
+                if let Some(end) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&req[..end]).to_ascii_lowercase();
+                    let len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    break Some(end + 4 + len);
+                }
+            };
+            while body_len.is_some_and(|want| req.len() < want) {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let echo = format!("refused: {}", String::from_utf8_lossy(&req));
+            let body = serde_json::json!({
+                "id": "unauthorized", "message": echo,
+                "status": "failure", "data": {}, "job_id": 1,
+                "msgs": [{"INFO": echo, "SOURCE": "BLL", "ERR_CD": "INVALID_DATA", "LVL": "ERROR"}],
+                "error": [echo],
+            })
+            .to_string();
+            let _ = write!(
+                s,
+                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}/")
+}
+
+/// Every file below `dir`, as text.
+fn files_below(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_below(&p));
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            out.push((p, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    out
+}
+
+/// Runs `cmd` (plain and `--json`, at `RUST_LOG=trace`) and asserts `canaries` appear in
+/// none of stdout, stderr and the files under `state`; with `echoed`, that the provider's
+/// echo of them reached the output scrubbed (a Chef server never sees the key: only its
+/// signatures, so there is nothing of it to scrub).
+fn assert_no_canary(
+    mut make: impl FnMut() -> Command,
+    state: &Path,
+    canaries: &[&str],
+    echoed: bool,
+) {
+    for json in [false, true] {
+        let mut c = make();
+        c.env("RUST_LOG", "trace");
+        if json {
+            c.arg("--json");
+        }
+        let out = c.output().unwrap();
+        assert!(!out.status.success(), "the echoing provider refuses");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for canary in canaries {
+            assert!(!stdout.contains(canary), "stdout holds {canary}:\n{stdout}");
+            assert!(!stderr.contains(canary), "stderr holds {canary}:\n{stderr}");
+            for (path, text) in files_below(state) {
+                assert!(!text.contains(canary), "{} holds {canary}", path.display());
+            }
+        }
+        assert!(
+            !echoed || stderr.contains("[REDACTED]") || stdout.contains("[REDACTED]"),
+            "the echo reached the output, scrubbed:\n{stderr}"
+        );
+    }
+}
+
+fn with_env(env: &[(String, String)], key: &str, value: &str) -> Vec<(String, String)> {
+    let mut env: Vec<_> = env.iter().filter(|(k, _)| k != key).cloned().collect();
+    env.push((key.to_owned(), value.to_owned()));
+    env
+}
+
+// Issue #17 item 3: a provider that echoes the refused request puts no secret anywhere:
+// stdout (plain and --json), stderr at trace level, the journals.
+#[test]
+fn an_echoing_digitalocean_puts_the_token_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, env) = start_sandbox(dir.path(), 300);
+    let spec = dir.path().join("one.toml");
+    std::fs::write(&spec, ONE_HOST).unwrap();
+    let state = dir.path().join("state");
+    let canary = "dop_v1_canary0123456789abcdef";
+    let env = with_env(&env, "DIGITALOCEAN_TOKEN", canary);
+    let env = with_env(&env, "DIGITALOCEAN_API_URL", &start_echo_provider());
+    assert_no_canary(
+        || {
+            let mut c = sandboxed(PROVISION, &state, &env);
+            c.arg("--spec").arg(&spec);
+            c
+        },
+        &state,
+        &[canary],
+        true,
+    );
+}
+
+#[test]
+fn an_echoing_dyn_puts_the_password_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, env) = start_sandbox(dir.path(), 300);
+    let spec = dir.path().join("one.toml");
+    std::fs::write(&spec, ONE_HOST).unwrap();
+    let state = dir.path().join("state");
+    let canary = "dyn-canary-password-17";
+    let env = with_env(&env, "DYN_PASSWORD", canary);
+    let env = with_env(&env, "DYN_API_URL", &start_echo_provider());
+    assert_no_canary(
+        || {
+            let mut c = sandboxed(PROVISION, &state, &env);
+            c.arg("--spec").arg(&spec);
+            c
+        },
+        &state,
+        &[canary],
+        true,
+    );
+}
+
+#[test]
+fn an_echoing_chef_server_puts_the_key_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, env) = start_sandbox(dir.path(), 300);
+    let spec = dir.path().join("one.toml");
+    std::fs::write(&spec, ONE_HOST).unwrap();
+    let state = dir.path().join("state");
+    // Point the sandbox's Chef profile at the echoing server; the canaries are the key's
+    // body lines (the key is never sent, its signature is).
+    let home = dir.path().join("home");
+    let creds = home.join(".chef/credentials");
+    let text = std::fs::read_to_string(&creds).unwrap();
+    let echo = start_echo_provider();
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("chef_server_url") {
+                format!("chef_server_url = \"{echo}\"\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&creds, text).unwrap();
+    let pem = std::fs::read_to_string(home.join(".chef/sandbox-admin.pem")).unwrap();
+    let lines: Vec<&str> = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() > 40)
+        .collect();
+    assert!(!lines.is_empty());
+    assert_no_canary(
+        || {
+            let mut c = sandboxed(PROVISION, &state, &env);
+            c.arg("--spec").arg(&spec);
+            c
+        },
+        &state,
+        &lines,
+        false,
+    );
+}
+
+#[test]
+fn an_echoing_nagios_api_puts_the_password_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let canary = "nagios-canary-password-17";
+    let config = dir.path().join("status.toml");
+    std::fs::write(
+        &config,
+        "page_name = \"x\"\n[[components]]\nname = \"Web\"\nmembers = [\"web-01\"]\n",
+    )
+    .unwrap();
+    let url = start_echo_provider();
+    let basic = {
+        // `ops:<canary>` in base64, as the Authorization header carries it.
+        let out = Command::new("base64")
+            .arg("-w0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .and_then(|mut ch| {
+                use std::io::Write as _;
+                ch.stdin
+                    .take()
+                    .unwrap()
+                    .write_all(format!("ops:{canary}").as_bytes())?;
+                ch.wait_with_output()
+            })
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_no_canary(
+        || {
+            let mut c = cmd(STATUS, &state);
+            c.arg("--config").arg(&config);
+            c.env("NAGIOS_API_URL", &url)
+                .env("NAGIOS_API_USER", "ops")
+                .env("NAGIOS_API_PASSWORD", canary);
+            c
+        },
+        &state,
+        &[canary, &basic],
+        // nagios-client keeps the body only in `Debug` (never printed by the binaries).
+        false,
+    );
 }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod key_sync;
 pub mod ports;
 pub mod provision;
+pub mod redact;
 pub mod restore;
 pub mod status;
 

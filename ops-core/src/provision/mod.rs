@@ -110,6 +110,9 @@ pub struct ProvisionConfig {
     /// How long a host that has its DNS records waits for the rest of its batch before the
     /// zone is published without them (they get a later publish). Default 20 s.
     pub publish_linger: Duration,
+    /// Scrubs every secret it knows out of the journals before they are written (the
+    /// binaries share theirs with every other output path). Default: knows none.
+    pub redactor: crate::redact::Redactor,
 }
 
 impl ProvisionConfig {
@@ -128,6 +131,7 @@ impl ProvisionConfig {
             adopt_lookups: 36,
             adopt_delay: Duration::from_secs(5),
             publish_linger: Duration::from_secs(20),
+            redactor: crate::redact::Redactor::new(),
         }
     }
 }
@@ -344,7 +348,8 @@ impl Provisioner {
         mon: Arc<dyn Monitoring>,
         config: ProvisionConfig,
     ) -> Self {
-        let store = JournalStore::new(config.state_dir.clone());
+        let store =
+            JournalStore::new(config.state_dir.clone()).with_redactor(config.redactor.clone());
         Provisioner {
             compute,
             dns,

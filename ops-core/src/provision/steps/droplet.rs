@@ -178,6 +178,8 @@ impl Provisioner {
         let Some(creds) = h.creds.as_ref() else {
             return Err(Error::Precondition("no client key in memory".into()));
         };
+        // The new client's key goes into cloud-init: whatever output quotes it is scrubbed.
+        self.config.redactor.add(&creds.private_key);
         let user_data = cloud_init::render(&h.j.spec, &creds.private_key, &self.config.bootstrap)?;
         let req = self.new_droplet(&h.j, Some(user_data));
         let mut last = None;
