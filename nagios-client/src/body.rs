@@ -3,10 +3,12 @@
 //! A body is read chunk by chunk and reading stops at a limit, so a hostile or broken server
 //! cannot make the client buffer more than [`ClientBuilder::max_response_bytes`]
 //! (`Content-Length` is checked first when the server sends one). A connection closed
-//! mid-body is an error, never a shorter body.
+//! mid-body is an error, never a shorter body. The reading itself is
+//! [`ops_http_retry::body`]; this module maps its outcome to this crate's [`Error`].
 //!
 //! [`ClientBuilder::max_response_bytes`]: crate::ClientBuilder::max_response_bytes
 
+use ops_http_retry::body::{self, BodyError, ChunkSource, Limited};
 use reqwest::Response;
 
 use crate::error::{Error, Result};
@@ -15,15 +17,19 @@ use crate::error::{Error, Result};
 /// 32 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
-/// Largest buffer reserved up front, whatever `Content-Length` claims.
-const INITIAL_CAPACITY: usize = 64 * 1024;
+/// A response body as the shared reader sees it.
+struct Chunks<'a>(&'a mut Response);
 
-/// A body read up to a limit.
-pub(crate) struct Limited {
-    /// At most `limit` bytes.
-    pub(crate) bytes: Vec<u8>,
-    /// False when the body was longer than the limit and reading stopped.
-    pub(crate) complete: bool,
+impl ChunkSource for Chunks<'_> {
+    type Error = reqwest::Error;
+
+    fn declared_len(&self) -> Option<u64> {
+        self.0.content_length()
+    }
+
+    async fn next_chunk(&mut self) -> Result<Option<impl AsRef<[u8]>>, reqwest::Error> {
+        self.0.chunk().await
+    }
 }
 
 /// Read at most `limit` bytes of the body, chunk by chunk.
@@ -31,47 +37,22 @@ pub(crate) async fn read_at_most(
     resp: &mut Response,
     limit: usize,
 ) -> Result<Limited, reqwest::Error> {
-    let declared = resp.content_length();
-    let reserve = declared
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(0)
-        .min(limit)
-        .min(INITIAL_CAPACITY);
-    let mut bytes = Vec::with_capacity(reserve);
-    while let Some(chunk) = resp.chunk().await? {
-        let room = limit - bytes.len();
-        if chunk.len() > room {
-            bytes.extend_from_slice(&chunk[..room]);
-            return Ok(Limited {
-                bytes,
-                complete: false,
-            });
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(Limited {
-        bytes,
-        complete: true,
-    })
+    body::read_at_most(&mut Chunks(resp), limit).await
 }
 
 /// Read a whole success body, or fail with [`Error::ResponseTooLarge`] as soon as it is
 /// known to be larger than `limit` (from `Content-Length`, or while reading).
 pub(crate) async fn read_limited(resp: &mut Response, limit: usize) -> Result<Vec<u8>> {
-    let declared = resp.content_length();
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(Error::ResponseTooLarge {
-            limit,
-            content_length: declared,
-        });
-    }
-    let body = read_at_most(resp, limit).await?;
-    if body.complete {
-        Ok(body.bytes)
-    } else {
-        Err(Error::ResponseTooLarge {
-            limit,
-            content_length: declared,
+    body::read_limited(&mut Chunks(resp), limit)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge {
+                limit,
+                content_length,
+            } => Error::ResponseTooLarge {
+                limit,
+                content_length,
+            },
+            BodyError::Read(e) => Error::Transport(e),
         })
-    }
 }
