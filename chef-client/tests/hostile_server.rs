@@ -5,14 +5,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chef_client::{Client, Error, Node, RetryConfig};
 use common::{ORG, Signed, USER, private_key_pem, setup};
+use ops_proptest::hostile::{chunked, cut_short, raw_server, wait_for_writer};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -161,7 +159,7 @@ fn zero_limit_is_a_config_error() {
 #[tokio::test]
 async fn chunked_body_over_the_limit_stops_reading() {
     // No Content-Length: the server streams up to 8 MiB; the client must stop at 64 KiB.
-    let (uri, hits, sent) = raw_server(|s| chunked(s, "200 OK", 8 << 20));
+    let (uri, hits, sent) = raw_server(|s, _| chunked(s, "200 OK", 8 << 20));
     let c = small_client(&uri, 64 * 1024);
     let err = tokio::time::timeout(Duration::from_secs(20), c.nodes().get("web1"))
         .await
@@ -185,7 +183,7 @@ async fn chunked_body_over_the_limit_stops_reading() {
 
 #[tokio::test]
 async fn huge_error_body_keeps_a_snippet() {
-    let (uri, _, _) = raw_server(|s| chunked(s, "502 Bad Gateway", 8 << 20));
+    let (uri, _, _) = raw_server(|s, _| chunked(s, "502 Bad Gateway", 8 << 20));
     let c = small_client(&uri, 32 << 20);
     let err = tokio::time::timeout(Duration::from_secs(20), c.nodes().get("web1"))
         .await
@@ -206,14 +204,8 @@ async fn huge_error_body_keeps_a_snippet() {
 #[tokio::test]
 async fn body_cut_mid_way_is_a_transport_error() {
     for status in ["200 OK", "502 Bad Gateway"] {
-        let (uri, _, _) = raw_server(move |s| {
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\
-                 Connection: close\r\n\r\n{{\"name\": \"web1\", \"pad\": \""
-            );
-            let _ = s.write_all(head.as_bytes());
-            0
-        });
+        let (uri, _, _) =
+            raw_server(move |s, _| cut_short(s, status, "{\"name\": \"web1\", \"pad\": \""));
         let c = small_client(&uri, 1 << 20);
         let err = c.nodes().get("web1").await.unwrap_err();
         assert!(matches!(err, Error::Transport(_)), "{status}: {err:?}");
@@ -273,84 +265,4 @@ async fn search_that_never_ends_is_bounded() {
         10_000,
         "documented default"
     );
-}
-
-// ----- a raw HTTP/1.1 server: one answer per connection, written by hand -----
-
-/// Serve every connection on a thread with `respond`; returns the base URL, the number of
-/// requests read and the number of body bytes `chunked` managed to write.
-fn raw_server(
-    respond: impl Fn(&mut TcpStream) -> usize + Send + Sync + 'static,
-) -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let hits = Arc::new(AtomicUsize::new(0));
-    let sent = Arc::new(AtomicUsize::new(usize::MAX));
-    let (h, w) = (hits.clone(), sent.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            read_request(&mut stream);
-            h.fetch_add(1, Ordering::SeqCst);
-            w.store(respond(&mut stream), Ordering::SeqCst);
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-    });
-    (format!("http://{addr}"), hits, sent)
-}
-
-fn read_request(stream: &mut TcpStream) {
-    let mut reader = BufReader::new(stream);
-    let mut len = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            len = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; len];
-    let _ = reader.read_exact(&mut body);
-}
-
-/// A chunked body of up to `total` bytes of `x`; stops when the client hangs up. Returns the
-/// bytes written.
-fn chunked(stream: &mut TcpStream, status: &str, total: usize) -> usize {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
-         Connection: close\r\n\r\n"
-    );
-    if stream.write_all(head.as_bytes()).is_err() {
-        return 0;
-    }
-    let chunk = [b'x'; 16 * 1024];
-    let mut sent = 0;
-    while sent < total {
-        let frame = [
-            format!("{:x}\r\n", chunk.len()).as_bytes(),
-            &chunk[..],
-            b"\r\n",
-        ]
-        .concat();
-        if stream.write_all(&frame).is_err() {
-            return sent;
-        }
-        sent += chunk.len();
-    }
-    let _ = stream.write_all(b"0\r\n\r\n");
-    sent
-}
-
-/// Wait (without blocking the runtime, which has to close the socket) until the server's
-/// writer has finished.
-async fn wait_for_writer(sent: &AtomicUsize) {
-    for _ in 0..400 {
-        if sent.load(Ordering::SeqCst) != usize::MAX {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the server kept writing");
 }

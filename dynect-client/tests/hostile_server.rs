@@ -6,14 +6,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::TcpStream;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::*;
 use dynect_client::{Client, Error, RecordData, RecordType, RetryConfig};
+use ops_proptest::hostile::{chunked, cut_short, json_answer, raw_server, wait_for_writer};
 use wiremock::{Mock, ResponseTemplate};
 
 const UNSAFE: [&str; 9] = ["..", ".", "a/b", "a\tb", "a\\b", "a?b", "a#b", "a\r\nb", ""];
@@ -224,12 +223,11 @@ async fn body_cut_mid_way_is_a_transport_error() {
             if answer_login(s, line) {
                 return 0;
             }
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\
-                 Connection: close\r\n\r\n{{\"status\": \"success\", \"data\": {{\"zone\": \""
-            );
-            let _ = s.write_all(head.as_bytes());
-            0
+            cut_short(
+                s,
+                status,
+                "{\"status\": \"success\", \"data\": {\"zone\": \"",
+            )
         });
         let err = small_client(&uri, 1 << 20)
             .zones()
@@ -240,101 +238,11 @@ async fn body_cut_mid_way_is_a_transport_error() {
     }
 }
 
-// ----- a raw HTTP/1.1 server: one answer per connection, written by hand -----
-
-/// Serve every connection on a thread with `respond`; returns the base URL, the number of
-/// requests read and the number of body bytes `chunked` managed to write.
-fn raw_server(
-    respond: impl Fn(&mut TcpStream, &str) -> usize + Send + Sync + 'static,
-) -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let hits = Arc::new(AtomicUsize::new(0));
-    let sent = Arc::new(AtomicUsize::new(usize::MAX));
-    let (h, w) = (hits.clone(), sent.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let line = read_request(&mut stream);
-            h.fetch_add(1, Ordering::SeqCst);
-            w.store(respond(&mut stream, &line), Ordering::SeqCst);
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-    });
-    (format!("http://{addr}"), hits, sent)
-}
-
-/// Read one request; returns its request line (`POST /REST/Session/ HTTP/1.1`).
-fn read_request(stream: &mut TcpStream) -> String {
-    let mut reader = BufReader::new(stream);
-    let mut len = 0usize;
-    let mut request_line = String::new();
-    let _ = reader.read_line(&mut request_line);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            len = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; len];
-    let _ = reader.read_exact(&mut body);
-    request_line
-}
-
 /// Answer `POST /REST/Session` with the recorded login; true when it did.
 fn answer_login(stream: &mut TcpStream, line: &str) -> bool {
     if !line.starts_with("POST /REST/Session") {
         return false;
     }
-    let body = fixture!("session_login.json");
-    let _ = write!(
-        stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    );
+    json_answer(stream, "200 OK", fixture!("session_login.json"));
     true
-}
-
-/// A chunked body of up to `total` bytes of `x`; stops when the client hangs up. Returns the
-/// bytes written.
-fn chunked(stream: &mut TcpStream, status: &str, total: usize) -> usize {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
-         Connection: close\r\n\r\n"
-    );
-    if stream.write_all(head.as_bytes()).is_err() {
-        return 0;
-    }
-    let chunk = [b'x'; 16 * 1024];
-    let mut sent = 0;
-    while sent < total {
-        let frame = [
-            format!("{:x}\r\n", chunk.len()).as_bytes(),
-            &chunk[..],
-            b"\r\n",
-        ]
-        .concat();
-        if stream.write_all(&frame).is_err() {
-            return sent;
-        }
-        sent += chunk.len();
-    }
-    let _ = stream.write_all(b"0\r\n\r\n");
-    sent
-}
-
-/// Wait (without blocking the runtime, which has to close the socket) until the server's
-/// writer has finished.
-async fn wait_for_writer(sent: &AtomicUsize) {
-    for _ in 0..400 {
-        if sent.load(Ordering::SeqCst) != usize::MAX {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the server kept writing");
 }

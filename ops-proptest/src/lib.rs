@@ -1,5 +1,9 @@
-//! Proptest strategies for the workspace's decoder property tests (issue #15: "parsers never
-//! panic on any input"). Test support only, never published.
+//! Test support shared by the workspace's tests, never published: the proptest strategies of
+//! the decoder property tests (issue #15: "parsers never panic on any input"), and the
+//! harnesses more than one crate's tests need:
+//!
+//! - [`hostile`]: a raw HTTP/1.1 server that misbehaves on purpose (endless chunked bodies,
+//!   bodies cut off mid-way), for the four clients' `hostile_server` tests.
 //!
 //! Every decoder that reads outside data gets three kinds of input: arbitrary bytes, byte
 //! mutations of recorded bodies ([`bytes_mutated`]) and structural mutations of them
@@ -21,6 +25,8 @@
 //! ```
 // Test support: a panic here is a test failure, which is what a test wants.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod hostile;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
