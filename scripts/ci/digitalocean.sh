@@ -2,37 +2,14 @@
 # Contract tests for digitalocean-client: drive every implemented endpoint through
 # Prism (mock mode, request validation on) loaded with DigitalOcean's official
 # OpenAPI spec from ../shared/reference/digitalocean/openapi.yaml.
-# Installs Node.js (apt) and Prism (npm, into the git-ignored .tools/) if missing.
+# Installs Node.js (apt) and Prism (npm, into the git-ignored .tools/) if missing:
+# scripts/ci/lib/prism.sh, shared with provision-prism.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-
-PRISM_VERSION=5.14.2 # 5.16+ needs Node >= 24; 5.14.2 runs on Node >= 18.20
-PRISM_DIR=.tools/prism
-PRISM_BIN="$PRISM_DIR/node_modules/.bin/prism"
-SPEC=../shared/reference/digitalocean/openapi.yaml
 start=$(date +%s)
 
-if [ ! -f "$SPEC" ]; then
-  echo "digitalocean.sh: $SPEC is missing (the shared/ reference folder must sit next to the repo)" >&2
-  exit 1
-fi
-
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
-fi
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$node_major" -lt 18 ]; then
-  echo "digitalocean.sh: Prism $PRISM_VERSION needs Node.js >= 18.20, found $(node --version)" >&2
-  exit 1
-fi
-
-if [ ! -x "$PRISM_BIN" ] || [ "$("$PRISM_BIN" --version 2>/dev/null)" != "$PRISM_VERSION" ]; then
-  mkdir -p "$PRISM_DIR"
-  npm install --prefix "$PRISM_DIR" --no-audit --no-fund --loglevel=error \
-    "@stoplight/prism-cli@$PRISM_VERSION"
-fi
-echo "prism $("$PRISM_BIN" --version) ready after $(( $(date +%s) - start ))s"
+# shellcheck source=scripts/ci/lib/prism.sh
+. scripts/ci/lib/prism.sh
 
 PRISM_BIN="$PWD/$PRISM_BIN" cargo test -p digitalocean-client --locked --test prism -- --ignored
 echo "digitalocean.sh: done in $(( $(date +%s) - start ))s"
