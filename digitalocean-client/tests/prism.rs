@@ -4,143 +4,47 @@
 //! answer (400/401/415/422) fails the test.
 //!
 //! Needs `../shared/reference/digitalocean/openapi.yaml` and Prism installed into
-//! `<repo>/.tools/prism` (or `PRISM_BIN`); `scripts/ci/digitalocean.sh` does both.
+//! `<repo>/.tools/prism` (or `PRISM_BIN`); `scripts/ci/digitalocean.sh` does both. The
+//! launcher is `ops_proptest::prism`, shared with ops-core's provision-through-Prism suite.
 
 #![allow(clippy::unwrap_used)] // test-harness code outside #[test] fns
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use digitalocean_client::{
     ActionStatus, Client, CreateDomain, CreateDroplet, CreateDroplets, CreateSshKey,
     DomainRecordRequest, DropletSpec, DropletStatus, Error, ImageType, RecordFilter, RetryConfig,
     SshKeyId, TagResource, WaitOptions,
 };
+use ops_proptest::prism::Prism;
 use reqwest::header::{HeaderMap, HeaderValue};
 
 const TOKEN: &str = "prism-contract-token";
+/// Prism's logs: `target/ci-artifacts/prism-do-<port>.log`.
+const LOG_PREFIX: &str = "prism-do";
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn spec_path() -> PathBuf {
-    let p = repo_root().join("../shared/reference/digitalocean/openapi.yaml");
-    assert!(
-        p.is_file(),
-        "DigitalOcean OpenAPI spec not found at {}: the shared/ reference folder must sit next to the repo",
-        p.display()
-    );
-    p
-}
-
-fn prism_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("PRISM_BIN") {
-        return PathBuf::from(bin);
-    }
-    let bin = repo_root().join(".tools/prism/node_modules/.bin/prism");
-    assert!(
-        bin.is_file(),
-        "Prism not found at {}. Install it with `npm install --prefix .tools/prism @stoplight/prism-cli@5.14.2` \
-         (or run scripts/ci/digitalocean.sh), or set PRISM_BIN",
-        bin.display()
-    );
-    bin
-}
-
-/// A running `prism mock`, killed on drop.
-struct Prism {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-/// Prism takes 6–30 s to load the 3 MB spec, so tests running at the same time share
-/// one instance; it is killed when the last test holding it finishes.
+/// Prism 5.14.2 takes 6–30 s to load the 3 MB spec, so tests running at the same time share
+/// one `prism mock`; it is killed when the last test holding it finishes.
 fn shared_prism() -> Arc<Prism> {
     static SHARED: Mutex<Weak<Prism>> = Mutex::new(Weak::new());
     let mut guard = SHARED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(p) = guard.upgrade() {
         return p;
     }
-    let p = Arc::new(Prism::start());
+    let p = Arc::new(Prism::mock(LOG_PREFIX));
     *guard = Arc::downgrade(&p);
     p
 }
 
-impl Prism {
-    fn start() -> Self {
-        Self::launch(None)
-    }
+/// Clients of this crate pointed at a Prism.
+trait PrismClients {
+    fn client(&self) -> Client;
+    fn client_with(&self, headers: HeaderMap) -> Client;
+    fn prefer(&self, value: &'static str) -> Client;
+}
 
-    /// `prism proxy --errors`: validates requests *and* the upstream's responses.
-    fn proxy(upstream: &str) -> Self {
-        Self::launch(Some(upstream))
-    }
-
-    fn launch(upstream: Option<&str>) -> Self {
-        let spec = spec_path();
-        let bin = prism_bin();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        // Kept for CI to show when a suite fails; never in the system temp folder.
-        let logs = std::env::var_os("CARGO_TARGET_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-            .join("ci-artifacts");
-        std::fs::create_dir_all(&logs).unwrap();
-        let log = logs.join(format!("prism-do-{port}.log"));
-        let log_file = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(&bin);
-        cmd.arg(if upstream.is_some() { "proxy" } else { "mock" })
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "--errors"])
-            .arg(&spec);
-        if let Some(upstream) = upstream {
-            cmd.arg(upstream);
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "could not start {}: {e} (is Node.js >= 18.20 installed?)",
-                    bin.display()
-                )
-            });
-        let mut prism = Prism { child, addr, log };
-        let started = Instant::now();
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Some(status) = prism.child.try_wait().unwrap() {
-                panic!("prism exited early ({status}); log:\n{}", prism.log_text());
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "prism did not listen within 120 s; log:\n{}",
-                prism.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        eprintln!("prism listening on {addr} after {:?}", started.elapsed());
-        prism
-    }
-
-    fn uri(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
+impl PrismClients for Prism {
     fn client(&self) -> Client {
         self.client_with(HeaderMap::new())
     }
@@ -163,13 +67,6 @@ impl Prism {
         let mut h = HeaderMap::new();
         h.insert("prefer", HeaderValue::from_static(value));
         self.client_with(h)
-    }
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -518,7 +415,7 @@ async fn testkit_fake_passes_prism_proxy_validation() {
     })
     .await
     .unwrap();
-    let prism = Prism::proxy(&fake.uri());
+    let prism = Prism::proxy(&fake.uri(), LOG_PREFIX);
     let c = prism.client();
     let opts = WaitOptions::new(Duration::from_secs(20), Duration::from_millis(100));
 

@@ -5,12 +5,11 @@
 //! log, for commands with no lasting state).
 //!
 //! Run with `scripts/ci/nagios.sh` (installs everything, then runs
-//! `cargo test -p nagios-client --test conformance -- --ignored`).
+//! `cargo test -p nagios-client --test conformance -- --ignored`). The harness is
+//! `ops_proptest::nagios`, shared with ops-core's status suite.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nagios_client::{
@@ -19,87 +18,21 @@ use nagios_client::{
     ScheduleCheck, ScheduleDowntime, ScheduleHostgroupDowntime, Scope, ServiceStatus, State,
     StateType, Target,
 };
+use ops_proptest::nagios::Harness;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const IGNORE_MSG: &str = "needs Nagios 4 + nagios-api 1.2.2; run by scripts/ci/nagios.sh";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+/// This crate's client for a harness: no retries, a short poll interval.
+fn client(h: &Harness) -> Client {
+    Client::builder(h.url())
+        .retry(RetryConfig::disabled())
+        .timeout(Duration::from_secs(10))
+        .poll_interval(Duration::from_millis(250))
+        .build()
         .unwrap()
-        .to_path_buf()
 }
 
-/// A running Nagios + nagios-api; stopped (by PID) on drop.
-struct Harness {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Harness {
-    fn start() -> Harness {
-        let root = repo_root();
-        let dir = tempfile::Builder::new()
-            .prefix("nagios-conformance-")
-            .tempdir()
-            .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let python = std::env::var("NAGIOS_API_PYTHON")
-            .unwrap_or_else(|_| "/root/.pyenv/versions/2.7.18/bin/python".into());
-        let home = std::env::var("NAGIOS_API_HOME")
-            .unwrap_or_else(|_| root.join(".tools/nagios-api").display().to_string());
-        let out = Command::new("bash")
-            .arg(root.join("scripts/nagios-harness/start.sh"))
-            .arg(dir.path())
-            .arg(port.to_string())
-            .env("NAGIOS_API_PYTHON", python)
-            .env("NAGIOS_API_HOME", home)
-            .output()
-            .expect("run scripts/nagios-harness/start.sh");
-        // Stop whatever started even if we panic below.
-        let h = Harness { dir, port };
-        assert!(
-            out.status.success(),
-            "could not start Nagios + nagios-api ({IGNORE_MSG}; install with \
-             `scripts/ci/nagios.sh --install-only`):\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        h
-    }
-
-    fn client(&self) -> Client {
-        Client::builder(format!("http://127.0.0.1:{}/", self.port))
-            .retry(RetryConfig::disabled())
-            .timeout(Duration::from_secs(10))
-            .poll_interval(Duration::from_millis(250))
-            .build()
-            .unwrap()
-    }
-
-    fn status_dat(&self) -> Vec<Block> {
-        // status.dat is replaced by rename: re-open by path every time.
-        let text =
-            std::fs::read_to_string(self.dir.path().join("var/status.dat")).unwrap_or_default();
-        parse_status(&text)
-    }
-
-    fn nagios_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("var/nagios.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(repo_root().join("scripts/nagios-harness/stop.sh"))
-            .arg(self.dir.path())
-            .status();
-    }
+fn start() -> Harness {
+    Harness::start("nagios-conformance-")
 }
 
 type Block = (String, HashMap<String, String>);
@@ -155,7 +88,7 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn until_status(h: &Harness, what: &str, cond: impl Fn(&[Block]) -> bool) {
     let start = Instant::now();
     loop {
-        let blocks = h.status_dat();
+        let blocks = parse_status(&h.status_dat());
         if cond(&blocks) {
             println!("status.dat: {what} after {:?}", start.elapsed());
             return;
@@ -198,8 +131,8 @@ fn unsupported(e: &Error) {
 #[tokio::test]
 #[ignore = "needs Nagios 4 + nagios-api 1.2.2; run by scripts/ci/nagios.sh"]
 async fn reads_against_real_nagios_api() {
-    let h = Harness::start();
-    let c = h.client();
+    let h = start();
+    let c = client(&h);
 
     // /state once every object has been checked.
     let state = until_state(&c, "all checked", |s| {
@@ -282,8 +215,8 @@ async fn reads_against_real_nagios_api() {
 #[tokio::test]
 #[ignore = "needs Nagios 4 + nagios-api 1.2.2; run by scripts/ci/nagios.sh"]
 async fn wire_quirks_of_the_real_server() {
-    let h = Harness::start();
-    let mut sock = tokio::net::TcpStream::connect(("127.0.0.1", h.port))
+    let h = start();
+    let mut sock = tokio::net::TcpStream::connect(("127.0.0.1", h.port()))
         .await
         .unwrap();
     sock.write_all(
@@ -298,14 +231,14 @@ async fn wire_quirks_of_the_real_server() {
     assert!(head.starts_with("http/1.1 200 200 ok\r\n"), "{head}");
     assert!(head.contains("content-encoding: gzip"), "{head}");
     // And the client (which asks for gzip) reads the same endpoint fine.
-    assert_eq!(h.client().objects().await.unwrap().len(), 3);
+    assert_eq!(client(&h).objects().await.unwrap().len(), 3);
 }
 
 #[tokio::test]
 #[ignore = "needs Nagios 4 + nagios-api 1.2.2; run by scripts/ci/nagios.sh"]
 async fn every_command_endpoint_changes_nagios() {
-    let h = Harness::start();
-    let c = h.client();
+    let h = start();
+    let c = client(&h);
     until_state(&c, "web01/Disk checked", |s| {
         s.get("web01")
             .is_some_and(|w| w.services["Disk"].current_state == ServiceStatus::Critical)

@@ -4,14 +4,12 @@
 //! an answer that violates it with 500 (either fails the workflow or a step here), and logs
 //! every violation it sees; the test also fails on any violation line in Prism's log.
 //!
-//! Needs Node.js and Prism: run by `scripts/ci/provision-prism.sh`.
+//! Needs Node.js and Prism: run by `scripts/ci/provision-prism.sh`. The launcher is
+//! `ops_proptest::prism`, shared with digitalocean-client's Prism suite.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod e2e_support;
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use digitalocean_client::testkit::EdgeValue;
@@ -22,125 +20,7 @@ use digitalocean_client::{
 use e2e_support::{CreateFault, DnsKind, Rig, ZONE, spec};
 use ops_core::ports::{Compute, Dns, DropletFilter};
 use ops_core::provision::{TeardownTarget, UndoOutcome};
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn spec_file() -> PathBuf {
-    let p = repo_root().join("../shared/reference/digitalocean/openapi.yaml");
-    assert!(
-        p.is_file(),
-        "DigitalOcean OpenAPI spec not found at {}: the shared/ reference folder must sit next to the repo",
-        p.display()
-    );
-    p
-}
-
-fn prism_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("PRISM_BIN") {
-        return PathBuf::from(bin);
-    }
-    let bin = repo_root().join(".tools/prism/node_modules/.bin/prism");
-    assert!(
-        bin.is_file(),
-        "Prism not found at {}: install Node.js >= 18.20 and run \
-         `npm install --prefix .tools/prism @stoplight/prism-cli@5.14.2` \
-         (scripts/ci/provision-prism.sh does), or set PRISM_BIN",
-        bin.display()
-    );
-    bin
-}
-
-/// A running `prism proxy --errors`, killed on drop.
-struct Prism {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prism {
-    async fn proxy(upstream: &str) -> Prism {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        // Kept for CI to show when a suite fails; never in the system temp folder.
-        let logs = std::env::var_os("CARGO_TARGET_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-            .join("ci-artifacts");
-        std::fs::create_dir_all(&logs).unwrap();
-        let log = logs.join(format!("prism-provision-{port}.log"));
-        let log_file = std::fs::File::create(&log).unwrap();
-        let bin = prism_bin();
-        let child = Command::new(&bin)
-            .args([
-                "proxy",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "--errors",
-            ])
-            .arg(spec_file())
-            .arg(upstream)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "could not start {}: {e} (install Node.js >= 18.20)",
-                    bin.display()
-                )
-            });
-        let mut prism = Prism { child, addr, log };
-        let started = Instant::now();
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            if let Some(status) = prism.child.try_wait().unwrap() {
-                panic!("prism exited early ({status}); log:\n{}", prism.log_text());
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(180),
-                "prism did not listen within 180 s; log:\n{}",
-                prism.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        eprintln!(
-            "prism proxy listening on {addr} after {:?}",
-            started.elapsed()
-        );
-        prism
-    }
-
-    fn uri(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Every line of Prism's log that reports a spec violation.
-    fn violations(&self) -> Vec<String> {
-        self.log_text()
-            .lines()
-            .filter(|l| l.to_ascii_lowercase().contains("violation"))
-            .map(str::to_owned)
-            .collect()
-    }
-}
+use ops_proptest::prism::Prism;
 
 #[track_caller]
 fn ok<T, E: std::fmt::Debug>(step: &str, r: Result<T, E>) -> T {
@@ -185,7 +65,10 @@ async fn through_prism(modes: &[EdgeValue]) {
     let rig = Rig::start_fronted(DnsKind::DigitalOcean, Duration::from_secs(30), |upstream| {
         let slot = &mut prism_slot;
         async move {
-            let p = Prism::proxy(&upstream).await;
+            // Starting blocks until Prism listens (up to 180 s): off the runtime's workers.
+            let p = tokio::task::spawn_blocking(move || Prism::proxy(&upstream, "prism-provision"))
+                .await
+                .unwrap();
             let uri = p.uri();
             *slot = Some(p);
             uri

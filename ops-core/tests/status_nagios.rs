@@ -1,80 +1,22 @@
 //! The status summary against a real Nagios 4 and the real nagios-api 1.2.2
 //! (the harness of nagios-client's conformance suite): a passive CRITICAL
 //! takes a component to an outage, scheduled downtime turns it into
-//! maintenance. Run by `scripts/ci/status.sh`.
+//! maintenance. Run by `scripts/ci/status.sh`. The harness is `ops_proptest::nagios`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nagios_client::{Client, PassiveResult, RetryConfig, ScheduleDowntime, ServiceStatus, Target};
 use ops_core::adapters::NagiosStatusSource;
 use ops_core::status::{ComponentStatus, StatusConfig, StatusSource, Summary, summarize};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use ops_proptest::nagios::Harness;
 use std::time::{Duration, Instant, SystemTime};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+fn client(h: &Harness) -> Client {
+    Client::builder(h.url())
+        .retry(RetryConfig::disabled())
+        .timeout(Duration::from_secs(10))
+        .build()
         .unwrap()
-        .to_path_buf()
-}
-
-struct Harness {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Harness {
-    fn start() -> Harness {
-        let root = repo_root();
-        let dir = tempfile::Builder::new()
-            .prefix("status-e2e-")
-            .tempdir()
-            .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let python = std::env::var("NAGIOS_API_PYTHON")
-            .unwrap_or_else(|_| "/root/.pyenv/versions/2.7.18/bin/python".into());
-        let home = std::env::var("NAGIOS_API_HOME")
-            .unwrap_or_else(|_| root.join(".tools/nagios-api").display().to_string());
-        let out = Command::new("bash")
-            .arg(root.join("scripts/nagios-harness/start.sh"))
-            .arg(dir.path())
-            .arg(port.to_string())
-            .env("NAGIOS_API_PYTHON", python)
-            .env("NAGIOS_API_HOME", home)
-            .output()
-            .expect("run scripts/nagios-harness/start.sh");
-        let h = Harness { dir, port };
-        assert!(
-            out.status.success(),
-            "could not start Nagios + nagios-api (install with `scripts/ci/nagios.sh \
-             --install-only`):\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        h
-    }
-
-    fn client(&self) -> Client {
-        Client::builder(format!("http://127.0.0.1:{}/", self.port))
-            .retry(RetryConfig::disabled())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap()
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(repo_root().join("scripts/nagios-harness/stop.sh"))
-            .arg(self.dir.path())
-            .status();
-    }
 }
 
 fn config() -> StatusConfig {
@@ -118,8 +60,8 @@ async fn until(c: &Client, what: &str, cond: impl Fn(&Summary) -> bool) -> Summa
 #[tokio::test]
 #[ignore = "needs Nagios 4 + nagios-api 1.2.2; run by scripts/ci/status.sh"]
 async fn passive_critical_is_an_outage_and_downtime_is_maintenance() {
-    let h = Harness::start();
-    let c = h.client();
+    let h = Harness::start("status-e2e-");
+    let c = client(&h);
 
     // The harness's recorded world: web01 UP with HTTP OK, db01 DOWN.
     let s = until(&c, "initial state", |s| {

@@ -3,7 +3,12 @@
 //! harnesses more than one crate's tests need:
 //!
 //! - [`hostile`]: a raw HTTP/1.1 server that misbehaves on purpose (endless chunked bodies,
-//!   bodies cut off mid-way), for the four clients' `hostile_server` tests.
+//!   bodies cut off mid-way), for the four clients' `hostile_server` tests;
+//! - [`prism`]: Prism with DigitalOcean's OpenAPI spec (`prism mock` / `prism proxy`, spec and
+//!   binary lookup, violations from its log), for digitalocean-client's Prism suite and
+//!   ops-core's provision-through-Prism suite;
+//! - [`nagios`]: a throwaway Nagios 4 + nagios-api 1.2.2, for nagios-client's conformance
+//!   suite and ops-core's status suite.
 //!
 //! Every decoder that reads outside data gets three kinds of input: arbitrary bytes, byte
 //! mutations of recorded bodies ([`bytes_mutated`]) and structural mutations of them
@@ -27,11 +32,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod hostile;
+pub mod nagios;
+pub mod prism;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::Config;
 use serde_json::{Value, json};
+
+/// The workspace root (this crate sits directly below it, like every crate of the workspace).
+pub(crate) fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("ops-proptest sits in the workspace")
+        .to_path_buf()
+}
 
 /// Cases per property when `PROPTEST_CASES` is not set.
 pub const DEFAULT_CASES: u32 = 2_000;
