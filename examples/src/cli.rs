@@ -125,7 +125,7 @@ pub fn classify(e: &ops_core::Error) -> ExitKind {
     use ops_core::ports::PortErrorKind as K;
     use ops_core::restore::RestoreError as R;
     match e {
-        E::Precondition(_) | E::Validation { .. } | E::SpecToml(_) | E::Json(_) => {
+        E::Precondition(_) | E::Validation { .. } | E::SpecParse { .. } | E::Json(_) => {
             ExitKind::BadInput
         }
         E::Lockout { .. } => ExitKind::BadInput,

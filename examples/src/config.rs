@@ -39,7 +39,7 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path, what: &str) -> R
         CliError::bad_input(format!(
             "the {what} file {} is not valid{at}: {}; fix it and run again",
             path.display(),
-            e.message().split_whitespace().collect::<Vec<_>>().join(" ")
+            ops_core::error::without_values(e.message())
         ))
     })
 }

@@ -178,6 +178,46 @@ fn malformed_spec_is_bad_input_naming_the_file() {
     assert!(line.contains("Not A Hostname!"), "{line}");
 }
 
+// Issue #17 item 5: a spec error says what and where, never the file's values (a spec can
+// carry secrets in user_data): a syntax error, a type error on a secret-looking value, in
+// TOML and JSON.
+#[test]
+fn a_spec_error_never_echoes_the_file() {
+    let state = tempfile::tempdir().unwrap();
+    let canary = "tok_canary_in_the_spec_17";
+    let cases = [
+        (
+            "fleet.toml",
+            format!(
+                "[[hosts]]\nname = \"web-01\"\nuser_data = {{ runcmd = \"curl -H {canary}\" }}\n"
+            ),
+        ),
+        (
+            "bad.toml",
+            format!("[[hosts]]\nname = \"{canary}\nregion = 3\n"),
+        ),
+        (
+            "fleet.json",
+            format!(
+                "{{\"hosts\": [{{\"name\": \"web-01\", \"region\": 3, \"size\": \"{canary}\", \"image\": 7}}]}}"
+            ),
+        ),
+    ];
+    for (name, text) in cases {
+        let spec = state.path().join(name);
+        std::fs::write(&spec, &text).unwrap();
+        let out = cmd(PROVISION, state.path())
+            .arg("--sandbox")
+            .arg("--spec")
+            .arg(&spec)
+            .output()
+            .unwrap();
+        let line = one_line_error(&out, 2);
+        assert!(!line.contains(canary), "{name}: {line}");
+        assert!(line.contains("line "), "{name}: says where: {line}");
+    }
+}
+
 #[test]
 fn key_sync_converges_and_rejects_an_invalid_key() {
     let state = tempfile::tempdir().unwrap();

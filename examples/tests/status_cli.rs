@@ -248,3 +248,25 @@ fn a_password_in_the_nagios_url_is_never_printed() {
         assert!(all.contains("127.0.0.1"), "{all}");
     }
 }
+
+// Issue #17 item 5: a config type error says what and where, not the value.
+#[test]
+fn a_config_type_error_never_echoes_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("status.toml");
+    std::fs::write(
+        &cfg,
+        "page_name = \"x\"\nstale_after_secs = \"canary-value-17\"\n[[components]]\nname = \"Web\"\nmembers = [\"web-01\"]\n",
+    )
+    .unwrap();
+    let out = status()
+        .arg("--config")
+        .arg(&cfg)
+        .env("NAGIOS_API_URL", "http://127.0.0.1:9/")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains("canary-value-17"), "{err}");
+    assert!(err.contains("line 2"), "{err}");
+}

@@ -52,9 +52,21 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A spec file is not valid TOML for the expected shape.
-    #[error("could not parse spec TOML")]
-    SpecToml(#[source] toml::de::Error),
+    /// A spec file is not valid TOML or JSON for the expected shape. The message never
+    /// quotes the file (a spec can hold secrets, e.g. in `user_data`): it says what is wrong
+    /// and where, with any value replaced by `"…"`.
+    #[error("could not parse the spec ({format}){}: {message}", match at {
+        Some((line, column)) => format!(" at line {line}, column {column}"),
+        None => String::new(),
+    })]
+    SpecParse {
+        /// `TOML` or `JSON`.
+        format: &'static str,
+        /// What is wrong, without the file's values.
+        message: String,
+        /// Line and column (1-based), when known.
+        at: Option<(usize, usize)>,
+    },
     /// A spec or journal file is not valid JSON for the expected shape.
     #[error("could not parse JSON")]
     Json(#[source] serde_json::Error),
@@ -72,3 +84,86 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A parser's message without the values it quotes: serde and toml put the offending value
+/// in their messages (`invalid type: string "hunter2", expected a boolean`), and a config or
+/// spec value may be a secret. Every double-quoted part becomes `"…"`; field names (in
+/// backticks) and the rest stay.
+pub fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                out.push_str("\"…");
+                quoted = true;
+            }
+            ('"', true) => {
+                out.push('"');
+                quoted = false;
+            }
+            (_, true) => {}
+            (c, false) => out.push(if c == '\n' { ' ' } else { c }),
+        }
+    }
+    if quoted {
+        out.push('"');
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Line and column (1-based) of byte `offset` in `text`.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, column)
+}
+
+impl Error {
+    /// [`Error::SpecParse`] from a TOML error on `text`.
+    pub(crate) fn spec_toml(text: &str, e: &toml::de::Error) -> Self {
+        Error::SpecParse {
+            format: "TOML",
+            message: without_values(e.message()),
+            at: e.span().map(|s| line_column(text, s.start)),
+        }
+    }
+
+    /// [`Error::SpecParse`] from a JSON error.
+    pub(crate) fn spec_json(e: &serde_json::Error) -> Self {
+        // serde_json appends " at line L column C" to its message; the position is kept
+        // separately.
+        let text = e.to_string();
+        let message = match text.rfind(" at line ") {
+            Some(i) => text[..i].to_owned(),
+            None => text,
+        };
+        Error::SpecParse {
+            format: "JSON",
+            message: without_values(&message),
+            at: (e.line() > 0).then(|| (e.line(), e.column())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::*;
+
+    #[test]
+    fn parser_messages_lose_their_values_not_their_meaning() {
+        assert_eq!(
+            without_values("invalid type: string \"hunter2\", expected a boolean"),
+            "invalid type: string \"…\", expected a boolean"
+        );
+        assert_eq!(
+            without_values("unknown field `user_dta`, expected one of `a`, `b`"),
+            "unknown field `user_dta`, expected one of `a`, `b`"
+        );
+        assert_eq!(without_values("cut \"abc"), "cut \"…\"");
+    }
+}

@@ -300,7 +300,13 @@ fn parse_doc(
         SourceFormat::Toml => {
             let table: toml::Table = toml::from_str(text).map_err(|e| {
                 let line = e.span().map(|s| line_at(text, s.start));
-                (format!("invalid TOML: {}", e.message()), line)
+                (
+                    format!(
+                        "invalid TOML: {}",
+                        crate::error::without_values(e.message())
+                    ),
+                    line,
+                )
             })?;
             let values = match table.get("users") {
                 Some(toml::Value::Array(a)) => a.clone(),
@@ -311,14 +317,18 @@ fn parse_doc(
                 .into_iter()
                 .map(|val| {
                     let id = val.get("id").and_then(|i| i.as_str()).map(str::to_owned);
-                    val.try_into::<UserSpec>()
-                        .map_err(|e| (format!("invalid user: {}", e.message()), id))
+                    val.try_into::<UserSpec>().map_err(|e| {
+                        let msg = crate::error::without_values(e.message());
+                        (format!("invalid user: {msg}"), id)
+                    })
                 })
                 .collect())
         }
         SourceFormat::Json => {
-            let value: serde_json::Value = serde_json::from_str(text)
-                .map_err(|e| (format!("invalid JSON: {e}"), Some(e.line())))?;
+            let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                let msg = crate::error::without_values(&e.to_string());
+                (format!("invalid JSON: {msg}"), Some(e.line()))
+            })?;
             let values = match value {
                 serde_json::Value::Array(a) => a,
                 serde_json::Value::Object(mut o) if o.contains_key("users") => {
@@ -339,8 +349,10 @@ fn parse_doc(
                 .into_iter()
                 .map(|val| {
                     let id = val.get("id").and_then(|i| i.as_str()).map(str::to_owned);
-                    serde_json::from_value::<UserSpec>(val)
-                        .map_err(|e| (format!("invalid user: {e}"), id))
+                    serde_json::from_value::<UserSpec>(val).map_err(|e| {
+                        let msg = crate::error::without_values(&e.to_string());
+                        (format!("invalid user: {msg}"), id)
+                    })
                 })
                 .collect())
         }

@@ -137,7 +137,7 @@ proptest! {
     ]) {
         match FleetSpec::from_toml_str(&text) {
             Ok(f) => use_fleet(&f),
-            Err(e) => prop_assert!(matches!(e, crate::Error::SpecToml(_)), "{e:?}"),
+            Err(e) => prop_assert!(matches!(e, crate::Error::SpecParse { .. }), "{e:?}"),
         }
         if let Ok(h) = HostSpec::from_toml_str(&text) {
             use_host(&h);
@@ -152,7 +152,7 @@ proptest! {
     ]) {
         match FleetSpec::from_json_str(&text) {
             Ok(f) => use_fleet(&f),
-            Err(e) => prop_assert!(matches!(e, crate::Error::Json(_)), "{e:?}"),
+            Err(e) => prop_assert!(matches!(e, crate::Error::SpecParse { format: "JSON", .. }), "{e:?}"),
         }
         if let Ok(h) = HostSpec::from_json_str(&text) {
             use_host(&h);

@@ -112,12 +112,12 @@ pub struct UserDataExtras {
 impl HostSpec {
     /// Parses one host spec from TOML.
     pub fn from_toml_str(s: &str) -> Result<Self> {
-        toml::from_str(s).map_err(Error::SpecToml)
+        toml::from_str(s).map_err(|e| Error::spec_toml(s, &e))
     }
 
     /// Parses one host spec from JSON.
     pub fn from_json_str(s: &str) -> Result<Self> {
-        serde_json::from_str(s).map_err(Error::Json)
+        serde_json::from_str(s).map_err(|e| Error::spec_json(&e))
     }
 
     /// The record name relative to the zone.
@@ -334,12 +334,12 @@ pub struct PartialChef {
 impl FleetSpec {
     /// Parses a fleet file from TOML.
     pub fn from_toml_str(s: &str) -> Result<Self> {
-        toml::from_str(s).map_err(Error::SpecToml)
+        toml::from_str(s).map_err(|e| Error::spec_toml(s, &e))
     }
 
     /// Parses a fleet file from JSON.
     pub fn from_json_str(s: &str) -> Result<Self> {
-        serde_json::from_str(s).map_err(Error::Json)
+        serde_json::from_str(s).map_err(|e| Error::spec_json(&e))
     }
 
     /// Merges defaults into every host and checks that names are unique and every required
