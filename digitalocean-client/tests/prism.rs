@@ -255,9 +255,12 @@ async fn every_endpoint_is_accepted_by_the_spec() {
     // schema-generated data instead, which checks our model against the schema.
     let dynamic = prism.prefer("dynamic=true");
     ok("tags.get", dynamic.tags().get("env:prod").await);
+    // Decoded by the schema (issue #16: `name` is not required, unknown fields are
+    // allowed), the double-wrapped example is a tag without a name: the client says so
+    // (`name: None`) instead of inventing one.
     let static_example = c.tags().get("env:prod").await;
     assert!(
-        matches!(static_example, Err(Error::Decode { .. })),
+        matches!(&static_example, Ok(t) if t.name.is_none()),
         "spec example fixed? {static_example:?}"
     );
     let resources = [TagResource::droplet(3164444)];
