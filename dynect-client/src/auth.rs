@@ -55,7 +55,7 @@ fn login_body(c: &Credentials) -> Result<Vec<u8>> {
 }
 
 #[derive(Deserialize)]
-struct LoginData {
+pub(crate) struct LoginData {
     token: String,
     #[serde(default)]
     version: Option<String>,

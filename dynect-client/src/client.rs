@@ -758,6 +758,10 @@ fn check_segment(field: &str, value: &str, last: bool) -> Result<()> {
 mod proptests;
 
 #[cfg(test)]
+#[path = "shape_walk.rs"]
+mod shape_walk;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

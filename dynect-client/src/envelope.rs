@@ -197,13 +197,7 @@ pub(crate) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Err
     lenient_u64_opt(d)?.ok_or_else(|| serde::de::Error::custom("missing integer"))
 }
 
-/// A `u32` sent as a number or a string (TTLs).
-pub(crate) fn lenient_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let n = lenient_u64(d)?;
-    u32::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} does not fit in u32")))
-}
-
-/// Optional [`lenient_u32`].
+/// An optional `u32` sent as a number or a string (TTLs).
 pub(crate) fn lenient_u32_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     match lenient_u64_opt(d)? {
         None => Ok(None),

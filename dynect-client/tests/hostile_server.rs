@@ -149,7 +149,7 @@ async fn body_over_the_limit_with_content_length_is_refused() {
         .get("go-dynect.test")
         .await
         .unwrap();
-    assert_eq!(z.zone, "go-dynect.test");
+    assert_eq!(z.zone.as_deref(), Some("go-dynect.test"));
 }
 
 #[test]

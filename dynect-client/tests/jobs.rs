@@ -72,7 +72,7 @@ async fn incomplete_200_is_polled() {
         )
         .await
         .unwrap();
-    assert_eq!(rec.record_id, 318905321);
+    assert_eq!(rec.record_id, Some(318905321));
 }
 
 /// A job that stays incomplete ends with `JobTimeout` after the deadline.

@@ -34,8 +34,8 @@ async fn get_a_record_replays_recording() {
         .unwrap();
     assert_eq!(rec.zone, "go-dynect.test");
     assert_eq!(rec.fqdn, "foobar.go-dynect.test");
-    assert_eq!(rec.ttl, 3600);
-    assert_eq!(rec.record_id, 318905321);
+    assert_eq!(rec.ttl, Some(3600));
+    assert_eq!(rec.record_id, Some(318905321));
     assert_eq!(
         rec.data,
         RecordData::A {
@@ -104,8 +104,8 @@ async fn create_mx_replays_recording_byte_for_byte() {
         )
         .await
         .unwrap();
-    assert_eq!(rec.record_id, 0);
-    assert_eq!(rec.ttl, 12345);
+    assert_eq!(rec.record_id, None);
+    assert_eq!(rec.ttl, Some(12345));
     assert_eq!(client.pending_zones(), vec!["go-dynect.test".to_string()]);
 }
 
@@ -332,7 +332,7 @@ async fn update_and_delete() {
         )
         .await
         .unwrap();
-    assert_eq!(rec.ttl, 3600);
+    assert_eq!(rec.ttl, Some(3600));
     client
         .records()
         .delete(

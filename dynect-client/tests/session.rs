@@ -124,7 +124,7 @@ async fn expired_session_is_renewed_once_for_safe_requests() {
         )
         .await
         .unwrap();
-    assert_eq!(rec.record_id, 318905321);
+    assert_eq!(rec.record_id, Some(318905321));
 }
 
 /// "login: inactivity logout" twice in a row: renewed once, then the error is returned.

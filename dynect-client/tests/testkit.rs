@@ -29,7 +29,7 @@ async fn full_surface_roundtrip() {
         .create(ZONE, www, &RecordData::a("192.0.2.1").unwrap(), 0)
         .await
         .unwrap();
-    assert_eq!(created.record_id, 0, "unpublished records have id 0");
+    assert_eq!(created.record_id, None, "unpublished records have no id");
     r.create(ZONE, www, &RecordData::aaaa("2001:db8::1").unwrap(), 300)
         .await
         .unwrap();
@@ -102,8 +102,8 @@ async fn full_surface_roundtrip() {
         .get(RecordType::A, ZONE, www, ids[0].record_id)
         .await
         .unwrap();
-    assert_eq!(a.ttl, 0);
-    assert_ne!(a.record_id, 0);
+    assert_eq!(a.ttl, Some(0));
+    assert_eq!(a.record_id, Some(ids[0].record_id));
     assert_eq!(r.list_zone(ZONE).await.unwrap().len(), 6);
     assert_eq!(r.list_under(ZONE, www).await.unwrap().len(), 2);
     assert_eq!(
@@ -117,7 +117,7 @@ async fn full_surface_roundtrip() {
     r.update(
         ZONE,
         www,
-        a.record_id,
+        a.record_id.unwrap(),
         &RecordData::a("192.0.2.2").unwrap(),
         60,
     )
@@ -132,9 +132,12 @@ async fn full_surface_roundtrip() {
     .await
     .unwrap();
     client.zones().publish(ZONE, None).await.unwrap();
-    let a = r.get(RecordType::A, ZONE, www, a.record_id).await.unwrap();
+    let a = r
+        .get(RecordType::A, ZONE, www, a.record_id.unwrap())
+        .await
+        .unwrap();
     assert_eq!(a.data, RecordData::a("192.0.2.2").unwrap());
-    assert_eq!(a.ttl, 60);
+    assert_eq!(a.ttl, Some(60));
     assert_eq!(fake.records(ZONE).len(), 5);
 
     // Discard.

@@ -33,7 +33,7 @@ async fn publish_replays_recording_and_waits_for_task() {
         .publish("go-dynect.test", None)
         .await
         .unwrap();
-    assert_eq!(z.zone, "go-dynect.test");
+    assert_eq!(z.zone.as_deref(), Some("go-dynect.test"));
     assert_eq!(z.serial, Some(2017122005));
     assert_eq!(z.serial_style.as_deref(), Some("day"));
     assert_eq!(z.zone_type.as_deref(), Some("Primary"));
@@ -204,7 +204,7 @@ async fn pending_changes_list_and_discard() {
         .await;
     let changes = client.zones().changes("go-dynect.test").await.unwrap();
     assert_eq!(changes.len(), 1);
-    assert_eq!(changes[0].fqdn, "foobar.go-dynect.test");
+    assert_eq!(changes[0].fqdn.as_deref(), Some("foobar.go-dynect.test"));
     assert_eq!(changes[0].ttl, Some(3600));
     assert_eq!(changes[0].data(), Some(RecordData::a("10.9.8.7").unwrap()));
     client

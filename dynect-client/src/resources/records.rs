@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Call, Client};
-use crate::envelope::{lenient_u32, lenient_u64};
+use crate::envelope::lenient_u64;
 use crate::error::{Error, Result};
 use crate::validate;
 
@@ -365,11 +365,13 @@ pub struct Record {
     pub zone: String,
     /// Node name.
     pub fqdn: String,
-    /// TTL in seconds (`0` = zone default).
-    pub ttl: u32,
-    /// Record id. **`0` for a record created in this session and not yet published**: the
-    /// real id exists only after publishing (list the node then).
-    pub record_id: u64,
+    /// TTL in seconds (`Some(0)` = zone default); `None` when the answer carried no TTL
+    /// (never read as the zone default).
+    pub ttl: Option<u32>,
+    /// Record id; **`None` for a record created in this session and not yet published**
+    /// (Dyn answers `record_id: 0` then: the real id exists only after publishing, so list
+    /// the node), and when the answer carried no id.
+    pub record_id: Option<u64>,
     /// Typed `rdata`.
     pub data: RecordData,
 }
@@ -385,8 +387,8 @@ impl Record {
 struct RawRecord {
     zone: String,
     fqdn: String,
-    #[serde(deserialize_with = "lenient_u32")]
-    ttl: u32,
+    #[serde(default, deserialize_with = "crate::envelope::lenient_u32_opt")]
+    ttl: Option<u32>,
     record_type: String,
     rdata: serde_json::Value,
     #[serde(default, deserialize_with = "crate::envelope::lenient_u64_opt")]
@@ -401,7 +403,7 @@ impl TryFrom<RawRecord> for Record {
             zone: r.zone,
             fqdn: r.fqdn,
             ttl: r.ttl,
-            record_id: r.record_id.unwrap_or(0),
+            record_id: r.record_id.filter(|&id| id > 0),
         })
     }
 }
@@ -441,7 +443,7 @@ impl RecordRef {
     }
 }
 
-fn parse_refs(uris: &[String]) -> Result<Vec<RecordRef>> {
+pub(crate) fn parse_refs(uris: &[String]) -> Result<Vec<RecordRef>> {
     uris.iter()
         .map(|u| {
             RecordRef::parse(u).ok_or_else(|| Error::Decode {
@@ -465,7 +467,7 @@ impl<'c> Records<'c> {
 
     /// Create a record (`POST /REST/<T>Record/<zone>/<fqdn>`). The change is pending until
     /// [`Zones::publish`](crate::Zones::publish) in the same session; the returned record has
-    /// `record_id` 0 until then. `ttl` 0 means the zone default.
+    /// no `record_id` until then. `ttl` 0 means the zone default.
     ///
     /// A POST is not repeated after a session renewal: an expired session is returned as an
     /// error with [`Error::is_session_expired`] (the record was not created).

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Call, Client};
-use crate::envelope::{lenient_u32_opt, lenient_u64, lenient_u64_opt};
+use crate::envelope::{lenient_u32_opt, lenient_u64_opt};
 use crate::error::{Error, Result};
 use crate::resources::records::RecordData;
 use crate::validate;
@@ -12,8 +12,9 @@ use crate::validate;
 /// A zone (`GET /REST/Zone/<zone>`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Zone {
-    /// Zone name.
-    pub zone: String,
+    /// Zone name; `None` when the answer left it out (the zone asked for).
+    #[serde(default)]
+    pub zone: Option<String>,
     /// `"Primary"` or `"Secondary"`.
     #[serde(default)]
     pub zone_type: Option<String>,
@@ -28,8 +29,9 @@ pub struct Zone {
 /// The answer to a publish, after its task completed.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PublishedZone {
-    /// Zone name.
-    pub zone: String,
+    /// Zone name; `None` when the answer left it out (the zone asked for).
+    #[serde(default)]
+    pub zone: Option<String>,
     /// `"Primary"` or `"Secondary"`.
     #[serde(default)]
     pub zone_type: Option<String>,
@@ -45,7 +47,7 @@ pub struct PublishedZone {
 }
 
 /// State of a zone task.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TaskStatus {
     /// Queued.
@@ -62,7 +64,8 @@ pub enum TaskStatus {
     Canceled,
     /// Stalled (treated as a failure when waiting).
     Stalled,
-    /// Anything else.
+    /// Anything else, or no status at all.
+    #[default]
     #[serde(other)]
     Unknown,
 }
@@ -85,10 +88,12 @@ impl TaskStatus {
 /// A zone task (`GET /REST/Task/<task_id>`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Task {
-    /// Task id.
-    #[serde(deserialize_with = "lenient_u64")]
-    pub task_id: u64,
-    /// Status.
+    /// Task id; `None` when the answer left it out (the task asked for).
+    #[serde(default, deserialize_with = "lenient_u64_opt")]
+    pub task_id: Option<u64>,
+    /// Status; [`TaskStatus::Unknown`] when missing or null (still polled, never taken
+    /// for complete).
+    #[serde(default, deserialize_with = "null_as_unknown")]
     pub status: TaskStatus,
     /// Task name, e.g. `ProvisionZone`.
     #[serde(default)]
@@ -116,27 +121,37 @@ pub struct Task {
     pub modified_ts: Option<u64>,
 }
 
+fn null_as_unknown<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<TaskStatus, D::Error> {
+    Ok(Option::<TaskStatus>::deserialize(d)?.unwrap_or_default())
+}
+
 /// One pending (unpublished) change (`GET /REST/ZoneChanges/<zone>`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ZoneChange {
-    /// Change id.
-    #[serde(deserialize_with = "lenient_u64")]
-    pub id: u64,
+    /// Change id; `None` when the answer left it out.
+    #[serde(default, deserialize_with = "lenient_u64_opt")]
+    pub id: Option<u64>,
     /// User who made it.
     #[serde(default, deserialize_with = "lenient_u64_opt")]
     pub user_id: Option<u64>,
-    /// Zone.
-    pub zone: String,
-    /// Node.
-    pub fqdn: String,
+    /// Zone; `None` when the answer left it out.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Node; `None` when the answer left it out.
+    #[serde(default)]
+    pub fqdn: Option<String>,
     /// Serial the change applies to.
     #[serde(default, deserialize_with = "lenient_u64_opt")]
     pub serial: Option<u64>,
     /// TTL.
     #[serde(default, deserialize_with = "lenient_u32_opt")]
     pub ttl: Option<u32>,
-    /// Record type, e.g. `"A"`.
-    pub rdata_type: String,
+    /// Record type, e.g. `"A"`; `None` when the answer left it out (then
+    /// [`ZoneChange::data`] is `None`).
+    #[serde(default)]
+    pub rdata_type: Option<String>,
     /// Raw rdata: `{"rdata_a": {"address": …}, …}`; see [`ZoneChange::data`].
     #[serde(default)]
     pub rdata: serde_json::Value,
@@ -145,9 +160,10 @@ pub struct ZoneChange {
 impl ZoneChange {
     /// The typed data, taken from the `rdata_<type>` key.
     pub fn data(&self) -> Option<RecordData> {
-        let key = format!("rdata_{}", self.rdata_type.to_ascii_lowercase());
+        let rdata_type = self.rdata_type.as_deref()?;
+        let key = format!("rdata_{}", rdata_type.to_ascii_lowercase());
         let v = self.rdata.get(&key)?.clone();
-        RecordData::from_wire(&self.rdata_type, v).ok()
+        RecordData::from_wire(rdata_type, v).ok()
     }
 }
 

@@ -12,8 +12,8 @@
 //! Reads: records are listed with `GET /REST/AllRecord/<zone>[/<fqdn>]` and the A, AAAA and
 //! CNAME ones fetched one by one for their data (other types are reported by type only, with
 //! empty data). A record created in this session and not yet published has no id yet
-//! (`record_id: 0`); [`Dns::delete_record`] then finds the record by zone, name, type and
-//! data after publishing.
+//! (Dyn answers `record_id: 0`, which the client reads as no id); [`Dns::delete_record`]
+//! then finds the record by zone, name, type and data after publishing.
 //!
 //! Error mapping: `NOT_FOUND` → [`PortErrorKind::NotFound`], `TARGET_EXISTS` →
 //! `AlreadyExists`, rate limits → `RateLimited`, blocked zone / running job / 5xx / transport
@@ -123,8 +123,10 @@ fn port_record(r: &dyn_api::Record) -> DnsRecord {
             .record_type()
             .map_or(RecordType::Other(String::new()), |t| port_type(t.as_str())),
         data: rdata_text(&r.data),
-        ttl: (r.ttl > 0).then_some(r.ttl),
-        id: (r.record_id > 0).then(|| r.record_id.to_string()),
+        // `Some(0)` is the zone default, reported like no TTL; `None` (not sent) too.
+        ttl: r.ttl.filter(|&t| t > 0),
+        // No id: created in this session and not yet published, or not sent.
+        id: r.record_id.map(|id| id.to_string()),
     }
 }
 
