@@ -144,10 +144,26 @@ pub(crate) fn opt_timestamp<'de, D: Deserializer<'de>>(
     Ok((n != 0).then_some(Timestamp(n)))
 }
 
-/// An id where `0` means "none" (`triggered_by`).
+/// An id where `0` means "none" (`triggered_by`); `null` is also `None`.
 pub(crate) fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    let v = u64_(d)?;
-    Ok((v != 0).then_some(v))
+    let v = scalar(d)?;
+    let n = match &v {
+        Scalar::Null => return Ok(None),
+        Scalar::Int(i) => u64::try_from(*i).map_err(|_| invalid(&v, "an id"))?,
+        Scalar::Str(s) => s.trim().parse().map_err(|_| invalid(&v, "an id"))?,
+        _ => return Err(invalid(&v, "an id")),
+    };
+    Ok((n != 0).then_some(n))
+}
+
+/// A list or map that may be `null`: read as empty (nagios-api writes `null` where
+/// status.dat had nothing of the kind).
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A string that may be `null` (key missing in status.dat).

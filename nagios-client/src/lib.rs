@@ -107,6 +107,8 @@ pub mod model;
 #[cfg(test)]
 mod proptests;
 pub mod retry;
+#[cfg(test)]
+mod shape_walk;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

@@ -313,13 +313,13 @@ pub struct HostState {
     #[serde(deserialize_with = "de::u32_")]
     pub max_attempts: u32,
     /// Comments by id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::null_as_default")]
     pub comments: BTreeMap<u64, Comment>,
     /// Downtimes by id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::null_as_default")]
     pub downtimes: BTreeMap<u64, Downtime>,
     /// Services by description.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::null_as_default")]
     pub services: BTreeMap<String, ServiceState>,
 }
 
@@ -364,10 +364,10 @@ pub struct ServiceState {
     #[serde(deserialize_with = "de::u32_")]
     pub max_attempts: u32,
     /// Comments by id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::null_as_default")]
     pub comments: BTreeMap<u64, Comment>,
     /// Downtimes by id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::null_as_default")]
     pub downtimes: BTreeMap<u64, Downtime>,
 }
 
@@ -487,13 +487,13 @@ status_detail! {
     }
     trailing {
         /// Comments on the host.
-        #[serde(rename = "comment", default)]
+        #[serde(rename = "comment", default, deserialize_with = "de::null_as_default")]
         pub comments: Vec<Comment>,
         /// Downtimes of the host.
-        #[serde(rename = "downtime", default)]
+        #[serde(rename = "downtime", default, deserialize_with = "de::null_as_default")]
         pub downtimes: Vec<Downtime>,
         /// Service descriptions (empty when the host has none).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "de::null_as_default")]
         pub services: Vec<String>,
     }
 }
