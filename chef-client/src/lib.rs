@@ -106,6 +106,8 @@ mod error;
 mod proptests;
 pub mod resources;
 mod retry;
+#[cfg(test)]
+mod shape_walk;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

@@ -15,10 +15,10 @@ pub struct ApiClient {
     /// Client name (`name`, or `clientname`; Chef Infra Server sends both).
     pub name: String,
     /// Whether this is a validator client.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub validator: bool,
     /// Whether the client is an admin (open-source Chef 11 and goiardi).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub admin: bool,
     /// The public key, when the server returns it.
     #[serde(default)]
@@ -37,9 +37,9 @@ struct RawApiClient {
     name: Option<String>,
     #[serde(default)]
     clientname: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     validator: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     admin: bool,
     #[serde(default)]
     public_key: Option<String>,

@@ -16,22 +16,25 @@ pub struct Environment {
     /// Environment name.
     pub name: String,
     /// Free text.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub description: String,
     /// Cookbook version constraints (`"apache2": "~> 1.2"`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub cookbook_versions: BTreeMap<String, String>,
     /// Default attributes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub default_attributes: Map<String, Value>,
     /// Override attributes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub override_attributes: Map<String, Value>,
     /// Always `Chef::Environment`.
-    #[serde(default = "env_json_class")]
+    #[serde(
+        default = "env_json_class",
+        deserialize_with = "env_json_class_or_null"
+    )]
     pub json_class: String,
     /// Always `environment`.
-    #[serde(default = "env_chef_type")]
+    #[serde(default = "env_chef_type", deserialize_with = "env_chef_type_or_null")]
     pub chef_type: String,
 }
 
@@ -122,3 +125,6 @@ impl<'c> Environments<'c> {
         ))
     }
 }
+
+crate::resources::null_or!(env_json_class_or_null, env_json_class, String);
+crate::resources::null_or!(env_chef_type_or_null, env_chef_type, String);

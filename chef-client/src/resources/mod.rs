@@ -60,6 +60,26 @@ pub(crate) fn remove_path(root: &mut Map<String, Value>, path: &[&str]) -> Optio
     cur.remove(*last)
 }
 
+/// A field that may be missing or `null` (Chef Server and goiardi leave out or null empty
+/// collections and flags): read as the type's default.
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Declares `fn $name` reading a missing or `null` field as `$default()`.
+macro_rules! null_or {
+    ($name:ident, $default:ident, $ty:ty) => {
+        fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<$ty, D::Error> {
+            Ok(<Option<$ty> as serde::Deserialize>::deserialize(d)?.unwrap_or_else($default))
+        }
+    };
+}
+pub(crate) use null_or;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,22 +17,29 @@ pub struct Node {
     /// Node name.
     pub name: String,
     /// Environment (default `_default`).
-    #[serde(default = "default_environment")]
+    #[serde(
+        default = "default_environment",
+        deserialize_with = "default_environment_or_null"
+    )]
     pub chef_environment: String,
     /// Run list (`recipe[x]`, `role[y]`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub run_list: Vec<String>,
     /// `normal` attributes (persisted, set by users and recipes).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub normal: Map<String, Value>,
     /// `default` attributes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub default: Map<String, Value>,
     /// `override` attributes.
-    #[serde(default, rename = "override")]
+    #[serde(
+        default,
+        rename = "override",
+        deserialize_with = "crate::resources::null_as_default"
+    )]
     pub override_attributes: Map<String, Value>,
     /// `automatic` attributes (Ohai data: `ipaddress`, `fqdn`, `platform`…).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub automatic: Map<String, Value>,
     /// Policyfile name, when the node uses policies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,10 +48,16 @@ pub struct Node {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_group: Option<String>,
     /// Always `Chef::Node`.
-    #[serde(default = "node_json_class")]
+    #[serde(
+        default = "node_json_class",
+        deserialize_with = "node_json_class_or_null"
+    )]
     pub json_class: String,
     /// Always `node`.
-    #[serde(default = "node_chef_type")]
+    #[serde(
+        default = "node_chef_type",
+        deserialize_with = "node_chef_type_or_null"
+    )]
     pub chef_type: String,
 }
 
@@ -246,6 +259,10 @@ impl<'c> Nodes<'c> {
         .await
     }
 }
+
+crate::resources::null_or!(default_environment_or_null, default_environment, String);
+crate::resources::null_or!(node_json_class_or_null, node_json_class, String);
+crate::resources::null_or!(node_chef_type_or_null, node_chef_type, String);
 
 #[cfg(test)]
 mod tests {

@@ -16,25 +16,31 @@ pub struct Role {
     /// Role name.
     pub name: String,
     /// Free text.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub description: String,
     /// Run list used in every environment without its own entry.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub run_list: Vec<String>,
     /// Per-environment run lists.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub env_run_lists: BTreeMap<String, Vec<String>>,
     /// Default attributes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub default_attributes: Map<String, Value>,
     /// Override attributes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub override_attributes: Map<String, Value>,
     /// Always `Chef::Role`.
-    #[serde(default = "role_json_class")]
+    #[serde(
+        default = "role_json_class",
+        deserialize_with = "role_json_class_or_null"
+    )]
     pub json_class: String,
     /// Always `role`.
-    #[serde(default = "role_chef_type")]
+    #[serde(
+        default = "role_chef_type",
+        deserialize_with = "role_chef_type_or_null"
+    )]
     pub chef_type: String,
 }
 
@@ -110,3 +116,6 @@ impl<'c> Roles<'c> {
         Ok(())
     }
 }
+
+crate::resources::null_or!(role_json_class_or_null, role_json_class, String);
+crate::resources::null_or!(role_chef_type_or_null, role_chef_type, String);

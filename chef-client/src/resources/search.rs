@@ -36,10 +36,10 @@ pub struct SearchPage<T> {
     /// The rows of this page.
     pub rows: Vec<T>,
     /// Offset of this page.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub start: u64,
     /// Total matches for the query.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub total: u64,
 }
 
@@ -50,7 +50,7 @@ pub struct PartialRow {
     #[serde(default)]
     pub url: Option<String>,
     /// Requested key → value (`null` when the object lacks the path).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub data: Map<String, Value>,
 }
 

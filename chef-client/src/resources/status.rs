@@ -18,7 +18,7 @@ pub struct ServerStatus {
     #[serde(default)]
     pub status: Option<String>,
     /// Upstream name → `pong` or `fail`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
     pub upstreams: BTreeMap<String, String>,
     /// Everything else the server reported (e.g. `keygen`, `analytics_queue`).
     #[serde(flatten)]

@@ -10,22 +10,52 @@ use crate::error::Result;
 
 /// A user, as `GET /users/NAME` returns it (field sets differ between servers).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawUser")]
 pub struct User {
-    /// Login name (`username` on Chef Infra Server, `name` on Chef 11/goiardi).
-    #[serde(alias = "name")]
+    /// Login name (`username` on Chef Infra Server, `name` on Chef 11/goiardi; a server
+    /// that sends both is read too, `username` first).
     pub username: String,
     /// Display name.
-    #[serde(default)]
     pub display_name: Option<String>,
     /// E-mail address.
-    #[serde(default)]
     pub email: Option<String>,
     /// Admin flag (Chef 11 and goiardi).
-    #[serde(default)]
     pub admin: bool,
     /// Public key, when returned.
-    #[serde(default)]
     pub public_key: Option<String>,
+}
+
+/// The wire shape: `username`, `name` or both (a serde alias refused both as a duplicate).
+#[derive(Deserialize)]
+struct RawUser {
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default, deserialize_with = "crate::resources::null_as_default")]
+    admin: bool,
+    #[serde(default)]
+    public_key: Option<String>,
+}
+
+impl TryFrom<RawUser> for User {
+    type Error = &'static str;
+    fn try_from(raw: RawUser) -> std::result::Result<Self, Self::Error> {
+        Ok(User {
+            username: raw
+                .username
+                .or(raw.name)
+                .ok_or("a user object without `username` or `name`")?,
+            display_name: raw.display_name,
+            email: raw.email,
+            admin: raw.admin,
+            public_key: raw.public_key,
+        })
+    }
 }
 
 /// Handler for `/users`. Get one with [`Client::users`].
