@@ -756,16 +756,20 @@ fn with_env(env: &[(String, String)], key: &str, value: &str) -> Vec<(String, St
 
 // Issue #17 item 3: a provider that echoes the refused request puts no secret anywhere:
 // stdout (plain and --json), stderr at trace level, the journals.
-#[test]
-fn an_echoing_digitalocean_puts_the_token_nowhere() {
+/// `provision --spec` of one host against the sandbox, with `setup` pointing one provider
+/// at an echoing server (it gets the sandbox's folder and environment and returns the
+/// canaries); asserts no canary anywhere.
+fn provision_with_an_echoing_provider(
+    setup: impl FnOnce(&Path, &mut Vec<(String, String)>) -> Vec<String>,
+    echoed: bool,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, env) = start_sandbox(dir.path(), 300);
+    let (_server, mut env) = start_sandbox(dir.path(), 300);
     let spec = dir.path().join("one.toml");
     std::fs::write(&spec, ONE_HOST).unwrap();
     let state = dir.path().join("state");
-    let canary = "dop_v1_canary0123456789abcdef";
-    let env = with_env(&env, "DIGITALOCEAN_TOKEN", canary);
-    let env = with_env(&env, "DIGITALOCEAN_API_URL", &start_echo_provider());
+    let canaries = setup(dir.path(), &mut env);
+    let canaries: Vec<&str> = canaries.iter().map(String::as_str).collect();
     assert_no_canary(
         || {
             let mut c = sandboxed(PROVISION, &state, &env);
@@ -773,71 +777,67 @@ fn an_echoing_digitalocean_puts_the_token_nowhere() {
             c
         },
         &state,
-        &[canary],
+        &canaries,
+        echoed,
+    );
+}
+
+#[test]
+fn an_echoing_digitalocean_puts_the_token_nowhere() {
+    provision_with_an_echoing_provider(
+        |_, env| {
+            let canary = "dop_v1_canary0123456789abcdef";
+            *env = with_env(env, "DIGITALOCEAN_TOKEN", canary);
+            *env = with_env(env, "DIGITALOCEAN_API_URL", &start_echo_provider());
+            vec![canary.to_owned()]
+        },
         true,
     );
 }
 
 #[test]
 fn an_echoing_dyn_puts_the_password_nowhere() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_server, env) = start_sandbox(dir.path(), 300);
-    let spec = dir.path().join("one.toml");
-    std::fs::write(&spec, ONE_HOST).unwrap();
-    let state = dir.path().join("state");
-    let canary = "dyn-canary-password-17";
-    let env = with_env(&env, "DYN_PASSWORD", canary);
-    let env = with_env(&env, "DYN_API_URL", &start_echo_provider());
-    assert_no_canary(
-        || {
-            let mut c = sandboxed(PROVISION, &state, &env);
-            c.arg("--spec").arg(&spec);
-            c
+    provision_with_an_echoing_provider(
+        |_, env| {
+            let canary = "dyn-canary-password-17";
+            *env = with_env(env, "DYN_PASSWORD", canary);
+            *env = with_env(env, "DYN_API_URL", &start_echo_provider());
+            vec![canary.to_owned()]
         },
-        &state,
-        &[canary],
         true,
     );
 }
 
 #[test]
 fn an_echoing_chef_server_puts_the_key_nowhere() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_server, env) = start_sandbox(dir.path(), 300);
-    let spec = dir.path().join("one.toml");
-    std::fs::write(&spec, ONE_HOST).unwrap();
-    let state = dir.path().join("state");
     // Point the sandbox's Chef profile at the echoing server; the canaries are the key's
-    // body lines (the key is never sent, its signature is).
-    let home = dir.path().join("home");
-    let creds = home.join(".chef/credentials");
-    let text = std::fs::read_to_string(&creds).unwrap();
-    let echo = start_echo_provider();
-    let text: String = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("chef_server_url") {
-                format!("chef_server_url = \"{echo}\"\n")
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
-    std::fs::write(&creds, text).unwrap();
-    let pem = std::fs::read_to_string(home.join(".chef/sandbox-admin.pem")).unwrap();
-    let lines: Vec<&str> = pem
-        .lines()
-        .filter(|l| !l.starts_with("-----") && l.len() > 40)
-        .collect();
-    assert!(!lines.is_empty());
-    assert_no_canary(
-        || {
-            let mut c = sandboxed(PROVISION, &state, &env);
-            c.arg("--spec").arg(&spec);
-            c
+    // body lines (the key is never sent, its signature is: nothing of it to see scrubbed).
+    provision_with_an_echoing_provider(
+        |dir, _| {
+            let home = dir.join("home");
+            let creds = home.join(".chef/credentials");
+            let echo = start_echo_provider();
+            let text: String = std::fs::read_to_string(&creds)
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    if l.starts_with("chef_server_url") {
+                        format!("chef_server_url = \"{echo}\"\n")
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
+            std::fs::write(&creds, text).unwrap();
+            let pem = std::fs::read_to_string(home.join(".chef/sandbox-admin.pem")).unwrap();
+            let lines: Vec<String> = pem
+                .lines()
+                .filter(|l| !l.starts_with("-----") && l.len() > 40)
+                .map(str::to_owned)
+                .collect();
+            assert!(!lines.is_empty());
+            lines
         },
-        &state,
-        &lines,
         false,
     );
 }
