@@ -5,6 +5,7 @@
 #   scripts/ci-under-load.sh            # 2 hogs (load ~4 on 2 cores, beside the build)
 #   HOGS=4 scripts/ci-under-load.sh     # more
 #   KEEP=1 scripts/ci-under-load.sh     # keep the clone (path printed) for a post-mortem
+#   MIN_FREE_GB=30 scripts/ci-under-load.sh  # disk it insists on before starting (default 25)
 #
 # The hogs are plain `yes > /dev/null` loops, stopped by PID when CI ends, fails or is
 # interrupted. The clone lives in a temporary folder (with ../shared linked beside it, as
@@ -19,6 +20,15 @@ stamp=$(date +%Y%m%d-%H%M%S)
 artifacts="${CARGO_TARGET_DIR:-$repo/target}/ci-artifacts"
 mkdir -p "$artifacts"
 log="$artifacts/ci-under-load-$stamp.log"
+
+# A fresh clone's build needs ~20 GB; two runs that filled the disk failed at link time with
+# no test at fault. Refuse up front, saying how much is free (MIN_FREE_GB to change it).
+min_free_gb=${MIN_FREE_GB:-25}
+free_gb=$(df -Pk "${TMPDIR:-/tmp}" | awk 'NR==2 {print int($4 / 1048576)}')
+if [ "$free_gb" -lt "$min_free_gb" ]; then
+  echo "ci-under-load: only ${free_gb} GB free in ${TMPDIR:-/tmp}; a run needs ~${min_free_gb} GB (free some, e.g. target/debug/incremental, or set MIN_FREE_GB)" >&2
+  exit 2
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ci-under-load.XXXXXX")
 pids=()
