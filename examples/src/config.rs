@@ -27,12 +27,7 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path, what: &str) -> R
         let at = e
             .span()
             .map(|span| {
-                let before = &text[..span.start.min(text.len())];
-                let line = before.matches('\n').count() + 1;
-                let col = before
-                    .rfind('\n')
-                    .map_or(before.len(), |i| before.len() - i - 1)
-                    + 1;
+                let (line, col) = ops_core::error::line_column(text, span.start);
                 format!(" at line {line}, column {col}")
             })
             .unwrap_or_default();
