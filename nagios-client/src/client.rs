@@ -273,7 +273,14 @@ pub(crate) fn decode<T: DeserializeOwned>(
     named_service: bool,
     bytes: &[u8],
 ) -> Result<T> {
-    let env: Envelope = serde_json::from_slice(bytes).map_err(|source| Error::Decode {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let env: Envelope = serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Decode {
+        what: endpoint,
+        path: e.path().to_string(),
+        source: e.into_inner(),
+    })?;
+    // As `from_slice` does: nothing but whitespace after the envelope.
+    de.end().map_err(|source| Error::Decode {
         what: endpoint,
         path: ".".into(),
         source,
@@ -289,9 +296,15 @@ pub(crate) fn decode<T: DeserializeOwned>(
             named_service,
         });
     }
+    // A payload that is missing or null is the envelope's fault: say `content`.
+    let whole = env.content.is_null();
     serde_path_to_error::deserialize(env.content).map_err(|e| Error::Decode {
         what: endpoint,
-        path: e.path().to_string(),
+        path: if whole {
+            "content".into()
+        } else {
+            e.path().to_string()
+        },
         source: e.into_inner(),
     })
 }

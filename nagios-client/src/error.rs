@@ -73,7 +73,8 @@ pub enum Error {
     Decode {
         /// Which response was being decoded, e.g. `"state"`.
         what: &'static str,
-        /// Path of the offending value inside `content` (`.` for the root).
+        /// Path of the offending value inside `content` (`.` for its root), or the
+        /// envelope's own field (`success`, `content`) when that is what is wrong.
         path: String,
         /// The underlying parse error (names the bad value).
         #[source]
