@@ -2,7 +2,7 @@
 //! decodes, and every odd-but-valid variant of it, goes through the crate's models.
 //!
 //! The bodies below are the shapes of the Chef Server API documentation and of goiardi's
-//! answers (`shared/reference/chef/NOTES.md`, `tests/goiardi.rs`, `tests/resources.rs`):
+//! answers (`shared/reference/chef/NOTES.md`, `tests/goiardi.rs`, `tests/it/resources.rs`):
 //! nodes with their four attribute levels, clients, users, roles, environments, name
 //! listings, search pages (full and partial, data bags) and `_status`. Chef Server and
 //! goiardi leave out or null several fields (`run_list`, attribute levels, `json_class`,

@@ -11,5 +11,5 @@ start=$(date +%s)
 # shellcheck source=scripts/ci/lib/prism.sh
 . scripts/ci/lib/prism.sh
 
-PRISM_BIN="$PWD/$PRISM_BIN" cargo test -p digitalocean-client --locked --test prism -- --ignored
+PRISM_BIN="$PWD/$PRISM_BIN" cargo test --workspace --locked --test prism -- --ignored
 echo "digitalocean.sh: done in $(( $(date +%s) - start ))s"

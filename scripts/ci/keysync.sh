@@ -18,5 +18,5 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-cargo test -p ops-workflows --locked --test e2e_key_sync_goiardi -- --ignored
+cargo test --workspace --locked --test e2e_key_sync_goiardi -- --ignored
 echo "keysync.sh: done in $(( $(date +%s) - start ))s"

@@ -40,7 +40,6 @@ fi
 
 export NAGIOS_API_PYTHON=$PY27
 export NAGIOS_API_HOME=$TOOLS
-cargo test -p nagios-client --locked --test conformance -- --ignored --test-threads=1
-# The testkit fake (feature-gated, so not part of the default workspace run).
-cargo test -p nagios-client --locked --features testkit --test testkit
-cargo test -p nagios-client --locked --features testkit --doc
+# `--workspace`: the features of the workspace test step, so its build is reused (the
+# testkit's own tests and doc tests run there, in tests/it and the doc-test step).
+cargo test --workspace --locked --test conformance -- --ignored --test-threads=1

@@ -12,5 +12,5 @@ start=$(date +%s)
 # shellcheck source=scripts/ci/lib/prism.sh
 . scripts/ci/lib/prism.sh
 
-PRISM_BIN="$PWD/$PRISM_BIN" cargo test -p ops-workflows --locked --test e2e_provision_prism -- --ignored
+PRISM_BIN="$PWD/$PRISM_BIN" cargo test --workspace --locked --test e2e_provision_prism -- --ignored
 echo "provision-prism.sh: done in $(( $(date +%s) - start ))s"

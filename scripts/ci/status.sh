@@ -14,5 +14,5 @@ PY27=/root/.pyenv/versions/2.7.18/bin/python
 [ -n "${NAGIOS_API_PYTHON:-}" ] || { [ -x "$PY27" ] && export NAGIOS_API_PYTHON=$PY27; }
 export NAGIOS_API_HOME="$PWD/.tools/nagios-api"
 export STATUS_SCREENSHOT_DIR="${CARGO_TARGET_DIR:-$PWD/target}/ci-artifacts"
-cargo test -p ops-workflows --locked --test status_nagios --test status_chromium -- --ignored --nocapture
+cargo test --workspace --locked --test status_nagios --test status_chromium -- --ignored --nocapture
 ls -l "$STATUS_SCREENSHOT_DIR/status-page.png"

@@ -43,4 +43,3 @@ macro_rules! fixture {
         ))
     };
 }
-pub(crate) use fixture;

@@ -1,5 +1,5 @@
 //! The STYLE §8 error suite, Dyn's rate limit, and the client-side limiter.
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

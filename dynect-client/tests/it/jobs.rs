@@ -1,5 +1,5 @@
 //! Long jobs: 307 redirect to /REST/Job/{id}/ and 200 `incomplete`, polled with the token.
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

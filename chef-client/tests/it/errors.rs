@@ -1,7 +1,7 @@
 //! The STYLE §8 error suite plus Chef specifics (409, 401 clock skew, 403, 406, 413 text),
 //! retries that re-sign, and secret redaction.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

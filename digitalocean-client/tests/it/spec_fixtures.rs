@@ -2,8 +2,6 @@
 //! (`../shared/reference/digitalocean/fixtures/`) with this crate's models, and
 //! check that our request serialisation reproduces the spec's request examples.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 

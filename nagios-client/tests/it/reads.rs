@@ -1,9 +1,9 @@
 //! Read endpoints against responses recorded from a real nagios-api.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
-use common::{fixture, ok_json, setup};
+use common::{ok_json, setup};
 use nagios_client::{
     AcknowledgementType, CommentEntryType, CommentSource, HostStatus, PerfValue, ServiceStatus,
     StateType, Timestamp,

@@ -1,5 +1,5 @@
 //! Record CRUD, replaying the go-dynect recordings where the notes give them.
-mod common;
+use crate::common;
 
 use std::net::Ipv4Addr;
 

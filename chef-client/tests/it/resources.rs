@@ -1,6 +1,6 @@
 //! Every endpoint method against wiremock; each mock only matches a correctly signed request.
 
-mod common;
+use crate::common;
 
 use chef_client::{ApiClient, CreateClient, Environment, Node, ProtocolVersion, Role};
 use common::{ORG, Signed, setup, setup_with};

@@ -1,6 +1,6 @@
 //! One wiremock test per client method: method, path, query, auth, content type and body.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! STYLE §8 error suite, retries, pagination guards, waiting, validation and secrecy.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

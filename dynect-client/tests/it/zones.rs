@@ -1,5 +1,5 @@
 //! Zones: get, publish (waits for the task), pending changes, busy zone.
-mod common;
+use crate::common;
 
 use common::*;
 use dynect_client::{Error, RecordData, TaskStatus};

@@ -1,5 +1,5 @@
 //! Session: login / keep-alive / verify / logout, and expiry handling.
-mod common;
+use crate::common;
 
 use common::*;
 use dynect_client::{Error, RecordData, RecordType};

@@ -5,12 +5,12 @@
 //! listings; the `*_and_wait` helpers already have a deadline.)
 #![allow(clippy::unwrap_used, clippy::expect_used)] // the helpers below are test code too
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{fixture, ok_json, setup};
+use common::{ok_json, setup};
 use nagios_client::{Client, Error, RetryConfig};
 use ops_proptest::hostile::{chunked, cut_short, raw_server, wait_for_writer};
 use wiremock::matchers::{method, path};

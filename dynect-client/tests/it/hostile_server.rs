@@ -4,7 +4,7 @@
 //! listings; job and task polling already have a deadline.)
 #![allow(clippy::unwrap_used, clippy::expect_used)] // the helpers below are test code too
 
-mod common;
+use crate::common;
 
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;

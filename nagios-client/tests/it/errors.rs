@@ -1,11 +1,11 @@
 //! Error suite: proxies, retries, malformed bodies and values, secrets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{fixture, ok_json, setup};
+use common::{ok_json, setup};
 use nagios_client::{
     Acknowledge, CancelDowntime, Client, Error, PassiveResult, RetryConfig, ScheduleDowntime,
     ServiceStatus, Target,

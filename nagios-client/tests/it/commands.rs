@@ -2,11 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! recorded from a real nagios-api.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{fixture, ok_json, setup};
+use common::{ok_json, setup};
 use nagios_client::{
     Acknowledge, AddComment, CancelDowntime, CancelOutcome, DeleteComment, Error, HostStatus,
     PassiveResult, ScheduleCheck, ScheduleDowntime, ScheduleHostgroupDowntime, Scope,

@@ -3,7 +3,7 @@
 //! a body cut off mid-way is a transport error, and search paging is bounded.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // the helpers below are test code too
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;

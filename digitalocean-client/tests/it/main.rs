@@ -1,0 +1,14 @@
+//! The hermetic integration tests, one binary (one link instead of one per file).
+//! Apart: suites that need a real server (run by scripts/ci) and suites that touch
+//! process-global state (the environment, a global tracing subscriber).
+
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod api;
+mod errors;
+mod hostile_server;
+mod spec_fixtures;
+#[cfg(feature = "testkit")]
+mod testkit;
