@@ -6,7 +6,7 @@
 //! goiardi's search is eventually consistent (each save is indexed in a goroutine of its own):
 //! `populate_nodes` waits until a search finds every node before a test starts, and the
 //! workflow itself must not depend on it (the users bag listing does not; see
-//! `e2e_key_sync_chef_fake.rs` for the deterministic version with a held-back index).
+//! `it/e2e_key_sync_chef_fake.rs` for the deterministic version with a held-back index).
 //!
 //! Needs `goiardi`; run by `scripts/ci/keysync.sh`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

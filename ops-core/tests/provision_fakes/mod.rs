@@ -1,6 +1,6 @@
 //! A recording, fault-injecting fake of all four provision ports: one shared "world".
 //!
-//! Used by `tests/provision*.rs` and by `benches/provision.rs` (simulated latencies).
+//! Used by `tests/it/provision.rs`, `tests/provision_logs.rs` and `benches/provision.rs` (simulated latencies).
 #![allow(
     dead_code,
     unreachable_pub,

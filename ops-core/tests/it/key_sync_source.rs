@@ -1,6 +1,6 @@
 //! key-sync source of truth: loading and validation; invalid input writes nothing.
 
-mod key_sync_support;
+use crate::key_sync_support;
 
 use key_sync_support::*;
 use ops_core::Error;

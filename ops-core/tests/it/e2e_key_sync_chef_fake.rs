@@ -4,7 +4,7 @@
 //! of its writes. Plain Rust, no external tool: runs with `cargo test`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod key_sync_support;
+use crate::key_sync_support;
 
 use chef_client::testkit::FakeChefServer;
 use digitalocean_client::testkit::FakeDigitalOcean;

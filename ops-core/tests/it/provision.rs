@@ -1,7 +1,7 @@
 //! Provision workflow tests over recording, fault-injecting fakes of the ports.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod provision_fakes;
+use crate::provision_fakes;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

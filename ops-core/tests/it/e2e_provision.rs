@@ -2,7 +2,7 @@
 //! the testkit fakes of DigitalOcean, Dyn, Chef Server and nagios-api (all on loopback).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod e2e_support;
+use crate::e2e_support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! key-sync workflow over recording in-memory fakes of its ports.
 #![allow(clippy::unwrap_used)]
 
-mod key_sync_support;
+use crate::key_sync_support;
 
 use key_sync_support::*;
 use ops_core::Error;

@@ -3,7 +3,7 @@
 //! Plain Rust, no external tool: runs with `cargo test`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod key_sync_support;
+use crate::key_sync_support;
 
 use std::time::{Duration, Instant};
 
