@@ -1,8 +1,9 @@
 //! The public entry points of [`Provisioner`]: provision one host or a fleet, resume, roll
 //! back (and its plan and dry run). The engine behind them is in `run.rs`.
 
+use super::journal::new_id;
 use super::journal::{RunJournal, Step, check_id};
-use super::run::{new_id, unknown_run};
+use super::run::unknown_run;
 use super::{FleetReport, HostFailure, HostOutcome, HostSpec, Provisioner, RollbackReport};
 use crate::error::{Error, Result};
 

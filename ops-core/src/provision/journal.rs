@@ -7,8 +7,10 @@
 //! the new journal, never a torn one. `provision --resume RUN` reads it and continues from the
 //! first step that is not done.
 
+use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -569,6 +571,21 @@ fn write_atomic(dir: &Path, tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::R
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// A new run/batch id: unix seconds, `-`, 8 random hex digits.
+pub(crate) fn new_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    let secs = now_ms() / 1000;
+    format!("{secs}-{:08x}", h.finish() as u32)
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::fleet::Batch;
 use super::journal::RunJournal;
-use super::run::{new_id, zone_of};
+use super::journal::new_id;
+use super::run::zone_of;
 use super::{HostSpec, Provisioner, cloud_init};
 use crate::error::Result;
 use crate::ports::Service;

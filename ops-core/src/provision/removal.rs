@@ -13,8 +13,9 @@
 use serde::Serialize;
 
 use super::journal::{RunJournal, RunStatus, Step, UndoAction, UndoOutcome};
-use super::run::{chain, describe_record, same_record, zone_of};
+use super::run::{chain, zone_of};
 use super::spec::TOOL_TAG;
+use super::steps::{describe_record, same_record};
 use super::teardown::TeardownTarget;
 use super::{ProgressEvent, Provisioner, RollbackReport};
 use crate::ports::{DnsRecord, DropletFilter, PortResult, RecordType};

@@ -2,8 +2,6 @@
 //! `api.rs`, steps in `steps/`, rollback in `removal.rs`).
 
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -15,7 +13,7 @@ use super::{
     FleetReport, HostFailure, HostOutcome, HostReport, HostSpec, ProgressEvent, Provisioner,
 };
 use crate::error::{Error, Result};
-use crate::ports::{ClientCredentials, DnsRecord, PortResult, RecordType};
+use crate::ports::{ClientCredentials, PortResult};
 
 /// The error and every source below it, joined with `": "`. Never contains secrets: no
 /// error in this crate or a port carries one.
@@ -30,35 +28,12 @@ pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
-/// A new run/batch id: unix seconds, `-`, 8 random hex digits.
-pub(crate) fn new_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    let secs = super::journal::now_ms() / 1000;
-    format!("{secs}-{:08x}", h.finish() as u32)
-}
-
 pub(crate) fn step_err(step: Step, host: &str, e: Error) -> Error {
     Error::Step {
         step: step.as_str(),
         target: host.to_string(),
         source: Box::new(e),
     }
-}
-
-pub(crate) fn same_record(r: &DnsRecord, fqdn: &str, t: &RecordType, data: &str) -> bool {
-    r.fqdn.eq_ignore_ascii_case(fqdn) && &r.rtype == t && r.data == data
-}
-
-pub(crate) fn describe_record(r: &DnsRecord) -> String {
-    format!("dns {} {} -> {}", r.rtype, r.fqdn, r.data)
 }
 
 /// In-memory state of one host run.
@@ -225,12 +200,7 @@ impl Provisioner {
             if h.j.is_done(step) {
                 continue;
             }
-            let skip = match step {
-                Step::PublishZone => !self.dns.needs_publish(),
-                Step::WaitMonitoring => !h.j.spec.wait_for_monitoring,
-                _ => false,
-            };
-            if skip {
+            if self.step_skipped(step, &h) {
                 h.j.skip(step);
                 self.emit(ProgressEvent::StepSkipped {
                     host: name.clone(),
@@ -240,15 +210,7 @@ impl Provisioner {
                 continue;
             }
             let retried = h.j.was_attempted(step);
-            let api_work = matches!(
-                step,
-                Step::Validate
-                    | Step::ChefClient
-                    | Step::ChefNode
-                    | Step::CreateDroplet
-                    | Step::DnsRecords
-            );
-            let permit = if api_work {
+            let permit = if step.holds_api_permit() {
                 b.permits.acquire().await.ok()
             } else {
                 None
@@ -264,16 +226,7 @@ impl Provisioner {
                 step,
             });
             let t0 = Instant::now();
-            let r = match step {
-                Step::Validate => self.step_validate(b, &mut h).await,
-                Step::ChefClient => self.step_chef_client(&mut h, retried).await,
-                Step::ChefNode => self.step_chef_node(&mut h, retried).await,
-                Step::CreateDroplet => self.step_create_droplet(&mut h, retried).await,
-                Step::WaitActive => self.step_wait_active(b, &mut h, retried).await,
-                Step::DnsRecords => self.step_dns_records(b, &mut h, retried).await,
-                Step::PublishZone => self.step_publish(b, &mut h).await,
-                Step::WaitMonitoring => self.step_wait_monitoring(&mut h).await,
-            };
+            let r = self.run_step(step, b, &mut h, retried).await;
             drop(permit);
             if let Err(e) = r {
                 return self.finish_failed(b, &mut h, step, e, false).await;

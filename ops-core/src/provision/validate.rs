@@ -5,7 +5,8 @@ use secrecy::SecretString;
 use super::cloud_init::BootstrapConfig;
 use super::fleet::Batch;
 use super::journal::{RunJournal, Step};
-use super::run::{HostRun, chain, same_record};
+use super::run::{HostRun, chain};
+use super::steps::same_record;
 use super::{Provisioner, cloud_init};
 use crate::error::{Error, Result};
 use crate::ports::{

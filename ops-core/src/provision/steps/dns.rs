@@ -2,10 +2,10 @@
 
 use super::super::fleet::Batch;
 use super::super::journal::Step;
-use super::super::run::{HostRun, chain, describe_record, same_record, zone_of};
+use super::super::run::{HostRun, chain, zone_of};
 use super::super::{ProgressEvent, Provisioner};
 use crate::error::{Error, Result};
-use crate::ports::{NewRecord, PortError, RecordType, Service};
+use crate::ports::{DnsRecord, NewRecord, PortError, RecordType, Service};
 
 impl Provisioner {
     pub(crate) async fn step_dns_records(
@@ -154,4 +154,13 @@ impl Provisioner {
             .into()),
         }
     }
+}
+
+/// The same record: name (any case), type and data.
+pub(crate) fn same_record(r: &DnsRecord, fqdn: &str, t: &RecordType, data: &str) -> bool {
+    r.fqdn.eq_ignore_ascii_case(fqdn) && &r.rtype == t && r.data == data
+}
+
+pub(crate) fn describe_record(r: &DnsRecord) -> String {
+    format!("dns {} {} -> {}", r.rtype, r.fqdn, r.data)
 }
