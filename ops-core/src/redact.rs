@@ -53,6 +53,10 @@ impl Redactor {
 
     /// Remembers the password of `url`'s userinfo (`http://user:password@host/`), if any,
     /// and its percent-decoded form.
+    ///
+    /// Read leniently by hand rather than with `url::Url`: a URL the parser refuses (a space,
+    /// a bad port, libpq's `host1,host2` lists) is still echoed in the error that refuses it,
+    /// and its password must not be.
     pub fn add_url_password(&self, url: &str) {
         let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
             return;
@@ -122,6 +126,21 @@ fn percent_decode(s: &str) -> Result<String, ()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_no_parser_accepts_still_has_its_password_kept() {
+        let r = Redactor::new();
+        for (url, password) in [
+            ("http://ops:pa ss@host:99999/", "pa ss"),
+            ("postgres://qa:s3cr%2Ft@db1,db2:5433/qa", "s3cr/t"),
+            ("nagios://u:pw-1234@[::1/", "pw-1234"),
+        ] {
+            r.add_url_password(url);
+            let line = format!("error: `{url}` is not usable ({password})");
+            let out = r.redact(&line);
+            assert!(!out.contains(password), "{out}");
+        }
+    }
 
     #[test]
     fn clones_share_secrets_and_every_form_is_scrubbed() {
