@@ -207,8 +207,9 @@ fn format_of(p: &Path) -> Option<SourceFormat> {
     }
 }
 
-fn line_at(text: &str, byte: usize) -> usize {
-    text.get(..byte).map_or(1, |t| t.matches('\n').count() + 1)
+/// The 1-based line of byte `offset` (the line/column rule of every parse error).
+fn line_at(text: &str, offset: usize) -> usize {
+    crate::error::line_column(text, offset).0
 }
 
 /// Finds the line of successive occurrences of a needle in a file's text.
