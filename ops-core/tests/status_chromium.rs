@@ -89,11 +89,19 @@ fn sample() -> (StatusConfig, Snapshot) {
         in_downtime: true,
         ..HostHealth::up()
     };
+    let now = SystemTime::now();
     let snapshot = Snapshot {
-        data_as_of: Some(SystemTime::now()),
+        data_as_of: Some(now),
         hosts: [("web01", web), ("db01", db), ("batch01", batch)]
             .into_iter()
-            .map(|(n, h)| (n.to_owned(), h))
+            .map(|(n, mut h)| {
+                // Checked just now (a never-checked member is unknown).
+                h.last_check = Some(now);
+                for s in h.services.values_mut() {
+                    s.last_check = Some(now);
+                }
+                (n.to_owned(), h)
+            })
             .collect(),
     };
     (config, snapshot)

@@ -70,6 +70,18 @@ async fn passive_critical_is_an_outage_and_downtime_is_maintenance() {
     })
     .await;
     assert!(!s.stale, "live Nagios data is fresh");
+    // The passive check has had no result since Nagios started: pending, so unknown
+    // with the reason on the page, never operational (issue #20).
+    assert_eq!(status_of(&s, "Queue"), ComponentStatus::Unknown, "{s:#?}");
+    let queue = s.components.iter().find(|c| c.name == "Queue").unwrap();
+    assert!(
+        queue.problems[0]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("never checked")),
+        "{queue:#?}"
+    );
+    assert_ne!(s.status.description, "All Systems Operational");
 
     c.submit_result(&PassiveResult::service(
         "web01",

@@ -18,6 +18,15 @@
 //!   least one is in downtime, else *operational*.
 //! - **An acknowledged problem is "identified"**: it stays on the page with
 //!   its status, and its incident is `identified` rather than `investigating`.
+//! - **What nobody has checked is unknown, never operational**: a member that
+//!   was never checked (Nagios's *pending*), whose last check is older than its
+//!   freshness limit (a passive feed that stopped, a check that stopped being
+//!   scheduled), or that is not in Nagios's state at all is *unknown*, with the
+//!   reason on the page. The limit is the component's `stale_after_secs`, else
+//!   the page's `member_stale_after_secs`, else the page's `stale_after_secs`
+//!   (nagios-api's `/state` does not carry check intervals). A component whose
+//!   known members are fine but has an unknown one is *unknown*; an outage or
+//!   degradation among its known members still shows as such.
 //! - **Staleness guard**: nagios-api keeps serving its last snapshot when
 //!   Nagios dies. When the data is older than [`StatusConfig::stale_after`]
 //!   (or carries no time at all, or a time further ahead of the clock than
@@ -76,6 +85,10 @@ pub struct StatusConfig {
     /// Data older than this many seconds is stale (default 600).
     #[serde(default = "default_stale_secs")]
     pub stale_after_secs: u64,
+    /// A member whose own last check is older than this many seconds is unknown
+    /// (default: `stale_after_secs`). A component's `stale_after_secs` overrides it.
+    #[serde(default)]
+    pub member_stale_after_secs: Option<u64>,
     /// The components, in display order.
     pub components: Vec<ComponentSpec>,
 }
@@ -88,6 +101,16 @@ impl StatusConfig {
     /// The staleness threshold.
     pub fn stale_after(&self) -> Duration {
         Duration::from_secs(self.stale_after_secs)
+    }
+
+    /// The freshness limit of `component`'s members.
+    pub fn member_stale_after(&self, component: &ComponentSpec) -> Duration {
+        Duration::from_secs(
+            component
+                .stale_after_secs
+                .or(self.member_stale_after_secs)
+                .unwrap_or(self.stale_after_secs),
+        )
     }
 
     /// Check the configuration: at least one component, unique non-empty
@@ -132,6 +155,11 @@ pub struct ComponentSpec {
     pub description: Option<String>,
     /// `"host"` or `"host:service"` entries.
     pub members: Vec<Member>,
+    /// Freshness limit of this component's members, in seconds: set it above the
+    /// longest check interval among them (a daily passive backup check needs more
+    /// than a day). Default: the page's `member_stale_after_secs`.
+    #[serde(default)]
+    pub stale_after_secs: Option<u64>,
 }
 
 /// A member of a component: a whole host or one service of a host.
@@ -196,7 +224,8 @@ pub enum ComponentStatus {
     MajorOutage,
     /// No problem, and at least one member in scheduled downtime.
     UnderMaintenance,
-    /// The monitoring data is stale: nobody knows.
+    /// Nobody knows: the page's monitoring data is stale, or a member was never
+    /// checked, is past its freshness limit or is not in Nagios's state.
     Unknown,
 }
 
@@ -209,7 +238,7 @@ impl ComponentStatus {
             ComponentStatus::PartialOutage => "Partial outage",
             ComponentStatus::MajorOutage => "Major outage",
             ComponentStatus::UnderMaintenance => "Under maintenance",
-            ComponentStatus::Unknown => "Unknown (monitoring data stale)",
+            ComponentStatus::Unknown => "Unknown",
         }
     }
 }
@@ -219,6 +248,7 @@ impl ComponentStatus {
 enum Health {
     Ok,
     Maintenance,
+    Unknown,
     Degraded,
     Outage,
 }
@@ -228,12 +258,16 @@ enum Health {
 pub struct Problem {
     /// `host` or `host:service`.
     pub member: String,
-    /// `degraded` or `outage`.
+    /// `degraded`, `outage` or `unknown`.
     pub severity: &'static str,
     /// Whether an operator acknowledged it ("identified").
     pub acknowledged: bool,
     /// Nagios's plugin output (internal; curate before publishing).
     pub output: String,
+    /// Why an `unknown` member is unknown, in this crate's words (safe to publish:
+    /// never plugin output).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The Statuspage-shaped page header.
@@ -380,36 +414,83 @@ struct MemberHealth {
     health: Health,
     acknowledged: bool,
     output: String,
+    reason: Option<String>,
 }
 
-fn member_health(snapshot: &Snapshot, member: &Member) -> Vec<MemberHealth> {
+/// Why a check result cannot be trusted now, if it cannot: never checked, older
+/// than `limit`, or further ahead of the clock than `limit` (no clock skew explains it).
+fn unfresh(last_check: Option<SystemTime>, now: SystemTime, limit: Duration) -> Option<String> {
+    let secs = |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs()));
+    match last_check.map(|t| now.duration_since(t)) {
+        None => Some("never checked (pending), or no usable check time".to_owned()),
+        Some(Ok(age)) if age > limit => Some(format!(
+            "last checked {} ago, past its freshness limit of {}",
+            secs(age),
+            secs(limit)
+        )),
+        Some(Err(ahead)) if ahead.duration() > limit => {
+            Some("its last check time is in the future".to_owned())
+        }
+        Some(_) => None,
+    }
+}
+
+/// What the rules say of a check, its freshness considered: maintenance first (nobody
+/// expects results from a host in downtime), then an untrusted result is unknown.
+fn judged(
+    (health, ack): (Health, bool),
+    last_check: Option<SystemTime>,
+    now: SystemTime,
+    limit: Duration,
+) -> (Health, bool, Option<String>) {
+    if health == Health::Maintenance {
+        return (health, ack, None);
+    }
+    match unfresh(last_check, now, limit) {
+        Some(why) => (Health::Unknown, false, Some(why)),
+        None => (health, ack, None),
+    }
+}
+
+fn member_health(
+    snapshot: &Snapshot,
+    member: &Member,
+    now: SystemTime,
+    limit: Duration,
+) -> Vec<MemberHealth> {
     let missing = |name: String, what: &str| MemberHealth {
         name,
-        health: Health::Outage,
+        health: Health::Unknown,
         acknowledged: false,
-        output: format!("{what} is not in Nagios's state (check the status configuration)"),
+        output: String::new(),
+        reason: Some(format!(
+            "{what} is not in Nagios's state (check the status configuration)"
+        )),
     };
     match member {
         Member::Host(h) => {
             let Some(host) = snapshot.hosts.get(h) else {
                 return vec![missing(h.clone(), "host")];
             };
-            let (health, ack) = host_only_health(host);
+            let (health, ack, reason) = judged(host_only_health(host), host.last_check, now, limit);
             let mut out = vec![MemberHealth {
                 name: h.clone(),
                 health,
                 acknowledged: ack,
                 output: host.output.clone(),
+                reason,
             }];
             // A DOWN host already stands for its services: suppress their noise.
             if health != Health::Outage {
                 for (desc, svc) in &host.services {
-                    let (health, ack) = service_health(host, svc);
+                    let (health, ack, reason) =
+                        judged(service_health(host, svc), svc.last_check, now, limit);
                     out.push(MemberHealth {
                         name: format!("{h}:{desc}"),
                         health,
                         acknowledged: ack,
                         output: svc.output.clone(),
+                        reason,
                     });
                 }
             }
@@ -423,8 +504,15 @@ fn member_health(snapshot: &Snapshot, member: &Member) -> Vec<MemberHealth> {
             let Some(svc) = h.services.get(service) else {
                 return vec![missing(name, "service")];
             };
-            let (health, ack) = service_health(h, svc);
-            let output = if health == Health::Outage && h.effective_state() != HostState::Up {
+            let host_down = h.effective_state() != HostState::Up;
+            // A DOWN host stands for its services: its own check is the one that must be fresh.
+            let checked = if host_down && !(h.in_downtime || svc.in_downtime) {
+                h.last_check
+            } else {
+                svc.last_check
+            };
+            let (health, ack, reason) = judged(service_health(h, svc), checked, now, limit);
+            let output = if health == Health::Outage && host_down {
                 format!("host {host} is down: {}", h.output)
             } else {
                 svc.output.clone()
@@ -434,6 +522,7 @@ fn member_health(snapshot: &Snapshot, member: &Member) -> Vec<MemberHealth> {
                 health,
                 acknowledged: ack,
                 output,
+                reason,
             }]
         }
     }
@@ -454,6 +543,9 @@ fn component_status(members: &[MemberHealth]) -> ComponentStatus {
         ComponentStatus::PartialOutage
     } else if active.iter().any(|m| m.health == Health::Degraded) {
         ComponentStatus::DegradedPerformance
+    } else if active.iter().any(|m| m.health == Health::Unknown) {
+        // Known members fine, some not known: never "operational".
+        ComponentStatus::Unknown
     } else if active.len() < members.len() {
         ComponentStatus::UnderMaintenance
     } else {
@@ -478,34 +570,48 @@ pub fn summarize(config: &StatusConfig, snapshot: &Snapshot, now: SystemTime) ->
     let mut incidents = Vec::new();
     let mut maintenances = Vec::new();
     for (i, spec) in config.components.iter().enumerate() {
+        let limit = config.member_stale_after(spec);
         let members: Vec<MemberHealth> = spec
             .members
             .iter()
-            .flat_map(|m| member_health(snapshot, m))
+            .flat_map(|m| member_health(snapshot, m, now, limit))
             .collect();
         let computed = component_status(&members);
         let problems: Vec<Problem> = members
             .iter()
-            .filter(|m| matches!(m.health, Health::Degraded | Health::Outage))
+            .filter(|m| {
+                matches!(
+                    m.health,
+                    Health::Degraded | Health::Outage | Health::Unknown
+                )
+            })
             .map(|m| Problem {
                 member: m.name.clone(),
-                severity: if m.health == Health::Outage {
-                    "outage"
-                } else {
-                    "degraded"
+                severity: match m.health {
+                    Health::Outage => "outage",
+                    Health::Unknown => "unknown",
+                    _ => "degraded",
                 },
                 acknowledged: m.acknowledged,
                 output: m.output.clone(),
+                reason: m.reason.clone(),
             })
             .collect();
+        // Incidents are about what is known to be wrong; an unknown member is a reason
+        // on the page, not an incident.
+        let known_problems = problems.iter().filter(|p| p.severity != "unknown").count();
         let in_maintenance: Vec<String> = members
             .iter()
             .filter(|m| m.health == Health::Maintenance)
             .map(|m| m.name.clone())
             .collect();
-        let identified = !problems.is_empty() && problems.iter().all(|p| p.acknowledged);
+        let identified = known_problems > 0
+            && problems
+                .iter()
+                .filter(|p| p.severity != "unknown")
+                .all(|p| p.acknowledged);
         let id = slug(&spec.name);
-        if !stale && !problems.is_empty() {
+        if !stale && known_problems > 0 {
             incidents.push(Incident {
                 id: format!("incident-{id}"),
                 name: format!("{}: {}", spec.name, computed.label()),
@@ -592,6 +698,8 @@ fn overall(
         ("major", "Partial System Outage")
     } else if has(ComponentStatus::DegradedPerformance) {
         ("minor", "Minor Service Outage")
+    } else if has(ComponentStatus::Unknown) {
+        ("minor", "Some Systems' Status Unknown")
     } else if has(ComponentStatus::UnderMaintenance) {
         ("maintenance", "Service Under Maintenance")
     } else {

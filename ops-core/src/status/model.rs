@@ -52,7 +52,8 @@ pub struct HostHealth {
     pub acknowledged: bool,
     /// The plugin output of the last check.
     pub output: String,
-    /// When the host was last checked.
+    /// When the host was last checked. `None`: never checked (Nagios's *pending*,
+    /// `last_check` 0) or a time a page cannot use; the page shows it as unknown.
     pub last_check: Option<SystemTime>,
     /// The host's services, by description.
     pub services: BTreeMap<String, ServiceHealth>,
@@ -73,7 +74,8 @@ pub struct ServiceHealth {
     pub acknowledged: bool,
     /// The plugin output of the last check.
     pub output: String,
-    /// When the service was last checked.
+    /// When the service was last checked. `None`: never checked (Nagios's *pending*,
+    /// `last_check` 0) or a time a page cannot use; the page shows it as unknown.
     pub last_check: Option<SystemTime>,
 }
 
@@ -89,7 +91,8 @@ pub struct Snapshot {
 }
 
 impl HostHealth {
-    /// A host that is UP (HARD), with no services; handy in tests and fakes.
+    /// A host that is UP (HARD), with no services and never checked (set
+    /// `last_check` for one the page shows as operational); handy in tests and fakes.
     pub fn up() -> Self {
         Self {
             state: HostState::Up,
@@ -114,7 +117,8 @@ impl HostHealth {
 }
 
 impl ServiceHealth {
-    /// A service that is OK (HARD); handy in tests and fakes.
+    /// A service that is OK (HARD) and never checked (set `last_check` for one the
+    /// page shows as operational); handy in tests and fakes.
     pub fn ok() -> Self {
         Self {
             state: ServiceState::Ok,

@@ -105,10 +105,14 @@ pub fn render_html(summary: &Summary, refresh_secs: Option<u32>) -> String {
             for p in &c.problems {
                 let _ = write!(
                     h,
-                    "<li>{} — {}{}</li>",
+                    "<li>{} — {}{}{}</li>",
                     esc(&p.member),
                     esc(p.severity),
-                    if p.acknowledged { " (identified)" } else { "" }
+                    if p.acknowledged { " (identified)" } else { "" },
+                    p.reason
+                        .as_deref()
+                        .map(|r| format!(": {}", esc(r)))
+                        .unwrap_or_default(),
                 );
             }
             for m in &c.in_maintenance {

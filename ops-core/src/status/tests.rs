@@ -9,23 +9,34 @@ fn cfg(components: &[(&str, &[&str])]) -> StatusConfig {
     StatusConfig {
         page_name: "Acme".into(),
         stale_after_secs: 300,
+        member_stale_after_secs: None,
         components: components
             .iter()
             .map(|(n, ms)| ComponentSpec {
                 name: (*n).into(),
                 description: None,
                 members: ms.iter().map(|m| m.parse().unwrap()).collect(),
+                stale_after_secs: None,
             })
             .collect(),
     }
 }
 
+/// Hosts and services without a check time are taken as checked at `t0` (the pending
+/// and freshness tests build their snapshots by hand).
 fn snap(hosts: &[(&str, HostHealth)]) -> Snapshot {
     Snapshot {
         data_as_of: Some(t0()),
         hosts: hosts
             .iter()
-            .map(|(n, h)| ((*n).to_owned(), h.clone()))
+            .map(|(n, h)| {
+                let mut h = h.clone();
+                h.last_check.get_or_insert(t0());
+                for s in h.services.values_mut() {
+                    s.last_check.get_or_insert(t0());
+                }
+                ((*n).to_owned(), h)
+            })
             .collect(),
     }
 }
@@ -269,11 +280,126 @@ fn stale_data_is_never_green() {
 fn unknown_member_is_not_green() {
     let c = cfg(&[("Web", &["ghost:HTTP"])]);
     let sum = summarize(&c, &snap(&[]), t0());
-    assert_eq!(status_of(&sum, "Web"), ComponentStatus::MajorOutage);
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::Unknown);
+    let p = &sum.components[0].problems[0];
+    assert_eq!(p.severity, "unknown");
     assert!(
-        sum.components[0].problems[0]
-            .output
-            .contains("not in Nagios")
+        p.reason.as_deref().unwrap().contains("not in Nagios"),
+        "{p:?}"
+    );
+    // Not an incident, and the page never says all is well.
+    assert!(sum.incidents.is_empty());
+    assert_ne!(sum.status.indicator, "none");
+    let html = render_html(&sum, None);
+    assert!(html.contains("is not in Nagios"), "{html}");
+}
+
+#[test]
+fn never_checked_members_are_unknown_never_operational() {
+    // Right after Nagios starts: passive services and new hosts are pending
+    // (`last_check` 0, read as no time), while the feed as a whole is fresh.
+    let c = cfg(&[("Backups", &["backup1:nightly"]), ("Web", &["web1"])]);
+    let mut web = host_with(&[("HTTP", ServiceHealth::ok())]);
+    web.last_check = Some(t0());
+    let mut backup = HostHealth::up();
+    backup.last_check = Some(t0());
+    backup
+        .services
+        .insert("nightly".into(), ServiceHealth::ok()); // never checked
+    let s = Snapshot {
+        data_as_of: Some(t0()),
+        hosts: [("web1".to_owned(), web), ("backup1".to_owned(), backup)].into(),
+    };
+    let sum = summarize(&c, &s, t0());
+    assert!(!sum.stale);
+    assert_eq!(status_of(&sum, "Backups"), ComponentStatus::Unknown);
+    let p = &sum.components[0].problems[0];
+    assert!(
+        p.reason.as_deref().unwrap().contains("never checked"),
+        "{p:?}"
+    );
+    // web1's HTTP was never checked either: the host member is unknown too.
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::Unknown);
+    assert_eq!(sum.status.indicator, "minor");
+    assert_ne!(sum.status.description, "All Systems Operational");
+}
+
+#[test]
+fn freshness_is_per_member_not_page_wide() {
+    // One active check keeps the feed fresh; a passive feed that stopped 2 h ago
+    // must not ride on it.
+    let c = cfg(&[("Web", &["web1:HTTP"]), ("Backups", &["backup1:nightly"])]);
+    let mut web = host_with(&[("HTTP", ServiceHealth::ok())]);
+    web.last_check = Some(t0());
+    web.services.get_mut("HTTP").unwrap().last_check = Some(t0());
+    let mut backup = host_with(&[("nightly", ServiceHealth::ok())]);
+    backup.last_check = Some(t0());
+    backup.services.get_mut("nightly").unwrap().last_check = Some(t0() - Duration::from_secs(7200));
+    let s = Snapshot {
+        data_as_of: Some(t0()),
+        hosts: [("web1".to_owned(), web), ("backup1".to_owned(), backup)].into(),
+    };
+    let sum = summarize(&c, &s, t0());
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::Operational);
+    assert_eq!(status_of(&sum, "Backups"), ComponentStatus::Unknown);
+    let why = sum.components[1].problems[0].reason.clone().unwrap();
+    assert!(
+        why.contains("2h ago") && why.contains("freshness limit of 5m"),
+        "{why}"
+    );
+
+    // A component whose checks run daily says so, and is then fresh.
+    let mut daily = c.clone();
+    daily.components[1].stale_after_secs = Some(26 * 3600);
+    assert_eq!(
+        status_of(&summarize(&daily, &s, t0()), "Backups"),
+        ComponentStatus::Operational
+    );
+    // The page-wide member default applies where the component says nothing.
+    let mut page = c;
+    page.member_stale_after_secs = Some(3 * 3600);
+    assert_eq!(
+        status_of(&summarize(&page, &s, t0()), "Backups"),
+        ComponentStatus::Operational
+    );
+}
+
+#[test]
+fn known_trouble_still_shows_beside_an_unknown_member() {
+    let c = cfg(&[("Web", &["web1:HTTP", "web2:HTTP", "ghost:HTTP"])]);
+    let s = snap(&[
+        (
+            "web1",
+            host_with(&[(
+                "HTTP",
+                svc(
+                    ServiceState::Critical,
+                    StateType::Hard,
+                    ServiceState::Critical,
+                ),
+            )]),
+        ),
+        ("web2", host_with(&[("HTTP", ServiceHealth::ok())])),
+    ]);
+    let sum = summarize(&c, &s, t0());
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::PartialOutage);
+    assert_eq!(sum.incidents.len(), 1);
+    // A member in downtime is maintenance whether or not it was checked.
+    let c = cfg(&[("Batch", &["batch1"])]);
+    let s = Snapshot {
+        data_as_of: Some(t0()),
+        hosts: [(
+            "batch1".to_owned(),
+            HostHealth {
+                in_downtime: true,
+                ..HostHealth::up()
+            },
+        )]
+        .into(),
+    };
+    assert_eq!(
+        status_of(&summarize(&c, &s, t0()), "Batch"),
+        ComponentStatus::UnderMaintenance
     );
 }
 
