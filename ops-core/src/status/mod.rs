@@ -55,10 +55,12 @@
 //! assert!(summary.stale); // an empty snapshot carries no time: stale, not green
 //! ```
 
+mod feed;
 mod model;
 mod nagios;
 mod render;
 
+pub use feed::{Feed, FeedHealth, RefreshState};
 pub use model::{HostHealth, HostState, ServiceHealth, ServiceState, Snapshot, StateType};
 pub use render::render_html;
 
@@ -356,6 +358,9 @@ pub struct Summary {
     pub stale: bool,
     /// How fresh Nagios's data is (RFC 3339), if known.
     pub data_as_of: Option<String>,
+    /// A served page's refreshes ([`Feed`]); absent from one-shot summaries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<RefreshState>,
 }
 
 fn slug(s: &str) -> String {
@@ -664,6 +669,7 @@ pub fn summarize(config: &StatusConfig, snapshot: &Snapshot, now: SystemTime) ->
         status,
         stale,
         data_as_of: snapshot.data_as_of.map(rfc3339),
+        refresh: None,
     }
 }
 

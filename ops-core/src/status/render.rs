@@ -74,12 +74,21 @@ pub fn render_html(summary: &Summary, refresh_secs: Option<u32>) -> String {
          .status.partial{{color:#e8590c}}.status.major{{color:#c92a2a}}\
          .status.maint{{color:#1c7ed6}}.status.unknown{{color:#495057}}\n\
          .problems{{margin:.4rem 0 0 0;padding-left:1.2rem;font-size:.9rem;color:#5c6370}}\n\
+         .notice{{padding:.6rem 1rem;border-radius:.5rem;background:#fff3bf;color:#5c3c00;\
+         margin-bottom:1rem}}\n\
          footer{{margin-top:1rem;font-size:.85rem;color:#5c6370}}\n\
          </style>\n</head>\n<body>\n<h1>{title}</h1>\n\
          <div class=\"banner {banner}\" id=\"overall\">{desc}</div>\n<ul class=\"components\">\n",
         title = esc(&summary.page.name),
         desc = esc(&summary.status.description),
     );
+    if let Some(notice) = summary.refresh.as_ref().and_then(|r| r.notice.as_deref()) {
+        let _ = write!(
+            h,
+            "<div class=\"notice\" id=\"refresh\" role=\"status\">{}</div>\n",
+            esc(notice)
+        );
+    }
     for c in &summary.components {
         let _ = write!(
             h,

@@ -543,3 +543,86 @@ fn a_data_time_far_ahead_of_the_clock_is_stale_never_fresh() {
         }
     }
 }
+
+// ---- a page left running (Feed) ----
+
+fn fresh_web() -> (StatusConfig, Snapshot) {
+    (
+        cfg(&[("Web", &["web1:HTTP"])]),
+        snap(&[("web1", host_with(&[("HTTP", ServiceHealth::ok())]))]),
+    )
+}
+
+#[test]
+fn a_served_page_goes_stale_when_its_source_dies_never_green_forever() {
+    let (c, s) = fresh_web();
+    let mut feed = Feed::new(c);
+    // Before any refresh: no data, stale.
+    assert_eq!(feed.health(t0()).0, FeedHealth::Stale);
+    feed.record_success(s, t0());
+    let (h, sum) = feed.health(t0() + Duration::from_secs(10));
+    assert_eq!(h, FeedHealth::Ok);
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::Operational);
+    assert!(sum.refresh.as_ref().unwrap().notice.is_none());
+
+    // nagios-api dies: the refresh fails, the last page is shown with a notice.
+    let err = "could not read the state from nagios-api at http://nagios:8080/: connection refused";
+    feed.record_failure(err, t0() + Duration::from_secs(30));
+    let (h, sum) = feed.health(t0() + Duration::from_secs(40));
+    assert_eq!(h, FeedHealth::Failing);
+    assert!(!sum.stale);
+    let r = sum.refresh.clone().unwrap();
+    assert_eq!(r.consecutive_failures, 1);
+    let notice = r.notice.unwrap();
+    assert!(
+        notice.starts_with("Last update failed 10s ago (could not read")
+            && notice.ends_with("showing data from 40s ago"),
+        "{notice}"
+    );
+    assert!(render_html(&sum, None).contains("Last update failed 10s ago"));
+
+    // Nothing recomputes staleness but the clock: past stale_after_secs (300) the same
+    // feed, with no new event, is stale and every component unknown.
+    let (h, sum) = feed.health(t0() + Duration::from_secs(301));
+    assert_eq!(h, FeedHealth::Stale);
+    assert!(sum.stale);
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::Unknown);
+    assert!(sum.status.description.starts_with("Monitoring data is stale"));
+
+    // It comes back.
+    let (_, s) = fresh_web();
+    let s = Snapshot {
+        data_as_of: Some(t0() + Duration::from_secs(400)),
+        ..s
+    };
+    feed.record_success(s, t0() + Duration::from_secs(400));
+    let (h, sum) = feed.health(t0() + Duration::from_secs(401));
+    assert_eq!(h, FeedHealth::Ok);
+    assert!(sum.refresh.unwrap().notice.is_none());
+}
+
+#[test]
+fn metrics_say_status_age_and_refreshes() {
+    let (c, s) = fresh_web();
+    let mut feed = Feed::new(c);
+    feed.record_success(s, t0());
+    feed.record_failure("boom", t0() + Duration::from_secs(5));
+    let m = feed.metrics(t0() + Duration::from_secs(20));
+    for line in [
+        "# TYPE status_page_component_status gauge",
+        "status_page_component_status{component=\"web\",status=\"operational\"} 1",
+        "status_page_component_status{component=\"web\",status=\"unknown\"} 0",
+        "status_page_stale 0",
+        "status_page_data_age_seconds 20.0",
+        "status_page_refreshes_total 2",
+        "status_page_refresh_failures_total 1",
+        "status_page_consecutive_refresh_failures 1",
+        "status_page_last_successful_refresh_timestamp_seconds 1795611171.0",
+        "# EOF",
+    ] {
+        assert!(m.lines().any(|l| l == line), "missing `{line}` in:\n{m}");
+    }
+    // Stale later, and said so.
+    let m = feed.metrics(t0() + Duration::from_secs(900));
+    assert!(m.lines().any(|l| l == "status_page_stale 1"), "{m}");
+}
