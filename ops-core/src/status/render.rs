@@ -83,9 +83,9 @@ pub fn render_html(summary: &Summary, refresh_secs: Option<u32>) -> String {
         desc = esc(&summary.status.description),
     );
     if let Some(notice) = summary.refresh.as_ref().and_then(|r| r.notice.as_deref()) {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<div class=\"notice\" id=\"refresh\" role=\"status\">{}</div>\n",
+            "<div class=\"notice\" id=\"refresh\" role=\"status\">{}</div>",
             esc(notice)
         );
     }
