@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use ops_core::adapters::NagiosStatusSource;
-use ops_core::status::{StatusConfig, StatusSource, Summary, render_html, summarize};
+use ops_core::status::{
+    Feed, FeedHealth, StatusConfig, StatusSource, Summary, render_html, summarize,
+};
 use secrecy::SecretString;
 
 use crate::cli::{CliError, Secrets};
@@ -30,7 +32,8 @@ pub struct StatusArgs {
     /// Write the HTML page to FILE.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// Serve the page (and `/summary.json`) on ADDR, refreshing from nagios-api.
+    /// Serve the page on ADDR, refreshing from nagios-api: `/` (HTML), `/summary.json`,
+    /// `/healthz` (200 ok; 503 failing or stale) and `/metrics` (Prometheus).
     #[arg(long, value_name = "127.0.0.1:PORT")]
     pub serve: Option<SocketAddr>,
     /// Allow `--serve` on a non-loopback address.
@@ -201,78 +204,140 @@ pub async fn run(args: StatusArgs, secrets: &mut Secrets) -> Result<(), CliError
         }
     }
     if let Some(addr) = args.serve {
-        serve(target, s, addr, args.refresh_secs).await?;
+        serve(target, addr, args.refresh_secs).await?;
     }
     Ok(())
 }
 
-struct Page {
-    html: String,
-    json: String,
-}
-
-fn page(s: &Summary, refresh: u32) -> Page {
-    Page {
-        html: crate::cli::redactor()
-            .redact(&render_html(s, Some(refresh)))
-            .into_owned(),
-        json: serde_json::to_string_pretty(s).unwrap_or_else(|_| "{}".to_owned()),
+/// Fetch the state once, into the feed.
+async fn refresh(target: &StatusTarget, feed: &RwLock<Feed>) {
+    let source = NagiosStatusSource::new(target.client.clone());
+    let result = source.snapshot().await;
+    let now = SystemTime::now();
+    let Ok(mut feed) = feed.write() else {
+        return;
+    };
+    match result {
+        Ok(snapshot) => {
+            feed.record_success(snapshot, now);
+            tracing::debug!("status refreshed");
+        }
+        Err(e) => {
+            let e = CliError::from_workflow(
+                format!(
+                    "could not read the state from nagios-api at {}",
+                    crate::cli::redact_url(target.client.base_url().as_str())
+                ),
+                ops_core::Error::Port(e),
+            );
+            let text = crate::cli::render_error(&e, &Secrets::new());
+            tracing::warn!(error = %text, "refresh from nagios-api failed; the page says so and ages into stale");
+            feed.record_failure(crate::cli::redactor().redact(&text).into_owned(), now);
+        }
     }
 }
 
-async fn serve(
-    target: StatusTarget,
-    first: Summary,
-    addr: SocketAddr,
-    refresh: u32,
-) -> Result<(), CliError> {
-    use axum::http::header;
+/// Serves the page from a [`Feed`]: every request recomputes the summary from the last
+/// good snapshot and the clock, so a page whose source died goes stale on time.
+async fn serve(target: StatusTarget, addr: SocketAddr, refresh_secs: u32) -> Result<(), CliError> {
+    use axum::http::{StatusCode, header};
     use axum::routing::get;
-    let refresh = refresh.max(1);
-    let state = Arc::new(RwLock::new(page(&first, refresh)));
+    let refresh_secs = refresh_secs.max(1);
+    let feed = Arc::new(RwLock::new(Feed::new(target.config.clone())));
+    refresh(&target, &feed).await;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         CliError::bad_input(format!("cannot listen on {addr}: pick another port")).with_source(e)
     })?;
     let bound = listener
         .local_addr()
         .map_err(|e| CliError::other("local address").with_source(e))?;
-    let s1 = Arc::clone(&state);
-    let s2 = Arc::clone(&state);
+    let read = |feed: &Arc<RwLock<Feed>>| {
+        let now = SystemTime::now();
+        feed.read()
+            .map(|f| f.health(now))
+            .unwrap_or_else(|p| p.into_inner().health(now))
+    };
+    let (f1, f2, f3, f4) = (
+        Arc::clone(&feed),
+        Arc::clone(&feed),
+        Arc::clone(&feed),
+        Arc::clone(&feed),
+    );
     let app = axum::Router::new()
         .route(
             "/",
             get(move || {
-                let html = s1.read().map(|p| p.html.clone()).unwrap_or_default();
+                let (_, s) = read(&f1);
+                let html = crate::cli::redactor()
+                    .redact(&render_html(&s, Some(refresh_secs)))
+                    .into_owned();
                 async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html) }
             }),
         )
         .route(
             "/summary.json",
             get(move || {
-                let json = s2.read().map(|p| p.json.clone()).unwrap_or_default();
+                let (_, s) = read(&f2);
+                let json = serde_json::to_string_pretty(&s).unwrap_or_else(|_| "{}".to_owned());
+                let json = crate::cli::redactor().redact(&json).into_owned();
                 async move { ([(header::CONTENT_TYPE, "application/json")], json) }
+            }),
+        )
+        .route(
+            // For a supervisor: 200 `ok`; 503 `failing` (the last refresh failed, the data
+            // is still fresh) or `stale` (past stale_after_secs: the page shows unknown).
+            "/healthz",
+            get(move || {
+                let (h, s) = read(&f3);
+                let code = if h == FeedHealth::Ok {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
+                let detail = s
+                    .refresh
+                    .and_then(|r| r.notice)
+                    .unwrap_or_else(|| s.status.description.clone());
+                let body = crate::cli::redactor()
+                    .redact(&format!("{}: {detail}\n", h.as_str()))
+                    .into_owned();
+                async move {
+                    (
+                        code,
+                        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                        body,
+                    )
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let now = SystemTime::now();
+                let text = f4
+                    .read()
+                    .map(|f| f.metrics(now))
+                    .unwrap_or_else(|p| p.into_inner().metrics(now));
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        text,
+                    )
+                }
             }),
         );
     let refresher = {
-        let state = Arc::clone(&state);
+        let feed = Arc::clone(&feed);
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(u64::from(refresh)));
+            let mut tick = tokio::time::interval(Duration::from_secs(u64::from(refresh_secs)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             tick.tick().await;
             loop {
                 tick.tick().await;
-                match summary(&target).await {
-                    Ok(s) => {
-                        if let Ok(mut p) = state.write() {
-                            *p = page(&s, refresh);
-                        }
-                        tracing::debug!(indicator = s.status.indicator, "status refreshed");
-                    }
-                    // Keep serving the last page; its data_as_of ages into "stale".
-                    Err(e) => tracing::warn!(
-                        error = %crate::cli::render_error(&e, &Secrets::new()),
-                        "refresh from nagios-api failed; serving the last page"
-                    ),
-                }
+                refresh(&target, &feed).await;
             }
         })
     };

@@ -7,7 +7,7 @@
 
 use nagios_client::{Client, PassiveResult, RetryConfig, ScheduleDowntime, ServiceStatus, Target};
 use ops_core::adapters::NagiosStatusSource;
-use ops_core::status::{ComponentStatus, StatusConfig, StatusSource, Summary, summarize};
+use ops_core::status::{ComponentStatus, Feed, StatusConfig, StatusSource, Summary, summarize};
 use ops_proptest::nagios::Harness;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -136,4 +136,63 @@ async fn passive_critical_is_an_outage_and_downtime_is_maintenance() {
             .any(|m| m.components == ["queue"])
     );
     assert!(!s.incidents.iter().any(|i| i.components == ["queue"]));
+}
+
+/// `promtool check metrics` on `text`: its findings (empty when clean). `promtool` comes
+/// from Debian's `prometheus` package (scripts/ci/status.sh installs it); missing, this fails.
+fn promtool(text: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect(
+            "promtool (Debian package `prometheus`) must be installed: run scripts/ci/status.sh",
+        );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let findings = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "promtool refused the metrics: {findings}\n{text}"
+    );
+    findings
+}
+
+#[tokio::test]
+#[ignore = "needs Nagios 4 + nagios-api 1.2.2 and promtool; run by scripts/ci/status.sh"]
+async fn metrics_of_a_real_nagios_pass_promtool() {
+    let h = Harness::start("status-metrics-");
+    let c = client(&h);
+    let mut feed = Feed::new(config());
+    let snapshot = NagiosStatusSource::new(c.clone()).snapshot().await.unwrap();
+    feed.record_success(snapshot, SystemTime::now());
+    feed.record_failure("nagios-api did not answer", SystemTime::now());
+    let text = feed.metrics(SystemTime::now());
+    for series in [
+        "status_page_component_status{component=\"database\",status=\"major_outage\"} 1",
+        "status_page_refresh_failures_total 1",
+        "status_page_stale 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == series),
+            "missing `{series}`:\n{text}"
+        );
+    }
+    let findings = promtool(&text);
+    assert!(
+        findings.trim().is_empty(),
+        "promtool lint findings: {findings}\n{text}"
+    );
 }

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The status page: end to end against a real Nagios 4 + nagios-api 1.2.2
 # (the harness in scripts/nagios-harness/, installed by nagios.sh), and in
-# headless Chromium (Debian's `chromium`), which leaves a phone-sized
+# headless Chromium (Debian's `chromium`), and its metrics through promtool; Chromium leaves a phone-sized
 # screenshot in target/ci-artifacts/status-page.png ($CARGO_TARGET_DIR/ci-artifacts if set).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/ci/nagios.sh --install-only
-if ! command -v chromium >/dev/null 2>&1; then
+# promtool (Debian's `prometheus`, not started) checks the page's /metrics text.
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 PY27=/root/.pyenv/versions/2.7.18/bin/python
 [ -n "${NAGIOS_API_PYTHON:-}" ] || { [ -x "$PY27" ] && export NAGIOS_API_PYTHON=$PY27; }

@@ -269,7 +269,7 @@ fn teardown_of_absent_hosts_is_complete() {
 
 /// A `sandbox` server process; killed (SIGKILL: no destructor runs in it) and waited for on
 /// drop.
-struct Server(std::process::Child);
+pub(crate) struct Server(std::process::Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -282,7 +282,7 @@ impl Drop for Server {
 /// environment returned points the other binaries at it, and gives them and the server a
 /// temp folder (`TMPDIR`) in `dir` too: the server is killed, and a binary interrupted, by a
 /// signal, and whatever they leave there goes with `dir`.
-fn start_sandbox(dir: &Path, boot_ms: u64) -> (Server, Vec<(String, String)>) {
+pub(crate) fn start_sandbox(dir: &Path, boot_ms: u64) -> (Server, Vec<(String, String)>) {
     let env_file = dir.join("sandbox.env");
     let tmp = dir.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();

@@ -270,3 +270,112 @@ fn a_config_type_error_never_echoes_the_value() {
     assert!(!err.contains("canary-value-17"), "{err}");
     assert!(err.contains("line 2"), "{err}");
 }
+
+/// One HTTP/1.1 GET on `addr` (host:port): status line and body.
+fn get(addr: &str, path: &str) -> (String, String) {
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    conn.read_to_string(&mut resp).unwrap();
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    )
+}
+
+/// Issue #20: `--serve` used to keep the last page green forever once nagios-api died. The
+/// page must go stale on the clock alone, say that its refreshes fail, and tell a supervisor.
+#[test]
+fn a_served_page_goes_stale_when_nagios_api_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sandbox, env) = crate::fleet_cli::start_sandbox(dir.path(), 0);
+    let config = dir.path().join("status.toml");
+    std::fs::write(
+        &config,
+        "page_name = \"Served\"\nstale_after_secs = 3\n\n[[components]]\nname = \"Website\"\nmembers = [\"web-01\"]\n",
+    )
+    .unwrap();
+    let mut child = Killed(
+        status()
+            .args(["--serve", "127.0.0.1:0", "--refresh-secs", "1", "--config"])
+            .arg(&config)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("serving line names the URL")
+        .trim_end_matches('/')
+        .trim_start_matches("http://")
+        .to_owned();
+    // The first refresh reached nagios-api (whether the data is already 3 s old depends
+    // on how busy the machine is, so freshness is not asserted here; the library's tests
+    // pin the clock).
+    let (status_line, body) = get(&addr, "/summary.json");
+    assert!(status_line.contains(" 200 "), "{status_line}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v["refresh"]["last_success"].is_string(), "{v:#}");
+    assert_eq!(v["refresh"]["consecutive_failures"], 0, "{v:#}");
+
+    // nagios-api goes away.
+    drop(sandbox);
+
+    // Nothing but the clock and the failing refreshes can turn the page: poll until it
+    // has (a deadline, not a duration the test relies on).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let health = loop {
+        let (status_line, body) = get(&addr, "/healthz");
+        // Stale (3 s after the fake's checks) and saying its refreshes fail.
+        if body.starts_with("stale") && body.contains("Last update failed") {
+            assert!(status_line.contains(" 503 "), "{status_line}");
+            break body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the served page never went stale after nagios-api died: {status_line} {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(health.contains("Last update failed"), "{health}");
+
+    let (_, body) = get(&addr, "/summary.json");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["stale"], true, "{v:#}");
+    assert_eq!(v["components"][0]["status"], "unknown", "{v:#}");
+    assert_ne!(v["status"]["description"], "All Systems Operational");
+    assert!(
+        v["refresh"]["consecutive_failures"].as_u64().unwrap() >= 1,
+        "{v:#}"
+    );
+
+    let (_, html) = get(&addr, "/");
+    assert!(html.contains("Monitoring data is stale"), "{html}");
+    assert!(html.contains("Last update failed"), "{html}");
+
+    let (status_line, metrics) = get(&addr, "/metrics");
+    assert!(status_line.contains(" 200 "), "{status_line}");
+    assert!(
+        metrics.lines().any(|l| l == "status_page_stale 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.lines().any(
+            |l| l == "status_page_component_status{component=\"website\",status=\"unknown\"} 1"
+        ),
+        "{metrics}"
+    );
+    drop(child);
+}

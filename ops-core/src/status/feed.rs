@@ -5,15 +5,11 @@
 //! the last good snapshot, which ages into *stale* after `stale_after_secs` exactly as in
 //! the one-shot modes, and the page says that the last update failed and how old its data
 //! is. [`Feed::health`] is the answer for a supervisor, [`Feed::metrics`] the Prometheus
-//! text for a scraper.
+//! text for a scraper (written by the `prometheus` crate's text encoder).
 
 use std::time::{Duration, SystemTime};
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
+use prometheus::{Encoder, Gauge, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use serde::Serialize;
 
 use super::{ComponentStatus, Snapshot, StatusConfig, Summary, rfc3339, summarize};
@@ -72,12 +68,6 @@ pub struct Feed {
     consecutive_failures: u32,
     refreshes: u64,
     failures: u64,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ComponentLabels {
-    component: String,
-    status: String,
 }
 
 const STATUSES: [ComponentStatus; 6] = [
@@ -186,88 +176,82 @@ impl Feed {
         (health, summary)
     }
 
-    /// The page's metrics as of `now`, in the Prometheus text exposition format
-    /// (OpenMetrics flavour, as `prometheus-client` writes it): per component one
-    /// `status_page_component_status` series per status (1 for the current one), data
-    /// age, staleness, refreshes and failures, last successful refresh.
+    /// The page's metrics as of `now`, in the Prometheus text exposition format (0.0.4):
+    /// per component one `status_page_component_status` series per status (1 for the
+    /// current one), data age, staleness, refreshes and failures, last successful refresh.
     pub fn metrics(&self, now: SystemTime) -> String {
-        let summary = self.summary(now);
-        let mut registry = Registry::with_prefix("status_page");
+        // Every name and label below is a constant: an error is a bug the tests catch.
+        self.encode_metrics(now)
+            .unwrap_or_else(|e| format!("# status page metrics unavailable: {e}\n"))
+    }
 
-        let components = Family::<ComponentLabels, Gauge>::default();
+    fn encode_metrics(&self, now: SystemTime) -> prometheus::Result<String> {
+        let summary = self.summary(now);
+        let registry = Registry::new_custom(Some("status_page".to_owned()), None)?;
+
+        let components = IntGaugeVec::new(
+            Opts::new(
+                "component_status",
+                "Status of each component: 1 for its current status, 0 for the others",
+            ),
+            &["component", "status"],
+        )?;
+        registry.register(Box::new(components.clone()))?;
         for c in &summary.components {
             for s in STATUSES {
                 components
-                    .get_or_create(&ComponentLabels {
-                        component: c.id.clone(),
-                        status: status_label(s).to_owned(),
-                    })
+                    .with_label_values(&[c.id.as_str(), status_label(s)])
                     .set(i64::from(c.status == s));
             }
         }
-        registry.register(
-            "component_status",
-            "Status of each component: 1 for its current status, 0 for the others",
-            components,
-        );
 
-        let stale = Gauge::<i64>::default();
-        stale.set(i64::from(summary.stale));
-        registry.register(
+        let stale = IntGauge::new(
             "stale",
             "1 when the monitoring data is older than stale_after_secs (or absent)",
-            stale,
-        );
+        )?;
+        stale.set(i64::from(summary.stale));
+        registry.register(Box::new(stale))?;
 
         let as_of = self.last_good.as_ref().and_then(|(s, _)| s.data_as_of);
         if let Some(age) = as_of.and_then(|t| now.duration_since(t).ok()) {
-            let g = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
-            g.set(age.as_secs_f64());
-            registry.register(
+            let g = Gauge::new(
                 "data_age_seconds",
                 "Age of the monitoring data shown (from Nagios's own times)",
-                g,
-            );
+            )?;
+            g.set(age.as_secs_f64());
+            registry.register(Box::new(g))?;
         }
 
-        let refreshes = Counter::<u64>::default();
-        refreshes.inc_by(self.refreshes);
-        registry.register(
-            "refreshes",
+        let refreshes = IntCounter::new(
+            "refreshes_total",
             "Refreshes from the monitoring source attempted",
-            refreshes,
-        );
-        let failures = Counter::<u64>::default();
-        failures.inc_by(self.failures);
-        registry.register(
-            "refresh_failures",
+        )?;
+        refreshes.inc_by(self.refreshes);
+        registry.register(Box::new(refreshes))?;
+        let failures = IntCounter::new(
+            "refresh_failures_total",
             "Refreshes from the monitoring source that failed",
-            failures,
-        );
-        let in_a_row = Gauge::<i64>::default();
-        in_a_row.set(i64::from(self.consecutive_failures));
-        registry.register(
+        )?;
+        failures.inc_by(self.failures);
+        registry.register(Box::new(failures))?;
+        let in_a_row = IntGauge::new(
             "consecutive_refresh_failures",
             "Refreshes that failed in a row, up to now",
-            in_a_row,
-        );
+        )?;
+        in_a_row.set(i64::from(self.consecutive_failures));
+        registry.register(Box::new(in_a_row))?;
         if let Some((_, at)) = &self.last_good {
-            let g = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
-            g.set(unix_secs(*at));
-            registry.register(
+            let g = Gauge::new(
                 "last_successful_refresh_timestamp_seconds",
                 "When the last refresh succeeded, in seconds since the Unix epoch",
-                g,
-            );
+            )?;
+            g.set(unix_secs(*at));
+            registry.register(Box::new(g))?;
         }
 
-        let mut out = String::new();
-        // Writing into a String cannot fail; an encoder error would be a bug in the
-        // metric names above, which the tests cover.
-        if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
-            out.clear();
-        }
-        out
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&registry.gather(), &mut out)?;
+        String::from_utf8(out).map_err(|e| prometheus::Error::Msg(e.to_string()))
     }
 }
 

@@ -613,12 +613,11 @@ fn metrics_say_status_age_and_refreshes() {
         "status_page_component_status{component=\"web\",status=\"operational\"} 1",
         "status_page_component_status{component=\"web\",status=\"unknown\"} 0",
         "status_page_stale 0",
-        "status_page_data_age_seconds 20.0",
+        "status_page_data_age_seconds 20",
         "status_page_refreshes_total 2",
         "status_page_refresh_failures_total 1",
         "status_page_consecutive_refresh_failures 1",
-        "status_page_last_successful_refresh_timestamp_seconds 1795611171.0",
-        "# EOF",
+        "status_page_last_successful_refresh_timestamp_seconds 1795611171",
     ] {
         assert!(m.lines().any(|l| l == line), "missing `{line}` in:\n{m}");
     }
