@@ -587,7 +587,11 @@ fn a_served_page_goes_stale_when_its_source_dies_never_green_forever() {
     assert_eq!(h, FeedHealth::Stale);
     assert!(sum.stale);
     assert_eq!(status_of(&sum, "Web"), ComponentStatus::Unknown);
-    assert!(sum.status.description.starts_with("Monitoring data is stale"));
+    assert!(
+        sum.status
+            .description
+            .starts_with("Monitoring data is stale")
+    );
 
     // It comes back.
     let (_, s) = fresh_web();
