@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adapters;
+pub mod dry_run;
 pub mod error;
 pub mod key_sync;
 pub mod ports;

@@ -87,6 +87,9 @@ pub enum PortErrorKind {
     Unavailable,
     /// Anything else (decode failures, unexpected answers, adapter bugs).
     Other,
+    /// A write refused because the run is a dry run ([`crate::dry_run`]): never sent. Seeing
+    /// it means a workflow tried to write in a dry run, which is a bug.
+    DryRun,
 }
 
 impl PortErrorKind {

@@ -1372,3 +1372,65 @@ async fn a_fleet_with_one_invalid_host_writes_nothing() {
     );
     assert!(msg(1).contains("web_32"), "{}", msg(1));
 }
+
+/// Issue #17: a dry run is a guarantee of the ports, not a flag each command remembers.
+/// Through ports wrapped by `ops_core::dry_run`, the dry-run entry points make reads only;
+/// a workflow that forgets its flag (a real provision and teardown here) fails loudly at
+/// its first write and nothing is written.
+#[tokio::test]
+async fn ports_wrapped_for_a_dry_run_refuse_every_write() {
+    use ops_core::dry_run;
+    // A half-built host to look at: a real run made a droplet and the Chef objects.
+    let e = env_with(World::new(), |c| c.keep_on_failure = true);
+    e.world
+        .inject(Injection::new("create_record", Fault::Reject));
+    assert!(e.p.provision(&spec("web-01")).await.result.is_err());
+    e.world.clear_injections();
+    let writes = e.world.writes().len();
+    let (_tmp, dir) = temp_dir();
+    let p = Provisioner::new(
+        dry_run::compute(e.world.clone()),
+        dry_run::dns(e.world.clone()),
+        dry_run::config_mgmt(e.world.clone()),
+        dry_run::monitoring(e.world.clone()),
+        config(dir),
+    );
+    let t = TeardownTarget::from(&spec("web-01"));
+
+    // The dry-run entry points: reads only, and they work.
+    let plan = p.plan(&[spec("web-02")]).await.unwrap();
+    assert!(plan.is_valid(), "{plan:?}");
+    let dry = p.teardown(&t, true).await.unwrap();
+    assert!(
+        dry.actions
+            .iter()
+            .any(|a| a.resource.starts_with("droplet") && a.outcome == UndoOutcome::WouldRemove),
+        "{dry:?}"
+    );
+    assert_eq!(e.world.writes().len(), writes, "a dry run wrote");
+    assert!(e.world.calls().len() > writes, "the dry runs read nothing?");
+
+    // A workflow that ignores the dry run: refused at its first write, said so, nothing sent.
+    let out = p.provision(&spec("web-03")).await;
+    let err = anyhow_like(&out.result.unwrap_err().error);
+    assert!(err.contains("dry run: refused to"), "{err}");
+    let r = p.teardown(&t, false).await.unwrap();
+    assert!(!r.complete(), "{r:?}");
+    assert_eq!(
+        e.world.writes().len(),
+        writes,
+        "a write went through a dry-run port"
+    );
+    assert_eq!(e.world.droplets().len(), 1);
+}
+
+/// The error and its sources on one line.
+fn anyhow_like(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s = format!("{s}: {c}");
+        cur = c.source();
+    }
+    s
+}
