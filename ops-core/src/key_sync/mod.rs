@@ -683,6 +683,33 @@ impl<'a> KeySync<'a> {
         self.revoke_inner(user, force, true).await
     }
 
+    /// Whether `user` is known where key-sync writes: an item in the users data bag, or a
+    /// managed account key named for them (reads only). [`revoke`](Self::revoke) of a user
+    /// it does not know only records the revocation in the sync state; a binary asks this
+    /// first to refuse a misspelled name (issue #17).
+    pub async fn knows_user(&self, user: &str) -> Result<bool> {
+        if self
+            .bag
+            .get_item(user)
+            .await
+            .map_err(port_step("read data bag item", user))?
+            .is_some()
+        {
+            return Ok(true);
+        }
+        if !self.opts.sync_account_keys {
+            return Ok(false);
+        }
+        let keys = self
+            .account
+            .list_keys()
+            .await
+            .map_err(port_step("list account keys", "digitalocean"))?;
+        Ok(keys
+            .iter()
+            .any(|k| plan::managed_owner(&k.name, &self.opts.key_name_prefix) == Some(user)))
+    }
+
     async fn revoke_inner(&self, user: &str, force: bool, dry_run: bool) -> Result<RevokeReport> {
         let now = self.now();
         let state = self.state().await?;

@@ -128,8 +128,11 @@ impl KeySource {
             target: target.clone(),
             problems: vec![format!("{target}: cannot be read ({e})")],
         };
+        // A path that is not there is named as such (it used to be "unknown format" when it
+        // had no extension, issue #17).
+        let meta = std::fs::metadata(path).map_err(io_err)?;
         let mut files = Vec::new();
-        if path.is_dir() {
+        if meta.is_dir() {
             for entry in std::fs::read_dir(path).map_err(io_err)? {
                 let p = entry.map_err(io_err)?.path();
                 let hidden = p

@@ -183,7 +183,7 @@ pub fn render(
     client_rb.push_str("client_key '/etc/chef/client.pem'\n");
     client_rb.push_str(&format!("environment {}\n", rq(&spec.chef.environment)));
     client_rb.push_str("log_location STDOUT\n");
-    if let Some(l) = &cfg.chef_license {
+    if let Some(l) = spec.chef.license.as_ref().or(cfg.chef_license.as_ref()) {
         client_rb.push_str(&format!("chef_license {}\n", rq(l)));
     }
     out.push_str("  - path: /etc/chef/client.rb\n    owner: root:root\n    permissions: '0644'\n    content: |\n");
@@ -197,9 +197,11 @@ pub fn render(
             yq("iptables -A OUTPUT -d 169.254.169.254 -m owner ! --uid-owner 0 -j REJECT || true")
         ));
     }
-    let version = cfg
-        .chef_version
+    let version = spec
+        .chef
+        .version
         .as_deref()
+        .or(cfg.chef_version.as_deref())
         .map(|v| format!(" -v {}", sq(v)))
         .unwrap_or_default();
     out.push_str(&format!(
@@ -229,4 +231,60 @@ pub fn render(
         });
     }
     Ok(SecretString::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    const KEY: &str = "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+
+    fn spec(chef: &str) -> HostSpec {
+        HostSpec::from_toml_str(&format!(
+            "name = \"web-01\"\nregion = \"nyc3\"\nsize = \"s\"\nimage = \"i\"\n\
+             ssh_keys = [\"ops\"]\ndns = {{ zone = \"example.com\" }}\n\
+             chef = {{ environment = \"_default\", run_list = [\"role[base]\"]{chef} }}\n"
+        ))
+        .unwrap()
+    }
+
+    fn render_text(spec: &HostSpec, cfg: &BootstrapConfig) -> String {
+        render(spec, &SecretString::from(KEY), cfg)
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    }
+
+    /// Issue #17: the Chef client version and license come from the spec (host or
+    /// defaults), else from the bootstrap configuration.
+    #[test]
+    fn the_spec_sets_the_chef_client_version_and_license() {
+        let mut cfg = BootstrapConfig::new("https://chef.example.com/organizations/ops");
+        let plain = render_text(&spec(""), &cfg);
+        assert!(!plain.contains("chef_license"), "{plain}");
+        assert!(plain.contains("| bash -s --\""), "no -v: {plain}");
+
+        cfg.chef_version = Some("17.0.0".into());
+        cfg.chef_license = Some("accept".into());
+        let from_cfg = render_text(&spec(""), &cfg);
+        assert!(from_cfg.contains("chef_license 'accept'"), "{from_cfg}");
+        assert!(from_cfg.contains("bash -s -- -v '17.0.0'"), "{from_cfg}");
+
+        let s = spec(", version = \"18.4.12\", license = \"accept-no-persist\"");
+        let from_spec = render_text(&s, &cfg);
+        assert!(
+            from_spec.contains("chef_license 'accept-no-persist'"),
+            "{from_spec}"
+        );
+        assert!(from_spec.contains("bash -s -- -v '18.4.12'"), "{from_spec}");
+        assert!(s.check().is_empty(), "{:?}", s.check());
+        let bad = spec(", license = \"accept; rm -rf /\"");
+        assert!(
+            bad.check().iter().any(|p| p.starts_with("chef.license")),
+            "{:?}",
+            bad.check()
+        );
+    }
 }

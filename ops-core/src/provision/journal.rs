@@ -123,6 +123,26 @@ pub enum RunStatus {
     RollbackIncomplete,
 }
 
+impl RunStatus {
+    /// The name journals use (`in_progress`, `succeeded`, `failed`, `rolled_back`,
+    /// `rollback_incomplete`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::InProgress => "in_progress",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::RolledBack => "rolled_back",
+            RunStatus::RollbackIncomplete => "rollback_incomplete",
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A droplet the run created or adopted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DropletRef {
@@ -192,7 +212,7 @@ impl Resources {
             ));
         }
         for r in &self.dns_records {
-            out.push(format!("dns {:?} {} -> {}", r.rtype, r.fqdn, r.data));
+            out.push(format!("dns {} {} -> {}", r.rtype, r.fqdn, r.data));
         }
         if let Some(n) = &self.chef_node {
             out.push(format!("chef node {n}"));
@@ -218,6 +238,20 @@ pub enum UndoOutcome {
     WouldRemove,
     /// Could not be removed: the error chain.
     Failed(String),
+}
+
+/// How reports and logs say it (`removed`, `already gone`, `skipped: why`, `would remove`,
+/// `FAILED: why`): never the `Debug` form (issue #17).
+impl std::fmt::Display for UndoOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UndoOutcome::Removed => f.write_str("removed"),
+            UndoOutcome::AlreadyGone => f.write_str("already gone"),
+            UndoOutcome::Skipped(why) => write!(f, "skipped: {why}"),
+            UndoOutcome::WouldRemove => f.write_str("would remove"),
+            UndoOutcome::Failed(why) => write!(f, "FAILED: {why}"),
+        }
+    }
 }
 
 /// One resource acted on by rollback or teardown.
@@ -615,6 +649,8 @@ mod tests {
                 environment: "prod".into(),
                 run_list: vec!["role[base]".into()],
                 attributes: Default::default(),
+                version: None,
+                license: None,
             },
             user_data: UserDataExtras::default(),
             wait_for_monitoring: false,

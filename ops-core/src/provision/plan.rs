@@ -132,15 +132,29 @@ impl Provisioner {
             push(
                 Service::Compute,
                 format!(
-                    "create droplet {} region={} size={} image={} ssh_keys={:?} tags=[{}] ipv6={} user_data={} bytes + client key",
+                    "create droplet {} region={} size={} image={} ssh_keys=[{}] tags=[{}] ipv6={} user_data={} bytes + client key (chef-client {}, chef_license {})",
                     req.name,
                     req.region,
                     req.size,
                     req.image,
-                    req.ssh_keys,
+                    req.ssh_keys
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     req.tags.join(", "),
                     req.ipv6,
-                    ud_len
+                    ud_len,
+                    spec.chef
+                        .version
+                        .as_deref()
+                        .or(self.config.bootstrap.chef_version.as_deref())
+                        .unwrap_or("latest"),
+                    spec.chef
+                        .license
+                        .as_deref()
+                        .or(self.config.bootstrap.chef_license.as_deref())
+                        .unwrap_or("not set"),
                 ),
             );
             let fqdn = spec.fqdn();

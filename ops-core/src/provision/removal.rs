@@ -18,7 +18,7 @@ use super::spec::TOOL_TAG;
 use super::steps::{describe_record, same_record};
 use super::teardown::TeardownTarget;
 use super::{ProgressEvent, Provisioner, RollbackReport};
-use crate::ports::{DnsRecord, DropletFilter, PortResult, RecordType};
+use crate::ports::{DnsRecord, DropletFilter, PortError, PortErrorKind, PortResult, RecordType};
 
 /// One thing to remove, or to report on, for a host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,6 +93,9 @@ pub struct RemovalPlan {
     /// missing from `items`.
     #[serde(skip)]
     pub(crate) tag_lookup_ok: bool,
+    /// A lookup was refused for the credentials (401/403).
+    #[serde(skip)]
+    pub(crate) credentials_rejected: bool,
 }
 
 /// What the executor did, item by item.
@@ -100,6 +103,9 @@ pub(crate) struct Executed {
     pub(crate) done: Vec<(Removal, UndoOutcome)>,
     /// The zone still to publish, when the publish was deferred to the caller (a fleet).
     pub(crate) pending_publish: Option<String>,
+    /// A provider refused the credentials (401/403) for a lookup or a removal: retrying will
+    /// not help until they are fixed (issue #17: a binary says so with its bad-input code).
+    pub(crate) credentials_rejected: bool,
 }
 
 impl Executed {
@@ -114,12 +120,24 @@ impl Executed {
     }
 }
 
-fn removal_outcome(r: PortResult<()>) -> UndoOutcome {
+fn removal_outcome(r: PortResult<()>, rejected: &mut bool) -> UndoOutcome {
     match r {
         Ok(()) => UndoOutcome::Removed,
         Err(e) if e.is_not_found() => UndoOutcome::AlreadyGone,
-        Err(e) => UndoOutcome::Failed(chain(&e)),
+        Err(e) => failed(&e, rejected),
     }
+}
+
+/// `Failed` with the error chain, noting a refusal of the credentials in `rejected`.
+fn failed(e: &PortError, rejected: &mut bool) -> UndoOutcome {
+    *rejected |= e.kind() == PortErrorKind::Unauthorized;
+    UndoOutcome::Failed(chain(e))
+}
+
+/// `Failed("lookup failed: …")`, noting a refusal of the credentials in `rejected`.
+fn lookup_failed(e: &PortError, rejected: &mut bool) -> UndoOutcome {
+    *rejected |= e.kind() == PortErrorKind::Unauthorized;
+    UndoOutcome::Failed(format!("lookup failed: {}", chain(e)))
 }
 
 impl Provisioner {
@@ -135,6 +153,7 @@ impl Provisioner {
         let zone = zone_of(spec);
         let fqdn = spec.fqdn();
         let mut items = Vec::new();
+        let mut rejected = false;
 
         // DNS records.
         let mut records = j.resources.dns_records.clone();
@@ -152,7 +171,7 @@ impl Provisioner {
             {
                 Err(e) => items.push(Removal::Note {
                     resource: format!("dns records of {fqdn} (a create may have been applied)"),
-                    outcome: UndoOutcome::Failed(format!("lookup failed: {}", chain(&e))),
+                    outcome: lookup_failed(&e, &mut rejected),
                 }),
                 Ok(now) => {
                     for r in now {
@@ -223,7 +242,7 @@ impl Provisioner {
                         "droplets tagged {} (a create was sent; one may exist)",
                         j.run_tag()
                     ),
-                    outcome: UndoOutcome::Failed(format!("lookup failed: {}", chain(&e))),
+                    outcome: lookup_failed(&e, &mut rejected),
                 }),
                 _ => tag_lookup_ok = true,
             }
@@ -253,6 +272,7 @@ impl Provisioner {
             run_id: Some(j.run_id.clone()),
             items,
             tag_lookup_ok,
+            credentials_rejected: rejected,
         }
     }
 
@@ -263,6 +283,7 @@ impl Provisioner {
     pub(crate) async fn plan_from_target(&self, target: &TeardownTarget) -> RemovalPlan {
         let name = target.name.as_str();
         let mut items = Vec::new();
+        let mut rejected = false;
         let f = DropletFilter::Name(name.to_string());
         let droplets = self
             .call(&self.budgets.compute, || self.compute.droplets(&f))
@@ -302,7 +323,7 @@ impl Provisioner {
                     {
                         Err(e) => items.push(Removal::Note {
                             resource: format!("dns records at {fqdn}"),
-                            outcome: UndoOutcome::Failed(chain(&e)),
+                            outcome: failed(&e, &mut rejected),
                         }),
                         Ok(records) => {
                             let mut any = false;
@@ -337,7 +358,7 @@ impl Provisioner {
         match &droplets {
             Err(e) => items.push(Removal::Note {
                 resource: format!("droplet {name}"),
-                outcome: UndoOutcome::Failed(format!("lookup failed: {}", chain(e))),
+                outcome: lookup_failed(e, &mut rejected),
             }),
             Ok(_) => {
                 if managed.is_empty() && unmanaged.is_empty() {
@@ -373,6 +394,7 @@ impl Provisioner {
             run_id: None,
             items,
             tag_lookup_ok: true,
+            credentials_rejected: rejected,
         }
     }
 
@@ -393,6 +415,7 @@ impl Provisioner {
         let mut done = Vec::new();
         let mut pending_publish = None;
         let mut removed_dns = false;
+        let mut rejected = plan.credentials_rejected;
         for item in &plan.items {
             let outcome = match item {
                 Removal::Note { outcome, .. } => Some(outcome.clone()),
@@ -403,6 +426,7 @@ impl Provisioner {
                         removal_outcome(
                             self.call(&self.budgets.dns, || self.dns.delete_record(r))
                                 .await,
+                            &mut rejected,
                         )
                     };
                     removed_dns |= matches!(o, UndoOutcome::Removed | UndoOutcome::WouldRemove);
@@ -427,7 +451,7 @@ impl Provisioner {
                                 .await
                             {
                                 Ok(_) => UndoOutcome::Removed,
-                                Err(e) => UndoOutcome::Failed(chain(&e)),
+                                Err(e) => failed(&e, &mut rejected),
                             },
                         )
                     }
@@ -438,6 +462,7 @@ impl Provisioner {
                     removal_outcome(
                         self.call(&self.budgets.compute, || self.compute.delete_droplet(*id))
                             .await,
+                        &mut rejected,
                     )
                 }),
                 Removal::ChefNode { name, recorded } => {
@@ -448,12 +473,13 @@ impl Provisioner {
                         {
                             Ok(Some(_)) => UndoOutcome::WouldRemove,
                             Ok(None) => UndoOutcome::AlreadyGone,
-                            Err(e) => UndoOutcome::Failed(chain(&e)),
+                            Err(e) => failed(&e, &mut rejected),
                         }
                     } else {
                         removal_outcome(
                             self.call(&self.budgets.config_mgmt, || self.cm.delete_node(name))
                                 .await,
+                            &mut rejected,
                         )
                     };
                     (*recorded || o != UndoOutcome::AlreadyGone).then_some(o)
@@ -466,12 +492,13 @@ impl Provisioner {
                         {
                             Ok(true) => UndoOutcome::WouldRemove,
                             Ok(false) => UndoOutcome::AlreadyGone,
-                            Err(e) => UndoOutcome::Failed(chain(&e)),
+                            Err(e) => failed(&e, &mut rejected),
                         }
                     } else {
                         removal_outcome(
                             self.call(&self.budgets.config_mgmt, || self.cm.delete_client(name))
                                 .await,
+                            &mut rejected,
                         )
                     };
                     (*recorded || o != UndoOutcome::AlreadyGone).then_some(o)
@@ -492,6 +519,7 @@ impl Provisioner {
         Executed {
             done,
             pending_publish,
+            credentials_rejected: rejected,
         }
     }
 

@@ -172,7 +172,12 @@ impl Provisioner {
             RunStatus::InProgress | RunStatus::Failed => {}
         }
         if resumed && h.j.is_done(Step::Validate) {
-            let (problems, _) = self.check(b, &h.j).await;
+            let (problems, _, failed_read) = self.check_reads(b, &h.j).await;
+            if let Some(e) = failed_read {
+                return self
+                    .finish_failed(b, &mut h, Step::Validate, Error::Port(e), true)
+                    .await;
+            }
             if !problems.is_empty() {
                 let e = Error::Validation {
                     target: name.clone(),

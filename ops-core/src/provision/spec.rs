@@ -10,7 +10,7 @@
 //! image = "ubuntu-24-04-x64"
 //! ssh_keys = ["ops@bastion"]
 //! dns = { zone = "example.com" }
-//! chef = { environment = "prod", run_list = ["role[base]"] }
+//! chef = { environment = "prod", run_list = ["role[base]"], version = "18.4.12", license = "accept" }
 //!
 //! [[hosts]]
 //! name = "web-01"
@@ -95,6 +95,14 @@ pub struct ChefSpec {
     /// Extra first-boot (normal) attributes.
     #[serde(default)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Chef Infra Client version to install (`install.sh -v`), e.g. `18.4.12`; default: the
+    /// [`BootstrapConfig`](super::BootstrapConfig)'s, else the latest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `chef_license` in `client.rb` (`accept`, `accept-silent`, `accept-no-persist`), which
+    /// Chef Infra Client 15+ needs to run unattended; default: the `BootstrapConfig`'s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
 }
 
 /// Optional additions to the generated user data.
@@ -208,6 +216,22 @@ impl HostSpec {
                 p.push(format!(
                     "chef.run_list `{item}`: expected `recipe[name]` or `role[name]`"
                 ));
+            }
+        }
+        for (field, v) in [
+            ("chef.version", &self.chef.version),
+            ("chef.license", &self.chef.license),
+        ] {
+            if let Some(v) = v {
+                if v.is_empty()
+                    || !v
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+                {
+                    p.push(format!(
+                        "{field} `{v}`: letters, digits, `-`, `.` and `_` only"
+                    ));
+                }
             }
         }
         for pkg in &self.user_data.packages {
@@ -329,6 +353,8 @@ pub struct PartialChef {
     pub run_list: Option<Vec<String>>,
     #[serde(default)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub version: Option<String>,
+    pub license: Option<String>,
 }
 
 impl FleetSpec {
@@ -421,6 +447,8 @@ fn merge(d: &PartialHost, h: &PartialHost) -> std::result::Result<HostSpec, Stri
             environment: pick("chef.environment", &hc.environment, &dc.environment)?,
             run_list: pick("chef.run_list", &hc.run_list, &dc.run_list)?,
             attributes,
+            version: hc.version.or(dc.version),
+            license: hc.license.or(dc.license),
         },
         user_data: h
             .user_data

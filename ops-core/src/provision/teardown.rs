@@ -71,6 +71,10 @@ pub struct TeardownReport {
     pub dry_run: bool,
     /// Every resource acted on, in order.
     pub actions: Vec<UndoAction>,
+    /// A provider refused the credentials (HTTP 401/403) for a lookup or a removal: the
+    /// report is incomplete and stays so until they are fixed (retrying does not help).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub credentials_rejected: bool,
 }
 
 impl TeardownReport {
@@ -167,6 +171,7 @@ impl Provisioner {
             name: target.name.clone(),
             dry_run,
             actions: executed.actions(),
+            credentials_rejected: executed.credentials_rejected,
         };
         (report, executed.pending_publish)
     }

@@ -24,6 +24,18 @@ impl Provisioner {
     /// The reads run concurrently (and are shared by the hosts of a batch); the decisions are
     /// the pure [`problems`] over what they returned.
     pub(crate) async fn check(&self, b: &Batch, j: &RunJournal) -> (Vec<String>, Vec<u64>) {
+        let (problems, key_ids, _) = self.check_reads(b, j).await;
+        (problems, key_ids)
+    }
+
+    /// [`check`](Self::check), also returning the first read that failed: a run that could
+    /// not read what it validates against fails as that provider failure, not as bad input
+    /// (issue #17: an unreachable DigitalOcean exited 2, "fix the input").
+    pub(crate) async fn check_reads(
+        &self,
+        b: &Batch,
+        j: &RunJournal,
+    ) -> (Vec<String>, Vec<u64>, Option<PortError>) {
         let spec = &j.spec;
         let fqdn = spec.fqdn();
         let zone = spec.dns.zone.trim_end_matches('.').to_string();
@@ -50,11 +62,26 @@ impl Provisioner {
             node_exists: node.map(|n| n.is_some()),
             client_exists: client,
         };
-        problems(j, &self.config.bootstrap, &catalog)
+        let (problems, key_ids) = problems(j, &self.config.bootstrap, &catalog);
+        let failed_read = catalog
+            .regions
+            .err()
+            .or(catalog.sizes.err())
+            .or(catalog.image.err())
+            .or(catalog.keys.err())
+            .or(catalog.droplets.err())
+            .or(catalog.owns_zone.err())
+            .or(catalog.records.err())
+            .or(catalog.node_exists.err())
+            .or(catalog.client_exists.err());
+        (problems, key_ids, failed_read)
     }
 
     pub(crate) async fn step_validate(&self, b: &Batch, h: &mut HostRun) -> Result<()> {
-        let (problems, key_ids) = self.check(b, &h.j).await;
+        let (problems, key_ids, failed_read) = self.check_reads(b, &h.j).await;
+        if let Some(e) = failed_read {
+            return Err(Error::Port(e));
+        }
         if !problems.is_empty() {
             return Err(Error::Validation {
                 target: h.j.spec.name.clone(),
