@@ -19,6 +19,8 @@ pub enum ExitKind {
     Provider,
     /// `4`: partial failure — some parts succeeded, others did not (see the output).
     Partial,
+    /// `5`: `key-sync --audit` found drift (the report says what); for cron.
+    Drift,
 }
 
 impl ExitKind {
@@ -29,6 +31,7 @@ impl ExitKind {
             ExitKind::BadInput => 2,
             ExitKind::Provider => 3,
             ExitKind::Partial => 4,
+            ExitKind::Drift => 5,
         }
     }
 }
@@ -256,6 +259,31 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Runs `work` until it ends or SIGINT (Ctrl-C) arrives; then `work` is dropped (requests in
+/// flight are abandoned) and the result is an [other](ExitKind::Other) error saying
+/// `interrupted: {then}`. The handler is installed before `work` starts, so a SIGINT that
+/// arrives once `work` has done anything is always handled (never the default exit by
+/// signal). A handler that cannot be installed never fires.
+pub async fn interruptible<F>(work: F, then: &str) -> Result<(), CliError>
+where
+    F: std::future::Future<Output = Result<(), CliError>>,
+{
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigint = signal(SignalKind::interrupt()).ok();
+    let interrupted = async {
+        match sigint.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        r = work => r,
+        () = interrupted => Err(CliError::other(format!("interrupted: {then}"))),
+    }
+}
+
 /// `--sandbox` in a build without the `sandbox` feature.
 pub fn sandbox_not_built() -> CliError {
     CliError::bad_input(
@@ -285,6 +313,7 @@ mod tests {
         assert_eq!(ExitKind::BadInput.code(), 2);
         assert_eq!(ExitKind::Provider.code(), 3);
         assert_eq!(ExitKind::Partial.code(), 4);
+        assert_eq!(ExitKind::Drift.code(), 5);
         let e: CliError = ops_core::Error::Precondition("x".into()).into();
         assert_eq!(e.kind(), ExitKind::BadInput);
     }

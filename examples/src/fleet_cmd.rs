@@ -11,12 +11,15 @@ use ops_core::adapters::chef::{ChefConfigMgmt, ChefNodes, ChefUsersBag};
 use ops_core::adapters::do_keys::DoAccountKeys;
 use ops_core::adapters::{DigitalOceanCompute, DnsAdapter, DnsConfig, NagiosMonitoring};
 use ops_core::key_sync::{
-    KeyPolicy, KeySource, KeySync, KeySyncOptions, RunOptions, SourceFormat, SyncReport,
+    AuditReport, KeyPolicy, KeySource, KeySync, KeySyncOptions, RunOptions, SourceFormat,
+    SyncReport,
 };
 use ops_core::provision::{
-    BootstrapConfig, FleetReport, FleetSpec, HostFailure, HostOutcome, HostSpec, ProgressEvent,
-    ProvisionConfig, Provisioner, TeardownReport, TeardownTarget, progress_channel,
+    BootstrapConfig, FleetReport, FleetSpec, HostFailure, HostOutcome, HostSpec, JournalStore,
+    ProgressEvent, ProvisionConfig, Provisioner, TeardownReport, TeardownTarget, UndoOutcome,
+    progress_channel,
 };
+use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
 
 use crate::cli::{CliError, ExitKind, Secrets, classify, env_secret, render_error};
@@ -38,7 +41,8 @@ pub enum DnsProvider {
 /// Provider flags shared by `provision`, `teardown` and `key-sync`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ProviderArgs {
-    /// Run against in-process fakes of DigitalOcean, Dyn, Chef and nagios-api.
+    /// Run against in-process fakes of DigitalOcean, Dyn, Chef and nagios-api (built-in
+    /// values: see the end of `--help`).
     #[arg(long)]
     pub sandbox: bool,
     /// DigitalOcean API URL override (proxies, fakes).
@@ -135,12 +139,7 @@ impl Providers {
             #[cfg(not(feature = "sandbox"))]
             return Err(crate::cli::sandbox_not_built());
         }
-        let token = env_secret("DIGITALOCEAN_TOKEN").ok_or_else(|| {
-            CliError::bad_input(
-                "DIGITALOCEAN_TOKEN is not set: export your DigitalOcean API token (the variable doctl reads), or use --sandbox",
-            )
-        })?;
-        secrets.add(&token);
+        let token = digitalocean_token(secrets)?;
         let mut b = digitalocean_client::Client::builder(token);
         if let Some(u) = &args.do_api_url {
             secrets.add_url(u);
@@ -228,6 +227,52 @@ impl Providers {
     }
 }
 
+/// The DigitalOcean API token: `DIGITALOCEAN_TOKEN`, else `DIGITALOCEAN_ACCESS_TOKEN` (the
+/// variable `doctl` reads). When both are set `DIGITALOCEAN_TOKEN` wins, with a warning if
+/// they differ. A token holding a character no token has (a space, a line break, a quote's
+/// stray byte…) is refused naming the variable, never the value (issue #17).
+pub fn digitalocean_token(secrets: &mut Secrets) -> Result<SecretString, CliError> {
+    const TOKEN: &str = "DIGITALOCEAN_TOKEN";
+    const ACCESS: &str = "DIGITALOCEAN_ACCESS_TOKEN";
+    let (token, access) = (env_secret(TOKEN), env_secret(ACCESS));
+    for t in [&token, &access].into_iter().flatten() {
+        secrets.add(t);
+    }
+    let (var, token) = match (token, access) {
+        (Some(t), Some(a)) => {
+            if t.expose_secret() != a.expose_secret() {
+                tracing::warn!("{TOKEN} and {ACCESS} are both set and differ: using {TOKEN}");
+            }
+            (TOKEN, t)
+        }
+        (Some(t), None) => (TOKEN, t),
+        (None, Some(a)) => (ACCESS, a),
+        (None, None) => {
+            return Err(CliError::bad_input(format!(
+                "{TOKEN} is not set: export your DigitalOcean API token as {TOKEN} or \
+                 {ACCESS} (the variable doctl reads), or use --sandbox"
+            )));
+        }
+    };
+    if let Some(c) = token
+        .expose_secret()
+        .chars()
+        .find(|c| !c.is_ascii_graphic())
+    {
+        let what = match c {
+            ' ' => "a space",
+            '\n' | '\r' => "a line break",
+            c if c.is_control() => "a control character",
+            _ => "a non-ASCII character",
+        };
+        return Err(CliError::bad_input(format!(
+            "{var} holds {what}, which no API token has: check its value (copied with a \
+             stray character?)"
+        )));
+    }
+    Ok(token)
+}
+
 /// Load the fleet spec (the built-in one in `--sandbox` mode when `path` is `None`).
 pub fn load_specs(path: Option<&PathBuf>, sandbox: bool) -> Result<Vec<HostSpec>, CliError> {
     let (text, name) = match (path, sandbox) {
@@ -296,10 +341,10 @@ pub fn spawn_progress_ids(engine: Engine) -> (Engine, tokio::task::JoinHandle<()
                 } => progress.update(
                     elapsed.as_secs(),
                     timeout.as_secs(),
-                    &format!("s: {host} {step:?} ({status})"),
+                    &format!("s {host}: {step} ({status})"),
                 ),
                 ProgressEvent::StepDone { host, step, .. } => {
-                    progress.message(&format!("{host}: {step:?} done"))
+                    progress.message(&format!("{host}: {step} done"))
                 }
                 ProgressEvent::Finished { .. } => {}
                 _ => {}
@@ -312,7 +357,7 @@ pub fn spawn_progress_ids(engine: Engine) -> (Engine, tokio::task::JoinHandle<()
 
 /// The "interrupted" error: how to continue, with the batch id (read back from a journal
 /// of the batch) when the fleet got that far, and every host's run id.
-async fn interrupted(engine: &Engine, ids: &RunIds) -> CliError {
+async fn interrupted_error(engine: &Engine, ids: &RunIds) -> CliError {
     let runs: Vec<(String, String)> = ids
         .lock()
         .map(|m| m.iter().map(|(h, r)| (h.clone(), r.clone())).collect())
@@ -350,7 +395,7 @@ fn host_json(h: &HostOutcome) -> Value {
             "duplicates_removed": r.duplicates_removed,
         }),
         Err(f) => json!({
-            "name": h.name, "ok": false, "run_id": h.run_id, "failed_step": format!("{:?}", f.step),
+            "name": h.name, "ok": false, "run_id": h.run_id, "failed_step": f.step.as_str(),
             "error": render_error(&f.error, &Secrets::new()),
             "rolled_back": f.rollback.as_ref().map(|r| r.complete()),
             "left_behind": left_behind(h, f),
@@ -382,15 +427,19 @@ fn host_line(h: &HostOutcome) -> String {
                 String::new()
             } else {
                 format!(
-                    "; deleted duplicate droplet(s) {:?} that carried the same run tag",
+                    "; deleted duplicate droplet(s) {} that carried the same run tag",
                     r.duplicates_removed
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             }
         ),
         Err(f) => {
             let left = left_behind(h, f);
             format!(
-                "  FAILED  {:<10} at {:?}: {}{}{}",
+                "  FAILED  {:<10} at {}: {}{}{}",
                 h.name,
                 f.step,
                 render_error(&f.error, &Secrets::new()),
@@ -429,9 +478,14 @@ pub fn outcome_result(hosts: &[&HostOutcome]) -> Result<(), CliError> {
     }
     let kind = failed
         .iter()
-        .find_map(|h| h.result.as_ref().err().map(|f| classify(&f.error)))
+        .find_map(|h| h.result.as_ref().err().map(failure_kind))
         .unwrap_or(ExitKind::Other);
     let first = failed[0];
+    let name = if first.name.is_empty() {
+        format!("run {}", first.run_id.as_deref().unwrap_or("?"))
+    } else {
+        first.name.clone()
+    };
     let why = first
         .result
         .as_ref()
@@ -440,8 +494,20 @@ pub fn outcome_result(hosts: &[&HostOutcome]) -> Result<(), CliError> {
         .unwrap_or_else(|| "unknown".to_owned());
     Err(CliError::new(
         kind,
-        format!("provisioning failed for every host; {}: {why}", first.name),
+        format!("provisioning failed for every host; {name}: {why}"),
     ))
+}
+
+/// The exit code of one failed host: its error's, except for a resumed run that was rolling
+/// back (the library answers it with the rollback it finished or continued and an
+/// explanation): that run had failed, and is reported as the provider failure it was, also
+/// once its rollback is complete, never as bad input (issue #17 item 7).
+fn failure_kind(f: &HostFailure) -> ExitKind {
+    if f.rollback.is_some() && matches!(f.error, ops_core::Error::Precondition(_)) {
+        ExitKind::Provider
+    } else {
+        classify(&f.error)
+    }
 }
 
 /// Print a fleet report.
@@ -466,6 +532,37 @@ pub fn print_fleet(report: &FleetReport, json_out: bool) {
     }
 }
 
+/// `--chef-version` / `--chef-license` of `provision`: they override every host's value from
+/// the spec (and are journaled with it, so a `--resume` keeps them).
+#[derive(Debug, Clone, Default)]
+pub struct ChefOverrides {
+    /// Chef Infra Client version to install.
+    pub version: Option<String>,
+    /// `chef_license` in `client.rb`.
+    pub license: Option<String>,
+}
+
+/// Refuses a `--resume RUN` whose journal is not there (bad input, like an unknown batch) or
+/// cannot be read (names the file), before any provider is touched (issue #17).
+async fn check_resumable(state_dir: &std::path::Path, run: &str) -> Result<(), CliError> {
+    match JournalStore::new(state_dir).load(run).await {
+        Ok(_) => Ok(()),
+        Err(ops_core::Error::Journal { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Err(CliError::bad_input(format!(
+                "cannot resume run {run}: there is no journal of it in {} (check the run id \
+                 and OPS_STATE_DIR / --state-dir); nothing was changed",
+                state_dir.display()
+            )))
+        }
+        Err(e) => Err(CliError::from_workflow(
+            format!("cannot resume run {run}"),
+            e,
+        )),
+    }
+}
+
 /// `provision`.
 pub async fn provision(
     p: &ProviderArgs,
@@ -473,6 +570,7 @@ pub async fn provision(
     resume: Option<&str>,
     resume_batch: Option<&str>,
     keep_on_failure: bool,
+    chef: &ChefOverrides,
     secrets: &mut Secrets,
 ) -> Result<(), CliError> {
     if resume.is_some() && resume_batch.is_some() {
@@ -481,10 +579,24 @@ pub async fn provision(
         ));
     }
     let specs = if resume.is_none() && resume_batch.is_none() {
-        load_specs(spec, p.sandbox)?
+        let mut specs = load_specs(spec, p.sandbox)?;
+        for s in &mut specs {
+            if chef.version.is_some() {
+                s.chef.version.clone_from(&chef.version);
+            }
+            if chef.license.is_some() {
+                s.chef.license.clone_from(&chef.license);
+            }
+        }
+        specs
     } else {
         Vec::new()
     };
+    if let Some(run) = resume {
+        check_resumable(&p.state_dir, run).await?;
+    }
+    // Installed before the first request: a Ctrl-C once anything was written is handled.
+    let sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let providers = Providers::resolve(p, secrets).await?;
     let engine = providers.engine(p.state_dir.clone(), p.sandbox, keep_on_failure);
     if let Some(batch) = resume_batch {
@@ -545,11 +657,20 @@ pub async fn provision(
         };
     }
     let (engine, task, ids) = spawn_progress_ids(engine);
+    let mut sigint = sigint;
+    let interrupted = async {
+        match sigint.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
     let report = tokio::select! {
         r = engine.provision_fleet(&specs) => r,
-        _ = tokio::signal::ctrl_c() => {
+        () = interrupted => {
             task.abort();
-            return Err(interrupted(&engine, &ids).await);
+            return Err(interrupted_error(&engine, &ids).await);
         }
     };
     drop(engine);
@@ -558,10 +679,24 @@ pub async fn provision(
     outcome_result(&report.hosts.iter().collect::<Vec<_>>())
 }
 
+/// An outcome as JSON: `outcome` is the journals' name (`removed`, `already_gone`,
+/// `skipped`, `would_remove`, `failed`), `detail` the reason when there is one.
+fn outcome_json(o: &UndoOutcome) -> (Value, Value) {
+    let v = serde_json::to_value(o).unwrap_or(Value::Null);
+    (
+        v["outcome"].clone(),
+        v.get("detail").cloned().unwrap_or(Value::Null),
+    )
+}
+
 fn teardown_json(r: &TeardownReport) -> Value {
     json!({
         "name": r.name, "dry_run": r.dry_run, "complete": r.complete(),
-        "actions": r.actions.iter().map(|a| json!({"resource": a.resource, "outcome": format!("{:?}", a.outcome)})).collect::<Vec<_>>(),
+        "credentials_rejected": r.credentials_rejected,
+        "actions": r.actions.iter().map(|a| {
+            let (outcome, detail) = outcome_json(&a.outcome);
+            json!({"resource": a.resource, "outcome": outcome, "detail": detail})
+        }).collect::<Vec<_>>(),
     })
 }
 
@@ -596,7 +731,9 @@ pub async fn teardown_with(
     Ok(out)
 }
 
-/// Print teardown reports and compute the exit status.
+/// Print teardown reports and compute the exit status: credentials a provider refused are
+/// bad input (2: fix them and re-run), else incomplete teardowns are partial (4) or, when
+/// none completed, a provider failure (3).
 pub fn print_teardown(reports: &[TeardownReport], json_out: bool) -> Result<(), CliError> {
     if json_out {
         crate::emit_json(&json!({"hosts": reports.iter().map(teardown_json).collect::<Vec<_>>()}));
@@ -613,13 +750,23 @@ pub fn print_teardown(reports: &[TeardownReport], json_out: bool) -> Result<(), 
                 }
             ));
             for a in &r.actions {
-                crate::emit(format!("  {:?}  {}", a.outcome, a.resource));
+                crate::emit(format!("  {}: {}", a.resource, a.outcome));
             }
         }
     }
     let bad = reports.iter().filter(|r| !r.complete()).count();
+    let rejected: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.complete() && r.credentials_rejected)
+        .map(|r| r.name.as_str())
+        .collect();
     match bad {
         0 => Ok(()),
+        _ if !rejected.is_empty() => Err(CliError::bad_input(format!(
+            "a provider rejected the credentials (HTTP 401/403) while tearing down {}: fix \
+             them and re-run (teardown is re-runnable)",
+            rejected.join(", ")
+        ))),
         n if n < reports.len() => Err(CliError::partial(format!(
             "{n} of {} teardowns are incomplete (re-run to retry)",
             reports.len()
@@ -630,8 +777,102 @@ pub fn print_teardown(reports: &[TeardownReport], json_out: bool) -> Result<(), 
     }
 }
 
+/// True when a teardown found nothing at all of the host: every action says "already gone".
+fn found_nothing(r: &TeardownReport) -> bool {
+    r.actions
+        .iter()
+        .all(|a| a.outcome == UndoOutcome::AlreadyGone)
+}
+
+/// The latest journal of each host name under `state_dir` (its spec: zone and record).
+async fn journaled_specs(
+    state_dir: &std::path::Path,
+) -> Result<std::collections::BTreeMap<String, HostSpec>, ops_core::Error> {
+    Ok(JournalStore::new(state_dir)
+        .list()
+        .await?
+        .into_iter()
+        .map(|j| (j.spec.name.clone(), j.spec))
+        .collect())
+}
+
+/// The targets of `teardown NAME…`: each host's DNS zone from `--zone`, else from its latest
+/// journal, else (`--sandbox`) the sandbox's zone. A host with none of these is refused
+/// before anything is touched (its DNS records would be left behind, issue #17). Also
+/// returns the names no journal knows.
+async fn name_targets(
+    p: &ProviderArgs,
+    names: &[String],
+    zone: Option<&str>,
+) -> Result<(Vec<TeardownTarget>, Vec<String>), CliError> {
+    let journals = match journaled_specs(&p.state_dir).await {
+        Ok(j) => j,
+        // With --zone the journals only tell a torn-down host from a misspelled one.
+        Err(e) if zone.is_some() || p.sandbox => {
+            tracing::warn!(
+                error = %render_error(&e, &Secrets::new()),
+                "cannot read the run journals; hosts are treated as unknown to them"
+            );
+            Default::default()
+        }
+        Err(e) => {
+            return Err(CliError::from_workflow(
+                "cannot read the run journals to find the hosts' DNS zones (or pass --zone)",
+                e,
+            ));
+        }
+    };
+    let mut targets = Vec::new();
+    let mut unjournaled = Vec::new();
+    let mut no_zone = Vec::new();
+    for name in names {
+        let spec = journals.get(name);
+        if spec.is_none() {
+            unjournaled.push(name.clone());
+        }
+        let target = match (zone, spec) {
+            (Some(z), Some(s)) if s.dns.zone.trim_end_matches('.') == z.trim_end_matches('.') => {
+                TeardownTarget::from(s)
+            }
+            (Some(z), _) => TeardownTarget::new(name.clone()).with_zone(z),
+            (None, Some(s)) => TeardownTarget::from(s),
+            (None, None) if p.sandbox => {
+                TeardownTarget::new(name.clone()).with_zone(crate::sandbox::providers::ZONE)
+            }
+            (None, None) => {
+                no_zone.push(name.as_str());
+                continue;
+            }
+        };
+        targets.push(target);
+    }
+    if !no_zone.is_empty() {
+        return Err(CliError::bad_input(format!(
+            "no --zone, and no run journal in {} for {} to take the DNS zone from: pass \
+             --zone ZONE (or --spec fleet.toml), or their DNS records would be left behind; \
+             nothing was changed",
+            p.state_dir.display(),
+            no_zone.join(", ")
+        )));
+    }
+    Ok((targets, unjournaled))
+}
+
+/// The "nothing matched" error: names with nothing at any provider and no journal.
+fn nothing_matched(names: &[&str]) -> CliError {
+    CliError::bad_input(format!(
+        "nothing matched {}: no droplet, DNS record, Chef node or client of that name, and \
+         no run journal of it: check the spelling (and OPS_STATE_DIR); nothing was changed",
+        names.join(", ")
+    ))
+}
+
 /// `teardown`: the named hosts, or (`spec`) every host of a fleet spec with the DNS
 /// zone and record name the spec gave it.
+///
+/// A named host that matches nothing — no droplet, record, Chef node or client, and no
+/// journal (a host torn down before still has its journal) — is refused as bad input before
+/// anything is removed (issue #17: a misspelled name exited 0).
 pub async fn teardown(
     p: &ProviderArgs,
     names: &[String],
@@ -639,29 +880,56 @@ pub async fn teardown(
     spec: Option<&PathBuf>,
     secrets: &mut Secrets,
 ) -> Result<(), CliError> {
-    let targets = match spec {
+    let (targets, unjournaled) = match spec {
         Some(_) if !names.is_empty() || zone.is_some() => {
             return Err(CliError::bad_input(
                 "pass either host names (with --zone) or --spec, not both",
             ));
         }
-        Some(path) => load_specs(Some(path), false)?
-            .iter()
-            .map(TeardownTarget::from)
-            .collect(),
+        Some(path) => (
+            load_specs(Some(path), false)?
+                .iter()
+                .map(TeardownTarget::from)
+                .collect(),
+            Vec::new(),
+        ),
         None if names.is_empty() => {
             return Err(CliError::bad_input(
                 "name at least one host to tear down, or pass --spec fleet.toml",
             ));
         }
-        None => targets_for(
-            names,
-            zone.or(p.sandbox.then_some(crate::sandbox::providers::ZONE)),
-        ),
+        None => name_targets(p, names, zone).await?,
     };
     let providers = Providers::resolve(p, secrets).await?;
     let engine = providers.engine(p.state_dir.clone(), p.sandbox, false);
+    // Names no journal knows: look first (reads only), refuse if one matches nothing.
+    let probe: Vec<TeardownTarget> = targets
+        .iter()
+        .filter(|t| unjournaled.contains(&t.name))
+        .cloned()
+        .collect();
+    if !probe.is_empty() && !p.dry_run {
+        let looked = teardown_with(&engine, &probe, true).await?;
+        let unmatched: Vec<&str> = looked
+            .iter()
+            .filter(|r| found_nothing(r))
+            .map(|r| r.name.as_str())
+            .collect();
+        if !unmatched.is_empty() {
+            return Err(nothing_matched(&unmatched));
+        }
+    }
     let reports = teardown_with(&engine, &targets, p.dry_run).await?;
+    if p.dry_run {
+        let unmatched: Vec<&str> = reports
+            .iter()
+            .filter(|r| unjournaled.contains(&r.name) && found_nothing(r))
+            .map(|r| r.name.as_str())
+            .collect();
+        if !unmatched.is_empty() {
+            return Err(nothing_matched(&unmatched));
+        }
+    }
     print_teardown(&reports, p.json)
 }
 
@@ -771,6 +1039,18 @@ pub async fn key_revoke(
     let providers = Providers::resolve(p, secrets).await?;
     let (bag, keys, nodes) = key_sync_parts(&providers);
     let ks = KeySync::new(&bag, &keys, &nodes, KeySyncOptions::default());
+    // A user with no data bag item and no managed key is a misspelling, not a revoke: the
+    // revoke would only record the name in the sync state (issue #17: it exited 0).
+    if !ks
+        .knows_user(user)
+        .await
+        .map_err(|e| CliError::from_workflow("revoke failed", e))?
+    {
+        return Err(CliError::bad_input(format!(
+            "nothing matched `{user}`: no item in the users data bag and no DigitalOcean key \
+             managed by key-sync: check the spelling; nothing was changed"
+        )));
+    }
     let report = if p.dry_run {
         ks.revoke_dry_run(user, force).await
     } else {
@@ -812,6 +1092,7 @@ pub async fn key_audit(
         crate::emit_json(&json!({
             "result": "audit",
             "clean": report.is_clean(),
+            "drift": drift(&report),
             "digest_up_to_date": report.digest_up_to_date,
             "nodes_total": report.nodes_total,
             "not_converged": report.not_converged.iter().map(|n| &n.name).collect::<Vec<_>>(),
@@ -827,5 +1108,49 @@ pub async fn key_audit(
     } else {
         crate::emit(report.to_string().trim_end());
     }
-    Ok(())
+    match drift(&report) {
+        d if d.is_empty() => Ok(()),
+        d => Err(CliError::new(
+            ExitKind::Drift,
+            format!(
+                "the audit found drift ({}): run key-sync to converge (see the report above)",
+                d.join(", ")
+            ),
+        )),
+    }
+}
+
+/// What in an audit needs key-sync or a converge (`--audit` exits 5 on it, for cron): the
+/// stored digest behind the source, nodes not converged or missing the recipe, managed
+/// account keys not in the source, data bag items that differ from the source or that it
+/// does not mention. Account keys key-sync does not manage (the key droplets are created
+/// with, say) are listed in the report but are not drift.
+pub fn drift(report: &AuditReport) -> Vec<String> {
+    let managed_keys = report
+        .account_keys_not_in_source
+        .iter()
+        .filter(|(_, managed)| *managed)
+        .count();
+    let mut d = Vec::new();
+    if !report.digest_up_to_date {
+        d.push("the stored digest differs from the source".to_owned());
+    }
+    for (n, what) in [
+        (report.not_converged.len(), "node(s) not converged"),
+        (report.missing_recipe.len(), "node(s) missing the recipe"),
+        (managed_keys, "managed account key(s) not in the source"),
+        (
+            report.bag_drift.len(),
+            "data bag item(s) differ from the source",
+        ),
+        (
+            report.bag_not_in_source.len(),
+            "data bag item(s) not in the source",
+        ),
+    ] {
+        if n > 0 {
+            d.push(format!("{n} {what}"));
+        }
+    }
+    d
 }

@@ -5,7 +5,8 @@
 //! - **Exit codes** ([`cli::ExitKind`]): `0` success, `1` other failure, `2` bad input
 //!   (flags, environment, config or spec files, credentials), `3` a provider failed
 //!   (DigitalOcean, Dyn, Chef, nagios-api, the Postgres server), `4` partial failure
-//!   (some hosts or parts succeeded, others did not).
+//!   (some hosts or parts succeeded, others did not), `5` drift found by `key-sync --audit`.
+//!   `examples/README.md` has the table for each binary, checked by a test.
 //! - **Errors** are printed on stderr as one line, `error: ` followed by the whole
 //!   [`source()`](std::error::Error::source) chain, with every known secret redacted
 //!   ([`cli::render_error`]).
@@ -14,7 +15,8 @@
 //! - **Progress** ([`progress::Progress`]): an `indicatif` bar on a terminal, periodic log lines
 //!   otherwise.
 //! - **Config files** are TOML ([`config::load_toml`]); parse errors name the file, line and
-//!   column, never the offending text (it could be a secret).
+//!   column, never the offending text (it could be a secret); unknown fields are refused.
+//!   [`formats`] has a commented example of each file format.
 //! - **Sandbox** ([`sandbox`]): in-process fakes of the providers and a throwaway local
 //!   PostgreSQL cluster, so everything runs without any account.
 #![forbid(unsafe_code)]
@@ -22,6 +24,7 @@
 pub mod cli;
 pub mod config;
 pub mod fleet_cmd;
+pub mod formats;
 pub mod logging;
 pub mod progress;
 pub mod restore_cmd;

@@ -40,24 +40,39 @@ impl Progress {
         }
     }
 
+    /// A spinner until the first count arrives, then a bar: a bar of unknown length would be
+    /// drawn full at `0/0` (issue #17).
     fn bar(label: &str) -> Self {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        if let Ok(style) =
-            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{prefix:>10} {spinner} {msg} ({elapsed})")
         {
-            bar.set_style(style.progress_chars("=> "));
+            bar.set_style(style);
         }
         bar.set_prefix(label.to_owned());
         bar.enable_steady_tick(Duration::from_millis(200));
         Progress::Bar(bar)
     }
 
+    /// The bar style, once a length is known.
+    fn counted(bar: &ProgressBar) {
+        if let Ok(style) =
+            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+    }
+
     /// Report `done` of `total` with a short message.
     pub fn update(&self, done: u64, total: u64, msg: &str) {
         match self {
             Progress::Bar(b) => {
-                b.set_length(total);
-                b.set_position(done);
+                if total > 0 {
+                    if b.length().is_none() {
+                        Self::counted(b);
+                    }
+                    b.set_length(total);
+                    b.set_position(done.min(total));
+                }
                 b.set_message(msg.to_owned());
             }
             Progress::Plain { label, last, every } => {

@@ -175,7 +175,7 @@ async fn fleet_parts(secrets: &Secrets, parts: &mut Vec<Part>) -> Option<Arc<Fak
                     r.run_id
                 )),
                 Err(f) => emit(format!(
-                    "   FAILED {} at {:?}: {}",
+                    "   FAILED {} at {}: {}",
                     h.name,
                     f.step,
                     render_error(&f.error, secrets)

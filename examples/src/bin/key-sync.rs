@@ -4,12 +4,20 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use ops_examples::cli::{Secrets, finish};
+use ops_examples::cli::{Secrets, finish, interruptible};
 use ops_examples::fleet_cmd::{ProviderArgs, key_audit, key_revoke, key_sync};
+use ops_examples::formats;
 
 /// Sync SSH keys from a users directory or file.
 #[derive(Debug, Parser)]
-#[command(name = "key-sync", version)]
+#[command(name = "key-sync", version, after_long_help = formats::help(
+    "Exit codes: 0 synced, up to date, revoked, or an audit without drift; 1 interrupted \
+     (Ctrl-C: run it again, it converges) or a local failure; 2 bad input (flags, \
+     environment, users source, rejected credentials, the lockout guard, --revoke of a user \
+     that matches nothing); 3 a provider failed; 5 --audit found drift. The users format, \
+     every field shown:",
+    Some(formats::USERS_EXAMPLE),
+))]
 struct Cli {
     /// Users source: a directory of `*.toml`/`*.json` files or one file.
     #[arg(long, value_name = "DIR|FILE")]
@@ -26,7 +34,7 @@ struct Cli {
     #[arg(long, value_name = "USER", conflicts_with_all = ["audit", "full"])]
     revoke: Option<String>,
     /// Read-only audit: nodes not converged since the last key change, nodes
-    /// missing the key recipe, account keys not in the source.
+    /// missing the key recipe, account keys not in the source. Exits 5 on drift (for cron).
     #[arg(long, conflicts_with_all = ["full", "force"])]
     audit: bool,
     #[command(flatten)]
@@ -44,19 +52,26 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     ops_examples::logging::init(cli.verbose, cli.quiet);
     let mut secrets = Secrets::new();
-    let result = if let Some(user) = &cli.revoke {
-        key_revoke(&cli.providers, user, cli.force, &mut secrets).await
-    } else if cli.audit {
-        key_audit(&cli.providers, cli.users.as_ref(), &mut secrets).await
-    } else {
-        key_sync(
-            &cli.providers,
-            cli.users.as_ref(),
-            cli.full,
-            cli.force,
-            &mut secrets,
-        )
-        .await
+    let work = async {
+        if let Some(user) = &cli.revoke {
+            key_revoke(&cli.providers, user, cli.force, &mut secrets).await
+        } else if cli.audit {
+            key_audit(&cli.providers, cli.users.as_ref(), &mut secrets).await
+        } else {
+            key_sync(
+                &cli.providers,
+                cli.users.as_ref(),
+                cli.full,
+                cli.force,
+                &mut secrets,
+            )
+            .await
+        }
     };
+    let result = interruptible(
+        work,
+        "key-sync stopped midway; run it again: it converges (a revoke too)",
+    )
+    .await;
     finish(result, &secrets)
 }

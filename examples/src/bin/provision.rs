@@ -4,11 +4,18 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use ops_examples::cli::{Secrets, finish};
-use ops_examples::fleet_cmd::{ProviderArgs, provision};
+use ops_examples::fleet_cmd::{ChefOverrides, ProviderArgs, provision};
+use ops_examples::formats;
 
 /// Provision hosts — droplet, DNS record, Chef node — safely, resumably, in parallel.
 #[derive(Debug, Parser)]
-#[command(name = "provision", version)]
+#[command(name = "provision", version, after_long_help = formats::help(
+    "Exit codes: 0 every host provisioned; 1 interrupted (Ctrl-C) or a local/journal failure; \
+     2 bad input (flags, environment, spec, rejected credentials, unknown run or batch); 3 a \
+     provider failed (also a resumed run that was rolling back); 4 some hosts failed. The \
+     spec format, every field shown:",
+    Some(formats::FLEET_SPEC_EXAMPLE),
+))]
 struct Cli {
     /// Fleet spec (TOML: `[defaults]` and `[[hosts]]`).
     #[arg(long, value_name = "fleet.toml")]
@@ -23,6 +30,14 @@ struct Cli {
     /// On failure keep what was created instead of rolling back.
     #[arg(long)]
     keep_on_failure: bool,
+    /// Chef Infra Client version to install on every host (overrides the spec's
+    /// `chef.version`; default: the latest).
+    #[arg(long, value_name = "VERSION", conflicts_with_all = ["resume", "resume_batch"])]
+    chef_version: Option<String>,
+    /// `chef_license` for every host's client.rb, e.g. `accept` (overrides the spec's
+    /// `chef.license`).
+    #[arg(long, value_name = "LICENSE", conflicts_with_all = ["resume", "resume_batch"])]
+    chef_license: Option<String>,
     #[command(flatten)]
     providers: ProviderArgs,
     /// Debug logging.
@@ -44,6 +59,10 @@ async fn main() -> std::process::ExitCode {
         cli.resume.as_deref(),
         cli.resume_batch.as_deref(),
         cli.keep_on_failure,
+        &ChefOverrides {
+            version: cli.chef_version.clone(),
+            license: cli.chef_license.clone(),
+        },
         &mut secrets,
     )
     .await;

@@ -7,11 +7,16 @@ use std::time::Duration;
 
 use clap::Parser;
 use ops_examples::cli::{CliError, Secrets, finish};
-use ops_examples::sandbox::providers::Fakes;
+use ops_examples::formats;
+use ops_examples::sandbox::providers::{DO_TOKEN, Fakes};
 
 /// Serve the fake providers and write `KEY=VALUE` lines for the other binaries.
 #[derive(Debug, Parser)]
-#[command(name = "sandbox", version)]
+#[command(name = "sandbox", version, after_long_help = formats::help(
+    "Exit codes: 0 stopped with Ctrl-C; 1 the fakes could not start or a file could not be \
+     written; 2 bad flags.",
+    None,
+))]
 struct Cli {
     /// Where to write the environment (`KEY=VALUE` per line; `set -a; . FILE` in a shell).
     #[arg(long, value_name = "FILE")]
@@ -31,6 +36,8 @@ struct Cli {
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
+    // Installed first: a Ctrl-C once the env file exists always stops the server cleanly.
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let fakes = Fakes::start(Duration::from_millis(cli.boot_ms)).await?;
     let io = |what: &str| {
         let what = what.to_owned();
@@ -62,7 +69,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     .map_err(io("the Chef credentials"))?;
     let env = [
         ("HOME", home.display().to_string()),
-        ("DIGITALOCEAN_TOKEN", "sandbox-token".to_owned()),
+        ("DIGITALOCEAN_TOKEN", DO_TOKEN.to_owned()),
         (
             "DIGITALOCEAN_API_URL",
             format!("http://{}/", fakes.digitalocean.addr()),
@@ -84,14 +91,37 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         ("NAGIOS_API_URL", fakes.nagios.uri()),
     ];
     let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    let tmp = cli.env_file.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(io("the env file"))?;
-    std::fs::rename(&tmp, &cli.env_file).map_err(io("the env file"))?;
+    write_private(&cli.env_file, &text).map_err(io("the env file"))?;
     ops_examples::emit(format!(
         "sandbox ready: environment in {} (Ctrl-C to stop)",
         cli.env_file.display()
     ));
-    let _ = tokio::signal::ctrl_c().await;
+    match sigint.as_mut() {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `text` to `path` atomically and readable by its owner only (it holds passwords):
+/// through a 0600 temporary file beside it that is removed whatever fails (issue #17: a
+/// failed rename left `<env-file>.tmp` behind, world-readable).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".sandbox-env-")
+        .tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 

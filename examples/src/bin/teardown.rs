@@ -3,16 +3,26 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use ops_examples::cli::{Secrets, finish};
+use ops_examples::cli::{Secrets, finish, interruptible};
 use ops_examples::fleet_cmd::{ProviderArgs, teardown};
+use ops_examples::formats;
 
 /// Tear hosts down: DNS records (and publish), Chef node and client, droplet.
 #[derive(Debug, Parser)]
-#[command(name = "teardown", version)]
+#[command(name = "teardown", version, after_long_help = formats::help(
+    "Exit codes: 0 every host torn down (or already gone, with a journal of it); 1 \
+     interrupted (Ctrl-C: run it again) or a local/journal failure; 2 bad input (flags, \
+     environment, spec, rejected credentials, a name that matches nothing, no zone known); 3 \
+     no teardown completed (a provider failed); 4 some teardowns are incomplete. \
+     `--spec` takes a provision spec (see `provision --help`).",
+    None,
+))]
 struct Cli {
     /// Host names.
     names: Vec<String>,
     /// The DNS zone of the hosts (their A/AAAA records are removed and the zone published).
+    /// Default: the zone each host's latest run journal records; a host with neither is
+    /// refused (its records would be left behind).
     #[arg(long)]
     zone: Option<String>,
     /// Tear down every host of this fleet spec (the one given to `provision --spec`), with
@@ -34,12 +44,15 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     ops_examples::logging::init(cli.verbose, cli.quiet);
     let mut secrets = Secrets::new();
-    let result = teardown(
-        &cli.providers,
-        &cli.names,
-        cli.zone.as_deref(),
-        cli.spec.as_ref(),
-        &mut secrets,
+    let result = interruptible(
+        teardown(
+            &cli.providers,
+            &cli.names,
+            cli.zone.as_deref(),
+            cli.spec.as_ref(),
+            &mut secrets,
+        ),
+        "teardown stopped midway; it is re-runnable: run the same command again to finish",
     )
     .await;
     finish(result, &secrets)

@@ -22,6 +22,9 @@ use crate::cli::CliError;
 
 /// The DNS zone the sandbox owns.
 pub const ZONE: &str = "example.com";
+/// The only DigitalOcean API token the fake accepts (a wrong one is refused with 401, as
+/// DigitalOcean does).
+pub const DO_TOKEN: &str = "sandbox-token";
 /// The name of the SSH key registered on the fake DigitalOcean account.
 pub const KEY_NAME: &str = "ops";
 /// Hosts of the built-in fleet (Nagios already knows them, as its config would).
@@ -94,6 +97,7 @@ impl Fakes {
     pub async fn start(boot: Duration) -> Result<Fakes, CliError> {
         let digitalocean = FakeDigitalOcean::start_with(FakeConfig {
             activation_delay: boot,
+            token: Some(DO_TOKEN.to_owned()),
             ..FakeConfig::default()
         })
         .await

@@ -6,14 +6,15 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const PROVISION: &str = env!("CARGO_BIN_EXE_provision");
-const TEARDOWN: &str = env!("CARGO_BIN_EXE_teardown");
-const KEY_SYNC: &str = env!("CARGO_BIN_EXE_key-sync");
-const SANDBOX: &str = env!("CARGO_BIN_EXE_sandbox");
-const STATUS: &str = env!("CARGO_BIN_EXE_status");
+pub(crate) const PROVISION: &str = env!("CARGO_BIN_EXE_provision");
+pub(crate) const TEARDOWN: &str = env!("CARGO_BIN_EXE_teardown");
+pub(crate) const KEY_SYNC: &str = env!("CARGO_BIN_EXE_key-sync");
+pub(crate) const SANDBOX: &str = env!("CARGO_BIN_EXE_sandbox");
+pub(crate) const STATUS: &str = env!("CARGO_BIN_EXE_status");
 
-const PROVIDER_ENV: [&str; 12] = [
+pub(crate) const PROVIDER_ENV: [&str; 13] = [
     "DIGITALOCEAN_TOKEN",
+    "DIGITALOCEAN_ACCESS_TOKEN",
     "DIGITALOCEAN_API_URL",
     "DYN_CUSTOMER_NAME",
     "DYN_USER_NAME",
@@ -27,7 +28,7 @@ const PROVIDER_ENV: [&str; 12] = [
     "QA_DATABASE_URL",
 ];
 
-fn cmd(bin: &str, state: &Path) -> Command {
+pub(crate) fn cmd(bin: &str, state: &Path) -> Command {
     let mut c = Command::new(bin);
     for v in PROVIDER_ENV {
         c.env_remove(v);
@@ -37,14 +38,14 @@ fn cmd(bin: &str, state: &Path) -> Command {
 }
 
 /// `bin` with the environment a `sandbox` server process wrote (see [`start_sandbox`]).
-fn sandboxed(bin: &str, state: &Path, env: &[(String, String)]) -> Command {
+pub(crate) fn sandboxed(bin: &str, state: &Path, env: &[(String, String)]) -> Command {
     let mut c = cmd(bin, state);
     c.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     c
 }
 
 /// Asserts the process succeeded, showing its stderr when it did not.
-fn assert_ok(out: &Output) {
+pub(crate) fn assert_ok(out: &Output) {
     assert!(
         out.status.success(),
         "{}",
@@ -53,12 +54,12 @@ fn assert_ok(out: &Output) {
 }
 
 /// Asserts the process succeeded and returns its stdout as JSON.
-fn json_ok(out: &Output) -> serde_json::Value {
+pub(crate) fn json_ok(out: &Output) -> serde_json::Value {
     assert_ok(out);
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
-fn one_line_error(out: &Output, code: i32) -> String {
+pub(crate) fn one_line_error(out: &Output, code: i32) -> String {
     assert_eq!(
         out.status.code(),
         Some(code),
@@ -139,7 +140,7 @@ fn token_never_printed_when_other_credentials_are_missing() {
     let state = tempfile::tempdir().unwrap();
     let token = "dop_v1_do-not-print-this-token-0123456789";
     let out = cmd(TEARDOWN, state.path())
-        .arg("web-01")
+        .args(["--zone", "example.com", "web-01"])
         .env("DIGITALOCEAN_TOKEN", token)
         .output()
         .unwrap();
@@ -254,17 +255,18 @@ fn key_sync_converges_and_rejects_an_invalid_key() {
     assert!(line.contains("nothing was written"), "{line}");
 }
 
+// Issue #17: a name that matches nothing (a misspelling) used to exit 0. Each `--sandbox`
+// run starts from an empty world, and no journal names these hosts.
 #[test]
-fn teardown_of_absent_hosts_is_complete() {
+fn teardown_of_a_name_that_matches_nothing_is_bad_input() {
     let state = tempfile::tempdir().unwrap();
     let out = cmd(TEARDOWN, state.path())
         .args(["--sandbox", "--json", "web-01", "web-02"])
         .output()
         .unwrap();
-    let v = json_ok(&out);
-    let hosts = v["hosts"].as_array().unwrap();
-    assert_eq!(hosts.len(), 2);
-    assert!(hosts.iter().all(|h| h["complete"] == true), "{v}");
+    let line = one_line_error(&out, 2);
+    assert!(line.contains("nothing matched web-01, web-02"), "{line}");
+    assert!(out.stdout.is_empty(), "nothing reported as torn down");
 }
 
 /// A `sandbox` server process; killed (SIGKILL: no destructor runs in it) and waited for on
@@ -312,7 +314,7 @@ pub(crate) fn start_sandbox(dir: &Path, boot_ms: u64) -> (Server, Vec<(String, S
     (Server(child), env)
 }
 
-const ONE_HOST: &str = r#"
+pub(crate) const ONE_HOST: &str = r#"
 [[hosts]]
 name = "app-01"
 region = "nyc3"
@@ -345,7 +347,7 @@ fn real_configuration_path_against_the_sandbox_server() {
     assert_ok(&out);
 }
 
-const TWO_HOSTS: &str = r#"
+pub(crate) const TWO_HOSTS: &str = r#"
 [defaults]
 region = "nyc3"
 size = "s-1vcpu-1gb"
@@ -391,7 +393,7 @@ fn teardown_spec_removes_every_host_of_the_spec_with_its_records() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|a| a["outcome"] == "Removed")
+            .filter(|a| a["outcome"] == "removed")
             .map(|a| a["resource"].as_str().unwrap())
             .collect();
         assert!(
@@ -414,7 +416,7 @@ fn teardown_spec_removes_every_host_of_the_spec_with_its_records() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .all(|a| a["outcome"] != "Removed")),
+                .all(|a| a["outcome"] != "removed")),
         "{v}"
     );
 }
@@ -454,7 +456,7 @@ fn interrupted_provision(
 /// Waits (up to 120 s, polling every 20 ms) until `hosts` run journals under `state` record
 /// `step` as started. Journals are written atomically (rename), so a parse error only
 /// means a file that is not a journal.
-fn wait_for_journals(state: &Path, hosts: usize, step: &str) {
+pub(crate) fn wait_for_journals(state: &Path, hosts: usize, step: &str) {
     fn journals(dir: &Path, out: &mut Vec<serde_json::Value>) {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let p = e.path();
@@ -572,9 +574,17 @@ fn key_sync_audit_and_fast_revoke_against_the_sandbox_server() {
     assert_eq!(v["item_written"], true, "{v}");
     assert_eq!(v["keys_deleted"].as_array().unwrap().len(), 1, "{v}");
 
-    // The source still lists bob as present: the audit says so.
-    let v = run(&["--users", users, "--audit", "--json"]);
+    // The source still lists bob as present: the audit says so, and exits 5 (drift, for cron;
+    // issue #17), with one error line.
+    let out = sandboxed(KEY_SYNC, &state, &env)
+        .args(["--users", users, "--audit", "--json"])
+        .output()
+        .unwrap();
+    let line = one_line_error(&out, 5);
+    assert!(line.contains("the audit found drift"), "{line}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["digest_up_to_date"], false, "{v}");
+    assert!(!v["drift"].as_array().unwrap().is_empty(), "{v}");
 }
 
 #[test]
@@ -629,7 +639,7 @@ fn sigint_mid_fleet_then_resume_batch_finishes_every_host() {
             .unwrap()
             .iter()
             .filter(|a| {
-                a["outcome"] == "Removed" && a["resource"].as_str().unwrap().starts_with("droplet ")
+                a["outcome"] == "removed" && a["resource"].as_str().unwrap().starts_with("droplet ")
             })
             .count();
         assert_eq!(droplets, 1, "{v}");
@@ -646,7 +656,7 @@ fn sigint_mid_fleet_then_resume_batch_finishes_every_host() {
 /// it whole — request line, every header, the body — in an error body each provider's
 /// client reads: DigitalOcean's `id`/`message`, Dyn's `msgs`, Chef's `error`, and as plain
 /// text for nagios-api. Serves until the test process ends.
-fn start_echo_provider() -> String {
+pub(crate) fn start_echo_provider() -> String {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -698,7 +708,7 @@ fn start_echo_provider() -> String {
 }
 
 /// Every file below `dir`, as text.
-fn files_below(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+pub(crate) fn files_below(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return out;
@@ -748,7 +758,7 @@ fn assert_no_canary(
     }
 }
 
-fn with_env(env: &[(String, String)], key: &str, value: &str) -> Vec<(String, String)> {
+pub(crate) fn with_env(env: &[(String, String)], key: &str, value: &str) -> Vec<(String, String)> {
     let mut env: Vec<_> = env.iter().filter(|(k, _)| k != key).cloned().collect();
     env.push((key.to_owned(), value.to_owned()));
     env
