@@ -205,8 +205,15 @@ impl Providers {
         })
     }
 
-    /// A provisioner over these providers.
-    pub fn engine(&self, state_dir: PathBuf, sandbox: bool, keep_on_failure: bool) -> Engine {
+    /// A provisioner over these providers. With `dry_run` its ports are read-only
+    /// ([`ops_core::dry_run`]): a write would be refused, loudly, whatever the workflow does.
+    pub fn engine(
+        &self,
+        state_dir: PathBuf,
+        sandbox: bool,
+        keep_on_failure: bool,
+        dry_run: bool,
+    ) -> Engine {
         let mut c = ProvisionConfig::new(state_dir, BootstrapConfig::new(self.chef_url.clone()));
         c.redactor = crate::cli::redactor().clone();
         c.keep_on_failure = keep_on_failure;
@@ -217,13 +224,20 @@ impl Providers {
             c.monitoring_poll = Duration::from_millis(100);
             c.monitoring_timeout = Duration::from_secs(10);
         }
-        Provisioner::new(
-            Arc::new(DigitalOceanCompute::new(self.digitalocean.clone())),
-            Arc::new(self.dns.clone()),
-            Arc::new(ChefConfigMgmt::new(self.chef.clone())),
-            Arc::new(self.monitoring.clone()),
-            c,
-        )
+        let mut compute: Arc<dyn ops_core::ports::Compute> =
+            Arc::new(DigitalOceanCompute::new(self.digitalocean.clone()));
+        let mut dns: Arc<dyn ops_core::ports::Dns> = Arc::new(self.dns.clone());
+        let mut config: Arc<dyn ops_core::ports::ConfigMgmt> =
+            Arc::new(ChefConfigMgmt::new(self.chef.clone()));
+        let mut monitoring: Arc<dyn ops_core::ports::Monitoring> =
+            Arc::new(self.monitoring.clone());
+        if dry_run {
+            compute = ops_core::dry_run::compute(compute);
+            dns = ops_core::dry_run::dns(dns);
+            config = ops_core::dry_run::config_mgmt(config);
+            monitoring = ops_core::dry_run::monitoring(monitoring);
+        }
+        Provisioner::new(compute, dns, config, monitoring, c)
     }
 }
 
@@ -578,6 +592,13 @@ pub async fn provision(
             "pass either --resume RUN or --resume-batch BATCH, not both",
         ));
     }
+    if p.dry_run && (resume.is_some() || resume_batch.is_some()) {
+        // A resume writes; its dry run would be refused at the first write by the read-only
+        // ports. Say so before any request.
+        return Err(CliError::bad_input(
+            "--dry-run plans a new run from a spec; --resume/--resume-batch continue a run for              real: pass one or the other (nothing was done)",
+        ));
+    }
     let specs = if resume.is_none() && resume_batch.is_none() {
         let mut specs = load_specs(spec, p.sandbox)?;
         for s in &mut specs {
@@ -598,7 +619,7 @@ pub async fn provision(
     // Installed before the first request: a Ctrl-C once anything was written is handled.
     let sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let providers = Providers::resolve(p, secrets).await?;
-    let engine = providers.engine(p.state_dir.clone(), p.sandbox, keep_on_failure);
+    let engine = providers.engine(p.state_dir.clone(), p.sandbox, keep_on_failure, p.dry_run);
     if let Some(batch) = resume_batch {
         let (engine, task) = spawn_progress(engine);
         let report = engine.resume_batch(batch).await;
@@ -901,7 +922,7 @@ pub async fn teardown(
         None => name_targets(p, names, zone).await?,
     };
     let providers = Providers::resolve(p, secrets).await?;
-    let engine = providers.engine(p.state_dir.clone(), p.sandbox, false);
+    let engine = providers.engine(p.state_dir.clone(), p.sandbox, false, p.dry_run);
     // Names no journal knows: look first (reads only), refuse if one matches nothing.
     let probe: Vec<TeardownTarget> = targets
         .iter()
@@ -964,10 +985,8 @@ pub async fn key_sync_with(
     source: &KeySource,
     run: RunOptions,
 ) -> Result<SyncReport, CliError> {
-    let bag = ChefUsersBag::new(providers.chef.clone());
-    let keys = DoAccountKeys::new(providers.digitalocean.clone());
-    let nodes = ChefNodes::new(providers.chef.clone());
-    let ks = KeySync::new(&bag, &keys, &nodes, KeySyncOptions::default());
+    let (bag, keys, nodes) = key_sync_parts(providers, run.dry_run);
+    let ks = KeySync::new(&*bag, &*keys, &*nodes, KeySyncOptions::default());
     ks.sync(source, run)
         .await
         .map_err(|e| CliError::from_workflow("key sync failed", e))
@@ -1016,13 +1035,31 @@ pub async fn key_sync(
     Ok(())
 }
 
-fn key_sync_parts(providers: &Providers) -> (ChefUsersBag, DoAccountKeys, ChefNodes) {
-    (
-        ChefUsersBag::new(providers.chef.clone()),
-        DoAccountKeys::new(providers.digitalocean.clone()),
-        ChefNodes::new(providers.chef.clone()),
-    )
+/// The key-sync ports; with `read_only` their writes are refused ([`ops_core::dry_run`]):
+/// a dry run or an audit cannot write whatever the workflow does.
+fn key_sync_parts(providers: &Providers, read_only: bool) -> KeySyncPorts {
+    let bag: Arc<dyn ops_core::key_sync::UsersBag> =
+        Arc::new(ChefUsersBag::new(providers.chef.clone()));
+    let keys: Arc<dyn ops_core::key_sync::AccountKeys> =
+        Arc::new(DoAccountKeys::new(providers.digitalocean.clone()));
+    let nodes: Arc<dyn ops_core::key_sync::NodeInventory> =
+        Arc::new(ChefNodes::new(providers.chef.clone()));
+    if read_only {
+        (
+            ops_core::dry_run::users_bag(bag),
+            ops_core::dry_run::account_keys(keys),
+            ops_core::dry_run::node_inventory(nodes),
+        )
+    } else {
+        (bag, keys, nodes)
+    }
 }
+
+type KeySyncPorts = (
+    Arc<dyn ops_core::key_sync::UsersBag>,
+    Arc<dyn ops_core::key_sync::AccountKeys>,
+    Arc<dyn ops_core::key_sync::NodeInventory>,
+);
 
 /// `key-sync --revoke USER`: mark the user removed everywhere in one step and
 /// print the nodes that still have to converge.
@@ -1037,8 +1074,8 @@ pub async fn key_revoke(
         return Err(CliError::bad_input("--revoke needs a user id"));
     }
     let providers = Providers::resolve(p, secrets).await?;
-    let (bag, keys, nodes) = key_sync_parts(&providers);
-    let ks = KeySync::new(&bag, &keys, &nodes, KeySyncOptions::default());
+    let (bag, keys, nodes) = key_sync_parts(&providers, p.dry_run);
+    let ks = KeySync::new(&*bag, &*keys, &*nodes, KeySyncOptions::default());
     // A user with no data bag item and no managed key is a misspelling, not a revoke: the
     // revoke would only record the name in the sync state (issue #17: it exited 0).
     if !ks
@@ -1082,8 +1119,9 @@ pub async fn key_audit(
 ) -> Result<(), CliError> {
     let source = load_users(users, p.sandbox)?;
     let providers = Providers::resolve(p, secrets).await?;
-    let (bag, keys, nodes) = key_sync_parts(&providers);
-    let ks = KeySync::new(&bag, &keys, &nodes, KeySyncOptions::default());
+    // An audit only reads: its ports say so.
+    let (bag, keys, nodes) = key_sync_parts(&providers, true);
+    let ks = KeySync::new(&*bag, &*keys, &*nodes, KeySyncOptions::default());
     let report = ks
         .audit(&source)
         .await

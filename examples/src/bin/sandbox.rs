@@ -24,6 +24,11 @@ struct Cli {
     /// A directory for the Chef credentials file (it becomes `HOME` in the env file).
     #[arg(long, value_name = "DIR")]
     home: PathBuf,
+    /// Write every request the fakes have served to FILE (one JSON object per line after a
+    /// `# dump N` line) on SIGUSR1 and when stopping: what a run really sent, e.g. to check
+    /// that a `--dry-run` wrote nothing.
+    #[arg(long, value_name = "FILE")]
+    request_log: Option<PathBuf>,
     /// How long droplets take to boot, in milliseconds.
     #[arg(long, default_value_t = 1500)]
     boot_ms: u64,
@@ -96,15 +101,76 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         "sandbox ready: environment in {} (Ctrl-C to stop)",
         cli.env_file.display()
     ));
-    match sigint.as_mut() {
-        Some(s) => {
-            s.recv().await;
-        }
-        None => {
-            let _ = tokio::signal::ctrl_c().await;
+    let mut usr1 =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()).ok();
+    let mut dumps = 0u64;
+    loop {
+        tokio::select! {
+            () = async {
+                match sigint.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            } => break,
+            Some(()) = async {
+                match usr1.as_mut() {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some(path) = &cli.request_log {
+                    dumps += 1;
+                    dump_requests(&fakes, path, dumps).map_err(io("the request log"))?;
+                }
+            }
         }
     }
+    if let Some(path) = &cli.request_log {
+        dump_requests(&fakes, path, dumps + 1).map_err(io("the request log"))?;
+    }
     Ok(())
+}
+
+/// Every request the four fakes served, as `{"provider", "method", "path"}` lines after a
+/// `# dump N` line, written atomically (a reader never sees half a dump).
+fn dump_requests(fakes: &Fakes, path: &std::path::Path, n: u64) -> std::io::Result<()> {
+    let line = |provider: &str, method: &str, path: &str| {
+        serde_json::json!({"provider": provider, "method": method, "path": path}).to_string()
+    };
+    let mut out = vec![format!("# dump {n}")];
+    out.extend(
+        fakes
+            .digitalocean
+            .requests()
+            .iter()
+            .map(|r| line("digitalocean", &r.method, &r.path)),
+    );
+    out.extend(
+        fakes
+            .dyn_dns
+            .requests()
+            .iter()
+            .map(|r| line("dyn", &r.method, &r.path)),
+    );
+    out.extend(
+        fakes
+            .chef
+            .requests()
+            .iter()
+            .map(|r| line("chef", &r.method, &r.path)),
+    );
+    out.extend(
+        fakes
+            .nagios
+            .requests()
+            .iter()
+            .map(|r| line("nagios", &r.method, &r.path)),
+    );
+    write_private(path, &(out.join("\n") + "\n"))
 }
 
 /// Writes `text` to `path` atomically and readable by its owner only (it holds passwords):

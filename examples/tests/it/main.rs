@@ -3,6 +3,7 @@
 
 mod contract_cli;
 mod demo_cli;
+mod dry_run_cli;
 mod exit_codes;
 mod fleet_cli;
 mod status_cli;
