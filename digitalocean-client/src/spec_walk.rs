@@ -13,13 +13,15 @@
 //!
 //! A variant that does not decode fails the test with the operation, the JSON path and
 //! serde's message, unless it is listed in [`EXCEPTIONS`] with the reason it is deliberate;
-//! an exception that no longer fails fails the test too, so the list stays true.
+//! an exception that no longer fails fails the test too, so the list stays true. The
+//! variants come from the spec here; the mutations, the exceptions and the verdict are
+//! `ops_proptest::shape`, the engine of the other clients' shape walks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::sync::OnceLock;
 
+use ops_proptest::shape::{Decoder, Exception, Mutation, Walk, apply, decode};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
@@ -39,8 +41,9 @@ const SPEC: &str = concat!(
 );
 
 /// Variants that are allowed to fail, each with its reason. Format:
-/// `(operation id, JSON path, mutation, why)`.
-const EXCEPTIONS: &[(&str, &str, Mutation, &str)] = &[];
+/// `(operation id, JSON path, mutations, why)`; `*` in either matches any text within one
+/// name or path segment, `a|b` either.
+const EXCEPTIONS: &[Exception] = &[];
 
 /// One class of deliberate exception, documented here rather than listed per operation:
 /// the spec marks no envelope key `required` (`{"droplet": …}`, `{"action": …}`, …), but
@@ -74,15 +77,11 @@ fn spec() -> &'static Value {
     })
 }
 
-type Decoder = fn(&Value) -> Result<(), String>;
-
 fn one<T: DeserializeOwned>(v: &Value, key: &str) -> Result<(), String> {
     let inner = v
         .get(key)
         .ok_or_else(|| format!("no `{key}` in the answer"))?;
-    serde_json::from_value::<T>(inner.clone())
-        .map(drop)
-        .map_err(|e| e.to_string())
+    decode::<T>(inner)
 }
 
 fn page<T: DeserializeOwned>(v: &Value, key: &str) -> Result<(), String> {
@@ -95,11 +94,10 @@ fn page<T: DeserializeOwned>(v: &Value, key: &str) -> Result<(), String> {
 fn created(v: &Value) -> Result<(), String> {
     // The client decodes the answer of the request it sent; the walk decides by shape.
     if v.get("droplets").is_some() {
-        serde_json::from_value::<CreatedDroplets>(v.clone()).map(drop)
+        decode::<CreatedDroplets>(v)
     } else {
-        serde_json::from_value::<CreatedDroplet>(v.clone()).map(drop)
+        decode::<CreatedDroplet>(v)
     }
-    .map_err(|e| e.to_string())
 }
 
 /// Every operation the client implements with an answer body, and its decoder.
@@ -149,22 +147,12 @@ fn error_body(v: &Value) -> Result<(), String> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Mutation {
-    Omit,
-    Null,
-    EmptyArray,
-    UnknownField,
-}
-
-impl fmt::Display for Mutation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Mutation::Omit => "omitted (not required)",
-            Mutation::Null => "null (nullable)",
-            Mutation::EmptyArray => "empty array",
-            Mutation::UnknownField => "with an unknown field",
-        })
+/// How a failure names its variant: why the spec allows it.
+fn described(m: Mutation) -> String {
+    match m {
+        Mutation::Omit => "omitted (not required)".into(),
+        Mutation::Null => "null (nullable)".into(),
+        other => other.to_string(),
     }
 }
 
@@ -344,24 +332,6 @@ fn variants(schema: &Value, path: &str, depth: usize, out: &mut Vec<(String, Mut
     }
 }
 
-fn apply(base: &Value, path: &str, m: Mutation) -> Option<Value> {
-    let mut v = base.clone();
-    match m {
-        Mutation::UnknownField => {
-            v.pointer_mut(path)?
-                .as_object_mut()?
-                .insert("x_field_not_in_the_spec".into(), json!({"a": [1, null]}));
-        }
-        Mutation::Null => *v.pointer_mut(path)? = Value::Null,
-        Mutation::EmptyArray => *v.pointer_mut(path)? = json!([]),
-        Mutation::Omit => {
-            let (parent, key) = path.rsplit_once('/')?;
-            v.pointer_mut(parent)?.as_object_mut()?.remove(key)?;
-        }
-    }
-    Some(v)
-}
-
 /// The answer schemas of `op`: (status, schema) for every status with a JSON body.
 fn answers(op: &str) -> Vec<(String, Value)> {
     let paths = spec()["paths"].as_object().unwrap();
@@ -380,44 +350,27 @@ fn answers(op: &str) -> Vec<(String, Value)> {
     out
 }
 
-#[derive(Default)]
-struct Report {
-    checked: usize,
-    failures: Vec<String>,
-    excepted_and_failed: BTreeSet<(String, String, Mutation)>,
-}
-
-impl Report {
-    fn check(
-        &mut self,
-        op: &str,
-        status: &str,
-        path: &str,
-        m: Option<Mutation>,
-        v: &Value,
-        d: Decoder,
-    ) {
-        self.checked += 1;
-        let Err(e) = d(v) else { return };
-        if m.is_some_and(|m| is_missing_envelope(path, m, status, &e)) {
-            return;
-        }
-        if let Some(m) = m
-            && EXCEPTIONS
-                .iter()
-                .any(|(o, p, em, _)| *o == op && *p == path && *em == m)
-        {
-            self.excepted_and_failed
-                .insert((op.to_string(), path.to_string(), m));
-            return;
-        }
-        let what = m.map_or("the complete instance".to_string(), |m| m.to_string());
-        self.failures
-            .push(format!("{op} {status} {path}: {what}: {e}"));
+/// One decode: failures are labelled with the answer's status and say why the spec allows
+/// the variant; the missing envelope key is checked here (see [`is_missing_envelope`]).
+fn check(
+    walk: &mut Walk,
+    (op, status): (&str, &str),
+    path: &str,
+    m: Option<Mutation>,
+    v: &Value,
+    d: Decoder,
+) {
+    let result = match d(v) {
+        Err(e) if m.is_some_and(|m| is_missing_envelope(path, m, status, &e)) => Ok(()),
+        other => other,
+    };
+    if let Some(e) = walk.judge(op, m.map(|m| (path, m)), result) {
+        let what = m.map_or("the complete instance".to_string(), described);
+        walk.fail(format!("{op} {status} {path}: {what}: {e}"));
     }
 }
 
-fn walk_schema(report: &mut Report, op: &str, status: &str, schema: &Value, d: Decoder) {
+fn walk_schema(walk: &mut Walk, op: &str, status: &str, schema: &Value, d: Decoder) {
     let roots: Vec<Value> = {
         let f = flatten(schema);
         if f.properties.is_empty() && !f.alternatives.is_empty() {
@@ -428,12 +381,12 @@ fn walk_schema(report: &mut Report, op: &str, status: &str, schema: &Value, d: D
     };
     for root in roots {
         let base = instance(&root, 0);
-        report.check(op, status, "", None, &base, d);
+        check(walk, (op, status), "", None, &base, d);
         let mut vs = Vec::new();
         variants(&root, "", 0, &mut vs);
         for (path, m) in vs {
             if let Some(v) = apply(&base, &path, m) {
-                report.check(op, status, &path, Some(m), &v, d);
+                check(walk, (op, status), &path, Some(m), &v, d);
             }
         }
     }
@@ -441,7 +394,7 @@ fn walk_schema(report: &mut Report, op: &str, status: &str, schema: &Value, d: D
 
 #[test]
 fn every_answer_the_spec_allows_decodes() {
-    let mut report = Report::default();
+    let mut walk = Walk::new(EXCEPTIONS);
     for (op, decoder) in OPERATIONS {
         for (status, schema) in answers(op) {
             let d: Decoder = if status.starts_with('2') {
@@ -449,31 +402,10 @@ fn every_answer_the_spec_allows_decodes() {
             } else {
                 error_body
             };
-            walk_schema(&mut report, op, &status, &schema, d);
+            walk_schema(&mut walk, op, &status, &schema, d);
         }
     }
-    let stale: Vec<_> = EXCEPTIONS
-        .iter()
-        .filter(|(o, p, m, _)| {
-            !report
-                .excepted_and_failed
-                .contains(&(o.to_string(), p.to_string(), *m))
-        })
-        .map(|(o, p, m, why)| format!("{o} {p}: {m} (listed because: {why})"))
-        .collect();
-    assert!(
-        report.checked > 1000,
-        "the walk checked only {} variants: is the spec complete?",
-        report.checked
-    );
-    assert!(
-        report.failures.is_empty() && stale.is_empty(),
-        "{} of {} spec-valid answers do not decode:\n  {}\n\nexceptions that no longer fail (remove them):\n  {}",
-        report.failures.len(),
-        report.checked,
-        report.failures.join("\n  "),
-        stale.join("\n  ")
-    );
+    walk.assert_clean(1001);
 }
 
 #[test]
@@ -486,18 +418,9 @@ fn the_walk_catches_a_required_field_the_spec_leaves_optional() {
         name: String,
     }
     let schema = json!({"type": "object", "properties": {"name": {"type": "string"}}});
-    let mut report = Report::default();
-    walk_schema(&mut report, "strict", "200", &schema, |v| {
-        serde_json::from_value::<Strict>(v.clone())
-            .map(drop)
-            .map_err(|e| e.to_string())
-    });
-    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
-    assert!(
-        report.failures[0].contains("/name: omitted"),
-        "{:?}",
-        report.failures
-    );
+    let mut walk = Walk::new(&[]);
+    walk_schema(&mut walk, "strict", "200", &schema, decode::<Strict>);
+    walk.assert_failures(&["/name: omitted"]);
 }
 
 #[test]

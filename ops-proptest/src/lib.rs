@@ -8,7 +8,10 @@
 //!   binary lookup, violations from its log), for digitalocean-client's Prism suite and
 //!   ops-core's provision-through-Prism suite;
 //! - [`nagios`]: a throwaway Nagios 4 + nagios-api 1.2.2, for nagios-client's conformance
-//!   suite and ops-core's status suite.
+//!   suite and ops-core's status suite;
+//! - [`shape`]: the shape walk (issue #16) that decodes every recorded answer and every
+//!   odd-but-valid variant of it against a client's list of deliberate exceptions, for the
+//!   clients' `shape_walk` tests and digitalocean-client's `spec_walk`.
 //!
 //! Every decoder that reads outside data gets three kinds of input: arbitrary bytes, byte
 //! mutations of recorded bodies ([`bytes_mutated`]) and structural mutations of them
@@ -34,6 +37,7 @@
 pub mod hostile;
 pub mod nagios;
 pub mod prism;
+pub mod shape;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
