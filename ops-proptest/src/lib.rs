@@ -3,7 +3,9 @@
 //! harnesses more than one crate's tests need:
 //!
 //! - [`hostile`]: a raw HTTP/1.1 server that misbehaves on purpose (endless chunked bodies,
-//!   bodies cut off mid-way), for the four clients' `hostile_server` tests;
+//!   bodies cut off mid-way), the unsafe path names, and (feature `wiremock`) a server that
+//!   echoes every request into its refusal, for the four clients' `hostile_server` and
+//!   `errors` tests;
 //! - [`prism`]: Prism with DigitalOcean's OpenAPI spec (`prism mock` / `prism proxy`, spec and
 //!   binary lookup, violations from its log), for digitalocean-client's Prism suite and
 //!   ops-core's provision-through-Prism suite;

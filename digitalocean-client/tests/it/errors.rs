@@ -8,6 +8,7 @@ use common::{TOKEN, action, droplet, droplet_with, fast_retry, setup};
 use digitalocean_client::{
     Client, CreateDroplet, CreateDroplets, DropletSpec, Error, RetryConfig, StatusCode, WaitOptions,
 };
+use ops_proptest::hostile::{EchoRefusal, error_texts};
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -776,26 +777,12 @@ async fn token_never_reaches_debug_display_or_errors() {
     );
 }
 
-/// A server (or proxy) that refuses every request and echoes it back in its error body:
-/// method, path, every header and the body.
-struct EchoRefusal(u16);
-
-impl wiremock::Respond for EchoRefusal {
-    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
-        let headers: Vec<String> = req
-            .headers
-            .iter()
-            .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
-            .collect();
-        let echo = format!(
-            "refused {} {} [{}] {}",
-            req.method,
-            req.url.path(),
-            headers.join("; "),
-            String::from_utf8_lossy(&req.body)
-        );
-        ResponseTemplate::new(self.0).set_body_json(json!({"id": "unauthorized", "message": echo}))
-    }
+/// A server (or proxy) that refuses every request with `status` and echoes it back in its
+/// error body: method, path, every header and the body.
+fn echo_refusal(status: u16) -> impl wiremock::Respond {
+    EchoRefusal(move |echo: String| {
+        ResponseTemplate::new(status).set_body_json(json!({"id": "unauthorized", "message": echo}))
+    })
 }
 
 // Issue #17: the token never reaches an error through a server that echoes the request.
@@ -804,17 +791,11 @@ async fn a_server_echoing_the_request_never_puts_the_token_into_the_error() {
     for status in [401, 403, 500] {
         let (server, client) = setup().await;
         Mock::given(method("GET"))
-            .respond_with(EchoRefusal(status))
+            .respond_with(echo_refusal(status))
             .mount(&server)
             .await;
         let err = client.account().get().await.unwrap_err();
-        let mut texts = vec![err.to_string(), format!("{err:?}")];
-        let mut src = std::error::Error::source(&err);
-        while let Some(s) = src {
-            texts.push(s.to_string());
-            src = s.source();
-        }
-        let all = texts.join("\n");
+        let all = error_texts(&err);
         assert!(!all.contains(TOKEN), "{status}: {all}");
         assert!(
             all.contains("Bearer [REDACTED]"),

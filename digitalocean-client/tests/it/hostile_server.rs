@@ -5,17 +5,14 @@
 
 use crate::common;
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{TOKEN, droplet, setup};
 use digitalocean_client::{Client, DEFAULT_MAX_PAGES, Error, RetryConfig, SshKeyId};
-use ops_proptest::hostile::{chunked, cut_short, raw_server, wait_for_writer};
+use ops_proptest::hostile::{UNSAFE_NAMES, every_request, expect_no_request, pages_until_error};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
-
-const UNSAFE: [&str; 9] = ["..", ".", "a/b", "a\tb", "a\\b", "a?b", "a#b", "a\r\nb", ""];
 
 fn invalid_field(err: &Error) -> &'static str {
     match err {
@@ -27,12 +24,8 @@ fn invalid_field(err: &Error) -> &'static str {
 #[tokio::test]
 async fn unsafe_names_send_no_request() {
     let (server, c) = setup().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .expect(0)
-        .mount(&server)
-        .await;
-    for bad in UNSAFE {
+    expect_no_request(&server).await;
+    for bad in UNSAFE_NAMES {
         let e = c.domains().get(bad).await.unwrap_err();
         assert_eq!(invalid_field(&e), "domain", "{bad:?}");
         let e = c.domains().delete(bad).await.unwrap_err();
@@ -145,72 +138,13 @@ async fn body_over_the_limit_with_content_length_is_refused() {
         .unwrap();
 }
 
-#[test]
-fn zero_limit_is_a_config_error() {
-    let err = Client::builder(TOKEN)
-        .max_response_bytes(0)
-        .build()
-        .unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
-}
-
-#[tokio::test]
-async fn chunked_body_over_the_limit_stops_reading() {
-    // No Content-Length: the server streams up to 8 MiB; the client must stop at 64 KiB.
-    let (uri, hits, sent) = raw_server(|s, _| chunked(s, "200 OK", 8 << 20));
-    let c = small_client(&uri, 64 * 1024);
-    let err = tokio::time::timeout(Duration::from_secs(20), c.droplets().get(1))
-        .await
-        .expect("the client read the whole endless body")
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::ResponseTooLarge {
-                limit: 65536,
-                content_length: None
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(hits.load(Ordering::SeqCst), 1);
-    // It hung up long before the end (socket buffers hold a few MiB at most).
-    wait_for_writer(&sent).await;
-    assert!(sent.load(Ordering::SeqCst) < 8 << 20);
-}
-
-#[tokio::test]
-async fn huge_error_body_keeps_a_snippet() {
-    let (uri, _, _) = raw_server(|s, _| chunked(s, "502 Bad Gateway", 8 << 20));
-    let c = small_client(&uri, 32 << 20);
-    let err = tokio::time::timeout(Duration::from_secs(20), c.droplets().get(1))
-        .await
-        .unwrap()
-        .unwrap_err();
-    let Error::UnexpectedStatus {
-        status,
-        body_snippet,
-        ..
-    } = &err
-    else {
-        panic!("{err:?}")
-    };
-    assert_eq!(status.as_u16(), 502);
-    assert_eq!(body_snippet.len(), 512);
-}
-
-#[tokio::test]
-async fn body_cut_mid_way_is_a_transport_error() {
-    for status in ["200 OK", "502 Bad Gateway"] {
-        let (uri, _, _) =
-            raw_server(move |s, _| cut_short(s, status, "{\"droplet\": {\"id\": 1, \"pad\": \""));
-        let err = small_client(&uri, 1 << 20)
-            .droplets()
-            .get(1)
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::Transport(_)), "{status}: {err:?}");
-    }
+ops_proptest::body_limit_tests! {
+    client: small_client,
+    call: |c| c.droplets().get(1),
+    answer: every_request,
+    requests: 1,
+    cut_short: "{\"droplet\": {\"id\": 1, \"pad\": \"", "200 OK", "502 Bad Gateway";
+    builder: Client::builder(TOKEN),
 }
 
 /// A fake that always links a new next page: `?page=N` links to `page=N+1`.
@@ -246,17 +180,7 @@ async fn pager_that_never_ends_is_bounded_by_max_pages() {
     let (server, c) = setup().await;
     endless_pages(&server, None).await;
     let mut pager = c.tags().list().per_page(2).max_pages(5);
-    let mut items = 0;
-    let err = loop {
-        match tokio::time::timeout(Duration::from_secs(20), pager.next_page())
-            .await
-            .expect("the pager did not stop")
-        {
-            Some(Ok(page)) => items += page.len(),
-            Some(Err(e)) => break e,
-            None => panic!("stopped silently after {items} items"),
-        }
-    };
+    let (items, err) = pages_until_error(async || pager.next_page().await).await;
     assert_eq!(items, 10);
     assert!(
         matches!(

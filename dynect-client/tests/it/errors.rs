@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use dynect_client::{Error, RecordData};
+use ops_proptest::hostile::{EchoRefusal, error_texts};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -281,36 +282,13 @@ async fn base_url_with_prefix_is_kept() {
 
 /// A server (or proxy) that refuses every request and echoes it back in a Dyn failure
 /// envelope: every header and the body (the login body carries the password).
-struct EchoRefusal;
-
-impl wiremock::Respond for EchoRefusal {
-    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
-        let headers: Vec<String> = req
-            .headers
-            .iter()
-            .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
-            .collect();
-        let echo = format!(
-            "refused {} [{}] {}",
-            req.url.path(),
-            headers.join("; "),
-            String::from_utf8_lossy(&req.body)
-        );
+fn echo_refusal() -> impl wiremock::Respond {
+    EchoRefusal(|echo: String| {
         ResponseTemplate::new(401).set_body_json(serde_json::json!({
             "status": "failure", "data": {}, "job_id": 1,
             "msgs": [{"INFO": echo, "SOURCE": "BLL", "ERR_CD": "INVALID_DATA", "LVL": "ERROR"}]
         }))
-    }
-}
-
-fn error_texts(err: &Error) -> String {
-    let mut texts = vec![err.to_string(), format!("{err:?}")];
-    let mut src = std::error::Error::source(err);
-    while let Some(s) = src {
-        texts.push(s.to_string());
-        src = s.source();
-    }
-    texts.join("\n")
+    })
 }
 
 // Issue #17: neither the password (login) nor the session token (later calls) reaches an
@@ -321,7 +299,7 @@ async fn a_server_echoing_the_request_never_puts_credentials_into_the_error() {
     let (server, client) = setup().await;
     Mock::given(method("POST"))
         .and(path("/REST/Session"))
-        .respond_with(EchoRefusal)
+        .respond_with(echo_refusal())
         .mount(&server)
         .await;
     let err = client.zones().get("example.test").await.unwrap_err();
@@ -332,7 +310,7 @@ async fn a_server_echoing_the_request_never_puts_credentials_into_the_error() {
     // Logged in, a later call is echoed: the session token is in its headers.
     let (server, client) = logged_in().await;
     Mock::given(method("GET"))
-        .respond_with(EchoRefusal)
+        .respond_with(echo_refusal())
         .mount(&server)
         .await;
     let err = client.zones().get("example.test").await.unwrap_err();

@@ -7,15 +7,10 @@
 use crate::common;
 
 use std::net::TcpStream;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use common::*;
 use dynect_client::{Client, Error, RecordData, RecordType, RetryConfig};
-use ops_proptest::hostile::{chunked, cut_short, json_answer, raw_server, wait_for_writer};
-use wiremock::{Mock, ResponseTemplate};
-
-const UNSAFE: [&str; 9] = ["..", ".", "a/b", "a\tb", "a\\b", "a?b", "a#b", "a\r\nb", ""];
+use ops_proptest::hostile::{UNSAFE_NAMES, expect_no_request, json_answer};
 
 fn invalid(err: &Error) -> &str {
     match err {
@@ -27,12 +22,8 @@ fn invalid(err: &Error) -> &str {
 #[tokio::test]
 async fn unsafe_names_send_no_request() {
     let (server, c) = setup().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    for bad in UNSAFE {
+    expect_no_request(&server).await;
+    for bad in UNSAFE_NAMES {
         let e = c.zones().get(bad).await.unwrap_err();
         assert!(invalid(&e).contains("zone"), "{e}");
         let e = c.zones().publish(bad, None).await.unwrap_err();
@@ -152,97 +143,24 @@ async fn body_over_the_limit_with_content_length_is_refused() {
     assert_eq!(z.zone.as_deref(), Some("go-dynect.test"));
 }
 
-#[test]
-fn zero_limit_is_a_config_error() {
-    let err = Client::builder(CUSTOMER, USER, PASSWORD.to_string())
-        .max_response_bytes(0)
-        .build()
-        .unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+// A login first, then the hostile answer.
+ops_proptest::body_limit_tests! {
+    client: small_client,
+    call: |c| c.zones().get("go-dynect.test"),
+    answer: after_login,
+    requests: 2,
+    cut_short: "{\"status\": \"success\", \"data\": {\"zone\": \"", "200 OK", "400 Bad Request";
+    builder: Client::builder(CUSTOMER, USER, PASSWORD.to_string()),
 }
 
-#[tokio::test]
-async fn chunked_body_over_the_limit_stops_reading() {
-    // No Content-Length: the server streams up to 8 MiB; the client must stop at 64 KiB.
-    let (uri, hits, sent) = raw_server(|s, line| {
-        if answer_login(s, line) {
-            return 0;
+/// Answer `POST /REST/Session` with the recorded login, every other request with `then`.
+fn after_login(
+    then: impl Fn(&mut TcpStream) -> usize + Send + Sync + 'static,
+) -> impl Fn(&mut TcpStream, &str) -> usize + Send + Sync + 'static {
+    move |stream, line| {
+        if line.starts_with("POST /REST/Session") {
+            return json_answer(stream, "200 OK", fixture!("session_login.json"));
         }
-        chunked(s, "200 OK", 8 << 20)
-    });
-    let c = small_client(&uri, 64 * 1024);
-    let err = tokio::time::timeout(Duration::from_secs(20), c.zones().get("go-dynect.test"))
-        .await
-        .expect("the client read the whole endless body")
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::ResponseTooLarge {
-                limit: 65536,
-                content_length: None
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(hits.load(Ordering::SeqCst), 2, "login + get");
-    // It hung up long before the end (socket buffers hold a few MiB at most).
-    wait_for_writer(&sent).await;
-    assert!(sent.load(Ordering::SeqCst) < 8 << 20);
-}
-
-#[tokio::test]
-async fn huge_error_body_keeps_a_snippet() {
-    let (uri, _, _) = raw_server(|s, line| {
-        if answer_login(s, line) {
-            return 0;
-        }
-        chunked(s, "502 Bad Gateway", 8 << 20)
-    });
-    let c = small_client(&uri, 32 << 20);
-    let err = tokio::time::timeout(Duration::from_secs(20), c.zones().get("go-dynect.test"))
-        .await
-        .unwrap()
-        .unwrap_err();
-    let Error::UnexpectedStatus {
-        status,
-        body_snippet,
-        ..
-    } = &err
-    else {
-        panic!("{err:?}")
-    };
-    assert_eq!(status.as_u16(), 502);
-    assert_eq!(body_snippet.len(), 512);
-}
-
-#[tokio::test]
-async fn body_cut_mid_way_is_a_transport_error() {
-    for status in ["200 OK", "400 Bad Request"] {
-        let (uri, _, _) = raw_server(move |s, line| {
-            if answer_login(s, line) {
-                return 0;
-            }
-            cut_short(
-                s,
-                status,
-                "{\"status\": \"success\", \"data\": {\"zone\": \"",
-            )
-        });
-        let err = small_client(&uri, 1 << 20)
-            .zones()
-            .get("go-dynect.test")
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::Transport(_)), "{status}: {err:?}");
+        then(stream)
     }
-}
-
-/// Answer `POST /REST/Session` with the recorded login; true when it did.
-fn answer_login(stream: &mut TcpStream, line: &str) -> bool {
-    if !line.starts_with("POST /REST/Session") {
-        return false;
-    }
-    json_answer(stream, "200 OK", fixture!("session_login.json"));
-    true
 }

@@ -10,6 +10,7 @@ use nagios_client::{
     Acknowledge, CancelDowntime, Client, Error, PassiveResult, RetryConfig, ScheduleDowntime,
     ServiceStatus, Target,
 };
+use ops_proptest::hostile::{EchoRefusal, error_texts};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -44,21 +45,9 @@ async fn basic_auth_is_sent_and_never_leaks() {
     client.objects().await.unwrap();
     let e = client.state().await.unwrap_err();
     assert!(e.is_unauthorized());
-    for text in [format!("{e}"), format!("{e:?}"), chain(&e)] {
-        assert!(!text.contains(PASSWORD), "{text}");
-        assert!(!text.contains("b3BzOnMz"), "{text}");
-    }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        cur = s.source();
-    }
-    out
+    let all = error_texts(&e);
+    assert!(!all.contains(PASSWORD), "{all}");
+    assert!(!all.contains("b3BzOnMz"), "{all}");
 }
 
 #[tokio::test]
@@ -308,27 +297,16 @@ async fn unknown_fields_and_null_strings_are_tolerated() {
     assert_eq!(state["db01"].plugin_output, "");
 }
 
-/// A server (or proxy) that refuses every request and echoes its headers back.
-struct EchoRefusal;
-
-impl wiremock::Respond for EchoRefusal {
-    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
-        let headers: Vec<String> = req
-            .headers
-            .iter()
-            .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
-            .collect();
-        ResponseTemplate::new(401).set_body_string(format!("refused [{}]", headers.join("; ")))
-    }
-}
-
 // Issue #17: the password, plain or in its `Basic` form, never reaches an error through a
 // server that echoes the request.
 #[tokio::test]
 async fn a_server_echoing_the_request_never_puts_the_password_into_the_error() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(EchoRefusal)
+        // A server (or proxy) that refuses every request and echoes it back.
+        .respond_with(EchoRefusal(|echo: String| {
+            ResponseTemplate::new(401).set_body_string(echo)
+        }))
         .mount(&server)
         .await;
     let client = Client::builder(server.uri())
@@ -337,7 +315,7 @@ async fn a_server_echoing_the_request_never_puts_the_password_into_the_error() {
         .build()
         .unwrap();
     let e = client.state().await.unwrap_err();
-    let all = [format!("{e}"), format!("{e:?}"), chain(&e)].join("\n");
+    let all = error_texts(&e);
     assert!(!all.contains(PASSWORD), "{all}");
     use base64::Engine as _;
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("ops:{PASSWORD}"));

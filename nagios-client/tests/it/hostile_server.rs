@@ -7,26 +7,17 @@
 
 use crate::common;
 
-use std::sync::atomic::Ordering;
-use std::time::Duration;
-
 use common::{ok_json, setup};
 use nagios_client::{Client, Error, RetryConfig};
-use ops_proptest::hostile::{chunked, cut_short, raw_server, wait_for_writer};
+use ops_proptest::hostile::{UNSAFE_NAMES, every_request, expect_no_request};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
-
-const UNSAFE: [&str; 9] = ["..", ".", "a/b", "a\tb", "a\\b", "a?b", "a#b", "a\r\nb", ""];
 
 #[tokio::test]
 async fn unsafe_host_names_send_no_request() {
     let (server, c) = setup().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ok_json(r#"{"success": true, "content": {}}"#))
-        .expect(0)
-        .mount(&server)
-        .await;
-    for bad in UNSAFE {
+    expect_no_request(&server).await;
+    for bad in UNSAFE_NAMES {
         for err in [
             c.host(bad).await.unwrap_err(),
             c.services(bad).await.unwrap_err(),
@@ -125,70 +116,12 @@ async fn the_limit_applies_to_the_decompressed_body() {
     small_client(&server.uri(), 4096).state().await.unwrap();
 }
 
-#[test]
-fn zero_limit_is_a_config_error() {
-    let err = Client::builder("http://127.0.0.1:6315/")
-        .max_response_bytes(0)
-        .build()
-        .unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
-}
-
-#[tokio::test]
-async fn chunked_body_over_the_limit_stops_reading() {
-    // No Content-Length: the server streams up to 8 MiB; the client must stop at 64 KiB.
-    let (uri, hits, sent) = raw_server(|s, _| chunked(s, "200 OK", 8 << 20));
-    let c = small_client(&uri, 64 * 1024);
-    let err = tokio::time::timeout(Duration::from_secs(20), c.state())
-        .await
-        .expect("the client read the whole endless body")
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::ResponseTooLarge {
-                limit: 65536,
-                content_length: None
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(hits.load(Ordering::SeqCst), 1);
-    // It hung up long before the end (socket buffers hold a few MiB at most).
-    wait_for_writer(&sent).await;
-    assert!(sent.load(Ordering::SeqCst) < 8 << 20);
-}
-
-#[tokio::test]
-async fn huge_error_body_keeps_a_snippet() {
-    let (uri, _, sent) = raw_server(|s, _| chunked(s, "502 Bad Gateway", 8 << 20));
-    let c = small_client(&uri, 32 << 20);
-    let err = tokio::time::timeout(Duration::from_secs(20), c.state())
-        .await
-        .unwrap()
-        .unwrap_err();
-    let Error::UnexpectedStatus {
-        status,
-        body_snippet,
-        ..
-    } = &err
-    else {
-        panic!("{err:?}")
-    };
-    assert_eq!(status.as_u16(), 502);
-    assert_eq!(body_snippet.len(), 512);
-    wait_for_writer(&sent).await;
-    assert!(sent.load(Ordering::SeqCst) < 8 << 20);
-}
-
-#[tokio::test]
-async fn body_cut_mid_way_is_a_transport_error() {
-    // The 502 case used to come back as `UnexpectedStatus` with an empty snippet.
-    for status in ["200 OK", "502 Bad Gateway"] {
-        let (uri, _, _) = raw_server(move |s, _| {
-            cut_short(s, status, "{\"success\": true, \"content\": {\"web01\": ")
-        });
-        let err = small_client(&uri, 1 << 20).state().await.unwrap_err();
-        assert!(matches!(err, Error::Transport(_)), "{status}: {err:?}");
-    }
+// The cut-off 502 used to come back as `UnexpectedStatus` with an empty snippet.
+ops_proptest::body_limit_tests! {
+    client: small_client,
+    call: |c| c.state(),
+    answer: every_request,
+    requests: 1,
+    cut_short: "{\"success\": true, \"content\": {\"web01\": ", "200 OK", "502 Bad Gateway";
+    builder: Client::builder("http://127.0.0.1:6315/"),
 }
