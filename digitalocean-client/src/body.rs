@@ -4,11 +4,12 @@
 //! cannot make the client buffer more than [`ClientBuilder::max_response_bytes`]
 //! (`Content-Length` is checked first when the server sends one). A connection closed
 //! mid-body is an error, never a shorter body. The reading itself is
-//! [`ops_http_retry::body`]; this module maps its outcome to this crate's [`Error`].
+//! [`ops_http_retry::body`] (its `reqwest` feature reads a `reqwest::Response` as it is); this
+//! module holds this crate's limits and maps the outcome to this crate's [`Error`].
 //!
 //! [`ClientBuilder::max_response_bytes`]: crate::ClientBuilder::max_response_bytes
 
-use ops_http_retry::body::{self, BodyError, ChunkSource};
+use ops_http_retry::body::{self, BodyError};
 use reqwest::Response;
 
 use crate::error::{Error, Result};
@@ -21,41 +22,24 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 /// bytes of it are kept in [`Error::UnexpectedStatus`].
 pub(crate) const ERROR_BODY_BYTES: usize = 64 * 1024;
 
-/// A response body as the shared reader sees it.
-struct Chunks<'a>(&'a mut Response);
-
-impl ChunkSource for Chunks<'_> {
-    type Error = reqwest::Error;
-
-    fn declared_len(&self) -> Option<u64> {
-        self.0.content_length()
-    }
-
-    async fn next_chunk(&mut self) -> Result<Option<impl AsRef<[u8]>>, reqwest::Error> {
-        self.0.chunk().await
-    }
-}
-
 /// Read a whole success body, or fail with [`Error::ResponseTooLarge`] as soon as it is
 /// known to be larger than `limit` (from `Content-Length`, or while reading).
 pub(crate) async fn read_limited(resp: &mut Response, limit: usize) -> Result<Vec<u8>> {
-    body::read_limited(&mut Chunks(resp), limit)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge {
-                limit,
-                content_length,
-            } => Error::ResponseTooLarge {
-                limit,
-                content_length,
-            },
-            BodyError::Read(e) => Error::Transport(e),
-        })
+    body::read_limited(resp, limit).await.map_err(|e| match e {
+        BodyError::TooLarge {
+            limit,
+            content_length,
+        } => Error::ResponseTooLarge {
+            limit,
+            content_length,
+        },
+        BodyError::Read(e) => Error::Transport(e),
+    })
 }
 
 /// Read a non-2xx body for the error: at most [`ERROR_BODY_BYTES`] (or `limit`, if smaller).
 /// A longer body is cut there; it then is no valid JSON and ends up as a snippet.
 pub(crate) async fn read_error_body(resp: &mut Response, limit: usize) -> Result<Vec<u8>> {
     let limit = limit.min(ERROR_BODY_BYTES);
-    Ok(body::read_at_most(&mut Chunks(resp), limit).await?.bytes)
+    Ok(body::read_at_most(resp, limit).await?.bytes)
 }

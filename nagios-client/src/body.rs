@@ -4,11 +4,12 @@
 //! cannot make the client buffer more than [`ClientBuilder::max_response_bytes`]
 //! (`Content-Length` is checked first when the server sends one). A connection closed
 //! mid-body is an error, never a shorter body. The reading itself is
-//! [`ops_http_retry::body`]; this module maps its outcome to this crate's [`Error`].
+//! [`ops_http_retry::body`] (its `reqwest` feature reads a `reqwest::Response` as it is); this
+//! module holds this crate's limits and maps the outcome to this crate's [`Error`].
 //!
 //! [`ClientBuilder::max_response_bytes`]: crate::ClientBuilder::max_response_bytes
 
-use ops_http_retry::body::{self, BodyError, ChunkSource, Limited};
+use ops_http_retry::body::{self, BodyError};
 use reqwest::Response;
 
 use crate::error::{Error, Result};
@@ -17,42 +18,17 @@ use crate::error::{Error, Result};
 /// 32 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
-/// A response body as the shared reader sees it.
-struct Chunks<'a>(&'a mut Response);
-
-impl ChunkSource for Chunks<'_> {
-    type Error = reqwest::Error;
-
-    fn declared_len(&self) -> Option<u64> {
-        self.0.content_length()
-    }
-
-    async fn next_chunk(&mut self) -> Result<Option<impl AsRef<[u8]>>, reqwest::Error> {
-        self.0.chunk().await
-    }
-}
-
-/// Read at most `limit` bytes of the body, chunk by chunk.
-pub(crate) async fn read_at_most(
-    resp: &mut Response,
-    limit: usize,
-) -> Result<Limited, reqwest::Error> {
-    body::read_at_most(&mut Chunks(resp), limit).await
-}
-
 /// Read a whole success body, or fail with [`Error::ResponseTooLarge`] as soon as it is
 /// known to be larger than `limit` (from `Content-Length`, or while reading).
 pub(crate) async fn read_limited(resp: &mut Response, limit: usize) -> Result<Vec<u8>> {
-    body::read_limited(&mut Chunks(resp), limit)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge {
-                limit,
-                content_length,
-            } => Error::ResponseTooLarge {
-                limit,
-                content_length,
-            },
-            BodyError::Read(e) => Error::Transport(e),
-        })
+    body::read_limited(resp, limit).await.map_err(|e| match e {
+        BodyError::TooLarge {
+            limit,
+            content_length,
+        } => Error::ResponseTooLarge {
+            limit,
+            content_length,
+        },
+        BodyError::Read(e) => Error::Transport(e),
+    })
 }

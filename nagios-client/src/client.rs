@@ -223,7 +223,9 @@ impl Client {
             // Only the snippet is kept, so only the snippet is read. A body cut off
             // mid-way is a transport error, not an empty snippet.
             let limit = BODY_SNIPPET.min(self.max_response_bytes);
-            let bytes = body::read_at_most(&mut resp, limit).await?.bytes;
+            let bytes = ops_http_retry::body::read_at_most(&mut resp, limit)
+                .await?
+                .bytes;
             // A server or proxy that echoes the refused request (its `Authorization:
             // Basic …` header) must not put the password into the error.
             let bytes = match &self.auth {

@@ -1,24 +1,14 @@
 //! Bounded body reads: a response body is read chunk by chunk and reading stops at a limit,
 //! so a hostile or broken server cannot make a client buffer more than it allows.
 //!
-//! The functions here know no HTTP library: a client wraps its response in a
+//! The functions here need no HTTP library: a client hands them its response as a
 //! [`ChunkSource`] (the declared length, its `Content-Length` when the server sent one, and
-//! the next chunk: `Ok(None)` at the end, `Err` when the connection broke). With `reqwest`:
+//! the next chunk: `Ok(None)` at the end, `Err` when the connection broke). With the
+//! `reqwest` feature, a `reqwest::Response` is one (its `content_length()` and `chunk()`):
 //!
 //! ```ignore
-//! struct Chunks<'a>(&'a mut reqwest::Response);
-//!
-//! impl ops_http_retry::body::ChunkSource for Chunks<'_> {
-//!     type Error = reqwest::Error;
-//!     fn declared_len(&self) -> Option<u64> {
-//!         self.0.content_length()
-//!     }
-//!     async fn next_chunk(&mut self) -> Result<Option<impl AsRef<[u8]>>, reqwest::Error> {
-//!         self.0.chunk().await
-//!     }
-//! }
-//!
-//! let body = ops_http_retry::body::read_limited(&mut Chunks(&mut resp), limit).await;
+//! // features = ["reqwest"]
+//! let body = ops_http_retry::body::read_limited(&mut resp, limit).await;
 //! ```
 //!
 //! A read error is returned as it is (a body cut off mid-way is an error, never a shorter
@@ -64,6 +54,22 @@ pub trait ChunkSource {
     fn next_chunk(
         &mut self,
     ) -> impl Future<Output = Result<Option<impl AsRef<[u8]>>, Self::Error>> + Send;
+}
+
+/// With the `reqwest` feature: the response's `Content-Length`
+/// ([`reqwest::Response::content_length`]) and its body chunk by chunk
+/// ([`reqwest::Response::chunk`]); a read error is the `reqwest::Error`.
+#[cfg(feature = "reqwest")]
+impl ChunkSource for reqwest::Response {
+    type Error = reqwest::Error;
+
+    fn declared_len(&self) -> Option<u64> {
+        self.content_length()
+    }
+
+    async fn next_chunk(&mut self) -> Result<Option<impl AsRef<[u8]>>, reqwest::Error> {
+        self.chunk().await
+    }
 }
 
 /// Largest buffer reserved up front, whatever the declared length claims.
@@ -277,6 +283,31 @@ mod tests {
         // An error before the first chunk too.
         let mut src = source(None, &[None]);
         assert_eq!(read_limited(&mut src, 10).await, Err(BodyError::Read(err)));
+    }
+
+    #[cfg(feature = "reqwest")]
+    #[tokio::test]
+    async fn a_reqwest_response_is_read_as_it_is() {
+        let response = |body: &'static str| {
+            reqwest::Response::from(http::Response::new(reqwest::Body::from(body)))
+        };
+        let mut resp = response("0123456789");
+        assert_eq!(resp.declared_len(), Some(10));
+        assert_eq!(read_limited(&mut resp, 10).await.unwrap(), TEN);
+        let mut resp = response("0123456789");
+        assert!(matches!(
+            read_limited(&mut resp, 4).await,
+            Err(BodyError::TooLarge {
+                limit: 4,
+                content_length: Some(10)
+            })
+        ));
+        let mut resp = response("0123456789");
+        let head = read_at_most(&mut resp, 4).await.unwrap();
+        assert_eq!(
+            (head.bytes.as_slice(), head.complete),
+            (&b"0123"[..], false)
+        );
     }
 
     #[tokio::test]
