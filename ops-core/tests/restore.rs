@@ -626,6 +626,17 @@ async fn rollback_swaps_the_previous_copy_back() {
         .run()
         .await
         .unwrap();
+    // The restore's advisory lock is released when it returns, not when its connection
+    // closes a moment later: a rollback started right after "done" was refused as "already
+    // running" on a loaded machine (restore_cli's sandbox_rollback).
+    assert_eq!(
+        c.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1592593422 \
+             AND objid::bigint = (hashtext('ops-core restore t7_qa')::bigint & 4294967295)"
+        ),
+        "0"
+    );
     assert_ne!(c.checksums(qa), before);
     let rb = rollback(&c.server(), qa, &RollbackOptions::default())
         .await

@@ -32,6 +32,21 @@ pub(crate) async fn lock(client: &Client, qa: &str) -> Result<(), RestoreError> 
     }
 }
 
+/// Release the advisory lock taken by [`lock`] on the same session (best effort: if the
+/// session is gone, so is its lock).
+pub(crate) async fn unlock(client: &Client, qa: &str) {
+    let key = format!("ops-core restore {qa}");
+    if let Err(e) = client
+        .query_one(
+            "SELECT pg_advisory_unlock($1, hashtext($2))",
+            &[&LOCK_CLASS, &key],
+        )
+        .await
+    {
+        tracing::warn!(database = qa, error = %e, "could not release the restore lock; it goes with the session");
+    }
+}
+
 /// Milliseconds since the epoch, for copy names that sort by age.
 pub(crate) fn stamp() -> u128 {
     SystemTime::now()
@@ -326,51 +341,59 @@ async fn rollback_inner(
     }
     let admin = server.connect_admin().await?;
     lock(&admin, qa).await?;
-    let Some(prev) = previous_copies(&admin, qa).await?.into_iter().next() else {
-        return Err(RestoreError::NoPrevious(qa.to_owned()));
-    };
-    let qa_exists = admin
-        .query_opt(
-            "SELECT datistemplate FROM pg_database WHERE datname = $1",
-            &[&qa],
+    // Released explicitly before returning: a lock left to the closing connection is
+    // still held for a moment after "done", and a rollback or restore started right
+    // then is refused as "already running" (seen on a loaded machine).
+    let result = async {
+        let Some(prev) = previous_copies(&admin, qa).await?.into_iter().next() else {
+            return Err(RestoreError::NoPrevious(qa.to_owned()));
+        };
+        let qa_exists = admin
+            .query_opt(
+                "SELECT datistemplate FROM pg_database WHERE datname = $1",
+                &[&qa],
+            )
+            .await
+            .map_err(|e| RestoreError::pg("look up QA", e))?;
+        if qa_exists.as_ref().is_some_and(|r| r.get::<_, bool>(0)) {
+            return Err(RestoreError::Refused(format!(
+                "`{qa}` is a template database"
+            )));
+        }
+        let rolled = format!("{qa}_rolledback_{}", stamp());
+        let downtime_id = schedule_downtime(
+            options.downtime.as_deref(),
+            qa,
+            "rollback",
+            Duration::from_secs(300),
         )
-        .await
-        .map_err(|e| RestoreError::pg("look up QA", e))?;
-    if qa_exists.as_ref().is_some_and(|r| r.get::<_, bool>(0)) {
-        return Err(RestoreError::Refused(format!(
-            "`{qa}` is a template database"
-        )));
+        .await;
+        tracing::info!(database = qa, from = %prev, "rolling back");
+        let swapped = swap_in(
+            server,
+            qa,
+            &prev,
+            qa_exists.is_some().then_some(rolled.as_str()),
+            true,
+            options.terminate_timeout,
+        )
+        .await;
+        cancel_downtime(options.downtime.as_deref(), downtime_id).await;
+        let window = swapped?;
+        let mut dropped = false;
+        if options.drop_rolled_back && qa_exists.is_some() {
+            dropped = drop_database(&admin, &rolled).await?;
+        }
+        Ok(RollbackReport {
+            restored_from: prev,
+            rolled_back_to: rolled,
+            dropped,
+            swap_window: window,
+        })
     }
-    let rolled = format!("{qa}_rolledback_{}", stamp());
-    let downtime_id = schedule_downtime(
-        options.downtime.as_deref(),
-        qa,
-        "rollback",
-        Duration::from_secs(300),
-    )
     .await;
-    tracing::info!(database = qa, from = %prev, "rolling back");
-    let swapped = swap_in(
-        server,
-        qa,
-        &prev,
-        qa_exists.is_some().then_some(rolled.as_str()),
-        true,
-        options.terminate_timeout,
-    )
-    .await;
-    cancel_downtime(options.downtime.as_deref(), downtime_id).await;
-    let window = swapped?;
-    let mut dropped = false;
-    if options.drop_rolled_back && qa_exists.is_some() {
-        dropped = drop_database(&admin, &rolled).await?;
-    }
-    Ok(RollbackReport {
-        restored_from: prev,
-        rolled_back_to: rolled,
-        dropped,
-        swap_window: window,
-    })
+    unlock(&admin, qa).await;
+    result
 }
 
 pub(crate) async fn schedule_downtime(

@@ -64,7 +64,7 @@ pub(super) async fn run(job: &RestoreJob) -> Result<RestoreReport, RestoreError>
 
     // From here on the working copy may exist: drop it on any failure.
     let outcome = build_and_swap(&mut run, &admin, qa_settings, &current_user).await;
-    match outcome {
+    let result = match outcome {
         Ok(mut report) => {
             report.total = started.elapsed();
             report.steps = std::mem::take(&mut run.steps);
@@ -88,7 +88,12 @@ pub(super) async fn run(job: &RestoreJob) -> Result<RestoreReport, RestoreError>
             }
             Err(e)
         }
-    }
+    };
+    // Released before returning, after any cleanup (not left to the closing connection,
+    // whose lock outlives "done" for a moment: a rollback started right then was refused as
+    // "already running" on a loaded machine).
+    swap::unlock(&admin, &job.qa).await;
+    result
 }
 
 /// Guards, privileges and the advisory lock. Returns the lock-holding admin
