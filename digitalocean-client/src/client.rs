@@ -321,6 +321,15 @@ impl Client {
                 Some("records") => "record_id",
                 Some("images") => "image",
                 Some("keys") => "ssh_key",
+                Some("firewalls") => "firewall_id",
+                Some("reserved_ips") => "reserved_ip",
+                Some("vpcs") => "vpc_id",
+                Some("volumes") => "volume_id",
+                Some("projects") => "project_id",
+                Some("alerts") => "alert_uuid",
+                Some("snapshots") => "snapshot_id",
+                Some("load_balancers") => "lb_id",
+                Some("certificates") => "certificate_id",
                 _ => "path segment",
             };
             check_segment(field, s)?;

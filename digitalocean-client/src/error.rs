@@ -220,6 +220,22 @@ impl Error {
         }
     }
 
+    /// True when the request failed in a way that does not say whether it took effect: a
+    /// transport failure after the connection was made (a timeout, a cut-off body), a 5xx
+    /// answer, or a 2xx answer that could not be read ([`Error::Decode`],
+    /// [`Error::ResponseTooLarge`]). A write (`POST` above all: a create, an action) that
+    /// failed this way may have been carried out: look the resource up before repeating it.
+    ///
+    /// False for errors the server answered with a 4xx (the request was refused, nothing
+    /// changed), for connect failures (nothing was sent) and for client-side errors.
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            Error::Transport(e) => !e.is_connect(),
+            Error::Decode { .. } | Error::ResponseTooLarge { .. } => true,
+            _ => self.is_server_error(),
+        }
+    }
+
     /// True when the error was raised before any request was sent
     /// (bad configuration or bad input).
     pub fn is_client_side(&self) -> bool {

@@ -125,6 +125,108 @@ pub(crate) fn non_empty(field: &'static str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// A UUID in its canonical text form (`8-4-4-4-12` hex digits), as the spec's
+/// `format: uuid` path parameters want it.
+pub(crate) fn uuid(field: &'static str, value: &str) -> Result<()> {
+    let groups: Vec<&str> = value.split('-').collect();
+    let lengths = [8, 4, 4, 4, 12];
+    let ok = groups.len() == lengths.len()
+        && groups
+            .iter()
+            .zip(lengths)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!("{value:?} is not a UUID (8-4-4-4-12 hex digits)"),
+        ))
+    }
+}
+
+/// Names that follow `^[a-zA-Z0-9][a-zA-Z0-9\.-]+$` (firewalls): at least two characters,
+/// starting with a letter or digit, then letters, digits, `.` and `-`.
+pub(crate) fn dotted_name(field: &'static str, kind: &str, name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok =
+        name.len() >= 2 && chars.all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if first_ok && rest_ok {
+        return Ok(());
+    }
+    Err(invalid(
+        field,
+        format!(
+            "{kind} name {name:?} must be at least 2 characters: a letter or digit, then \
+             letters, digits, '.' and '-'"
+        ),
+    ))
+}
+
+/// Every id in `ids` is at least 1, and there is at least one.
+pub(crate) fn ids(field: &'static str, ids: &[u64]) -> Result<()> {
+    if ids.is_empty() {
+        return Err(invalid(field, "at least one id is required"));
+    }
+    ids.iter().try_for_each(|i| id(field, *i))
+}
+
+/// At least one tag, each a valid tag name.
+pub(crate) fn tag_names(tags: &[String]) -> Result<()> {
+    if tags.is_empty() {
+        return Err(invalid("tags", "at least one tag is required"));
+    }
+    tags.iter().try_for_each(|t| tag_name(t))
+}
+
+/// An IPv4 or IPv6 address, or a CIDR block of either (`10.0.0.0/8`, `::/0`).
+pub(crate) fn ip_or_cidr(field: &'static str, value: &str) -> Result<()> {
+    let (addr, prefix) = match value.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (value, None),
+    };
+    let bad = || {
+        invalid(
+            field,
+            format!("{value:?} is not an IP address or CIDR block"),
+        )
+    };
+    let ip: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
+    if let Some(p) = prefix {
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        match p.parse::<u8>() {
+            Ok(n) if n <= max && !p.starts_with('+') => {}
+            _ => return Err(bad()),
+        }
+    }
+    Ok(())
+}
+
+/// A port (`"0"` for every port, else 1..=65535) or a range `"8000-9000"` (low ≤ high).
+pub(crate) fn ports(field: &'static str, value: &str) -> Result<()> {
+    let port = |p: &str| -> Option<u16> {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        p.parse().ok()
+    };
+    let ok = match value.split_once('-') {
+        None => port(value).is_some(),
+        Some((lo, hi)) => matches!((port(lo), port(hi)), (Some(l), Some(h)) if 1 <= l && l <= h),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!(
+                "{value:?} is not a port (1-65535, or \"0\" for all) or a range like \"8000-9000\""
+            ),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +263,70 @@ mod tests {
         tag_name("env:prod_1-a").unwrap();
         assert!(tag_name("bad tag").is_err());
         assert!(id("droplet_id", 0).is_err());
+    }
+
+    #[test]
+    fn uuids_names_addresses_and_ports() {
+        uuid("id", "bb4b2611-3d72-467b-8602-280330ecd65c").unwrap();
+        uuid("id", "BB4B2611-3D72-467B-8602-280330ECD65C").unwrap();
+        for bad in [
+            "",
+            "bb4b2611",
+            "bb4b2611-3d72-467b-8602-280330ecd65",
+            "gb4b2611-3d72-467b-8602-280330ecd65c",
+            "bb4b26113d72-467b-8602-280330ecd65c-",
+        ] {
+            assert!(uuid("id", bad).is_err(), "{bad}");
+        }
+        for ok in ["fw", "web-fw.1", "9a"] {
+            dotted_name("name", "firewall", ok).unwrap();
+        }
+        for bad in ["", "a", "-fw", ".fw", "fw_1", "fw 1", "fé"] {
+            assert!(dotted_name("name", "firewall", bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "1.2.3.4",
+            "18.0.0.0/8",
+            "0.0.0.0/0",
+            "::/0",
+            "2001:db8::/32",
+            "::1",
+        ] {
+            ip_or_cidr("addresses", ok).unwrap();
+        }
+        for bad in [
+            "",
+            "1.2.3",
+            "1.2.3.4/33",
+            "::/129",
+            "1.2.3.4/",
+            "1.2.3.4/+8",
+            "example.com",
+            "10.0.0.0/8/8",
+        ] {
+            assert!(ip_or_cidr("addresses", bad).is_err(), "{bad}");
+        }
+        for ok in ["0", "22", "65535", "8000-9000", "1-65535", "80-80"] {
+            ports("ports", ok).unwrap();
+        }
+        for bad in [
+            "",
+            "all",
+            "65536",
+            "-1",
+            "9000-8000",
+            "0-10",
+            "22-",
+            "+22",
+            "2 2",
+            "1-2-3",
+        ] {
+            assert!(ports("ports", bad).is_err(), "{bad}");
+        }
+        assert!(ids("droplet_ids", &[]).is_err());
+        assert!(ids("droplet_ids", &[1, 0]).is_err());
+        ids("droplet_ids", &[1, 2]).unwrap();
+        assert!(tag_names(&[]).is_err());
+        assert!(tag_names(&["ok".into(), "not ok".into()]).is_err());
     }
 }

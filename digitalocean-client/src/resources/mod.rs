@@ -4,6 +4,7 @@ mod actions;
 mod catalog;
 mod domains;
 mod droplets;
+mod firewalls;
 mod ssh_keys;
 mod tags;
 
@@ -19,6 +20,10 @@ pub use droplets::{
     CreateDroplet, CreateDroplets, CreatedDroplet, CreatedDroplets, Droplet, DropletActions,
     DropletFilter, DropletSpec, DropletStatus, Droplets, NetworkType, NetworkV4, NetworkV6,
     Networks, UserData,
+};
+pub use firewalls::{
+    Firewall, FirewallRequest, FirewallRules, FirewallStatus, FirewallTarget, Firewalls,
+    InboundRule, OutboundRule, PendingChange, Protocol,
 };
 pub use ssh_keys::{CreateSshKey, SshKey, SshKeyId, SshKeys};
 pub use tags::{ResourceType, Tag, TagResource, TagResourceCount, TagResources, Tags};

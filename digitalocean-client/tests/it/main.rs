@@ -8,6 +8,7 @@ mod common;
 
 mod api;
 mod errors;
+mod firewalls;
 mod hostile_server;
 mod spec_fixtures;
 #[cfg(feature = "testkit")]
