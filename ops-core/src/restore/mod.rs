@@ -65,6 +65,7 @@
 //! ```
 
 mod error;
+pub mod local;
 mod server;
 mod settings;
 mod swap;

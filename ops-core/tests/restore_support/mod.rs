@@ -11,10 +11,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -30,9 +29,9 @@ pub(crate) struct Cluster {
     pub(crate) bin: PathBuf,
     /// A directory for dumps.
     pub(crate) dumps: PathBuf,
-    /// Own `dir` and `dumps`: removed after the server is stopped (fields drop after
-    /// `Drop::drop`).
-    _root: tempfile::TempDir,
+    /// The server (`ops_proptest::postgres`, the one launcher): stopped and its folder
+    /// removed when dropped, before `_dumps` (fields drop in order).
+    _server: ops_core::restore::local::Cluster,
     _dumps: tempfile::TempDir,
 }
 
@@ -51,52 +50,12 @@ pub(crate) fn shared<T>(slot: &'static Mutex<Weak<T>>, start: impl FnOnce() -> T
 }
 
 pub(crate) fn find_bin() -> PathBuf {
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if out.status.success() && p.join("initdb").exists() && p.join("pg_ctl").exists() {
-            return p;
-        }
-    }
-    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let v: u32 = e.file_name().to_str()?.parse().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("initdb").exists().then_some((v, bin))
-        })
-        .collect();
-    found.sort();
-    match found.pop() {
-        Some((_, bin)) => bin,
-        None => panic!(
-            "PostgreSQL server binaries (initdb, pg_ctl, postgres, pg_restore) not found via \
-             `pg_config --bindir` or /usr/lib/postgresql/*/bin: install them, e.g. \
-             `apt-get install postgresql` (Debian/Ubuntu)"
-        ),
-    }
+    ops_core::restore::local::find_bin().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `(uid, gid)` to run the server as when we are root.
 pub(crate) fn server_user() -> Option<(u32, u32)> {
-    if std::fs::metadata("/proc/self")
-        .map(|m| m.uid())
-        .unwrap_or(0)
-        != 0
-    {
-        return None;
-    }
-    let passwd = std::fs::read_to_string("/etc/passwd").expect("read /etc/passwd");
-    for wanted in ["postgres", "nobody"] {
-        for line in passwd.lines() {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() > 3 && f[0] == wanted {
-                return Some((f[2].parse().unwrap(), f[3].parse().unwrap()));
-            }
-        }
-    }
-    panic!("running as root but neither a `postgres` nor a `nobody` user exists to run initdb as");
+    ops_core::restore::local::server_user().unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub(crate) fn as_server_user(cmd: &mut Command) -> &mut Command {
@@ -118,133 +77,35 @@ pub(crate) fn run_ok(cmd: &mut Command, what: &str) {
 
 /// Removes `path` once this test process has exited, if it is still there: the safety net
 /// for a process killed before its destructors ran (they normally remove it first).
-#[allow(clippy::zombie_processes)] // the watcher outlives this process on purpose
 pub(crate) fn remove_after_exit(path: &Path) {
-    let script = "while [ -d \"/proc/$0\" ]; do sleep 0.3; done; rm -rf \"$1\"";
-    Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg(std::process::id().to_string())
-        .arg(path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .current_dir("/")
-        .spawn()
-        .expect("spawn the temp folder watcher");
+    ops_core::restore::local::remove_after_exit(path).unwrap_or_else(|e| panic!("{e}"));
 }
 
 impl Cluster {
     /// Start a throwaway cluster; `extra_conf` is appended to postgresql.conf.
-    // The watchdog is meant to outlive this process; nobody waits for it.
-    #[allow(clippy::zombie_processes)]
     pub(crate) fn start(extra_conf: &str) -> Cluster {
-        let bin = find_bin();
-        let root = tempfile::Builder::new()
-            .prefix("ops-restore-test-")
-            .tempdir()
-            .unwrap();
         let dumps_dir = tempfile::Builder::new()
             .prefix("ops-restore-dumps-")
             .tempdir()
             .unwrap();
         // If this process is killed before the cluster is dropped, its dumps go all the same.
         remove_after_exit(dumps_dir.path());
-        let dir = root.path().to_path_buf();
-        if let Some((uid, gid)) = server_user() {
-            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
-        }
-        let data = dir.join("data");
-        run_ok(
-            as_server_user(
-                Command::new(bin.join("initdb"))
-                    .arg("-D")
-                    .arg(&data)
-                    .args([
-                        "-U",
-                        "postgres",
-                        "--auth-local=trust",
-                        "--auth-host=scram-sha-256",
-                    ])
-                    .args(["-E", "UTF8", "--locale=C", "--no-sync"])
-                    .current_dir(&dir),
-            ),
-            "initdb",
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let conf = format!(
-            "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-             max_connections = 200\n{extra_conf}\n",
-            dir.display()
-        );
-        let conf_path = data.join("postgresql.conf");
-        let mut text = std::fs::read_to_string(&conf_path).unwrap();
-        text.push_str(&conf);
-        std::fs::write(&conf_path, text).unwrap();
-        // From here on a panic drops the cluster, which stops the server if it started.
+        let server = ops_core::restore::local::Cluster::start(&ops_core::restore::local::Options {
+            prefix: "ops-restore-test-".into(),
+            extra_conf: format!("max_connections = 200\n{extra_conf}"),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
         let c = Cluster {
-            dir,
-            port,
-            bin,
+            dir: server.dir().to_path_buf(),
+            port: server.port(),
+            bin: server.bin().to_path_buf(),
             dumps: dumps_dir.path().to_path_buf(),
-            _root: root,
+            _server: server,
             _dumps: dumps_dir,
         };
-        // If this process is killed before the cluster is dropped, stop and delete it once the
-        // process is gone (nothing to do when the drop did it).
-        let script = "while [ -d \"/proc/$0\" ]; do sleep 0.3; done; [ -d \"$2/data\" ] || exit 0; \
-                      \"$1/pg_ctl\" -D \"$2/data\" -m immediate -w stop >/dev/null 2>&1; rm -rf \"$2\"";
-        as_server_user(
-            Command::new("sh")
-                .arg("-c")
-                .arg(script)
-                .arg(std::process::id().to_string())
-                .arg(&c.bin)
-                .arg(&c.dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .current_dir("/"),
-        )
-        .spawn()
-        .expect("spawn the cluster watchdog");
-        run_ok(
-            as_server_user(
-                Command::new(c.bin.join("pg_ctl"))
-                    .arg("-D")
-                    .arg(&data)
-                    .arg("-l")
-                    .arg(c.dir.join("server.log"))
-                    .args(["-w", "-t", "60", "start"])
-                    .stdout(Stdio::null())
-                    .current_dir(&c.dir),
-            ),
-            "pg_ctl start",
-        );
         c.psql("postgres", "SELECT 1");
         c
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        // Immediate: the data is disposable. `-w` waits until the server has exited, so
-        // nothing writes into the directory while it is removed.
-        let _ = as_server_user(
-            Command::new(self.bin.join("pg_ctl"))
-                .arg("-D")
-                .arg(self.dir.join("data"))
-                .args(["-m", "immediate", "-w", "-t", "60", "stop"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .current_dir("/"),
-        )
-        .status();
     }
 }
 
