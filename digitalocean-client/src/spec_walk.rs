@@ -32,7 +32,7 @@ use crate::client::error_from_response;
 use crate::pagination::decode_page;
 use crate::{
     AccountInfo, Action, CreatedDroplet, CreatedDroplets, Domain, DomainRecord, Droplet, Error,
-    Firewall, Image, Region, Size, SshKey, Tag,
+    Firewall, Image, Region, ReservedIp, Size, SshKey, Tag,
 };
 
 const SPEC: &str = concat!(
@@ -89,6 +89,15 @@ fn page<T: DeserializeOwned>(v: &Value, key: &str) -> Result<(), String> {
     decode_page::<T>(&bytes, key, "spec walk")
         .map(drop)
         .map_err(|e| format!("{e}: {:?}", std::error::Error::source(&e)))
+}
+
+/// A create answer decoded whole (the resource and its `links`), whose resource sits under
+/// `key`: a missing `key` is the missing envelope of [`is_missing_envelope`].
+fn enveloped<T: DeserializeOwned>(v: &Value, key: &str) -> Result<(), String> {
+    if v.get(key).is_none() {
+        return Err(format!("no `{key}` in the answer"));
+    }
+    decode::<T>(v)
 }
 
 fn created(v: &Value) -> Result<(), String> {
@@ -148,6 +157,16 @@ const OPERATIONS: &[(&str, Decoder)] = &[
     ("firewalls_delete_tags", no_body),
     ("firewalls_add_rules", no_body),
     ("firewalls_delete_rules", no_body),
+    ("reservedIPs_list", |v| {
+        page::<ReservedIp>(v, "reserved_ips")
+    }),
+    ("reservedIPs_create", |v| {
+        enveloped::<crate::CreatedReservedIp>(v, "reserved_ip")
+    }),
+    ("reservedIPs_get", |v| one::<ReservedIp>(v, "reserved_ip")),
+    ("reservedIPs_delete", no_body),
+    ("reservedIPsActions_post", |v| one::<Action>(v, "action")),
+    ("reservedIPsActions_get", |v| one::<Action>(v, "action")),
 ];
 
 /// For an operation whose success answer has no body: the walk only reaches its error

@@ -203,6 +203,14 @@ pub(crate) fn ip_or_cidr(field: &'static str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// An IPv4 address in dotted form (the spec's `format: ipv4`).
+pub(crate) fn ipv4(field: &'static str, value: &str) -> Result<()> {
+    value
+        .parse::<std::net::Ipv4Addr>()
+        .map(drop)
+        .map_err(|_| invalid(field, format!("{value:?} is not an IPv4 address")))
+}
+
 /// A port (`"0"` for every port, else 1..=65535) or a range `"8000-9000"` (low ≤ high).
 pub(crate) fn ports(field: &'static str, value: &str) -> Result<()> {
     let port = |p: &str| -> Option<u16> {
@@ -305,6 +313,10 @@ mod tests {
             "10.0.0.0/8/8",
         ] {
             assert!(ip_or_cidr("addresses", bad).is_err(), "{bad}");
+        }
+        ipv4("reserved_ip", "192.0.2.1").unwrap();
+        for bad in ["192.0.2.1/32", "2001:db8::1", "192.0.2", ""] {
+            assert!(ipv4("reserved_ip", bad).is_err(), "{bad}");
         }
         for ok in ["0", "22", "65535", "8000-9000", "1-65535", "80-80"] {
             ports("ports", ok).unwrap();

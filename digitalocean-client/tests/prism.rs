@@ -716,3 +716,73 @@ async fn firewalls_are_accepted_by_the_spec() {
         "{e:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]
+async fn reserved_ips_are_accepted_by_the_spec() {
+    use digitalocean_client::CreateReservedIp;
+    let prism = shared_prism();
+    let c = prism.client();
+    let ips = c.reserved_ips();
+    const IP: &str = "45.55.96.47";
+
+    ok("reserved_ips.list", ips.list().collect_all().await);
+    let created = ok(
+        "reserved_ips.create(in region)",
+        ips.create(&CreateReservedIp::InRegion {
+            region: "nyc3".into(),
+            project_id: Some("746c6152-2fa2-11ed-92d3-27aaa54e4988".into()),
+        })
+        .await,
+    );
+    assert_eq!(created.reserved_ip.ip.as_deref(), Some(IP));
+    let assigning = prism.prefer("example=reserved_ip_assigning");
+    let created = ok(
+        "reserved_ips.create(for droplet)",
+        assigning
+            .reserved_ips()
+            .create(&CreateReservedIp::for_droplet(2457247))
+            .await,
+    );
+    assert!(!created.actions.is_empty());
+    let assigned = prism.prefer("example=reserved_ip_assigned");
+    let got = ok(
+        "reserved_ips.get(assigned)",
+        assigned.reserved_ips().get(IP).await,
+    );
+    assert!(got.droplet.is_some());
+    let got = ok("reserved_ips.get", ips.get(IP).await);
+    assert!(got.region.is_some());
+    let action = ok("reserved_ips.assign", ips.assign(IP, 3164444).await);
+    ok("reserved_ips.unassign", ips.unassign(IP).await);
+    ok(
+        "reserved_ips.get_action",
+        ips.get_action(IP, 72531856).await,
+    );
+    // The spec's example action is completed: `wait` returns it without polling.
+    let done = ok(
+        "reserved_ips.wait(completed)",
+        ips.wait(&action, wait_opts()).await,
+    );
+    assert_eq!(done.status, ActionStatus::Completed);
+    // One still in progress is polled through GET /v2/actions/{id}, whose example stays in
+    // progress: the wait ends at its deadline.
+    let waited = ips.wait(&in_progress(action), wait_opts()).await;
+    assert!(
+        matches!(waited, Err(Error::WaitTimedOut { .. })),
+        "{waited:?}"
+    );
+    ok("reserved_ips.delete", ips.delete(IP).await);
+}
+
+/// A short wait: Prism's actions never complete.
+fn wait_opts() -> WaitOptions {
+    WaitOptions::new(Duration::from_millis(300), Duration::from_millis(100))
+}
+
+/// `action`, as if it had been answered while still in progress.
+fn in_progress(mut action: digitalocean_client::Action) -> digitalocean_client::Action {
+    action.status = ActionStatus::InProgress;
+    action.completed_at = None;
+    action
+}

@@ -145,6 +145,31 @@ impl<'c> Actions<'c> {
         self.poll(url, Some(id), format!("action {id}"), opts).await
     }
 
+    /// Wait for an action a call returned (an action `POST` answers with one): at once
+    /// when it is already `completed` (or `errored`: [`Error::ActionErrored`]), else like
+    /// [`Actions::wait`] on its id. An action without an id (the spec does not require one)
+    /// cannot be polled: [`Error::InvalidInput`], nothing is sent.
+    pub async fn wait_for(&self, action: &Action, opts: WaitOptions) -> Result<Action> {
+        match action.status {
+            ActionStatus::Completed => return Ok(action.clone()),
+            ActionStatus::Errored => {
+                return Err(Error::ActionErrored {
+                    action_id: action.id,
+                    action_type: action.kind.clone(),
+                });
+            }
+            ActionStatus::InProgress | ActionStatus::Unknown => {}
+        }
+        let id = action.id.ok_or_else(|| Error::InvalidInput {
+            field: "action_id",
+            reason: format!(
+                "the {} action has no id to poll (the server left it out)",
+                action.kind
+            ),
+        })?;
+        self.wait(id, opts).await
+    }
+
     /// Like [`Actions::wait`], starting from an [`ActionLink`] `href` (path only).
     pub async fn wait_for_href(&self, href: &str, opts: WaitOptions) -> Result<Action> {
         let url = self.client.resolve_link(href)?;

@@ -372,7 +372,8 @@ pub struct CreatedDroplets {
     pub actions: Vec<ActionLink>,
 }
 
-fn action_links<'de, D: serde::Deserializer<'de>>(
+/// `links.actions` of a create answer (missing or `null` `links`: none).
+pub(super) fn action_links<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Vec<ActionLink>, D::Error> {
     Ok(Option::<CreateLinks>::deserialize(d)?

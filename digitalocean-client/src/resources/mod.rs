@@ -5,6 +5,7 @@ mod catalog;
 mod domains;
 mod droplets;
 mod firewalls;
+mod reserved_ips;
 mod ssh_keys;
 mod tags;
 
@@ -25,6 +26,7 @@ pub use firewalls::{
     Firewall, FirewallRequest, FirewallRules, FirewallStatus, FirewallTarget, Firewalls,
     InboundRule, OutboundRule, PendingChange, Protocol,
 };
+pub use reserved_ips::{CreateReservedIp, CreatedReservedIp, ReservedIp, ReservedIps};
 pub use ssh_keys::{CreateSshKey, SshKey, SshKeyId, SshKeys};
 pub use tags::{ResourceType, Tag, TagResource, TagResourceCount, TagResources, Tags};
 
@@ -37,4 +39,22 @@ where
     T: Default + serde::Deserialize<'de>,
 {
     Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
+}
+
+/// For an optional object the spec writes as `oneOf: [{type: object, nullable: true}, X]`
+/// (a reserved IP's `droplet`): `null`, a missing field and an empty object `{}` (valid for
+/// the first alternative) all read as `None`; anything else must be an `X`.
+pub(crate) fn empty_object_as_none<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    use serde::de::Error as _;
+    match <Option<serde_json::Value> as serde::Deserialize>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Object(m)) if m.is_empty() => Ok(None),
+        Some(v) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(D::Error::custom),
+    }
 }
