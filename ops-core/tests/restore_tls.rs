@@ -9,14 +9,13 @@
 
 mod restore_support;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, Weak};
 
 use ops_core::Error;
 use ops_core::restore::{CheckQuery, DumpSource, PgServer, RestoreError, RestoreJob};
-use restore_support::{Cluster, server_user};
+use restore_support::Cluster;
 
 const PW: &str = "tls-test-very-secret";
 
@@ -44,71 +43,28 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A CA and a server certificate for 127.0.0.1 / localhost signed by it, plus an unrelated CA.
-fn make_certificates(dir: &Path) {
-    for ca in ["ca", "other-ca"] {
-        openssl(
-            dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-keyout",
-                &format!("{ca}.key"),
-                "-out",
-                &format!("{ca}.pem"),
-                "-subj",
-                &format!("/CN=ops-core test {ca}"),
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-        );
-    }
+/// A CA that signed nothing of this server's: verification against it must fail.
+fn make_other_ca(dir: &Path) {
     openssl(
         dir,
         &[
             "req",
+            "-x509",
             "-newkey",
             "rsa:2048",
             "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    );
-    std::fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
-         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
             "-days",
             "2",
+            "-keyout",
+            "other-ca.key",
             "-out",
-            "server.crt",
-            "-extfile",
-            "server.ext",
+            "other-ca.pem",
+            "-subj",
+            "/CN=ops-core test other-ca",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
         ],
     );
 }
@@ -122,24 +78,10 @@ fn tls_cluster() -> Arc<TlsCluster> {
             .unwrap();
         // If this process is killed before the cluster is dropped, removed all the same.
         restore_support::remove_after_exit(certs_dir.path());
-        let certs = certs_dir.path();
-        make_certificates(certs);
-        std::fs::set_permissions(certs, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let key = certs.join("server.key");
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-        if let Some((uid, gid)) = server_user() {
-            std::os::unix::fs::chown(&key, Some(uid), Some(gid)).unwrap();
-        }
-        let c = Cluster::start(&format!(
-            "fsync = off\nssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'",
-            certs.join("server.crt").display(),
-            key.display()
-        ));
-        // Unencrypted TCP is refused; the unix socket (trust) stays for the fixtures.
-        let hba = c.dir.join("data").join("pg_hba.conf");
-        let text = std::fs::read_to_string(&hba).unwrap();
-        std::fs::write(&hba, format!("hostnossl all all all reject\n{text}")).unwrap();
-        c.psql("postgres", "SELECT pg_reload_conf()");
+        make_other_ca(certs_dir.path());
+        // The server's CA, certificate and key, `ssl = on` and unencrypted TCP refused: the
+        // launcher's TLS option (the unix socket, trust, stays for the fixtures).
+        let c = Cluster::start_tls("fsync = off");
         c.psql(
             "postgres",
             &format!("CREATE ROLE tls_su LOGIN SUPERUSER PASSWORD '{PW}'"),
@@ -151,9 +93,9 @@ fn tls_cluster() -> Arc<TlsCluster> {
              INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g;",
         );
         TlsCluster {
+            ca: c.ca_file(),
             c,
-            ca: certs.join("ca.pem"),
-            other_ca: certs.join("other-ca.pem"),
+            other_ca: certs_dir.path().join("other-ca.pem"),
             _certs: certs_dir,
         }
     })

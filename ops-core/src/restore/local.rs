@@ -150,6 +150,10 @@ pub struct Options {
     pub bin: Option<PathBuf>,
     /// Lines appended to `postgresql.conf` (after port, addresses and socket folder).
     pub extra_conf: String,
+    /// Serve TLS only over TCP (`ssl = on`, unencrypted TCP rejected in `pg_hba.conf`; the
+    /// unix socket stays plain), with a new CA and a server certificate for `127.0.0.1` and
+    /// `localhost` made by the `openssl` command: [`Cluster::ca_file`] verifies it.
+    pub tls: bool,
 }
 
 /// A running throwaway cluster: stopped, and its folder deleted, on drop.
@@ -159,8 +163,84 @@ pub struct Cluster {
     port: u16,
     bin: PathBuf,
     user: Option<(u32, u32)>,
+    tls: bool,
     /// Owns `dir`: removed after [`Drop`] has stopped the server (fields drop afterwards).
     _root: tempfile::TempDir,
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> Result<(), Error> {
+    run(
+        Command::new("openssl").args(args).current_dir(dir),
+        "openssl (Debian package `openssl`)",
+    )
+}
+
+/// A CA (`ca.pem`) and a server certificate for 127.0.0.1 / localhost signed by it
+/// (`server.crt`, `server.key`) in `dir`.
+fn make_certificates(dir: &Path) -> Result<(), Error> {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=ops-core local cluster CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    )?;
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    )?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(Error::io("write server.ext"))?;
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "server.crt",
+            "-extfile",
+            "server.ext",
+        ],
+    )
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<(), Error> {
@@ -226,8 +306,36 @@ impl Cluster {
             .and_then(|l| l.local_addr())
             .map_err(Error::io("find a free port"))?
             .port();
+        let mut tls_conf = String::new();
+        if opts.tls {
+            let certs = dir.join("tls");
+            std::fs::create_dir(&certs).map_err(Error::io("create the certificate folder"))?;
+            make_certificates(&certs)?;
+            let key = certs.join("server.key");
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+                    .map_err(Error::io("restrict the server key"))?;
+                std::fs::set_permissions(&certs, std::fs::Permissions::from_mode(0o755))
+                    .map_err(Error::io("open the certificate folder"))?;
+            }
+            if let Some((u, g)) = user {
+                std::os::unix::fs::chown(&key, Some(u), Some(g))
+                    .map_err(Error::io("chown the server key"))?;
+            }
+            tls_conf = format!(
+                "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+                certs.join("server.crt").display(),
+                key.display()
+            );
+            // Unencrypted TCP is refused; the unix socket (trust) stays plain.
+            let hba = data.join("pg_hba.conf");
+            let text = std::fs::read_to_string(&hba).map_err(Error::io("read pg_hba.conf"))?;
+            std::fs::write(&hba, format!("hostnossl all all all reject\n{text}"))
+                .map_err(Error::io("write pg_hba.conf"))?;
+        }
         let conf = format!(
-            "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n{}\n",
+            "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n{tls_conf}{}\n",
             dir.display(),
             opts.extra_conf
         );
@@ -242,6 +350,7 @@ impl Cluster {
             port,
             bin,
             user,
+            tls: opts.tls,
             _root: root,
         };
         // If this process dies without dropping the cluster, stop and delete it anyway.
@@ -291,6 +400,11 @@ impl Cluster {
     /// The server and client binaries' folder (`psql`, `pg_dump`, `pg_restore`…).
     pub fn bin(&self) -> &Path {
         &self.bin
+    }
+
+    /// The CA that verifies the server's certificate, when started with [`Options::tls`].
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.tls.then(|| self.dir.join("tls").join("ca.pem"))
     }
 
     /// `(uid, gid)` the server runs as, when this process is root.
@@ -350,6 +464,7 @@ mod tests {
             parent: Some(parent.path().to_path_buf()),
             bin: Some(bin.path().to_path_buf()),
             extra_conf: String::new(),
+            tls: false,
         })
         .unwrap_err();
         assert!(err.to_string().contains("initdb"), "{err}");

@@ -84,6 +84,16 @@ pub(crate) fn remove_after_exit(path: &Path) {
 impl Cluster {
     /// Start a throwaway cluster; `extra_conf` is appended to postgresql.conf.
     pub(crate) fn start(extra_conf: &str) -> Cluster {
+        Self::start_with(extra_conf, false)
+    }
+
+    /// [`Cluster::start`], serving TLS only over TCP (`ops_core::restore::local::Options::tls`:
+    /// its CA is [`Cluster::ca_file`]).
+    pub(crate) fn start_tls(extra_conf: &str) -> Cluster {
+        Self::start_with(extra_conf, true)
+    }
+
+    fn start_with(extra_conf: &str, tls: bool) -> Cluster {
         let dumps_dir = tempfile::Builder::new()
             .prefix("ops-restore-dumps-")
             .tempdir()
@@ -93,6 +103,7 @@ impl Cluster {
         let server = ops_core::restore::local::Cluster::start(&ops_core::restore::local::Options {
             prefix: "ops-restore-test-".into(),
             extra_conf: format!("max_connections = 200\n{extra_conf}"),
+            tls,
             ..Default::default()
         })
         .unwrap_or_else(|e| panic!("{e}"));
@@ -110,6 +121,13 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// The CA of a [`Cluster::start_tls`] cluster.
+    pub(crate) fn ca_file(&self) -> PathBuf {
+        self._server
+            .ca_file()
+            .expect("a cluster started with start_tls")
+    }
+
     pub(crate) fn conninfo(&self, db: &str) -> String {
         format!(
             "host={} port={} user=postgres dbname={db}",
