@@ -32,7 +32,7 @@ use crate::client::error_from_response;
 use crate::pagination::decode_page;
 use crate::{
     AccountInfo, Action, CreatedDroplet, CreatedDroplets, Domain, DomainRecord, Droplet, Error,
-    Firewall, Image, Region, ReservedIp, Size, SshKey, Tag,
+    Firewall, Image, Region, ReservedIp, Size, SshKey, Tag, Vpc, VpcMember,
 };
 
 const SPEC: &str = concat!(
@@ -167,6 +167,12 @@ const OPERATIONS: &[(&str, Decoder)] = &[
     ("reservedIPs_delete", no_body),
     ("reservedIPsActions_post", |v| one::<Action>(v, "action")),
     ("reservedIPsActions_get", |v| one::<Action>(v, "action")),
+    ("vpcs_list", |v| page::<Vpc>(v, "vpcs")),
+    ("vpcs_create", |v| one::<Vpc>(v, "vpc")),
+    ("vpcs_get", |v| one::<Vpc>(v, "vpc")),
+    ("vpcs_update", |v| one::<Vpc>(v, "vpc")),
+    ("vpcs_delete", no_body),
+    ("vpcs_list_members", |v| page::<VpcMember>(v, "members")),
 ];
 
 /// For an operation whose success answer has no body: the walk only reaches its error

@@ -164,6 +164,44 @@ pub(crate) fn dotted_name(field: &'static str, kind: &str, name: &str) -> Result
     ))
 }
 
+/// Names that follow `^[a-zA-Z0-9\-\.]+$` (VPCs): letters, digits, `-` and `.`.
+pub(crate) fn plain_name(field: &'static str, kind: &str, name: &str) -> Result<()> {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        return Ok(());
+    }
+    Err(invalid(
+        field,
+        format!("{kind} name {name:?} must be letters, digits, '.' and '-' (at least one)"),
+    ))
+}
+
+/// At most `max` characters (the spec's `maxLength`).
+pub(crate) fn max_len(field: &'static str, value: &str, max: usize) -> Result<()> {
+    let n = value.chars().count();
+    if n > max {
+        return Err(invalid(
+            field,
+            format!("{n} characters, at most {max} allowed"),
+        ));
+    }
+    Ok(())
+}
+
+/// A CIDR block (`10.10.10.0/24`).
+pub(crate) fn cidr(field: &'static str, value: &str) -> Result<()> {
+    if !value.contains('/') {
+        return Err(invalid(
+            field,
+            format!("{value:?} is not a CIDR block (address/prefix)"),
+        ));
+    }
+    ip_or_cidr(field, value)
+}
+
 /// Every id in `ids` is at least 1, and there is at least one.
 pub(crate) fn ids(field: &'static str, ids: &[u64]) -> Result<()> {
     if ids.is_empty() {
@@ -315,6 +353,14 @@ mod tests {
             assert!(ip_or_cidr("addresses", bad).is_err(), "{bad}");
         }
         ipv4("reserved_ip", "192.0.2.1").unwrap();
+        plain_name("name", "vpc", "env.prod-1").unwrap();
+        for bad in ["", "a b", "a_b", "ä"] {
+            assert!(plain_name("name", "vpc", bad).is_err(), "{bad}");
+        }
+        max_len("description", &"é".repeat(255), 255).unwrap();
+        assert!(max_len("description", &"x".repeat(256), 255).is_err());
+        cidr("ip_range", "10.10.10.0/24").unwrap();
+        assert!(cidr("ip_range", "10.10.10.0").is_err());
         for bad in ["192.0.2.1/32", "2001:db8::1", "192.0.2", ""] {
             assert!(ipv4("reserved_ip", bad).is_err(), "{bad}");
         }

@@ -786,3 +786,44 @@ fn in_progress(mut action: digitalocean_client::Action) -> digitalocean_client::
     action.completed_at = None;
     action
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]
+async fn vpcs_are_accepted_by_the_spec() {
+    use digitalocean_client::{CreateVpc, UpdateVpc};
+    let prism = shared_prism();
+    let c = prism.client();
+    let vpcs = c.vpcs();
+    const ID: &str = "5a4981aa-9653-4bd1-bef5-d6bff52042e4";
+
+    ok("vpcs.list", vpcs.list().collect_all().await);
+    let mut req = CreateVpc::new("env.prod-vpc", "nyc1");
+    req.description = Some("VPC for production environment".into());
+    req.ip_range = Some("10.10.10.0/24".into());
+    ok("vpcs.create", vpcs.create(&req).await);
+    ok(
+        "vpcs.create(minimal)",
+        vpcs.create(&CreateVpc::new("env-dev", "nyc1")).await,
+    );
+    ok("vpcs.get", vpcs.get(ID).await);
+    let update = UpdateVpc {
+        name: "env.prod-vpc".into(),
+        description: Some("VPC for production environment".into()),
+        default: Some(true),
+    };
+    ok("vpcs.update", vpcs.update(ID, &update).await);
+    let minimal = UpdateVpc {
+        name: "env".into(),
+        ..UpdateVpc::default()
+    };
+    ok("vpcs.update(name only)", vpcs.update(ID, &minimal).await);
+    ok(
+        "vpcs.list_members",
+        vpcs.list_members(ID).collect_all().await,
+    );
+    ok(
+        "vpcs.list_members_of_type",
+        vpcs.list_members_of_type(ID, "droplet").collect_all().await,
+    );
+    ok("vpcs.delete", vpcs.delete(ID).await);
+}

@@ -8,6 +8,7 @@ mod firewalls;
 mod reserved_ips;
 mod ssh_keys;
 mod tags;
+mod vpcs;
 
 pub use actions::{Action, ActionLink, ActionStatus, Actions, WaitOptions};
 pub use catalog::{
@@ -29,6 +30,7 @@ pub use firewalls::{
 pub use reserved_ips::{CreateReservedIp, CreatedReservedIp, ReservedIp, ReservedIps};
 pub use ssh_keys::{CreateSshKey, SshKey, SshKeyId, SshKeys};
 pub use tags::{ResourceType, Tag, TagResource, TagResourceCount, TagResources, Tags};
+pub use vpcs::{CreateVpc, MAX_VPC_DESCRIPTION_LEN, UpdateVpc, Vpc, VpcMember, Vpcs};
 
 /// For a field with a default: `null` reads as the default, as a missing field does. The
 /// spec marks many fields nullable (`image.tags`, …) and a server within its spec sends

@@ -14,3 +14,4 @@ mod reserved_ips;
 mod spec_fixtures;
 #[cfg(feature = "testkit")]
 mod testkit;
+mod vpcs;
