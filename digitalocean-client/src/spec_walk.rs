@@ -32,7 +32,7 @@ use crate::client::error_from_response;
 use crate::pagination::decode_page;
 use crate::{
     AccountInfo, Action, CreatedDroplet, CreatedDroplets, Domain, DomainRecord, Droplet, Error,
-    Firewall, Image, Region, ReservedIp, Size, SshKey, Tag, Vpc, VpcMember,
+    Firewall, Image, Region, ReservedIp, Size, Snapshot, SshKey, Tag, Volume, Vpc, VpcMember,
 };
 
 const SPEC: &str = concat!(
@@ -173,6 +173,19 @@ const OPERATIONS: &[(&str, Decoder)] = &[
     ("vpcs_update", |v| one::<Vpc>(v, "vpc")),
     ("vpcs_delete", no_body),
     ("vpcs_list_members", |v| page::<VpcMember>(v, "members")),
+    ("volumes_list", |v| page::<Volume>(v, "volumes")),
+    ("volumes_create", |v| one::<Volume>(v, "volume")),
+    ("volumes_get", |v| one::<Volume>(v, "volume")),
+    ("volumes_delete", no_body),
+    ("volumes_delete_byName", no_body),
+    ("volumeActions_post_byId", |v| one::<Action>(v, "action")),
+    ("volumeActions_get", |v| one::<Action>(v, "action")),
+    ("volumeSnapshots_list", |v| page::<Snapshot>(v, "snapshots")),
+    ("volumeSnapshots_create", |v| one::<Snapshot>(v, "snapshot")),
+    ("volumeSnapshots_get_byId", |v| {
+        one::<Snapshot>(v, "snapshot")
+    }),
+    ("volumeSnapshots_delete_byId", no_body),
 ];
 
 /// For an operation whose success answer has no body: the walk only reaches its error

@@ -827,3 +827,78 @@ async fn vpcs_are_accepted_by_the_spec() {
     );
     ok("vpcs.delete", vpcs.delete(ID).await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]
+async fn volumes_are_accepted_by_the_spec() {
+    use digitalocean_client::{CreateVolume, FilesystemType, VolumeFilter};
+    let prism = shared_prism();
+    let c = prism.client();
+    let v = c.volumes();
+    const ID: &str = "7724db7c-e098-11e5-b522-000f53304e51";
+    const SNAP: &str = "fbe805e8-866b-11e6-96bf-000f53315a41";
+
+    ok("volumes.list", v.list().collect_all().await);
+    ok(
+        "volumes.list_by_name",
+        v.list_by_name("example").collect_all().await,
+    );
+    ok(
+        "volumes.list_by_region",
+        v.list_by_region("nyc1").collect_all().await,
+    );
+    let both = VolumeFilter {
+        name: Some("example".into()),
+        region: Some("nyc1".into()),
+    };
+    ok(
+        "volumes.list_filtered",
+        v.list_filtered(&both).collect_all().await,
+    );
+    let mut req = CreateVolume::new("ext4-example", 10, "nyc1");
+    req.description = Some("Block store for examples".into());
+    req.filesystem_type = Some(FilesystemType::Ext4);
+    req.filesystem_label = Some("ext4_volume_01".into());
+    req.tags = vec!["ops-run:1".into()];
+    ok("volumes.create(ext4)", v.create(&req).await);
+    let mut xfs = CreateVolume::new("xfs-example", 10, "nyc1");
+    xfs.filesystem_type = Some(FilesystemType::Xfs);
+    xfs.filesystem_label = Some("xfs_volume01".into());
+    ok("volumes.create(xfs)", v.create(&xfs).await);
+    let mut from_snapshot = CreateVolume::new("snapshot-example", 10, "nyc1");
+    from_snapshot.snapshot_id = Some("b0798135-fb76-11eb-946a-0a58ac146f33".into());
+    ok(
+        "volumes.create(from snapshot)",
+        v.create(&from_snapshot).await,
+    );
+    ok("volumes.get", v.get(ID).await);
+    let attach = ok("volumes.attach", v.attach(ID, 11612190).await);
+    ok("volumes.detach", v.detach(ID, 11612190).await);
+    ok("volumes.resize", v.resize(ID, 100).await);
+    ok("volumes.get_action", v.get_action(ID, 72531856).await);
+    ok(
+        "volumes.wait(completed)",
+        v.wait(&attach, wait_opts()).await,
+    );
+    let waited = v.wait(&in_progress(attach), wait_opts()).await;
+    assert!(
+        matches!(waited, Err(Error::WaitTimedOut { .. })),
+        "{waited:?}"
+    );
+    ok(
+        "volumes.list_snapshots",
+        v.list_snapshots(ID).collect_all().await,
+    );
+    ok(
+        "volumes.create_snapshot",
+        v.create_snapshot(ID, "big-data-snapshot1475261774", &["nightly".to_owned()])
+            .await,
+    );
+    ok("volumes.get_snapshot", v.get_snapshot(SNAP).await);
+    ok("volumes.delete_snapshot", v.delete_snapshot(SNAP).await);
+    ok("volumes.delete", v.delete(ID).await);
+    ok(
+        "volumes.delete_by_name",
+        v.delete_by_name("example", "nyc1").await,
+    );
+}

@@ -6,8 +6,10 @@ mod domains;
 mod droplets;
 mod firewalls;
 mod reserved_ips;
+mod snapshots;
 mod ssh_keys;
 mod tags;
+mod volumes;
 mod vpcs;
 
 pub use actions::{Action, ActionLink, ActionStatus, Actions, WaitOptions};
@@ -28,8 +30,13 @@ pub use firewalls::{
     InboundRule, OutboundRule, PendingChange, Protocol,
 };
 pub use reserved_ips::{CreateReservedIp, CreatedReservedIp, ReservedIp, ReservedIps};
+pub use snapshots::{Snapshot, SnapshotResourceType};
 pub use ssh_keys::{CreateSshKey, SshKey, SshKeyId, SshKeys};
 pub use tags::{ResourceType, Tag, TagResource, TagResourceCount, TagResources, Tags};
+pub use volumes::{
+    CreateVolume, FilesystemType, MAX_VOLUME_NAME_LEN, MAX_VOLUME_SIZE_GIB, Volume, VolumeFilter,
+    Volumes,
+};
 pub use vpcs::{CreateVpc, MAX_VPC_DESCRIPTION_LEN, UpdateVpc, Vpc, VpcMember, Vpcs};
 
 /// For a field with a default: `null` reads as the default, as a missing field does. The

@@ -14,4 +14,5 @@ mod reserved_ips;
 mod spec_fixtures;
 #[cfg(feature = "testkit")]
 mod testkit;
+mod volumes;
 mod vpcs;
