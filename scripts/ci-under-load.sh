@@ -8,8 +8,11 @@
 #   MIN_FREE_GB=30 scripts/ci-under-load.sh  # disk it insists on before starting (default 25)
 #
 # The hogs are plain `yes > /dev/null` loops, stopped by PID when CI ends, fails or is
-# interrupted. The clone lives in a temporary folder (with ../shared linked beside it, as
-# CI expects) and is removed at the end unless KEEP=1. The log goes to
+# interrupted. The clone lives in a folder under /var/tmp (with ../shared linked beside it,
+# as CI expects) and is removed at the end unless KEEP=1. CI runs with a /tmp of its own (a
+# private mount namespace, `unshare -m`, /tmp bound to a folder of the run), as on a CI
+# machine: on a shared machine other processes' files in /tmp would otherwise fail CI's
+# temp-folder check (seen: a helper's logs), and CI's own leftovers are still caught. The log goes to
 # target/ci-artifacts/ci-under-load-<timestamp>.log of this checkout; the last line of
 # output is PASS or FAIL with the wall time and the load average seen.
 set -euo pipefail
@@ -24,13 +27,15 @@ log="$artifacts/ci-under-load-$stamp.log"
 # A fresh clone's build needs ~20 GB; two runs that filled the disk failed at link time with
 # no test at fault. Refuse up front, saying how much is free (MIN_FREE_GB to change it).
 min_free_gb=${MIN_FREE_GB:-25}
-free_gb=$(df -Pk "${TMPDIR:-/tmp}" | awk 'NR==2 {print int($4 / 1048576)}')
+base=${CI_UNDER_LOAD_DIR:-/var/tmp}
+free_gb=$(df -Pk "$base" | awk 'NR==2 {print int($4 / 1048576)}')
 if [ "$free_gb" -lt "$min_free_gb" ]; then
-  echo "ci-under-load: only ${free_gb} GB free in ${TMPDIR:-/tmp}; a run needs ~${min_free_gb} GB (free some, e.g. target/debug/incremental, or set MIN_FREE_GB)" >&2
+  echo "ci-under-load: only ${free_gb} GB free in $base; a run needs ~${min_free_gb} GB (free some, e.g. target/debug/incremental, or set MIN_FREE_GB)" >&2
   exit 2
 fi
+command -v unshare >/dev/null || { echo "ci-under-load: needs unshare (util-linux) for CI's private /tmp" >&2; exit 2; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/ci-under-load.XXXXXX")
+work=$(mktemp -d "$base/ci-under-load.XXXXXX")
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -59,7 +64,10 @@ pids+=($!)
 
 start=$(date +%s)
 status=0
-bash "$work/main/.ci/run" > "$log" 2>&1 || status=$?
+mkdir -m 1777 "$work/tmp"
+unshare --mount --propagation private \
+  bash -c 'mount --bind "$1" /tmp && exec bash "$2/.ci/run"' _ "$work/tmp" "$work/main" \
+  > "$log" 2>&1 || status=$?
 elapsed=$(( $(date +%s) - start ))
 loads=$(tr '\n' ' ' < "$log.load" 2>/dev/null || true)
 peak=$(cut -d' ' -f1 "$log.load" 2>/dev/null | sort -n | tail -1)
