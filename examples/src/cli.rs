@@ -140,7 +140,7 @@ pub fn classify(e: &ops_core::Error) -> ExitKind {
         E::Timeout { .. } => ExitKind::Provider,
         E::Journal { .. } => ExitKind::Other,
         E::Restore(r) => match r.as_ref() {
-            R::Refused(_)
+            R::Refused { .. }
             | R::Config(_)
             | R::InvalidDump(_)
             | R::MissingPrivilege { .. }

@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use ops_core::Error;
 use ops_core::restore::{
-    CheckQuery, Downtime, DumpSource, PgServer, Progress, RestoreError, RestoreJob, RestoreOptions,
-    RollbackOptions, RowCountManifest, RowCounts, SqlScript, Step, rollback,
+    CheckQuery, Downtime, DumpSource, Guard, PgServer, Privilege, Progress, RestoreError,
+    RestoreJob, RestoreOptions, RollbackOptions, RowCountManifest, RowCounts, SqlScript, Step,
+    rollback,
 };
 
 mod restore_support;
@@ -708,7 +709,7 @@ async fn guards_refuse_before_touching_anything() {
     c.psql("postgres", "CREATE DATABASE t9_orders_prod");
     let err = run(c.server(), "t9_orders_prod", file()).await;
     assert!(
-        matches!(&err, RestoreError::Refused(m) if m.contains("production")),
+        matches!(&err, RestoreError::Refused { guard: Guard::Production, detail } if detail.contains("production")),
         "{err:?}"
     );
     // Target is the source.
@@ -722,13 +723,13 @@ async fn guards_refuse_before_touching_anything() {
     )
     .await;
     assert!(
-        matches!(&err, RestoreError::Refused(m) if m.contains("source")),
+        matches!(&err, RestoreError::Refused { guard: Guard::SourceIsTarget, detail } if detail.contains("source")),
         "{err:?}"
     );
     // Target is the connected (maintenance) database.
     let err = run(c.server().with_maintenance_db(qa), qa, file()).await;
     assert!(
-        matches!(&err, RestoreError::Refused(m) if m.contains("maintenance")),
+        matches!(&err, RestoreError::Refused { guard: Guard::MaintenanceDatabase, detail } if detail.contains("maintenance")),
         "{err:?}"
     );
     // Target is a template.
@@ -736,7 +737,7 @@ async fn guards_refuse_before_touching_anything() {
     c.psql("postgres", "ALTER DATABASE t9_tpl IS_TEMPLATE true");
     let err = run(c.server(), "t9_tpl", file()).await;
     assert!(
-        matches!(&err, RestoreError::Refused(m) if m.contains("template")),
+        matches!(&err, RestoreError::Refused { guard: Guard::Template, detail } if detail.contains("template")),
         "{err:?}"
     );
     // Names we do not accept.
@@ -751,17 +752,17 @@ async fn guards_refuse_before_touching_anything() {
     );
     let err = run(c.server_as("t9_weak"), qa, file()).await;
     assert!(
-        matches!(&err, RestoreError::MissingPrivilege { privilege, .. } if privilege.contains("CREATEDB")),
+        matches!(&err, RestoreError::MissingPrivilege { privilege: Privilege::CreateDb { role }, .. } if role == "t9_weak"),
         "{err:?}"
     );
     let err = run(c.server_as("t9_creator"), qa, file()).await;
     assert!(
-        matches!(&err, RestoreError::MissingPrivilege { privilege, .. } if privilege.contains("pg_signal_backend")),
+        matches!(&err, RestoreError::MissingPrivilege { privilege: Privilege::SignalBackend { role }, .. } if role == "t9_creator"),
         "{err:?}"
     );
     let err = run(c.server_as("t9_signal"), qa, file()).await;
     assert!(
-        matches!(&err, RestoreError::MissingPrivilege { privilege, .. } if privilege.contains("ownership")),
+        matches!(&err, RestoreError::MissingPrivilege { privilege: Privilege::Ownership { owner, .. }, .. } if owner == "postgres"),
         "{err:?}"
     );
     assert_eq!(c.checksums(qa), before);

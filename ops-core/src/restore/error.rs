@@ -1,5 +1,7 @@
 //! Errors of the restore workflow.
 
+use std::fmt;
+
 /// What can go wrong in the restore-to-QA workflow.
 ///
 /// No variant carries a password: connection strings are kept as secrets and
@@ -8,8 +10,13 @@
 #[non_exhaustive]
 pub enum RestoreError {
     /// A safety guard refused to run; nothing was changed.
-    #[error("refused: {0}")]
-    Refused(String),
+    #[error("refused: {detail}")]
+    Refused {
+        /// Which guard.
+        guard: Guard,
+        /// What it saw and what to do about it.
+        detail: String,
+    },
     /// Another restore or rollback of the same QA database holds the advisory lock; nothing was changed.
     #[error("another restore or rollback of `{database}` is running (advisory lock is held)")]
     AlreadyRunning {
@@ -20,7 +27,7 @@ pub enum RestoreError {
     #[error("missing privilege: {privilege} (needed to {needed_for})")]
     MissingPrivilege {
         /// The privilege, role membership or ownership that is missing.
-        privilege: String,
+        privilege: Privilege,
         /// What the workflow was about to do.
         needed_for: String,
     },
@@ -90,7 +97,7 @@ impl RestoreError {
         if let Some(db) = source.as_db_error() {
             if *db.code() == tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE {
                 return Self::MissingPrivilege {
-                    privilege: db.message().to_owned(),
+                    privilege: Privilege::Denied(db.message().to_owned()),
                     needed_for: step,
                 };
             }
@@ -98,10 +105,128 @@ impl RestoreError {
         Self::Postgres { step, source }
     }
 
+    /// A refusal by `guard`.
+    pub(crate) fn refused(guard: Guard, detail: impl Into<String>) -> Self {
+        Self::Refused {
+            guard,
+            detail: detail.into(),
+        }
+    }
+
     pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {
             what: what.into(),
             source,
+        }
+    }
+}
+
+/// The safety guard behind a [`RestoreError::Refused`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Guard {
+    /// The target's database or host name looks like production
+    /// ([`ProductionGuard`](super::ProductionGuard)).
+    Production,
+    /// The target is the source database (same name on the same server).
+    SourceIsTarget,
+    /// The target is the maintenance database the workflow connects to.
+    MaintenanceDatabase,
+    /// The target is the database the admin session is connected to.
+    ConnectedDatabase,
+    /// The target (or a copy to drop) is a template database.
+    Template,
+}
+
+/// A privilege the connected role lacks ([`RestoreError::MissingPrivilege`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Privilege {
+    /// `CREATEDB`, to create the working copy.
+    CreateDb {
+        /// The connected role.
+        role: String,
+    },
+    /// Membership in `pg_signal_backend`, to terminate QA's sessions during the swap.
+    SignalBackend {
+        /// The connected role.
+        role: String,
+    },
+    /// Ownership of QA (membership in its owner role), to rename it and give the copy the
+    /// same owner.
+    Ownership {
+        /// The QA database.
+        database: String,
+        /// QA's owner.
+        owner: String,
+    },
+    /// `CREATEROLE`, to carry other roles' `ALTER ROLE … IN DATABASE … SET` settings.
+    CreateRole {
+        /// The connected role.
+        role: String,
+    },
+    /// The server refused a statement (`insufficient_privilege`); its message.
+    Denied(String),
+}
+
+impl fmt::Display for Privilege {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CreateDb { role } => write!(f, "CREATEDB (role `{role}`)"),
+            Self::SignalBackend { role } => {
+                write!(f, "membership in pg_signal_backend (role `{role}`)")
+            }
+            Self::Ownership { database, owner } => {
+                write!(
+                    f,
+                    "ownership of `{database}` (membership in role `{owner}`)"
+                )
+            }
+            Self::CreateRole { role } => write!(f, "CREATEROLE (role `{role}`)"),
+            Self::Denied(message) => f.write_str(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The typed variants print what the string ones printed.
+    #[test]
+    fn display_is_unchanged() {
+        let e = RestoreError::refused(Guard::Template, "`qa` is a template database");
+        assert_eq!(e.to_string(), "refused: `qa` is a template database");
+        let e = RestoreError::MissingPrivilege {
+            privilege: Privilege::CreateDb { role: "bob".into() },
+            needed_for: "create the working copy `qa_next`".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "missing privilege: CREATEDB (role `bob`) (needed to create the working copy `qa_next`)"
+        );
+        for (p, text) in [
+            (
+                Privilege::SignalBackend { role: "bob".into() },
+                "membership in pg_signal_backend (role `bob`)",
+            ),
+            (
+                Privilege::Ownership {
+                    database: "qa".into(),
+                    owner: "qa_owner".into(),
+                },
+                "ownership of `qa` (membership in role `qa_owner`)",
+            ),
+            (
+                Privilege::CreateRole { role: "bob".into() },
+                "CREATEROLE (role `bob`)",
+            ),
+            (
+                Privilege::Denied("permission denied to create database".into()),
+                "permission denied to create database",
+            ),
+        ] {
+            assert_eq!(p.to_string(), text);
         }
     }
 }

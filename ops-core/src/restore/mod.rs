@@ -64,10 +64,14 @@
 //! # Ok(()) }
 //! ```
 
+mod catalog;
 mod error;
+mod guards;
 pub mod local;
 mod server;
 mod settings;
+mod sql;
+mod steps;
 mod swap;
 mod toc;
 mod tools;
@@ -79,7 +83,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use error::RestoreError;
+pub use error::{Guard, Privilege, RestoreError};
 pub use server::PgServer;
 pub use swap::{RollbackOptions, RollbackReport, rollback};
 pub use verify::{CheckQuery, RowCountManifest};
@@ -204,10 +208,13 @@ impl ProductionGuard {
                 .iter()
                 .any(|d| d.eq_ignore_ascii_case(token))
             {
-                return Err(RestoreError::Refused(format!(
-                    "the target {what} `{value}` looks like production (token `{token}`); \
-                     disable or adjust RestoreOptions::production_guard if this is intended"
-                )));
+                return Err(RestoreError::refused(
+                    Guard::Production,
+                    format!(
+                        "the target {what} `{value}` looks like production (token `{token}`); \
+                         disable or adjust RestoreOptions::production_guard if this is intended"
+                    ),
+                ));
             }
         }
         Ok(())

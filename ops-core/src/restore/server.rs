@@ -429,29 +429,6 @@ mod tls {
     }
 }
 
-/// Quote an SQL identifier (`"` doubled).
-pub(crate) fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// Quote an SQL string literal; works whatever `standard_conforming_strings` is.
-pub(crate) fn literal(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 3);
-    if value.contains('\\') {
-        out.push_str(" E");
-    }
-    out.push('\'');
-    for c in value.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,12 +457,5 @@ mod tests {
         let err = PgServer::new("host=x password=topsecret port=notaport").unwrap_err();
         assert!(!err.to_string().contains("topsecret"));
         assert!(!format!("{err:?}").contains("topsecret"));
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(ident("we\"ird"), "\"we\"\"ird\"");
-        assert_eq!(literal("it's"), "'it''s'");
-        assert_eq!(literal("a\\b"), " E'a\\\\b'");
     }
 }

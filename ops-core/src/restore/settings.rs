@@ -5,7 +5,7 @@
 use tokio_postgres::Client;
 
 use super::error::RestoreError;
-use super::server::{ident, literal};
+use super::sql;
 
 /// A snapshot of one database's own settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,12 +37,7 @@ pub(crate) async fn snapshot(
 ) -> Result<Option<DbSettings>, RestoreError> {
     let step = || format!("read the settings of database `{database}`");
     let Some(row) = client
-        .query_opt(
-            "SELECT pg_get_userbyid(d.datdba), d.datconnlimit, d.datallowconn, d.datistemplate, \
-             d.datacl IS NULL, shobj_description(d.oid, 'pg_database') \
-             FROM pg_database d WHERE d.datname = $1",
-            &[&database],
-        )
+        .query_opt(sql::DATABASE, &[&database])
         .await
         .map_err(|e| RestoreError::pg(step(), e))?
     else {
@@ -53,13 +48,7 @@ pub(crate) async fn snapshot(
         None
     } else {
         let rows = client
-            .query(
-                "SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END, \
-                 a.privilege_type, a.is_grantable \
-                 FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = $1 \
-                 ORDER BY 1 NULLS FIRST, 2",
-                &[&database],
-            )
+            .query(sql::DATABASE_GRANTS, &[&database])
             .await
             .map_err(|e| RestoreError::pg(step(), e))?;
         Some(
@@ -73,12 +62,7 @@ pub(crate) async fn snapshot(
         )
     };
     let rows = client
-        .query(
-            "SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END, s.setconfig \
-             FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
-             WHERE d.datname = $1 ORDER BY 1 NULLS FIRST",
-            &[&database],
-        )
+        .query(sql::DATABASE_ROLE_SETTINGS, &[&database])
         .await
         .map_err(|e| RestoreError::pg(step(), e))?;
     let role_settings = rows
@@ -103,145 +87,40 @@ pub(crate) async fn snapshot(
 /// `ALLOW_CONNECTIONS`, which the swap handles). `target` is fresh from
 /// `template0`, so it has default privileges and no settings.
 pub(crate) fn apply_statements(from: &DbSettings, target: &str, current_user: &str) -> Vec<String> {
-    let db = ident(target);
     let mut out = Vec::new();
     if from.owner != current_user {
-        out.push(format!(
-            "ALTER DATABASE {db} OWNER TO {}",
-            ident(&from.owner)
-        ));
+        out.push(sql::set_owner(target, &from.owner));
     }
     if let Some(acl) = &from.acl {
-        out.push(format!("REVOKE ALL ON DATABASE {db} FROM PUBLIC"));
+        out.push(sql::revoke_public(target));
         for g in acl {
-            let who = g
-                .grantee
-                .as_deref()
-                .map_or_else(|| "PUBLIC".to_owned(), ident);
-            out.push(format!(
-                "GRANT {} ON DATABASE {db} TO {who}{}",
-                g.privilege,
-                if g.grantable {
-                    " WITH GRANT OPTION"
-                } else {
-                    ""
-                }
+            out.push(sql::grant(
+                target,
+                &g.privilege,
+                g.grantee.as_deref(),
+                g.grantable,
             ));
         }
     }
     if from.conn_limit != -1 {
-        out.push(format!(
-            "ALTER DATABASE {db} CONNECTION LIMIT {}",
-            from.conn_limit
-        ));
+        out.push(sql::connection_limit(target, from.conn_limit));
     }
     if let Some(c) = &from.comment {
-        out.push(format!("COMMENT ON DATABASE {db} IS {}", literal(c)));
+        out.push(sql::comment(target, c));
     }
     for (role, settings) in &from.role_settings {
-        let prefix = match role {
-            Some(r) => format!("ALTER ROLE {} IN DATABASE {db}", ident(r)),
-            None => format!("ALTER DATABASE {db}"),
-        };
         for s in settings {
             if let Some((name, value)) = s.split_once('=') {
-                out.push(format!(
-                    "{prefix} SET {} TO {}",
-                    ident(name),
-                    guc_value(name, value)
-                ));
+                out.push(sql::set_setting(target, role.as_deref(), name, value));
             }
         }
     }
     out
 }
 
-/// Render a stored setting value the way `pg_dump` does: list-valued
-/// settings are split into one literal per element.
-fn guc_value(name: &str, value: &str) -> String {
-    const LIST: &[&str] = &[
-        "search_path",
-        "temp_tablespaces",
-        "session_preload_libraries",
-        "local_preload_libraries",
-        "shared_preload_libraries",
-        "unix_socket_directories",
-    ];
-    if LIST.contains(&name.to_ascii_lowercase().as_str()) {
-        let items = split_guc_list(value);
-        if items.is_empty() {
-            return "''".to_owned();
-        }
-        items
-            .iter()
-            .map(|i| literal(i))
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else {
-        literal(value)
-    }
-}
-
-/// Split `a, "B c", d` into `a`, `B c`, `d` (double quotes removed, `""` unescaped).
-fn split_guc_list(value: &str) -> Vec<String> {
-    let mut items = Vec::new();
-    let mut chars = value.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            break;
-        }
-        let mut item = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                if c == '"' {
-                    if chars.peek() == Some(&'"') {
-                        chars.next();
-                        item.push('"');
-                    } else {
-                        break;
-                    }
-                } else {
-                    item.push(c);
-                }
-            }
-            while chars.peek().is_some_and(|c| *c != ',') {
-                chars.next();
-            }
-        } else {
-            while let Some(c) = chars.peek() {
-                if *c == ',' {
-                    break;
-                }
-                item.push(*c);
-                chars.next();
-            }
-            item = item.trim_end().to_owned();
-        }
-        items.push(item);
-        if chars.next().is_none() {
-            break;
-        }
-    }
-    items
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splits_lists_like_pg_dump() {
-        assert_eq!(
-            split_guc_list("\"$user\", public, \"We ird\"\"x\""),
-            ["$user", "public", "We ird\"x"]
-        );
-        assert_eq!(guc_value("search_path", "app, public"), "'app', 'public'");
-        assert_eq!(guc_value("statement_timeout", "30s"), "'30s'");
-    }
 
     #[test]
     fn statements_for_a_locked_down_db() {

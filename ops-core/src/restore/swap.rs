@@ -4,11 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio_postgres::{Client, GenericClient};
+use tokio_postgres::Client;
 
-use super::error::RestoreError;
-use super::server::{PgServer, ident};
-use super::{Downtime, ProductionGuard, validate_name};
+use super::catalog::Catalog;
+use super::error::{Guard, RestoreError};
+use super::server::PgServer;
+use super::sql::{self, exec};
+use super::{Downtime, ProductionGuard, guards};
 
 /// Class id of the advisory lock (`pg_try_advisory_lock(class, hashtext(qa))`).
 const LOCK_CLASS: i32 = 0x5eed_0c0e;
@@ -17,10 +19,7 @@ const LOCK_CLASS: i32 = 0x5eed_0c0e;
 pub(crate) async fn lock(client: &Client, qa: &str) -> Result<(), RestoreError> {
     let key = format!("ops-core restore {qa}");
     let row = client
-        .query_one(
-            "SELECT pg_try_advisory_lock($1, hashtext($2))",
-            &[&LOCK_CLASS, &key],
-        )
+        .query_one(sql::TRY_LOCK, &[&LOCK_CLASS, &key])
         .await
         .map_err(|e| RestoreError::pg("take the advisory lock", e))?;
     if row.get::<_, bool>(0) {
@@ -36,13 +35,7 @@ pub(crate) async fn lock(client: &Client, qa: &str) -> Result<(), RestoreError> 
 /// session is gone, so is its lock).
 pub(crate) async fn unlock(client: &Client, qa: &str) {
     let key = format!("ops-core restore {qa}");
-    if let Err(e) = client
-        .query_one(
-            "SELECT pg_advisory_unlock($1, hashtext($2))",
-            &[&LOCK_CLASS, &key],
-        )
-        .await
-    {
+    if let Err(e) = client.query_one(sql::UNLOCK, &[&LOCK_CLASS, &key]).await {
         tracing::warn!(database = qa, error = %e, "could not release the restore lock; it goes with the session");
     }
 }
@@ -56,32 +49,24 @@ pub(crate) fn stamp() -> u128 {
 
 /// `<qa>_prev_<ms>` copies, newest first.
 pub(crate) async fn previous_copies(
-    client: &Client,
+    catalog: &dyn Catalog,
     qa: &str,
 ) -> Result<Vec<String>, RestoreError> {
+    Ok(copies_of(qa, catalog.database_names().await?))
+}
+
+/// The `<qa>_prev_<ms>` names among `names`, newest first.
+fn copies_of(qa: &str, names: Vec<String>) -> Vec<String> {
     let prefix = format!("{qa}_prev_");
-    let rows = client
-        .query("SELECT datname FROM pg_database", &[])
-        .await
-        .map_err(|e| RestoreError::pg("list databases", e))?;
-    let mut copies: Vec<(u128, String)> = rows
-        .iter()
-        .filter_map(|r| {
-            let name: String = r.get(0);
+    let mut copies: Vec<(u128, String)> = names
+        .into_iter()
+        .filter_map(|name| {
             let n = name.strip_prefix(&prefix)?.parse::<u128>().ok()?;
             Some((n, name))
         })
         .collect();
     copies.sort_by_key(|c| std::cmp::Reverse(c.0));
-    Ok(copies.into_iter().map(|(_, n)| n).collect())
-}
-
-async fn exec(client: &impl GenericClient, sql: &str, step: &str) -> Result<(), RestoreError> {
-    tracing::debug!(sql, "executing");
-    client
-        .batch_execute(sql)
-        .await
-        .map_err(|e| RestoreError::pg(step, e))
+    copies.into_iter().map(|(_, n)| n).collect()
 }
 
 /// Terminate every other session on `database`, waiting up to `timeout` for each.
@@ -90,30 +75,19 @@ pub(crate) async fn terminate_sessions(
     database: &str,
     timeout: Duration,
 ) -> Result<usize, RestoreError> {
-    let rows = client
-        .query(
-            "SELECT pid, coalesce(usename::text, '?') FROM pg_stat_activity \
-             WHERE datname = $1 AND pid <> pg_backend_pid()",
-            &[&database],
-        )
-        .await
-        .map_err(|e| RestoreError::pg(format!("list the sessions on `{database}`"), e))?;
+    let sessions = client.sessions(database).await?;
     let timeout_ms = i64::try_from(timeout.as_millis())
         .unwrap_or(i64::MAX)
         .max(1);
     let mut remaining = Vec::new();
-    for row in &rows {
-        let pid: i32 = row.get(0);
-        let user: String = row.get(1);
-        match client
-            .query_one("SELECT pg_terminate_backend($1, $2)", &[&pid, &timeout_ms])
-            .await
-        {
+    for session in &sessions {
+        let (pid, user) = (session.pid, &session.user);
+        match client.query_one(sql::TERMINATE, &[&pid, &timeout_ms]).await {
             Ok(r) if r.get::<_, bool>(0) => {}
             Ok(_) => {
                 // false: gone already, or still exiting after the timeout
                 let alive = client
-                    .query_opt("SELECT 1 FROM pg_stat_activity WHERE pid = $1", &[&pid])
+                    .query_opt(sql::SESSION_ALIVE, &[&pid])
                     .await
                     .map_err(|e| RestoreError::pg("check a terminated session", e))?
                     .is_some();
@@ -132,7 +106,7 @@ pub(crate) async fn terminate_sessions(
         }
     }
     if remaining.is_empty() {
-        Ok(rows.len())
+        Ok(sessions.len())
     } else {
         Err(RestoreError::SessionsRemain {
             database: database.to_owned(),
@@ -159,7 +133,7 @@ pub(crate) async fn swap_in(
     if outgoing.is_some() {
         exec(
             &client,
-            &format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", ident(qa)),
+            &sql::allow_connections(qa, false),
             &format!("block new connections to `{qa}`"),
         )
         .await?;
@@ -179,23 +153,20 @@ pub(crate) async fn swap_in(
             if let Some(out) = outgoing {
                 exec(
                     &tx,
-                    &format!("ALTER DATABASE {} RENAME TO {}", ident(qa), ident(out)),
+                    &sql::rename_database(qa, out),
                     &format!("rename `{qa}` to `{out}`"),
                 )
                 .await?;
             }
             exec(
                 &tx,
-                &format!("ALTER DATABASE {} RENAME TO {}", ident(incoming), ident(qa)),
+                &sql::rename_database(incoming, qa),
                 &format!("rename `{incoming}` to `{qa}`"),
             )
             .await?;
             exec(
                 &tx,
-                &format!(
-                    "ALTER DATABASE {} ALLOW_CONNECTIONS {qa_allow_conn}",
-                    ident(qa)
-                ),
+                &sql::allow_connections(qa, qa_allow_conn),
                 &format!("reopen `{qa}`"),
             )
             .await?;
@@ -224,7 +195,7 @@ pub(crate) async fn swap_in(
             // The transaction rolled back: `qa` is still the old database.
             if let Err(e2) = exec(
                 &client,
-                &format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", ident(qa)),
+                &sql::allow_connections(qa, true),
                 "reopen QA after a failed swap",
             )
             .await
@@ -239,22 +210,16 @@ pub(crate) async fn swap_in(
 
 /// Drop `database` (closing any session on it). Templates are refused.
 pub(crate) async fn drop_database(client: &Client, database: &str) -> Result<bool, RestoreError> {
-    let row = client
-        .query_opt(
-            "SELECT datistemplate FROM pg_database WHERE datname = $1",
-            &[&database],
-        )
-        .await
-        .map_err(|e| RestoreError::pg(format!("look up `{database}`"), e))?;
-    match row {
+    match client.is_template(database).await? {
         None => Ok(false),
-        Some(r) if r.get::<_, bool>(0) => Err(RestoreError::Refused(format!(
-            "`{database}` is a template database; not dropping it"
-        ))),
-        Some(_) => {
+        Some(true) => Err(RestoreError::refused(
+            Guard::Template,
+            format!("`{database}` is a template database; not dropping it"),
+        )),
+        Some(false) => {
             exec(
                 client,
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(database)),
+                &sql::drop_database(database),
                 &format!("drop `{database}`"),
             )
             .await?;
@@ -329,16 +294,7 @@ async fn rollback_inner(
     qa: &str,
     options: &RollbackOptions,
 ) -> Result<RollbackReport, RestoreError> {
-    validate_name("QA database", qa)?;
-    options.production_guard.check("database", qa)?;
-    for host in server.host_names() {
-        options.production_guard.check("host", &host)?;
-    }
-    if server.maintenance_db() == qa {
-        return Err(RestoreError::Refused(format!(
-            "`{qa}` is the maintenance database the workflow is connected to"
-        )));
-    }
+    guards::target(&options.production_guard, qa, server)?;
     let admin = server.connect_admin().await?;
     lock(&admin, qa).await?;
     // Released explicitly before returning: a lock left to the closing connection is
@@ -348,18 +304,8 @@ async fn rollback_inner(
         let Some(prev) = previous_copies(&admin, qa).await?.into_iter().next() else {
             return Err(RestoreError::NoPrevious(qa.to_owned()));
         };
-        let qa_exists = admin
-            .query_opt(
-                "SELECT datistemplate FROM pg_database WHERE datname = $1",
-                &[&qa],
-            )
-            .await
-            .map_err(|e| RestoreError::pg("look up QA", e))?;
-        if qa_exists.as_ref().is_some_and(|r| r.get::<_, bool>(0)) {
-            return Err(RestoreError::Refused(format!(
-                "`{qa}` is a template database"
-            )));
-        }
+        let qa_exists = admin.is_template(qa).await?;
+        guards::not_template(qa, qa_exists == Some(true))?;
         let rolled = format!("{qa}_rolledback_{}", stamp());
         let downtime_id = schedule_downtime(
             options.downtime.as_deref(),
@@ -418,5 +364,35 @@ pub(crate) async fn cancel_downtime(downtime: Option<&dyn Downtime>, id: Option<
         if let Err(e) = d.cancel(&id).await {
             tracing::warn!(error = %e, downtime = %id, "could not cancel monitoring downtime");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::catalog::Memory;
+    use super::*;
+
+    #[tokio::test]
+    async fn previous_copies_newest_first_and_only_ours() {
+        let mut cat = Memory::default();
+        for name in [
+            "qa",
+            "qa_next",
+            "qa_prev_1700000000000",
+            "qa_prev_1800000000000",
+            "qa_prev_x",
+            "qa_main_prev_1900000000000",
+            "qa_rolledback_1750000000000",
+        ] {
+            cat.databases.insert(name.to_owned(), Default::default());
+        }
+        assert_eq!(
+            previous_copies(&cat, "qa").await.unwrap(),
+            ["qa_prev_1800000000000", "qa_prev_1700000000000"]
+        );
+        assert_eq!(
+            previous_copies(&cat, "qa_main").await.unwrap(),
+            ["qa_main_prev_1900000000000"]
+        );
     }
 }

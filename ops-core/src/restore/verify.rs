@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::{Client, GenericClient};
 
 use super::error::RestoreError;
-use super::server::{PgServer, ident};
+use super::server::PgServer;
+use super::sql;
 use super::toc::Toc;
 
 /// A user-supplied query that must return exactly one row with one `true` boolean.
@@ -97,12 +98,7 @@ pub(crate) async fn user_tables(
     client: &impl GenericClient,
 ) -> Result<Vec<(String, String)>, RestoreError> {
     let rows = client
-        .query(
-            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' \
-             AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1, 2",
-            &[],
-        )
+        .query(sql::USER_TABLES, &[])
         .await
         .map_err(|e| RestoreError::pg("list tables", e))?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
@@ -113,7 +109,7 @@ pub(crate) async fn database_size(
     database: &str,
 ) -> Result<Option<u64>, RestoreError> {
     let row = client
-        .query_one("SELECT pg_database_size($1)::bigint", &[&database])
+        .query_one(sql::DATABASE_SIZE, &[&database])
         .await
         .map_err(|e| RestoreError::pg(format!("read the size of `{database}`"), e))?;
     let size: i64 = row.get(0);
@@ -160,13 +156,8 @@ pub(crate) async fn count_one(
     schema: &str,
     table: &str,
 ) -> Result<i64, RestoreError> {
-    let sql = format!(
-        "SELECT count(*) FROM ONLY {}.{}",
-        ident(schema),
-        ident(table)
-    );
     let row = client
-        .query_one(sql.as_str(), &[])
+        .query_one(sql::count_rows(schema, table).as_str(), &[])
         .await
         .map_err(|e| RestoreError::pg(format!("count the rows of {schema}.{table}"), e))?;
     Ok(row.get(0))

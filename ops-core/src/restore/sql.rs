@@ -1,0 +1,339 @@
+//! Every SQL text the restore workflow and rollback send, in one place: catalog reads as
+//! constants, statements as small functions that quote what they are given ([`ident`],
+//! [`literal`]), and [`exec`], the one way a statement is run. The user's sanitise scripts
+//! and check queries are theirs and run as given.
+
+use tokio_postgres::GenericClient;
+
+use super::error::RestoreError;
+
+/// Quote an SQL identifier (`"` doubled).
+pub(crate) fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quote an SQL string literal; works whatever `standard_conforming_strings` is.
+pub(crate) fn literal(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 3);
+    if value.contains('\\') {
+        out.push_str(" E");
+    }
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Run `sql` (one or more statements, no parameters); a failure says it was trying to `step`.
+pub(crate) async fn exec(
+    client: &impl GenericClient,
+    sql: &str,
+    step: &str,
+) -> Result<(), RestoreError> {
+    tracing::debug!(sql, "executing");
+    client
+        .batch_execute(sql)
+        .await
+        .map_err(|e| RestoreError::pg(step, e))
+}
+
+// --- catalog reads (see `catalog.rs`) ---------------------------------------------------
+
+/// The connected role, the connected database, the role's attributes and whether it is a
+/// member of `pg_signal_backend`.
+pub(crate) const CURRENT_ROLE: &str = "SELECT current_user::text, current_database()::text, \
+     r.rolsuper, r.rolcreatedb, r.rolcreaterole, \
+     pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') \
+     FROM pg_roles r WHERE r.rolname = current_user";
+
+/// `$1`: a role name. Whether the current role is a member of it.
+pub(crate) const IS_MEMBER: &str = "SELECT pg_has_role(current_user, $1::text::name, 'MEMBER')";
+
+/// `$1`: a database. Its owner, connection limit, `datallowconn`, `datistemplate`, whether
+/// its ACL is the default, and its comment.
+pub(crate) const DATABASE: &str = "SELECT pg_get_userbyid(d.datdba), d.datconnlimit, d.datallowconn, d.datistemplate, \
+     d.datacl IS NULL, shobj_description(d.oid, 'pg_database') \
+     FROM pg_database d WHERE d.datname = $1";
+
+/// `$1`: a database. Its grants: grantee (`NULL` for PUBLIC), privilege, grantable.
+pub(crate) const DATABASE_GRANTS: &str = "SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END, \
+     a.privilege_type, a.is_grantable \
+     FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = $1 \
+     ORDER BY 1 NULLS FIRST, 2";
+
+/// `$1`: a database. Its `ALTER DATABASE … SET` (role `NULL`) and `ALTER ROLE … IN
+/// DATABASE … SET` settings.
+pub(crate) const DATABASE_ROLE_SETTINGS: &str = "SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END, s.setconfig \
+     FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
+     WHERE d.datname = $1 ORDER BY 1 NULLS FIRST";
+
+/// `$1`: a database. One row (`datistemplate`) if it exists.
+pub(crate) const IS_TEMPLATE: &str = "SELECT datistemplate FROM pg_database WHERE datname = $1";
+
+/// Every database name.
+pub(crate) const DATABASE_NAMES: &str = "SELECT datname FROM pg_database";
+
+/// `$1`: a database. The other sessions on it: pid and user (`?` if unknown).
+pub(crate) const SESSIONS: &str = "SELECT pid, coalesce(usename::text, '?') FROM pg_stat_activity \
+     WHERE datname = $1 AND pid <> pg_backend_pid()";
+
+// --- the advisory lock and sessions -----------------------------------------------------
+
+/// `$1`: the lock class, `$2`: the key text. Take the session-level advisory lock or not.
+pub(crate) const TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1, hashtext($2))";
+
+/// `$1`: the lock class, `$2`: the key text. Release the lock [`TRY_LOCK`] took.
+pub(crate) const UNLOCK: &str = "SELECT pg_advisory_unlock($1, hashtext($2))";
+
+/// `$1`: a pid, `$2`: milliseconds to wait for it to exit.
+pub(crate) const TERMINATE: &str = "SELECT pg_terminate_backend($1, $2)";
+
+/// `$1`: a pid. One row while that session is alive.
+pub(crate) const SESSION_ALIVE: &str = "SELECT 1 FROM pg_stat_activity WHERE pid = $1";
+
+// --- facts about the data ---------------------------------------------------------------
+
+/// Ordinary and partitioned user tables: schema, name.
+pub(crate) const USER_TABLES: &str = "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' \
+     AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1, 2";
+
+/// `$1`: a database. Its size in bytes.
+pub(crate) const DATABASE_SIZE: &str = "SELECT pg_database_size($1)::bigint";
+
+/// Export the transaction's snapshot for `pg_dump --snapshot`.
+pub(crate) const EXPORT_SNAPSHOT: &str = "SELECT pg_export_snapshot()";
+
+/// The exact row count of one table (`ONLY`: partitions count once).
+pub(crate) fn count_rows(schema: &str, table: &str) -> String {
+    format!(
+        "SELECT count(*) FROM ONLY {}.{}",
+        ident(schema),
+        ident(table)
+    )
+}
+
+/// `ANALYZE` one table.
+pub(crate) fn analyze(schema: &str, table: &str) -> String {
+    format!("ANALYZE {}.{}", ident(schema), ident(table))
+}
+
+// --- databases --------------------------------------------------------------------------
+
+/// Create an empty database (the working copy).
+pub(crate) fn create_database(name: &str) -> String {
+    format!("CREATE DATABASE {} TEMPLATE template0", ident(name))
+}
+
+/// Drop a database, closing its sessions.
+pub(crate) fn drop_database(name: &str) -> String {
+    format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(name))
+}
+
+/// Open or close a database to new connections.
+pub(crate) fn allow_connections(database: &str, allow: bool) -> String {
+    format!(
+        "ALTER DATABASE {} ALLOW_CONNECTIONS {allow}",
+        ident(database)
+    )
+}
+
+/// Rename a database.
+pub(crate) fn rename_database(from: &str, to: &str) -> String {
+    format!("ALTER DATABASE {} RENAME TO {}", ident(from), ident(to))
+}
+
+// --- database-level settings carried to the new copy (see `settings.rs`) ----------------
+
+/// Give a database to `owner`.
+pub(crate) fn set_owner(database: &str, owner: &str) -> String {
+    format!(
+        "ALTER DATABASE {} OWNER TO {}",
+        ident(database),
+        ident(owner)
+    )
+}
+
+/// Take PUBLIC's default privileges away (before the grants that replace them).
+pub(crate) fn revoke_public(database: &str) -> String {
+    format!("REVOKE ALL ON DATABASE {} FROM PUBLIC", ident(database))
+}
+
+/// Grant `privilege` (a keyword from the catalog, e.g. `CONNECT`) to `grantee` (`None`:
+/// PUBLIC).
+pub(crate) fn grant(
+    database: &str,
+    privilege: &str,
+    grantee: Option<&str>,
+    grantable: bool,
+) -> String {
+    let who = grantee.map_or_else(|| "PUBLIC".to_owned(), ident);
+    format!(
+        "GRANT {privilege} ON DATABASE {} TO {who}{}",
+        ident(database),
+        if grantable { " WITH GRANT OPTION" } else { "" }
+    )
+}
+
+/// Set a database's connection limit.
+pub(crate) fn connection_limit(database: &str, limit: i32) -> String {
+    format!(
+        "ALTER DATABASE {} CONNECTION LIMIT {limit}",
+        ident(database)
+    )
+}
+
+/// Set a database's comment.
+pub(crate) fn comment(database: &str, text: &str) -> String {
+    format!(
+        "COMMENT ON DATABASE {} IS {}",
+        ident(database),
+        literal(text)
+    )
+}
+
+/// `ALTER DATABASE … SET name TO value` (`role` `None`) or `ALTER ROLE … IN DATABASE … SET`;
+/// `value` as stored in `pg_db_role_setting`.
+pub(crate) fn set_setting(database: &str, role: Option<&str>, name: &str, value: &str) -> String {
+    let db = ident(database);
+    let prefix = match role {
+        Some(r) => format!("ALTER ROLE {} IN DATABASE {db}", ident(r)),
+        None => format!("ALTER DATABASE {db}"),
+    };
+    format!("{prefix} SET {} TO {}", ident(name), guc_value(name, value))
+}
+
+/// Render a stored setting value the way `pg_dump` does: list-valued
+/// settings are split into one literal per element.
+fn guc_value(name: &str, value: &str) -> String {
+    const LIST: &[&str] = &[
+        "search_path",
+        "temp_tablespaces",
+        "session_preload_libraries",
+        "local_preload_libraries",
+        "shared_preload_libraries",
+        "unix_socket_directories",
+    ];
+    if LIST.contains(&name.to_ascii_lowercase().as_str()) {
+        let items = split_guc_list(value);
+        if items.is_empty() {
+            return "''".to_owned();
+        }
+        items
+            .iter()
+            .map(|i| literal(i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        literal(value)
+    }
+}
+
+/// Split `a, "B c", d` into `a`, `B c`, `d` (double quotes removed, `""` unescaped).
+fn split_guc_list(value: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut chars = value.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut item = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                if c == '"' {
+                    if chars.peek() == Some(&'"') {
+                        chars.next();
+                        item.push('"');
+                    } else {
+                        break;
+                    }
+                } else {
+                    item.push(c);
+                }
+            }
+            while chars.peek().is_some_and(|c| *c != ',') {
+                chars.next();
+            }
+        } else {
+            while let Some(c) = chars.peek() {
+                if *c == ',' {
+                    break;
+                }
+                item.push(*c);
+                chars.next();
+            }
+            item = item.trim_end().to_owned();
+        }
+        items.push(item);
+        if chars.next().is_none() {
+            break;
+        }
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(ident("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(literal("a\\b"), " E'a\\\\b'");
+    }
+
+    #[test]
+    fn splits_lists_like_pg_dump() {
+        assert_eq!(
+            split_guc_list("\"$user\", public, \"We ird\"\"x\""),
+            ["$user", "public", "We ird\"x"]
+        );
+        assert_eq!(guc_value("search_path", "app, public"), "'app', 'public'");
+        assert_eq!(guc_value("statement_timeout", "30s"), "'30s'");
+    }
+
+    #[test]
+    fn statements_quote_every_name() {
+        let odd = "qa\"; DROP DATABASE x; --";
+        let quoted = "\"qa\"\"; DROP DATABASE x; --\"";
+        for sql in [
+            create_database(odd),
+            drop_database(odd),
+            allow_connections(odd, false),
+            rename_database(odd, odd),
+            set_owner(odd, odd),
+            revoke_public(odd),
+            connection_limit(odd, 3),
+            comment(odd, odd),
+        ] {
+            assert!(sql.contains(quoted), "{sql}");
+        }
+        assert_eq!(
+            rename_database("qa", "qa_prev_1"),
+            "ALTER DATABASE \"qa\" RENAME TO \"qa_prev_1\""
+        );
+        assert_eq!(
+            allow_connections("qa_next", false),
+            "ALTER DATABASE \"qa_next\" ALLOW_CONNECTIONS false"
+        );
+        assert_eq!(
+            count_rows("public", "Mixed Case"),
+            "SELECT count(*) FROM ONLY \"public\".\"Mixed Case\""
+        );
+        assert_eq!(
+            grant("qa", "CONNECT", None, true),
+            "GRANT CONNECT ON DATABASE \"qa\" TO PUBLIC WITH GRANT OPTION"
+        );
+    }
+}

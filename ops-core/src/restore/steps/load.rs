@@ -1,0 +1,74 @@
+//! Prepare and Restore: an empty working copy, then `pg_restore` into it with progress.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::super::error::RestoreError;
+use super::super::sql::{self, exec};
+use super::super::{Progress, swap, toc, tools, verify};
+use super::{Ctx, State};
+
+/// Drop a leftover working copy, create an empty one from `template0`.
+pub(super) async fn prepare(cx: &Ctx<'_>, _: &mut State) -> Result<(), RestoreError> {
+    swap::drop_database(cx.admin, cx.next).await?;
+    exec(
+        cx.admin,
+        &sql::create_database(cx.next),
+        "create the working copy",
+    )
+    .await
+}
+
+/// Run `pg_restore` into the working copy, reporting progress.
+pub(super) async fn restore(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreError> {
+    let bytes_expected = st.expected.as_ref().and_then(|e| e.bytes);
+    let items = &st.items;
+    let opts = &cx.job.options;
+    let total = items.len();
+    let done = Arc::new(AtomicUsize::new(0));
+    let bytes = Arc::new(AtomicU64::new(0));
+    let mut seen = std::collections::HashSet::new();
+    let cmd = tools::restore_command(&cx.job.server, cx.next, &st.dump_path, opts);
+    let report = |items_done: usize, b: u64| {
+        let p = Progress::Restore {
+            items_done,
+            items_total: total,
+            bytes: b,
+            bytes_expected,
+        };
+        cx.emit(&p);
+    };
+    let done_l = Arc::clone(&done);
+    let bytes_l = Arc::clone(&bytes);
+    let child = tools::run_streaming(cmd, "pg_restore", |line| {
+        if let Some(id) = toc::done_item(line) {
+            if items.contains(&id) && seen.insert(id) {
+                let n = done_l.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::debug!(items_done = n, items_total = total, "{line}");
+                report(n, bytes_l.load(Ordering::Relaxed));
+            }
+        }
+    });
+    tokio::pin!(child);
+    let mut tick = tokio::time::interval(opts.progress_interval.max(Duration::from_millis(50)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let result = loop {
+        tokio::select! {
+            r = &mut child => break r,
+            _ = tick.tick() => {
+                if let Ok(Some(b)) = verify::database_size(cx.admin, cx.next).await {
+                    bytes.store(b, Ordering::Relaxed);
+                    let n = done.load(Ordering::Relaxed);
+                    tracing::info!(items_done = n, items_total = total, bytes = b, bytes_expected, "restore progress");
+                    report(n, b);
+                }
+            }
+        }
+    };
+    result?;
+    let b = verify::database_size(cx.admin, cx.next).await?.unwrap_or(0);
+    report(total, b);
+    st.items_restored = total;
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! The restore steps after the preflight, as one ordered table ([`TABLE`]): each entry is a
+//! [`Step`], when it has nothing to do, the function that runs it, what the runner lets go
+//! of before it begins and what the runner undoes when it fails. The runner
+//! (`workflow.rs`) reports begin and end of each step once, for all of them.
+//!
+//! The preflight ([`preflight`]) comes first and stands outside the table: it opens the
+//! admin session every later step shares and takes the advisory lock, and a failure there
+//! has nothing to undo.
+//!
+//! A new step is a [`Step`] variant, its function in the file of its phase here, and its
+//! entry in [`TABLE`]; SQL it sends goes into [`sql`](super::sql).
+
+mod cutover;
+mod dump;
+mod gate;
+mod load;
+mod preflight;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio_postgres::Client;
+
+pub(super) use preflight::preflight;
+
+use super::error::RestoreError;
+use super::settings::DbSettings;
+use super::toc::Toc;
+use super::verify::RowCountManifest;
+use super::{DumpSource, Progress, RestoreJob, RestoreReport, Step};
+
+/// What every step may read: the job and the preflight's admin session.
+pub(super) struct Ctx<'a> {
+    pub(super) job: &'a RestoreJob,
+    /// The admin session (maintenance database) holding the advisory lock.
+    pub(super) admin: &'a Client,
+    /// The working copy, `<qa>_next`.
+    pub(super) next: &'a str,
+    /// The connected role.
+    pub(super) current_user: &'a str,
+}
+
+impl Ctx<'_> {
+    /// Hand `p` to the job's progress callback, if any.
+    pub(super) fn emit(&self, p: &Progress) {
+        emit(self.job, p);
+    }
+}
+
+/// Hand `p` to `job`'s progress callback, if any.
+pub(super) fn emit(job: &RestoreJob, p: &Progress) {
+    if let Some(f) = &job.progress {
+        f(p);
+    }
+}
+
+/// Expected row counts and how strictly to compare them.
+pub(super) struct Expected {
+    pub(super) counts: std::collections::BTreeMap<String, i64>,
+    pub(super) tolerance: f64,
+    pub(super) bytes: Option<u64>,
+}
+
+/// What the steps hand on to later steps, and the report's numbers.
+pub(super) struct State {
+    /// QA's settings at the preflight (`None`: QA does not exist yet).
+    qa_before: Option<DbSettings>,
+    /// The dump to restore: the job's file, or the folder the Dump step wrote.
+    dump_path: PathBuf,
+    /// The Dump step's work folder (deleted when dropped).
+    workdir: Option<tempfile::TempDir>,
+    /// Counts taken in the Dump step's snapshot.
+    snapshot_counts: Option<RowCountManifest>,
+    toc: Toc,
+    /// The table-of-contents items `pg_restore` reports on.
+    items: HashSet<u32>,
+    expected: Option<Expected>,
+    items_restored: usize,
+    /// The session on the working copy: opened by Verify, used by Sanitize and Checks (a
+    /// script's `SET` is seen by the checks).
+    copy: Option<Client>,
+    /// The working copy's tables, as Verify found them.
+    present: Vec<(String, String)>,
+    tables_counted: usize,
+    /// QA's settings re-read just before the swap.
+    qa_now: Option<DbSettings>,
+    /// The name the old QA gets (`<qa>_prev_<ms>`); `None` after pruning dropped it.
+    previous: Option<String>,
+    dropped: Vec<String>,
+    swap_window: Duration,
+}
+
+impl State {
+    pub(super) fn new(job: &RestoreJob, qa_before: Option<DbSettings>) -> Self {
+        Self {
+            qa_before,
+            dump_path: match &job.source {
+                DumpSource::File(p) => p.clone(),
+                DumpSource::Database { .. } => PathBuf::new(),
+            },
+            workdir: None,
+            snapshot_counts: None,
+            toc: Toc::default(),
+            items: HashSet::new(),
+            expected: None,
+            items_restored: 0,
+            copy: None,
+            present: Vec::new(),
+            tables_counted: 0,
+            qa_now: None,
+            previous: None,
+            dropped: Vec::new(),
+            swap_window: Duration::ZERO,
+        }
+    }
+
+    /// Let go of `held`.
+    pub(super) fn release(&mut self, held: Held) {
+        match held {
+            Held::DumpFolder => self.workdir = None,
+            Held::CopySession => self.copy = None,
+        }
+    }
+
+    /// The session on the working copy, opened if there is none.
+    async fn copy_session(&mut self, cx: &Ctx<'_>) -> Result<&Client, RestoreError> {
+        let client = match self.copy.take() {
+            Some(c) => c,
+            None => cx.job.server.connect(cx.next).await?,
+        };
+        Ok(self.copy.insert(client))
+    }
+
+    /// The report of a run whose steps all succeeded (`total` and `steps` are the runner's).
+    pub(super) fn into_report(self, qa: &str) -> RestoreReport {
+        RestoreReport {
+            qa_database: qa.to_owned(),
+            previous: self.previous,
+            dropped: self.dropped,
+            items_restored: self.items_restored,
+            tables_counted: self.tables_counted,
+            swap_window: self.swap_window,
+            total: Duration::ZERO,
+            steps: Vec::new(),
+        }
+    }
+}
+
+/// Something a step holds for later steps, let go of as soon as no later step needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Held {
+    /// The folder of a dump of a live source (restored by then).
+    DumpFolder,
+    /// The session on the working copy (whose connections are blocked next).
+    CopySession,
+}
+
+/// What the runner undoes when a step fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OnFailure {
+    /// Drop the working copy; QA is untouched (a failed swap has already reopened it).
+    DropWorkingCopy,
+    /// Nothing: QA is already the new copy (pruning only warns, so it never fails).
+    Nothing,
+}
+
+/// A step's body: reads the context, updates the state.
+pub(super) type StepFn =
+    for<'a> fn(&'a Ctx<'a>, &'a mut State) -> BoxFuture<'a, Result<(), RestoreError>>;
+
+/// One entry of [`TABLE`].
+pub(super) struct Entry {
+    pub(super) step: Step,
+    /// Whether this run has nothing for the step to do (then it has no progress events and
+    /// no line in the report).
+    pub(super) skip: fn(&RestoreJob) -> bool,
+    /// Let go of these before the step begins.
+    pub(super) release: &'static [Held],
+    pub(super) run: StepFn,
+    pub(super) on_failure: OnFailure,
+}
+
+fn never(_: &RestoreJob) -> bool {
+    false
+}
+
+/// The steps after the preflight, in order.
+pub(super) const TABLE: &[Entry] = &[
+    Entry {
+        step: Step::Dump,
+        skip: |job| !matches!(job.source, DumpSource::Database { .. }),
+        release: &[],
+        run: |cx, st| dump::dump(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::Inspect,
+        skip: never,
+        release: &[],
+        run: |cx, st| dump::inspect(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::Prepare,
+        skip: never,
+        release: &[],
+        run: |cx, st| load::prepare(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::Restore,
+        skip: never,
+        release: &[],
+        run: |cx, st| load::restore(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::Verify,
+        skip: never,
+        release: &[Held::DumpFolder],
+        run: |cx, st| gate::verify(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::Sanitize,
+        skip: |job| job.options.sanitize.is_empty(),
+        release: &[],
+        run: |cx, st| gate::sanitize(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::Analyze,
+        skip: |job| !job.options.analyze,
+        release: &[],
+        run: |cx, st| gate::analyze(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::Checks,
+        skip: |job| job.options.checks.is_empty(),
+        release: &[],
+        run: |cx, st| gate::checks(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::CarrySettings,
+        skip: never,
+        release: &[Held::CopySession],
+        run: |cx, st| cutover::carry_settings(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::Swap,
+        skip: never,
+        release: &[],
+        run: |cx, st| cutover::swap(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::Prune,
+        skip: never,
+        release: &[],
+        run: |cx, st| cutover::prune(cx, st).boxed(),
+        on_failure: OnFailure::Nothing,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::super::{CheckQuery, PgServer, RestoreOptions, SqlScript};
+    use super::*;
+
+    fn steps_run(job: &RestoreJob) -> Vec<Step> {
+        TABLE
+            .iter()
+            .filter(|e| !(e.skip)(job))
+            .map(|e| e.step)
+            .collect()
+    }
+
+    fn server() -> PgServer {
+        PgServer::new("host=h user=u").unwrap()
+    }
+
+    #[test]
+    fn a_file_restore_with_defaults_runs_these_steps() {
+        let job = RestoreJob::new(server(), "qa", DumpSource::File("/d.dump".into()));
+        assert_eq!(
+            steps_run(&job),
+            [
+                Step::Inspect,
+                Step::Prepare,
+                Step::Restore,
+                Step::Verify,
+                Step::Analyze,
+                Step::CarrySettings,
+                Step::Swap,
+                Step::Prune,
+            ]
+        );
+    }
+
+    #[test]
+    fn optional_steps_run_when_asked_for() {
+        let job = RestoreJob::new(
+            server(),
+            "qa",
+            DumpSource::Database {
+                server: server(),
+                database: "shop".into(),
+            },
+        )
+        .options(RestoreOptions {
+            sanitize: vec![SqlScript::new("mask", "SELECT 1")],
+            checks: vec![CheckQuery::new("ok", "SELECT true")],
+            analyze: false,
+            ..RestoreOptions::default()
+        });
+        assert_eq!(
+            steps_run(&job),
+            [
+                Step::Dump,
+                Step::Inspect,
+                Step::Prepare,
+                Step::Restore,
+                Step::Verify,
+                Step::Sanitize,
+                Step::Checks,
+                Step::CarrySettings,
+                Step::Swap,
+                Step::Prune,
+            ]
+        );
+    }
+
+    #[test]
+    fn every_failure_before_prune_drops_the_working_copy() {
+        for e in TABLE {
+            let want = if e.step == Step::Prune {
+                OnFailure::Nothing
+            } else {
+                OnFailure::DropWorkingCopy
+            };
+            assert_eq!(e.on_failure, want, "{}", e.step);
+        }
+        // The dump folder goes once restored; the copy's session before it is blocked.
+        let released: Vec<(Step, Held)> = TABLE
+            .iter()
+            .flat_map(|e| e.release.iter().map(move |h| (e.step, *h)))
+            .collect();
+        assert_eq!(
+            released,
+            [
+                (Step::Verify, Held::DumpFolder),
+                (Step::CarrySettings, Held::CopySession)
+            ]
+        );
+    }
+}
