@@ -7,9 +7,14 @@
 //! `NAGIOS_API_HOME` (default `<repo>/.tools/nagios-api`) say where nagios-api is;
 //! `scripts/ci/nagios.sh --install-only` installs everything. A failed start panics with the
 //! script's output and how to install.
+//!
+//! [`log_line`] and [`log_lines`] are the strategies of `nagios.log` lines (the status
+//! page's history reads them from nagios-api's `/log` and from Nagios's archived logs).
 
 use std::path::Path;
 use std::process::Command;
+
+use proptest::prelude::*;
 
 use crate::repo_root;
 
@@ -89,4 +94,113 @@ impl Drop for Harness {
             .arg(self.dir.path())
             .status();
     }
+}
+
+/// Hosts and services the log strategies name (a small set, so that lines about the same
+/// object follow each other).
+pub const LOG_HOSTS: &[&str] = &["web01", "db01", "app01"];
+/// See [`LOG_HOSTS`].
+pub const LOG_SERVICES: &[&str] = &["HTTP", "Disk", "passive_check"];
+
+/// Timestamps of log lines: mostly within ten days after `base` (in order or not), and now
+/// and then what Nagios's log may hold after a broken clock or a broken line: 0, negative,
+/// year 9999 and beyond, `i64` limits.
+pub fn log_time(base: i64) -> BoxedStrategy<i64> {
+    prop_oneof![
+        8 => (0i64..864_000).prop_map(move |d| base.saturating_add(d)),
+        1 => prop_oneof![
+            Just(0i64),
+            Just(-1i64),
+            Just(253_402_300_799i64),
+            Just(253_402_300_800i64),
+            Just(i64::MAX),
+            Just(i64::MIN),
+            any::<i64>(),
+        ],
+    ]
+    .boxed()
+}
+
+/// One `nagios.log` line as Nagios 4 writes it (`[epoch] HOST ALERT: …`, `SERVICE ALERT`,
+/// `CURRENT`/`INITIAL` states, downtime alerts, acknowledgements, start and stop, other
+/// noise), or, now and then, a broken one: a field missing, an unknown state or state
+/// type, no timestamp, arbitrary text.
+pub fn log_line(base: i64) -> BoxedStrategy<String> {
+    let host = proptest::sample::select(LOG_HOSTS);
+    let svc = proptest::sample::select(LOG_SERVICES);
+    let host_state = proptest::sample::select(&["UP", "DOWN", "UNREACHABLE", "PENDING", ""][..]);
+    let svc_state =
+        proptest::sample::select(&["OK", "WARNING", "CRITICAL", "UNKNOWN", "(unknown)", "ok"][..]);
+    let ty = proptest::sample::select(&["HARD", "SOFT", "HARD", "SOFT", "MEDIUM"][..]);
+    let host_kind =
+        proptest::sample::select(&["HOST ALERT", "CURRENT HOST STATE", "INITIAL HOST STATE"][..]);
+    let svc_kind = proptest::sample::select(
+        &[
+            "SERVICE ALERT",
+            "CURRENT SERVICE STATE",
+            "INITIAL SERVICE STATE",
+        ][..],
+    );
+    let dt = proptest::sample::select(&["STARTED", "STOPPED", "CANCELLED", "PAUSED"][..]);
+    let message = prop_oneof![
+        4 => (host_kind, host.clone(), host_state, ty.clone(), 0u32..5)
+            .prop_map(|(k, h, s, t, a)| format!("{k}: {h};{s};{t};{a};output {h}")),
+        6 => (svc_kind, host.clone(), svc.clone(), svc_state, ty, 0u32..5)
+            .prop_map(|(k, h, v, s, t, a)| format!("{k}: {h};{v};{s};{t};{a};out;put")),
+        2 => (host.clone(), svc.clone(), dt, any::<bool>()).prop_map(|(h, v, d, is_svc)| {
+            if is_svc {
+                format!("SERVICE DOWNTIME ALERT: {h};{v};{d}; Service has entered a period")
+            } else {
+                format!("HOST DOWNTIME ALERT: {h};{d}; Host has entered a period")
+            }
+        }),
+        1 => (host.clone(), svc.clone(), 0u8..4, any::<bool>()).prop_map(|(h, v, st, is_svc)| {
+            if is_svc {
+                format!("EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;{h};{v};{st};1;0;me;looking")
+            } else {
+                format!("EXTERNAL COMMAND: ACKNOWLEDGE_HOST_PROBLEM;{h};{st};1;0;me;looking")
+            }
+        }),
+        1 => (host, svc).prop_map(|(h, v)| format!("EXTERNAL COMMAND: REMOVE_SVC_ACKNOWLEDGEMENT;{h};{v}")),
+        1 => proptest::sample::select(&[
+            "Nagios 4.4.6 starting... (PID=4242)",
+            "Caught SIGTERM, shutting down...",
+            "Successfully shutdown... (PID=4242)",
+            "Caught SIGHUP, restarting...",
+            "LOG ROTATION: DAILY",
+            "LOG VERSION: 2.0",
+            "PASSIVE SERVICE CHECK: web01;passive_check;0;(null)",
+            "SERVICE ALERT: web01",
+            "HOST ALERT: ;DOWN;HARD;1;no name",
+            "SERVICE ALERT: web01;HTTP;CRITICAL;HARD;x;attempt is not a number",
+            "EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;web01",
+        ][..]).prop_map(str::to_owned),
+    ];
+    prop_oneof![
+        12 => (log_time(base), message).prop_map(|(t, m)| format!("[{t}] {m}")),
+        1 => "[ -~]{0,80}",
+        1 => (log_time(base), "[ -~]{0,40}").prop_map(|(t, m)| format!("{t} {m}")),
+    ]
+    .boxed()
+}
+
+/// A run of [`log_line`]s (up to `max` lines): now and then sorted by time, as a real log
+/// mostly is.
+pub fn log_lines(base: i64, max: usize) -> BoxedStrategy<Vec<String>> {
+    (
+        proptest::collection::vec(log_line(base), 0..=max),
+        any::<bool>(),
+    )
+        .prop_map(|(mut lines, sort)| {
+            if sort {
+                lines.sort_by_key(|l| {
+                    l.strip_prefix('[')
+                        .and_then(|r| r.split_once(']'))
+                        .and_then(|(t, _)| t.parse::<i64>().ok())
+                        .unwrap_or(0)
+                });
+            }
+            lines
+        })
+        .boxed()
 }

@@ -12,7 +12,9 @@ use std::time::{Duration, SystemTime};
 use prometheus::{Encoder, Gauge, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use serde::Serialize;
 
-use super::{ComponentStatus, Snapshot, StatusConfig, Summary, rfc3339, summarize};
+use super::{
+    ComponentStatus, History, NagiosFiles, Snapshot, StatusConfig, Summary, rfc3339, summarize,
+};
 
 /// What became of the page's refreshes, as the summary shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,6 +70,8 @@ pub struct Feed {
     consecutive_failures: u32,
     refreshes: u64,
     failures: u64,
+    files: NagiosFiles,
+    history: Option<History>,
 }
 
 const STATUSES: [ComponentStatus; 6] = [
@@ -106,7 +110,23 @@ impl Feed {
             consecutive_failures: 0,
             refreshes: 0,
             failures: 0,
+            files: NagiosFiles::default(),
+            history: None,
         }
+    }
+
+    /// The cache of Nagios's files (archived logs, objects.cache) the page keeps across
+    /// refreshes: clone it (cheap), compute with it outside the page's lock
+    /// ([`NagiosFiles::history`] reads files), then hand it back with
+    /// [`Feed::record_history`].
+    pub fn files(&self) -> &NagiosFiles {
+        &self.files
+    }
+
+    /// The history computed by a refresh, and the file cache it left (kept for the next).
+    pub fn record_history(&mut self, files: NagiosFiles, history: Option<History>) {
+        self.files = files;
+        self.history = history;
     }
 
     /// The page's configuration.
@@ -140,6 +160,7 @@ impl Feed {
         let empty = Snapshot::default();
         let snapshot = self.last_good.as_ref().map_or(&empty, |(s, _)| s);
         let mut summary = summarize(&self.config, snapshot, now);
+        summary.history.clone_from(&self.history);
         let notice = self.failure.as_ref().map(|f| {
             let data = match snapshot.data_as_of {
                 Some(t) if self.last_good.is_some() => {

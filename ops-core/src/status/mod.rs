@@ -34,10 +34,28 @@
 //!   component's status is [`ComponentStatus::Unknown`] and the page says that
 //!   monitoring data is stale instead of showing green.
 //!
+//! **Groups.** A member `group:NAME` (or `hostgroup:NAME`) stands for every host of a
+//! Nagios hostgroup, `servicegroup:NAME` for every service of a servicegroup. nagios-api
+//! 1.2.2 does not serve groups, so they are read from Nagios's `objects.cache`
+//! ([`StatusConfig::objects_cache`], through [`NagiosFiles::groups`] into
+//! [`Snapshot::groups`]); a group that does not resolve (no `objects_cache`, the file
+//! unreadable, the group not in it or empty) is an unknown member with the reason.
+//!
+//! **History.** Per component, daily uptime over the last [`StatusConfig::history_days`]
+//! (90) UTC days and the incidents of that period, computed from Nagios's own state
+//! history with **the same rules** (the functions above, replayed at every change):
+//! nagios-api's `/log` for the recent lines and Nagios's archived logs
+//! ([`StatusConfig::log_archive_path`]) for older ones, each archived file parsed once and
+//! cached by path, size and modification time ([`NagiosFiles`]; a served page's [`Feed`]
+//! keeps it). Uptime is operational or degraded time over the time known and not in
+//! maintenance; a malformed log line is skipped and counted. The reading rules are in
+//! [`history`]; the page shows one bar per day (a `title` and hidden text say what the
+//! colour does) and the JSON `history.components[].uptime` / `.incidents`.
+//!
 //! Output: [`Summary`] serialises to JSON shaped like Statuspage's
 //! `summary.json` (`page`, `components`, `incidents`,
 //! `scheduled_maintenances`, `status.indicator`/`description`), plus
-//! `stale` and `data_as_of`. The one deliberate departure: a stale page uses
+//! `stale`, `data_as_of` and, when computed, `history`. The one deliberate departure: a stale page uses
 //! the component status `"unknown"`, which Statuspage does not have, because
 //! any of its five values would be a lie. [`render_html`] renders a
 //! self-contained page (inline CSS, no JavaScript) readable on a phone.
@@ -56,11 +74,17 @@
 //! ```
 
 mod feed;
+mod files;
+mod groups;
+pub mod history;
 mod model;
 mod nagios;
 mod render;
 
 pub use feed::{Feed, FeedHealth, RefreshState};
+pub use files::NagiosFiles;
+pub use groups::Groups;
+pub use history::{History, LogEvents};
 pub use model::{HostHealth, HostState, ServiceHealth, ServiceState, Snapshot, StateType};
 pub use render::render_html;
 
@@ -76,6 +100,7 @@ pub trait StatusSource: Send + Sync {
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
@@ -93,11 +118,31 @@ pub struct StatusConfig {
     pub member_stale_after_secs: Option<u64>,
     /// The components, in display order.
     pub components: Vec<ComponentSpec>,
+    /// Days of history (uptime bars, past incidents) on the page: default 90, at most
+    /// 366; 0 turns the history off.
+    #[serde(default = "default_history_days")]
+    pub history_days: u32,
+    /// Nagios's `log_archive_path` (e.g. `/var/log/nagios4/archives`): the archived
+    /// `nagios-MM-DD-YYYY-HH.log` files the history reads beyond nagios-api's `/log`
+    /// (which holds the last 1000 lines). Without it the history is `/log` alone.
+    #[serde(default)]
+    pub log_archive_path: Option<PathBuf>,
+    /// Nagios's `object_cache_file` (e.g. `/var/cache/nagios4/objects.cache`), read for
+    /// `group:` and `servicegroup:` members (nagios-api does not serve groups).
+    #[serde(default)]
+    pub objects_cache: Option<PathBuf>,
 }
 
 fn default_stale_secs() -> u64 {
     600
 }
+
+fn default_history_days() -> u32 {
+    90
+}
+
+/// The most days of history a page may ask for.
+pub const MAX_HISTORY_DAYS: u32 = 366;
 
 impl StatusConfig {
     /// The staleness threshold.
@@ -116,8 +161,15 @@ impl StatusConfig {
     }
 
     /// Check the configuration: at least one component, unique non-empty
-    /// names, every component with at least one member.
+    /// names, every component with at least one member, at most
+    /// [`MAX_HISTORY_DAYS`] days of history.
     pub fn validate(&self) -> crate::Result<()> {
+        if self.history_days > MAX_HISTORY_DAYS {
+            return Err(crate::Error::Precondition(format!(
+                "status config: history_days = {} is more than {MAX_HISTORY_DAYS}",
+                self.history_days
+            )));
+        }
         if self.components.is_empty() {
             return Err(crate::Error::Precondition(
                 "status config has no components: add at least one [[components]] entry".into(),
@@ -155,7 +207,8 @@ pub struct ComponentSpec {
     /// Optional one-line description.
     #[serde(default)]
     pub description: Option<String>,
-    /// `"host"` or `"host:service"` entries.
+    /// `"host"`, `"host:service"`, `"group:HOSTGROUP"` or `"servicegroup:SERVICEGROUP"`
+    /// entries.
     pub members: Vec<Member>,
     /// Freshness limit of this component's members, in seconds: set it above the
     /// longest check interval among them (a daily passive backup check needs more
@@ -164,7 +217,7 @@ pub struct ComponentSpec {
     pub stale_after_secs: Option<u64>,
 }
 
-/// A member of a component: a whole host or one service of a host.
+/// A member of a component: a whole host, one service of a host, or a group of either.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(try_from = "String")]
 pub enum Member {
@@ -177,20 +230,34 @@ pub enum Member {
         /// Service description.
         service: String,
     },
+    /// `group:NAME` (or `hostgroup:NAME`): every host of a Nagios hostgroup, each counted
+    /// as a host member. Resolved from `objects.cache` ([`StatusConfig::objects_cache`]).
+    HostGroup(String),
+    /// `servicegroup:NAME`: every service of a Nagios servicegroup, each counted as a
+    /// service member. Resolved from `objects.cache` ([`StatusConfig::objects_cache`]).
+    ServiceGroup(String),
 }
 
 impl FromStr for Member {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("invalid component member `{s}`: expected `host` or `host:service`");
+        let bad = || {
+            format!(
+                "invalid component member `{s}`: expected `host`, `host:service`, \
+                 `group:HOSTGROUP` or `servicegroup:SERVICEGROUP`"
+            )
+        };
         match s.split_once(':') {
             None if !s.trim().is_empty() => Ok(Member::Host(s.trim().to_owned())),
-            Some((h, svc)) if !h.trim().is_empty() && !svc.trim().is_empty() => {
-                Ok(Member::Service {
-                    host: h.trim().to_owned(),
-                    service: svc.trim().to_owned(),
-                })
-            }
+            Some((kind, name)) if !name.trim().is_empty() => match kind.trim() {
+                "group" | "hostgroup" => Ok(Member::HostGroup(name.trim().to_owned())),
+                "servicegroup" => Ok(Member::ServiceGroup(name.trim().to_owned())),
+                "" => Err(bad()),
+                h => Ok(Member::Service {
+                    host: h.to_owned(),
+                    service: name.trim().to_owned(),
+                }),
+            },
             _ => Err(bad()),
         }
     }
@@ -208,6 +275,50 @@ impl fmt::Display for Member {
         match self {
             Member::Host(h) => f.write_str(h),
             Member::Service { host, service } => write!(f, "{host}:{service}"),
+            Member::HostGroup(g) => write!(f, "group:{g}"),
+            Member::ServiceGroup(g) => write!(f, "servicegroup:{g}"),
+        }
+    }
+}
+
+impl Member {
+    /// The host and service members this member stands for: itself, or a group's members
+    /// as `groups` lists them (`Err` with the reason when the group cannot be resolved).
+    fn expand(&self, groups: Option<&Groups>) -> Result<Vec<Member>, String> {
+        let (kind, name) = match self {
+            Member::Host(_) | Member::Service { .. } => return Ok(vec![self.clone()]),
+            Member::HostGroup(g) => ("hostgroup", g),
+            Member::ServiceGroup(g) => ("servicegroup", g),
+        };
+        let Some(groups) = groups else {
+            return Err(format!(
+                "{kind} members need Nagios's objects.cache: set objects_cache in the status \
+                 config (nagios-api does not serve groups)"
+            ));
+        };
+        if let Some(why) = &groups.unavailable {
+            return Err(why.clone());
+        }
+        let members: Option<Vec<Member>> = match self {
+            Member::HostGroup(_) => groups
+                .hostgroups
+                .get(name)
+                .map(|hs| hs.iter().map(|h| Member::Host(h.clone())).collect()),
+            _ => groups.servicegroups.get(name).map(|ss| {
+                ss.iter()
+                    .map(|(host, service)| Member::Service {
+                        host: host.clone(),
+                        service: service.clone(),
+                    })
+                    .collect()
+            }),
+        };
+        match members {
+            None => Err(format!(
+                "{kind} `{name}` is not in Nagios's objects.cache (check the status configuration)"
+            )),
+            Some(m) if m.is_empty() => Err(format!("{kind} `{name}` has no members in Nagios")),
+            Some(m) => Ok(m),
         }
     }
 }
@@ -361,6 +472,10 @@ pub struct Summary {
     /// A served page's refreshes ([`Feed`]); absent from one-shot summaries.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh: Option<RefreshState>,
+    /// Daily uptime and past incidents per component ([`history::history`]); absent when
+    /// not computed (`summarize` alone, or `history_days = 0`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<History>,
 }
 
 fn slug(s: &str) -> String {
@@ -473,6 +588,21 @@ fn member_health(
         )),
     };
     match member {
+        Member::HostGroup(_) | Member::ServiceGroup(_) => {
+            match member.expand(snapshot.groups.as_ref()) {
+                Ok(members) => members
+                    .iter()
+                    .flat_map(|m| member_health(snapshot, m, now, limit))
+                    .collect(),
+                Err(why) => vec![MemberHealth {
+                    name: member.to_string(),
+                    health: Health::Unknown,
+                    acknowledged: false,
+                    output: String::new(),
+                    reason: Some(why),
+                }],
+            }
+        }
         Member::Host(h) => {
             let Some(host) = snapshot.hosts.get(h) else {
                 return vec![missing(h.clone(), "host")];
@@ -531,6 +661,15 @@ fn member_health(
             }]
         }
     }
+}
+
+/// Every known problem (degraded or outage) is acknowledged, and there is at least one.
+fn identified(members: &[MemberHealth]) -> bool {
+    let mut known = members
+        .iter()
+        .filter(|m| matches!(m.health, Health::Degraded | Health::Outage))
+        .peekable();
+    known.peek().is_some() && known.all(|m| m.acknowledged)
 }
 
 fn component_status(members: &[MemberHealth]) -> ComponentStatus {
@@ -610,11 +749,7 @@ pub fn summarize(config: &StatusConfig, snapshot: &Snapshot, now: SystemTime) ->
             .filter(|m| m.health == Health::Maintenance)
             .map(|m| m.name.clone())
             .collect();
-        let identified = known_problems > 0
-            && problems
-                .iter()
-                .filter(|p| p.severity != "unknown")
-                .all(|p| p.acknowledged);
+        let identified = identified(&members);
         let id = slug(&spec.name);
         if !stale && known_problems > 0 {
             incidents.push(Incident {
@@ -670,6 +805,7 @@ pub fn summarize(config: &StatusConfig, snapshot: &Snapshot, now: SystemTime) ->
         stale,
         data_as_of: snapshot.data_as_of.map(rfc3339),
         refresh: None,
+        history: None,
     }
 }
 

@@ -88,6 +88,10 @@ pub struct Snapshot {
     pub data_as_of: Option<SystemTime>,
     /// Hosts by name.
     pub hosts: BTreeMap<String, HostHealth>,
+    /// Host and service groups, for `group:` and `servicegroup:` members: read from
+    /// Nagios's `objects.cache` (nagios-api 1.2.2 does not serve them). `None`: not read
+    /// (no `objects_cache` in the status config); group members are then unknown.
+    pub groups: Option<super::Groups>,
 }
 
 impl HostHealth {

@@ -1,7 +1,8 @@
 //! Building a [`Snapshot`] from nagios-api, through `nagios-client`.
 
+use super::history::LogEvents;
 use super::model::{HostHealth, HostState, ServiceHealth, ServiceState, Snapshot, StateType};
-use nagios_client::{HostStatus, NagiosStatus, ServiceStatus, State};
+use nagios_client::{HostStatus, LogEntry, NagiosStatus, ServiceStatus, State};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The latest time a status page can print (RFC 3339 stops at 9999-12-31T23:59:59Z).
@@ -103,6 +104,18 @@ impl Snapshot {
         Snapshot {
             data_as_of: created.or(newest_check),
             hosts,
+            groups: None,
         }
+    }
+}
+
+impl LogEvents {
+    /// The events of nagios-api's `/log` answer (the last 1000 lines of `nagios.log`).
+    pub fn from_nagios(entries: &[LogEntry]) -> LogEvents {
+        LogEvents::from_entries(
+            entries
+                .iter()
+                .map(|e| (e.timestamp.map(|t| t.0), e.message.as_str())),
+        )
     }
 }

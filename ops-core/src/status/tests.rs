@@ -1,4 +1,5 @@
 use super::*;
+use crate::status::history;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn t0() -> SystemTime {
@@ -10,6 +11,9 @@ fn cfg(components: &[(&str, &[&str])]) -> StatusConfig {
         page_name: "Acme".into(),
         stale_after_secs: 300,
         member_stale_after_secs: None,
+        history_days: 90,
+        log_archive_path: None,
+        objects_cache: None,
         components: components
             .iter()
             .map(|(n, ms)| ComponentSpec {
@@ -38,6 +42,7 @@ fn snap(hosts: &[(&str, HostHealth)]) -> Snapshot {
                 ((*n).to_owned(), h)
             })
             .collect(),
+        groups: None,
     }
 }
 
@@ -309,6 +314,7 @@ fn never_checked_members_are_unknown_never_operational() {
     let s = Snapshot {
         data_as_of: Some(t0()),
         hosts: [("web1".to_owned(), web), ("backup1".to_owned(), backup)].into(),
+        groups: None,
     };
     let sum = summarize(&c, &s, t0());
     assert!(!sum.stale);
@@ -338,6 +344,7 @@ fn freshness_is_per_member_not_page_wide() {
     let s = Snapshot {
         data_as_of: Some(t0()),
         hosts: [("web1".to_owned(), web), ("backup1".to_owned(), backup)].into(),
+        groups: None,
     };
     let sum = summarize(&c, &s, t0());
     assert_eq!(status_of(&sum, "Web"), ComponentStatus::Operational);
@@ -396,6 +403,7 @@ fn known_trouble_still_shows_beside_an_unknown_member() {
             },
         )]
         .into(),
+        groups: None,
     };
     assert_eq!(
         status_of(&summarize(&c, &s, t0()), "Batch"),
@@ -628,4 +636,316 @@ fn metrics_say_status_age_and_refreshes() {
     // Stale later, and said so.
     let m = feed.metrics(t0() + Duration::from_secs(900));
     assert!(m.lines().any(|l| l == "status_page_stale 1"), "{m}");
+}
+
+/// An `objects.cache` as Nagios 4.4.6 writes it (tabs, no trailing blanks) and as later
+/// versions do (a blank before each line end), with objects that are not groups around.
+const OBJECTS_CACHE: &str = "\
+########################################
+#       NAGIOS OBJECT CACHE FILE
+########################################
+
+define timeperiod {
+\ttimeperiod_name\talways
+\talias\talways
+\t}
+
+define hostgroup {
+\thostgroup_name\tweb
+\talias\tWeb servers
+\tmembers\tweb1,web2
+\t}
+
+define hostgroup {
+\thostgroup_name\tempty
+\talias\tnobody yet
+\t}
+
+define servicegroup { 
+\tservicegroup_name\tcheckout 
+\talias\tCheckout path 
+\tmembers\tweb1,HTTP,db1,PostgreSQL 
+\t}
+
+define host {
+\thost_name\tweb1
+\tmembers\tnot,a,group
+\t}
+";
+
+#[test]
+fn groups_are_read_from_objects_cache() {
+    let g = Groups::parse(OBJECTS_CACHE);
+    assert_eq!(g.hostgroups["web"], ["web1", "web2"]);
+    assert!(g.hostgroups["empty"].is_empty());
+    assert_eq!(
+        g.servicegroups["checkout"],
+        [
+            ("web1".to_owned(), "HTTP".to_owned()),
+            ("db1".to_owned(), "PostgreSQL".to_owned())
+        ]
+    );
+    assert_eq!(g.hostgroups.len(), 2);
+    assert_eq!(g.unavailable, None);
+    // Garbage is no group, never a panic.
+    assert_eq!(
+        Groups::parse("define hostgroup {\nmembers a\n}\n}\n{"),
+        Groups::default()
+    );
+}
+
+#[test]
+fn group_members_resolve_or_are_unknown_with_the_reason() {
+    assert_eq!(
+        "group:web".parse::<Member>().unwrap(),
+        Member::HostGroup("web".into())
+    );
+    assert_eq!(
+        "hostgroup: web ".parse::<Member>().unwrap(),
+        Member::HostGroup("web".into())
+    );
+    assert_eq!(
+        "servicegroup:checkout".parse::<Member>().unwrap(),
+        Member::ServiceGroup("checkout".into())
+    );
+    assert!("group:".parse::<Member>().is_err());
+    assert_eq!(Member::HostGroup("web".into()).to_string(), "group:web");
+
+    let c = cfg(&[
+        ("Web", &["group:web"]),
+        ("Checkout", &["servicegroup:checkout"]),
+        ("Ghost", &["group:ghost"]),
+        ("Empty", &["group:empty"]),
+    ]);
+    let crit = svc(
+        ServiceState::Critical,
+        StateType::Hard,
+        ServiceState::Critical,
+    );
+    let mut s = snap(&[
+        ("web1", host_with(&[("HTTP", ServiceHealth::ok())])),
+        ("web2", host_with(&[("HTTP", crit)])),
+        ("db1", host_with(&[("PostgreSQL", ServiceHealth::ok())])),
+    ]);
+    // Without objects_cache: every group member is unknown, and says what to set.
+    let sum = summarize(&c, &s, t0());
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::Unknown);
+    let reason = sum.components[0].problems[0].reason.clone().unwrap();
+    assert!(reason.contains("objects_cache"), "{reason}");
+    assert_eq!(sum.components[0].problems[0].member, "group:web");
+
+    s.groups = Some(Groups::parse(OBJECTS_CACHE));
+    let sum = summarize(&c, &s, t0());
+    assert_eq!(status_of(&sum, "Web"), ComponentStatus::PartialOutage);
+    assert_eq!(sum.components[0].problems[0].member, "web2:HTTP");
+    assert_eq!(status_of(&sum, "Checkout"), ComponentStatus::Operational);
+    assert_eq!(status_of(&sum, "Ghost"), ComponentStatus::Unknown);
+    let ghost = sum.components[2].problems[0].reason.clone().unwrap();
+    assert!(ghost.contains("hostgroup `ghost` is not in"), "{ghost}");
+    let empty = sum.components[3].problems[0].reason.clone().unwrap();
+    assert!(empty.contains("has no members"), "{empty}");
+    assert!(render_html(&sum, None).contains("hostgroup `ghost` is not in"));
+
+    // objects.cache unreadable: the reason says so.
+    s.groups = Some(Groups::unavailable(
+        "objects.cache cannot be read: not found",
+    ));
+    let sum = summarize(&c, &s, t0());
+    assert_eq!(
+        sum.components[1].problems[0].reason.as_deref(),
+        Some("objects.cache cannot be read: not found")
+    );
+}
+
+#[test]
+fn config_history_keys_and_their_limits() {
+    let c: StatusConfig = toml::from_str(
+        r#"
+        page_name = "Acme"
+        log_archive_path = "/var/log/nagios4/archives"
+        objects_cache = "/var/cache/nagios4/objects.cache"
+        [[components]]
+        name = "Web"
+        members = ["group:web"]
+        "#,
+    )
+    .unwrap();
+    assert_eq!(c.history_days, 90);
+    assert_eq!(
+        c.log_archive_path.as_deref(),
+        Some(std::path::Path::new("/var/log/nagios4/archives"))
+    );
+    assert!(c.validate().is_ok());
+    let too_long = StatusConfig {
+        history_days: 367,
+        ..c
+    };
+    assert!(too_long.validate().unwrap_err().to_string().contains("366"));
+}
+
+/// Three days of `nagios.log` as Nagios writes it, for the page and file tests.
+fn history_lines(day0: i64) -> Vec<String> {
+    [
+        (0, "CURRENT SERVICE STATE: web1:HTTP;OK;HARD;1;ok"),
+        (0, "CURRENT SERVICE STATE: web1;HTTP;OK;HARD;1;ok"),
+        (3600, "SERVICE ALERT: web1;HTTP;CRITICAL;HARD;1;down <b>"),
+        (7200, "SERVICE ALERT: web1;HTTP;OK;HARD;1;up"),
+    ]
+    .iter()
+    .map(|(off, m)| format!("[{}] {m}", day0 + off))
+    .collect()
+}
+
+#[test]
+fn the_page_shows_uptime_bars_with_text_not_only_colour() {
+    let c = StatusConfig {
+        history_days: 45,
+        ..cfg(&[("Web <1>", &["web1:HTTP"])])
+    };
+    let now = t0();
+    let day0 = (1_795_611_171 / 86_400 - 1) * 86_400;
+    let lines = history_lines(day0);
+    let recent = LogEvents::parse(lines.iter().map(String::as_str));
+    let mut sum = summarize(
+        &c,
+        &snap(&[("web1", host_with(&[("HTTP", ServiceHealth::ok())]))]),
+        now,
+    );
+    sum.history = Some(history::history(&c, None, &[], Some(&recent), now));
+    let h = render_html(&sum, None);
+    assert!(!h.contains("<script"));
+    assert_eq!(h.matches("<li class=\"no_data\"").count(), 43, "{h}");
+    assert_eq!(h.matches("<li class=\"major_outage\"").count(), 1);
+    // Status in words beside the colour: a title for hover, the same text for screen
+    // readers, the period's uptime, the incidents listed.
+    assert!(
+        h.contains("title=\"2026-11-24: 95.83% uptime; major outage 1h\""),
+        "{h}"
+    );
+    assert!(h.contains("<span class=\"sr\">2026-11-24: 95.83% uptime; major outage 1h</span>"));
+    assert!(h.contains("1 incident in this period"));
+    assert!(
+        h.contains("Major outage, 2026-11-24T01:00:00Z to 2026-11-24T02:00:00Z (1h): web1:HTTP")
+    );
+    assert!(h.contains("Web &lt;1&gt;: uptime per day"));
+    // A phone shows the newest 30 days.
+    assert!(h.contains("nth-child(-n+15){display:none}"), "{h}");
+    let json = serde_json::to_value(&sum).unwrap();
+    let day = &json["history"]["components"][0]["uptime"][43];
+    assert_eq!(day["date"], "2026-11-24");
+    assert_eq!(day["major_outage_secs"], 3600);
+    assert_eq!(json["history"]["sources"]["malformed_lines"], 1);
+}
+
+#[test]
+fn archived_files_are_read_once_and_then_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = StatusConfig {
+        history_days: 3,
+        log_archive_path: Some(dir.path().to_owned()),
+        ..cfg(&[("Web", &["web1:HTTP"])])
+    };
+    let now = t0(); // 2025-11-25T…
+    let today = 1_795_611_171 / 86_400;
+    let name = |day: i64| {
+        let (y, m, d) = history::civil_from_days(day);
+        format!("nagios-{m:02}-{d:02}-{y}-00.log")
+    };
+    // Two days in the period, one long before it (never read), one not a Nagios archive.
+    for day in [today - 1, today] {
+        std::fs::write(
+            dir.path().join(name(day)),
+            history_lines((day - 1) * 86_400).join("\n"),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join(name(today - 40)), "[1] garbage\n").unwrap();
+    std::fs::write(dir.path().join("nagios.log.gz"), "not read").unwrap();
+
+    let mut files = NagiosFiles::default();
+    let recent = LogEvents::default();
+    let h = files.history(&c, None, Ok(&recent), now).unwrap();
+    let s = &h.sources;
+    assert_eq!(
+        (
+            s.archive_files,
+            s.archive_files_read,
+            s.archive_files_cached
+        ),
+        (2, 2, 0)
+    );
+    assert_eq!(s.malformed_lines, 2);
+    assert_eq!(s.archive_lines, 8);
+    assert_eq!(h.components[0].incidents_total, 2);
+
+    // Again: nothing read.
+    let again = files.history(&c, None, Ok(&recent), now).unwrap();
+    assert_eq!(
+        (
+            again.sources.archive_files_read,
+            again.sources.archive_files_cached
+        ),
+        (0, 2)
+    );
+    assert_eq!(again.components, h.components);
+
+    // A file that changed (size) is read again; a file removed is forgotten.
+    let mut lines = history_lines((today - 1) * 86_400);
+    lines.push(format!(
+        "[{}] Caught SIGTERM, shutting down...",
+        today * 86_400 - 60
+    ));
+    std::fs::write(dir.path().join(name(today)), lines.join("\n")).unwrap();
+    std::fs::remove_file(dir.path().join(name(today - 1))).unwrap();
+    let h = files.history(&c, None, Ok(&recent), now).unwrap();
+    assert_eq!(
+        (
+            h.sources.archive_files,
+            h.sources.archive_files_read,
+            h.sources.archive_files_cached
+        ),
+        (1, 1, 0)
+    );
+
+    // /log that failed, an archive folder that is not there: said, not fatal.
+    let gone = StatusConfig {
+        log_archive_path: Some(dir.path().join("missing")),
+        ..c.clone()
+    };
+    let h = files
+        .history(&gone, None, Err("nagios-api /log: refused".into()), now)
+        .unwrap();
+    assert!(h.sources.archive_error.unwrap().contains("cannot be read"));
+    assert_eq!(
+        h.sources.recent_log_error.as_deref(),
+        Some("nagios-api /log: refused")
+    );
+    assert!(h.components[0].uptime.iter().all(|d| d.percent.is_none()));
+    // history_days = 0: no history.
+    let off = StatusConfig {
+        history_days: 0,
+        ..c
+    };
+    assert!(files.history(&off, None, Ok(&recent), now).is_none());
+}
+
+#[test]
+fn objects_cache_is_read_again_only_when_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("objects.cache");
+    let c = StatusConfig {
+        objects_cache: Some(path.clone()),
+        ..cfg(&[("Web", &["group:web"])])
+    };
+    let mut files = NagiosFiles::default();
+    let g = files.groups(&c).unwrap();
+    assert!(g.unavailable.unwrap().contains("cannot be read"));
+    std::fs::write(&path, OBJECTS_CACHE).unwrap();
+    assert_eq!(
+        files.groups(&c).unwrap().hostgroups["web"],
+        ["web1", "web2"]
+    );
+    std::fs::write(&path, OBJECTS_CACHE.replace("web1,web2", "web1,web2,web3")).unwrap();
+    assert_eq!(files.groups(&c).unwrap().hostgroups["web"].len(), 3);
+    assert!(files.groups(&cfg(&[("Web", &["web1"])])).is_none());
 }
