@@ -32,7 +32,8 @@ use crate::client::error_from_response;
 use crate::pagination::decode_page;
 use crate::{
     AccountInfo, Action, CreatedDroplet, CreatedDroplets, Domain, DomainRecord, Droplet, Error,
-    Firewall, Image, Region, ReservedIp, Size, Snapshot, SshKey, Tag, Volume, Vpc, VpcMember,
+    Firewall, Image, Project, ProjectResource, Region, ReservedIp, Size, Snapshot, SshKey, Tag,
+    Volume, Vpc, VpcMember,
 };
 
 const SPEC: &str = concat!(
@@ -186,6 +187,25 @@ const OPERATIONS: &[(&str, Decoder)] = &[
         one::<Snapshot>(v, "snapshot")
     }),
     ("volumeSnapshots_delete_byId", no_body),
+    ("projects_list", |v| page::<Project>(v, "projects")),
+    ("projects_create", |v| one::<Project>(v, "project")),
+    ("projects_get", |v| one::<Project>(v, "project")),
+    ("projects_get_default", |v| one::<Project>(v, "project")),
+    ("projects_update", |v| one::<Project>(v, "project")),
+    ("projects_update_default", |v| one::<Project>(v, "project")),
+    ("projects_delete", no_body),
+    ("projects_list_resources", |v| {
+        page::<ProjectResource>(v, "resources")
+    }),
+    ("projects_list_resources_default", |v| {
+        page::<ProjectResource>(v, "resources")
+    }),
+    ("projects_assign_resources", |v| {
+        page::<ProjectResource>(v, "resources")
+    }),
+    ("projects_assign_resources_default", |v| {
+        page::<ProjectResource>(v, "resources")
+    }),
 ];
 
 /// For an operation whose success answer has no body: the walk only reaches its error

@@ -902,3 +902,63 @@ async fn volumes_are_accepted_by_the_spec() {
         v.delete_by_name("example", "nyc1").await,
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]
+async fn projects_are_accepted_by_the_spec() {
+    use digitalocean_client::{
+        CreateProject, ProjectEnvironment, UpdateProject, domain_urn, droplet_urn,
+        load_balancer_urn, reserved_ip_urn, volume_urn,
+    };
+    let prism = shared_prism();
+    let c = prism.client();
+    let p = c.projects();
+    const ID: &str = "4e1bfbc3-dc3e-41f2-a18f-1b4d7ba71679";
+
+    ok("projects.list", p.list().collect_all().await);
+    let mut req = CreateProject::new("my-web-api", "Service or API");
+    req.description = Some("My website API".into());
+    req.environment = Some(ProjectEnvironment::Production);
+    ok("projects.create", p.create(&req).await);
+    ok(
+        "projects.create(minimal)",
+        p.create(&CreateProject::new("x", "Other")).await,
+    );
+    ok("projects.get", p.get(ID).await);
+    ok("projects.get_default", p.get_default().await);
+    let update = UpdateProject {
+        name: "my-web-api".into(),
+        description: "My website API".into(),
+        purpose: "Service or API".into(),
+        environment: ProjectEnvironment::Production,
+        is_default: false,
+    };
+    ok("projects.update", p.update(ID, &update).await);
+    ok("projects.update_default", p.update_default(&update).await);
+    ok(
+        "projects.list_resources",
+        p.list_resources(ID).collect_all().await,
+    );
+    ok(
+        "projects.list_default_resources",
+        p.list_default_resources().collect_all().await,
+    );
+    let urns = [
+        droplet_urn(13457723),
+        volume_urn("506f78a4-e098-11e5-ad9f-000f53306ae1"),
+        reserved_ip_urn("45.55.96.47"),
+        load_balancer_urn("4de7ac8b-495b-4884-9a69-1050c6793cd6"),
+        domain_urn("example.com"),
+        "do:vpc:5a4981aa-9653-4bd1-bef5-d6bff52042e4".to_owned(),
+    ];
+    let assigned = ok(
+        "projects.assign_resources",
+        p.assign_resources(ID, &urns).await,
+    );
+    assert!(!assigned.is_empty());
+    ok(
+        "projects.assign_default_resources",
+        p.assign_default_resources(&urns).await,
+    );
+    ok("projects.delete", p.delete(ID).await);
+}

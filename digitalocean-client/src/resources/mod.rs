@@ -5,6 +5,7 @@ mod catalog;
 mod domains;
 mod droplets;
 mod firewalls;
+mod projects;
 mod reserved_ips;
 mod snapshots;
 mod ssh_keys;
@@ -28,6 +29,11 @@ pub use droplets::{
 pub use firewalls::{
     Firewall, FirewallRequest, FirewallRules, FirewallStatus, FirewallTarget, Firewalls,
     InboundRule, OutboundRule, PendingChange, Protocol,
+};
+pub use projects::{
+    CreateProject, MAX_PROJECT_NAME_LEN, MAX_PROJECT_TEXT_LEN, Project, ProjectEnvironment,
+    ProjectResource, ProjectResourceStatus, Projects, UpdateProject, domain_urn, droplet_urn,
+    load_balancer_urn, reserved_ip_urn, volume_urn,
 };
 pub use reserved_ips::{CreateReservedIp, CreatedReservedIp, ReservedIp, ReservedIps};
 pub use snapshots::{Snapshot, SnapshotResourceType};

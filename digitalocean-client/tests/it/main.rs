@@ -10,6 +10,7 @@ mod api;
 mod errors;
 mod firewalls;
 mod hostile_server;
+mod projects;
 mod reserved_ips;
 mod spec_fixtures;
 #[cfg(feature = "testkit")]
