@@ -1,16 +1,18 @@
 //! The status page in a real browser: headless Chromium loads the rendered
-//! HTML, every component shows up in its DOM, and a phone-sized screenshot
-//! is written for CI's output. Run by `scripts/ci/status.sh`.
+//! HTML with 90 days of history (uptime bars built from Nagios log lines), every
+//! component and every day's bar shows up in its DOM with its text, and phone-sized
+//! and desktop-sized screenshots are written for CI's output. Run by
+//! `scripts/ci/status.sh`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use ops_core::status::{
-    HostHealth, HostState, ServiceHealth, ServiceState, Snapshot, StateType, StatusConfig,
-    render_html, summarize,
+    HostHealth, HostState, LogEvents, ServiceHealth, ServiceState, Snapshot, StateType,
+    StatusConfig, history, render_html, summarize,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 fn chromium() -> PathBuf {
     if let Ok(p) = std::env::var("CHROMIUM_BIN") {
@@ -91,6 +93,7 @@ fn sample() -> (StatusConfig, Snapshot) {
     };
     let now = SystemTime::now();
     let snapshot = Snapshot {
+        groups: None,
         data_as_of: Some(now),
         hosts: [("web01", web), ("db01", db), ("batch01", batch)]
             .into_iter()
@@ -107,11 +110,114 @@ fn sample() -> (StatusConfig, Snapshot) {
     (config, snapshot)
 }
 
+/// 90 days of `nagios.log` for the sample: the log starts 80 days ago; the website had a
+/// few short outages, storage a long one and a degraded spell, the database went down
+/// yesterday and stays down, the batch host has a weekly maintenance window, and Nagios
+/// was stopped for an hour 30 days ago.
+fn sample_log(now: SystemTime) -> LogEvents {
+    let now = now.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let day = 86_400;
+    let today = now / day * day;
+    let start = today - 80 * day;
+    let mut l = vec![format!("[{start}] Nagios 4.4.6 starting... (PID=1)")];
+    for (h, svc) in [("web01", "HTTP"), ("web01", "Disk")] {
+        l.push(format!(
+            "[{start}] INITIAL SERVICE STATE: {h};{svc};OK;HARD;1;ok"
+        ));
+    }
+    for h in ["web01", "db01", "batch01"] {
+        l.push(format!("[{start}] INITIAL HOST STATE: {h};UP;HARD;1;ok"));
+    }
+    for (d, secs) in [(70, 600), (52, 3600), (33, 180), (12, 7200), (3, 900)] {
+        let t = today - d * day + 40_000;
+        l.push(format!(
+            "[{t}] SERVICE ALERT: web01;HTTP;CRITICAL;HARD;3;timeout"
+        ));
+        l.push(format!(
+            "[{}] SERVICE ALERT: web01;HTTP;OK;HARD;1;ok",
+            t + secs
+        ));
+    }
+    let t = today - 45 * day + 30_000;
+    l.push(format!(
+        "[{t}] SERVICE ALERT: web01;Disk;CRITICAL;HARD;1;full"
+    ));
+    l.push(format!(
+        "[{}] EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;web01;Disk;2;1;0;ops;cleaning",
+        t + 600
+    ));
+    l.push(format!(
+        "[{}] SERVICE ALERT: web01;Disk;WARNING;HARD;1;90%",
+        t + day
+    ));
+    l.push(format!(
+        "[{}] SERVICE ALERT: web01;Disk;OK;HARD;1;ok",
+        t + 2 * day
+    ));
+    for d in (5..80).step_by(7) {
+        let t = today - d * day + 7_200;
+        l.push(format!(
+            "[{t}] HOST DOWNTIME ALERT: batch01;STARTED; window"
+        ));
+        l.push(format!(
+            "[{}] HOST DOWNTIME ALERT: batch01;STOPPED; window",
+            t + 14_400
+        ));
+    }
+    let t = today - 30 * day + 50_000;
+    l.push(format!("[{t}] Caught SIGTERM, shutting down..."));
+    l.push(format!("[{}] Nagios 4.4.6 starting... (PID=2)", t + 3600));
+    let t = today - day + 60_000;
+    l.push(format!("[{t}] HOST ALERT: db01;DOWN;HARD;3;no answer"));
+    l.push("[garbage] a malformed line".to_owned());
+    LogEvents::parse(l.iter().map(String::as_str))
+}
+
+fn screenshot(url: &str, name: &str, size: &str) -> PathBuf {
+    // Kept where CI prints them from.
+    let out_dir = std::env::var_os("STATUS_SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+                .join("ci-artifacts")
+        });
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let shot = out_dir.join(name);
+    let _ = std::fs::remove_file(&shot);
+    headless(
+        &[
+            &format!("--screenshot={}", shot.display()),
+            &format!("--window-size={size}"),
+            "--hide-scrollbars",
+        ],
+        url,
+    );
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert!(png.len() > 2_000, "suspiciously small screenshot");
+    eprintln!(
+        "status page screenshot ({size}): {} ({} bytes)",
+        shot.display(),
+        png.len()
+    );
+    shot
+}
+
 #[test]
 #[ignore = "needs Chromium; run by scripts/ci/status.sh"]
 fn page_loads_in_chromium_and_shows_every_component() {
     let (config, snapshot) = sample();
-    let summary = summarize(&config, &snapshot, SystemTime::now());
+    let now = SystemTime::now();
+    let mut summary = summarize(&config, &snapshot, now);
+    summary.history = Some(history::history(
+        &config,
+        None,
+        &[],
+        Some(&sample_log(now)),
+        now,
+    ));
     let html = render_html(&summary, Some(60));
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("status.html");
@@ -135,33 +241,33 @@ fn page_loads_in_chromium_and_shows_every_component() {
     assert!(dom.contains("Major outage"));
     assert!(dom.contains("Under maintenance"));
     assert!(dom.contains("identified"));
+    // The history: 90 bars per component, each with its day in words (title and text).
+    let history = summary.history.as_ref().unwrap();
+    assert_eq!(dom.matches("<ol class=\"bars\"").count(), 4);
+    assert_eq!(
+        dom.matches("<li class=\"").count() - 4,
+        4 * 90,
+        "one bar per day"
+    );
+    let website = &history.components[0];
+    let outage_day = website
+        .uptime
+        .iter()
+        .find(|d| d.major_outage_secs == 3600)
+        .unwrap();
+    assert!(
+        dom.contains(&format!(
+            "title=\"{}: 95.83% uptime; major outage 1h\"",
+            outage_day.date
+        )),
+        "{dom}"
+    );
+    assert_eq!(website.incidents_total, 5);
+    assert!(dom.contains("5 incidents in this period"));
+    assert!(dom.contains("Uptime per day,"));
+    assert!(!dom.contains("<script"));
 
-    // A phone-sized screenshot, kept where CI prints it from.
-    let out_dir = std::env::var_os("STATUS_SCREENSHOT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-                .join("ci-artifacts")
-        });
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let shot = out_dir.join("status-page.png");
-    let _ = std::fs::remove_file(&shot);
-    headless(
-        &[
-            &format!("--screenshot={}", shot.display()),
-            "--window-size=412,915",
-            "--hide-scrollbars",
-        ],
-        &url,
-    );
-    let png = std::fs::read(&shot).expect("screenshot written");
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
-    assert!(png.len() > 2_000, "suspiciously small screenshot");
-    eprintln!(
-        "status page screenshot: {} ({} bytes)",
-        shot.display(),
-        png.len()
-    );
+    // A phone (Pixel 7 viewport: the newest 30 bars) and a desktop (all 90).
+    screenshot(&url, "status-page.png", "412,1400");
+    screenshot(&url, "status-page-desktop.png", "1280,1100");
 }

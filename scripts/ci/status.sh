@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The status page: end to end against a real Nagios 4 + nagios-api 1.2.2
 # (the harness in scripts/nagios-harness/, installed by nagios.sh), and in
-# headless Chromium (Debian's `chromium`), and its metrics through promtool; Chromium leaves a phone-sized
-# screenshot in target/ci-artifacts/status-page.png ($CARGO_TARGET_DIR/ci-artifacts if set).
+# headless Chromium (Debian's `chromium`), and its metrics through promtool; the history is
+# read from the real Nagios's log (nagios-api /log) and from 89 days of archived logs the test
+# writes in Nagios's format. Chromium leaves a phone-sized and a desktop-sized screenshot of
+# the page with 90 days of uptime bars in target/ci-artifacts/status-page.png and
+# status-page-desktop.png ($CARGO_TARGET_DIR/ci-artifacts if set).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/ci/nagios.sh --install-only
@@ -19,4 +22,4 @@ PY27=/root/.pyenv/versions/2.7.18/bin/python
 export NAGIOS_API_HOME="$PWD/.tools/nagios-api"
 export STATUS_SCREENSHOT_DIR="${CARGO_TARGET_DIR:-$PWD/target}/ci-artifacts"
 cargo test --workspace --locked --test status_nagios --test status_chromium -- --ignored --nocapture
-ls -l "$STATUS_SCREENSHOT_DIR/status-page.png"
+ls -l "$STATUS_SCREENSHOT_DIR/status-page.png" "$STATUS_SCREENSHOT_DIR/status-page-desktop.png"
