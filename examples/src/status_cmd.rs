@@ -3,12 +3,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use clap::Args;
 use ops_core::adapters::NagiosStatusSource;
+use ops_core::ports::PortResult;
 use ops_core::status::{
-    Feed, FeedHealth, StatusConfig, StatusSource, Summary, render_html, summarize,
+    Feed, FeedHealth, History, LogEvents, NagiosFiles, Snapshot, StatusConfig, StatusSource,
+    Summary, render_html, summarize,
 };
 use secrecy::SecretString;
 
@@ -23,7 +25,14 @@ pub struct StatusArgs {
     /// User for HTTP basic auth in front of nagios-api (password from `NAGIOS_API_PASSWORD`).
     #[arg(long, env = "NAGIOS_API_USER")]
     pub nagios_user: Option<String>,
-    /// The components of the page (TOML: `page_name`, `stale_after_secs`, `[[components]]`).
+    /// The page's configuration (TOML). Keys: `page_name`; `stale_after_secs` (600);
+    /// `member_stale_after_secs`; `history_days` (90: days of uptime bars and past
+    /// incidents, read from nagios-api's /log; 0 turns the history off, 366 at most);
+    /// `log_archive_path` (Nagios's archived logs, e.g. "/var/log/nagios4/archives": the
+    /// history beyond /log's last 1000 lines); `objects_cache` (Nagios's objects.cache, e.g.
+    /// "/var/cache/nagios4/objects.cache": needed by group members); and `[[components]]`
+    /// with `name`, `description`, `stale_after_secs` and `members` ("host",
+    /// "host:service", "group:HOSTGROUP", "servicegroup:SERVICEGROUP").
     #[arg(long, value_name = "status.toml")]
     pub config: Option<PathBuf>,
     /// Print the Statuspage-shaped summary JSON on stdout.
@@ -131,19 +140,94 @@ pub async fn target(args: &StatusArgs, secrets: &mut Secrets) -> Result<StatusTa
     })
 }
 
-/// Fetch the state and compute the summary.
-pub async fn summary(target: &StatusTarget) -> Result<Summary, CliError> {
+/// One refresh's reads: the state from nagios-api, and for the history its `/log` and
+/// Nagios's own files (archived logs, objects.cache) through `files`' cache, which comes back
+/// updated. The files are read on a blocking thread.
+async fn read(
+    target: &StatusTarget,
+    config: &StatusConfig,
+    files: NagiosFiles,
+) -> (PortResult<Snapshot>, NagiosFiles, Option<History>) {
     let source = NagiosStatusSource::new(target.client.clone());
-    let snapshot = source.snapshot().await.map_err(|e| {
-        CliError::from_workflow(
-            format!(
-                "could not read the state from nagios-api at {}",
-                crate::cli::redact_url(target.client.base_url().as_str())
-            ),
-            ops_core::Error::Port(e),
-        )
-    })?;
-    Ok(summarize(&target.config, &snapshot, SystemTime::now()))
+    let history_on = config.history_days > 0;
+    let (snapshot, log) = tokio::join!(source.snapshot(), async {
+        if history_on {
+            Some(target.client.log().await)
+        } else {
+            None
+        }
+    });
+    let recent = match log {
+        Some(Ok(entries)) => Ok(LogEvents::from_nagios(&entries)),
+        Some(Err(e)) => Err(format!("nagios-api's /log could not be read: {e}")),
+        None => Ok(LogEvents::default()),
+    };
+    let config = config.clone();
+    let now = SystemTime::now();
+    let job = tokio::task::spawn_blocking(move || {
+        let mut files = files;
+        let started = Instant::now();
+        let groups = files.groups(&config);
+        let history = files.history(
+            &config,
+            groups.as_ref(),
+            recent.as_ref().map_err(Clone::clone),
+            now,
+        );
+        (files, groups, history, started.elapsed())
+    });
+    let (files, groups, history) = match job.await {
+        Ok((files, groups, history, took)) => {
+            if let Some(h) = &history {
+                let s = &h.sources;
+                tracing::debug!(
+                    archive_files = s.archive_files,
+                    archive_files_read = s.archive_files_read,
+                    archive_files_cached = s.archive_files_cached,
+                    recent_log_lines = s.recent_log_lines,
+                    malformed_lines = s.malformed_lines,
+                    took_ms = took.as_millis(),
+                    "status history computed"
+                );
+                // Said on the page (and in its JSON) beside the history.
+                for why in [&s.archive_error, &s.recent_log_error]
+                    .into_iter()
+                    .flatten()
+                {
+                    tracing::debug!(reason = %why, "status history incomplete");
+                }
+            }
+            (files, groups, history)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the status history could not be computed");
+            (NagiosFiles::default(), None, None)
+        }
+    };
+    let snapshot = snapshot.map(|mut s| {
+        s.groups = groups;
+        s
+    });
+    (snapshot, files, history)
+}
+
+fn state_error(target: &StatusTarget, e: ops_core::ports::PortError) -> CliError {
+    CliError::from_workflow(
+        format!(
+            "could not read the state from nagios-api at {}",
+            crate::cli::redact_url(target.client.base_url().as_str())
+        ),
+        ops_core::Error::Port(e),
+    )
+}
+
+/// Fetch the state (and the history) and compute the summary.
+pub async fn summary(target: &StatusTarget) -> Result<Summary, CliError> {
+    let (snapshot, _, history) = read(target, &target.config, NagiosFiles::default()).await;
+    let snapshot = snapshot.map_err(|e| state_error(target, e))?;
+    let mut summary = summarize(&target.config, &snapshot, SystemTime::now());
+    summary.history = history;
+    Ok(summary)
 }
 
 /// The summary as a few human lines.
@@ -158,8 +242,30 @@ pub fn text(summary: &Summary) -> Vec<String> {
             .map(|t| format!(" (data as of {t})"))
             .unwrap_or_default()
     )];
+    let uptime = |id: &str| {
+        summary
+            .history
+            .as_ref()
+            .and_then(|h| {
+                let c = h.components.iter().find(|c| c.id == id)?;
+                // Floored: any down time keeps it below 100.00%.
+                Some(format!(
+                    "  ({}-day uptime {:.2}%, {} incident{})",
+                    h.days,
+                    (c.uptime_percent? * 100.0).floor() / 100.0,
+                    c.incidents_total,
+                    if c.incidents_total == 1 { "" } else { "s" }
+                ))
+            })
+            .unwrap_or_default()
+    };
     for c in &summary.components {
-        lines.push(format!("  {:<20} {}", c.name, c.status.label()));
+        lines.push(format!(
+            "  {:<20} {}{}",
+            c.name,
+            c.status.label(),
+            uptime(&c.id)
+        ));
         for p in &c.problems {
             lines.push(format!(
                 "      {} {}{}: {}",
@@ -209,27 +315,29 @@ pub async fn run(args: StatusArgs, secrets: &mut Secrets) -> Result<(), CliError
     Ok(())
 }
 
-/// Fetch the state once, into the feed.
+/// Fetch the state (and the history) once, into the feed. The feed's file cache is cloned
+/// (cheap) and handed back, so no file is read while the page is locked.
 async fn refresh(target: &StatusTarget, feed: &RwLock<Feed>) {
-    let source = NagiosStatusSource::new(target.client.clone());
-    let result = source.snapshot().await;
+    let (config, files) = match feed.read() {
+        Ok(f) => (f.config().clone(), f.files().clone()),
+        Err(p) => {
+            let f = p.into_inner();
+            (f.config().clone(), f.files().clone())
+        }
+    };
+    let (result, files, history) = read(target, &config, files).await;
     let now = SystemTime::now();
     let Ok(mut feed) = feed.write() else {
         return;
     };
+    feed.record_history(files, history);
     match result {
         Ok(snapshot) => {
             feed.record_success(snapshot, now);
             tracing::debug!("status refreshed");
         }
         Err(e) => {
-            let e = CliError::from_workflow(
-                format!(
-                    "could not read the state from nagios-api at {}",
-                    crate::cli::redact_url(target.client.base_url().as_str())
-                ),
-                ops_core::Error::Port(e),
-            );
+            let e = state_error(target, e);
             let text = crate::cli::render_error(&e, &Secrets::new());
             tracing::warn!(error = %text, "refresh from nagios-api failed; the page says so and ages into stale");
             feed.record_failure(crate::cli::redactor().redact(&text).into_owned(), now);

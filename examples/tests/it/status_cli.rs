@@ -379,3 +379,120 @@ fn a_served_page_goes_stale_when_nagios_api_goes_away() {
     );
     drop(child);
 }
+
+/// `(year, month, day)` of a day number since 1970-01-01 (H. Hinnant's algorithm).
+fn civil(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Issue #20: the history read from Nagios's archived logs (`log_archive_path`) and group
+/// members resolved from `objects.cache`, in the JSON and the HTML of a one-shot run.
+#[test]
+fn history_from_archived_logs_and_group_members_from_objects_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archives");
+    std::fs::create_dir(&archive).unwrap();
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        / 86_400;
+    // Two days ago, in the file rotated at yesterday's midnight: web-01's HTTP down 30 min.
+    let day = today - 2;
+    let (y, m, d) = civil(day + 1);
+    let at = |secs: i64| day * 86_400 + secs;
+    std::fs::write(
+        archive.join(format!("nagios-{m:02}-{d:02}-{y}-00.log")),
+        format!(
+            "[{t0}] LOG ROTATION: DAILY\n\
+             [{t0}] LOG VERSION: 2.0\n\
+             [{t0}] CURRENT HOST STATE: web-01;UP;HARD;1;up\n\
+             [{t0}] CURRENT HOST STATE: web-02;UP;HARD;1;up\n\
+             [{t0}] CURRENT SERVICE STATE: web-01;HTTP;OK;HARD;1;ok\n\
+             [{t0}] CURRENT SERVICE STATE: web-02;HTTP;OK;HARD;1;ok\n\
+             [{t1}] SERVICE ALERT: web-01;HTTP;CRITICAL;HARD;3;CRITICAL - timeout\n\
+             this line is not Nagios's\n\
+             [{t2}] SERVICE ALERT: web-01;HTTP;OK;HARD;1;OK\n",
+            t0 = at(0),
+            t1 = at(3600),
+            t2 = at(5400),
+        ),
+    )
+    .unwrap();
+    let objects = dir.path().join("objects.cache");
+    std::fs::write(
+        &objects,
+        "define hostgroup {\n\thostgroup_name\tweb\n\tmembers\tweb-01,web-02\n\t}\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("status.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "page_name = \"History\"\nlog_archive_path = {archive:?}\nobjects_cache = {objects:?}\n\
+             [[components]]\nname = \"Web fleet\"\nmembers = [\"group:web\"]\n\
+             [[components]]\nname = \"Ghosts\"\nmembers = [\"group:ghosts\"]\n"
+        ),
+    )
+    .unwrap();
+    let html = dir.path().join("page.html");
+    let out = status()
+        .args(["--sandbox", "--json", "--config"])
+        .arg(&cfg)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["components"][0]["status"], "operational", "{v:#}");
+    assert_eq!(v["components"][1]["status"], "unknown", "{v:#}");
+    assert!(
+        v["components"][1]["problems"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("hostgroup `ghosts` is not in Nagios's objects.cache"),
+        "{v:#}"
+    );
+    let h = &v["history"];
+    assert_eq!(h["days"], 90);
+    assert_eq!(h["sources"]["archive_files"], 1, "{h:#}");
+    assert_eq!(h["sources"]["malformed_lines"], 1, "{h:#}");
+    let web = &h["components"][0];
+    assert_eq!(web["uptime"].as_array().unwrap().len(), 90);
+    let (y, m, d) = civil(day);
+    let date = format!("{y:04}-{m:02}-{d:02}");
+    let that_day = web["uptime"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["date"] == date.as_str())
+        .unwrap_or_else(|| panic!("no {date} in {web:#}"));
+    // One of the group's two hosts out for 30 minutes: a partial outage.
+    assert_eq!(that_day["partial_outage_secs"], 1800, "{that_day:#}");
+    assert_eq!(that_day["status"], "partial_outage");
+    assert_eq!(that_day["percent"], 97.916);
+    let incident = &web["incidents"][0];
+    assert_eq!(incident["worst"], "partial_outage");
+    assert_eq!(incident["members"], serde_json::json!(["web-01:HTTP"]));
+    assert_eq!(incident["duration_secs"], 1800);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<li class=\"partial_outage\" title=\""),
+        "{page}"
+    );
+    assert!(page.contains("1 incident in this period"), "{page}");
+    assert!(!page.contains("<script"));
+}
