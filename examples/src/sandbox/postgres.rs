@@ -20,7 +20,7 @@ pub struct Cluster {
     server: postgres::Cluster,
 }
 
-fn launch_error(e: postgres::Error) -> CliError {
+fn launch_error(e: &postgres::Error) -> CliError {
     if e.to_string().contains("not found via") {
         CliError::bad_input(e.to_string())
     } else {
@@ -32,7 +32,7 @@ fn launch_error(e: postgres::Error) -> CliError {
 
 /// Where the server binaries are.
 pub fn find_bin() -> Result<std::path::PathBuf, CliError> {
-    postgres::find_bin().map_err(launch_error)
+    postgres::find_bin().map_err(|e| launch_error(&e))
 }
 
 impl Cluster {
@@ -44,7 +44,7 @@ impl Cluster {
             extra_conf: "fsync = off\nsynchronous_commit = off\nfull_page_writes = off".into(),
             ..Default::default()
         })
-        .map_err(launch_error)?;
+        .map_err(|e| launch_error(&e))?;
         tracing::info!(port = server.port(), dir = %server.dir().display(), "sandbox PostgreSQL cluster started");
         Ok(Cluster { server })
     }
