@@ -259,7 +259,8 @@ impl Client {
         Droplets::new(self)
     }
 
-    /// Droplet actions: power on/off, shutdown, reboot.
+    /// Droplet actions: power on/off, shutdown, reboot, resize, rebuild, rename, snapshot,
+    /// backups, IPv6, and waiting on them.
     pub fn droplet_actions(&self) -> DropletActions<'_> {
         DropletActions::new(self)
     }

@@ -962,3 +962,62 @@ async fn projects_are_accepted_by_the_spec() {
     );
     ok("projects.delete", p.delete(ID).await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]
+async fn droplet_actions_beyond_power_are_accepted_by_the_spec() {
+    use digitalocean_client::{BackupPolicy, ImageRef, Weekday};
+    let prism = shared_prism();
+    let c = prism.client();
+    let da = c.droplet_actions();
+    const ID: u64 = 3164444;
+
+    let resized = ok(
+        "droplet_actions.resize",
+        da.resize(ID, "s-2vcpu-2gb", true).await,
+    );
+    ok(
+        "droplet_actions.resize(cpu only)",
+        da.resize(ID, "s-2vcpu-2gb", false).await,
+    );
+    ok(
+        "droplet_actions.rebuild(slug)",
+        da.rebuild(ID, "ubuntu-24-04-x64").await,
+    );
+    ok(
+        "droplet_actions.rebuild(id)",
+        da.rebuild(ID, ImageRef::Id(12389723)).await,
+    );
+    ok(
+        "droplet_actions.rename",
+        da.rename(ID, "nifty-new-name").await,
+    );
+    ok(
+        "droplet_actions.snapshot",
+        da.snapshot(ID, "Nifty New Snapshot").await,
+    );
+    ok(
+        "droplet_actions.enable_backups",
+        da.enable_backups(ID).await,
+    );
+    ok(
+        "droplet_actions.enable_backups_with(daily)",
+        da.enable_backups_with(ID, &BackupPolicy::daily(20)).await,
+    );
+    ok(
+        "droplet_actions.enable_backups_with(weekly)",
+        da.enable_backups_with(ID, &BackupPolicy::weekly(Weekday::Sun, 20))
+            .await,
+    );
+    ok(
+        "droplet_actions.disable_backups",
+        da.disable_backups(ID).await,
+    );
+    ok("droplet_actions.enable_ipv6", da.enable_ipv6(ID).await);
+    // The spec's example action is in progress and stays so: the wait ends at its deadline.
+    let waited = da.wait(&resized, wait_opts()).await;
+    assert!(
+        matches!(waited, Err(Error::WaitTimedOut { .. })),
+        "{waited:?}"
+    );
+}

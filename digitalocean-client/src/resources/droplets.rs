@@ -529,15 +529,127 @@ impl<'c> Droplets<'c> {
 }
 
 #[derive(Serialize)]
-struct ActionRequest {
+struct ActionRequest<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disk: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a ImageRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backup_policy: Option<&'a BackupPolicy>,
+}
+
+impl ActionRequest<'_> {
+    fn of(kind: &'static str) -> Self {
+        Self {
+            kind,
+            size: None,
+            disk: None,
+            image: None,
+            name: None,
+            backup_policy: None,
+        }
+    }
+}
+
+/// When backups run: `daily` or `weekly`, in a 4-hour window starting at `hour` (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BackupPolicy {
+    /// Daily or weekly.
+    pub plan: BackupPlan,
+    /// The day of a weekly backup (`None`: DigitalOcean's choice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weekday: Option<Weekday>,
+    /// Start of the window, UTC: 0, 4, 8, 12, 16 or 20 (`None`: DigitalOcean's choice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hour: Option<u8>,
+}
+
+impl BackupPolicy {
+    /// Daily backups starting at `hour` (0, 4, 8, 12, 16 or 20 UTC).
+    pub fn daily(hour: u8) -> Self {
+        Self {
+            plan: BackupPlan::Daily,
+            weekday: None,
+            hour: Some(hour),
+        }
+    }
+
+    /// Weekly backups on `weekday` starting at `hour` (0, 4, 8, 12, 16 or 20 UTC).
+    pub fn weekly(weekday: Weekday, hour: u8) -> Self {
+        Self {
+            plan: BackupPlan::Weekly,
+            weekday: Some(weekday),
+            hour: Some(hour),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        match self.hour {
+            Some(h) if h > 20 || h % 4 != 0 => Err(Error::InvalidInput {
+                field: "backup_policy.hour",
+                reason: format!("{h} is not one of 0, 4, 8, 12, 16, 20"),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// How often backups run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupPlan {
+    /// Every day.
+    Daily,
+    /// Once a week.
+    Weekly,
+}
+
+/// A day of the week, as backup policies name them (`SUN`…`SAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Weekday {
+    /// Sunday.
+    Sun,
+    /// Monday.
+    Mon,
+    /// Tuesday.
+    Tue,
+    /// Wednesday.
+    Wed,
+    /// Thursday.
+    Thu,
+    /// Friday.
+    Fri,
+    /// Saturday.
+    Sat,
 }
 
 /// Handler for `/v2/droplets/{id}/actions`; see [`Client::droplet_actions`].
 ///
-/// Each call answers 201 with an in-progress [`Action`]; wait on it with
-/// [`crate::Actions::wait`]. These `POST`s are not retried on 5xx or timeouts.
+/// Each call answers 201 with an [`Action`], usually in progress; wait on it with
+/// [`DropletActions::wait`]. These `POST`s are never retried after a 5xx or a timeout: an
+/// error that [`Error::is_ambiguous`] may have started the action. Whether a method is safe
+/// to repeat is in its `# Retries` section.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use digitalocean_client::{Client, WaitOptions};
+///
+/// # async fn demo(client: Client) -> digitalocean_client::Result<()> {
+/// let actions = client.droplet_actions();
+/// let opts = WaitOptions::new(Duration::from_secs(600), Duration::from_secs(5));
+/// actions.wait(&actions.shutdown(3164444).await?, opts).await?;
+/// actions.wait(&actions.resize(3164444, "s-2vcpu-4gb", false).await?, opts).await?;
+/// actions.wait(&actions.power_on(3164444).await?, opts).await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct DropletActions<'c> {
     client: &'c Client,
@@ -549,18 +661,17 @@ impl<'c> DropletActions<'c> {
     }
 
     async fn post(&self, droplet_id: u64, kind: &'static str) -> Result<Action> {
+        self.send(droplet_id, &ActionRequest::of(kind)).await
+    }
+
+    async fn send(&self, droplet_id: u64, req: &ActionRequest<'_>) -> Result<Action> {
         validate::id("droplet_id", droplet_id)?;
         let url = self
             .client
             .url(&["v2", "droplets", &droplet_id.to_string(), "actions"], &[])?;
         let env: ActionEnvelope = self
             .client
-            .send(
-                Method::POST,
-                url,
-                Some(&ActionRequest { kind }),
-                "droplet action",
-            )
+            .send(Method::POST, url, Some(req), "droplet action")
             .await?;
         Ok(env.action)
     }
@@ -588,6 +699,110 @@ impl<'c> DropletActions<'c> {
     /// Power cycle (hard reset).
     pub async fn power_cycle(&self, droplet_id: u64) -> Result<Action> {
         self.post(droplet_id, "power_cycle").await
+    }
+
+    /// `{"type": "resize"}`: move the droplet to another size. The droplet must be off.
+    /// With `disk` false only CPU and memory change (and the resize can be undone); with
+    /// `disk` true the disk grows too, for good.
+    ///
+    /// # Retries
+    /// Never retried after a 5xx or a timeout. Repeating it with the same size leads to the
+    /// same size; [`Droplets::get`] (`size_slug`) shows whether it took effect.
+    pub async fn resize(&self, droplet_id: u64, size: &str, disk: bool) -> Result<Action> {
+        validate::non_empty("size", size)?;
+        let mut req = ActionRequest::of("resize");
+        req.size = Some(size);
+        req.disk = Some(disk);
+        self.send(droplet_id, &req).await
+    }
+
+    /// `{"type": "rebuild"}`: reinstall the droplet from an image (slug or id), keeping its
+    /// id and addresses. **Its disk is wiped.**
+    ///
+    /// # Retries
+    /// Not safe to repeat: a second rebuild wipes the disk again. Never retried after a 5xx
+    /// or a timeout; after such an error, find out whether it started (the droplet leaves
+    /// `active` while it rebuilds: [`Droplets::get`]) before rebuilding again.
+    pub async fn rebuild(&self, droplet_id: u64, image: impl Into<ImageRef>) -> Result<Action> {
+        let image = image.into();
+        match &image {
+            ImageRef::Slug(s) => validate::non_empty("image", s)?,
+            ImageRef::Id(id) => validate::id("image", *id)?,
+        }
+        let mut req = ActionRequest::of("rebuild");
+        req.image = Some(&image);
+        self.send(droplet_id, &req).await
+    }
+
+    /// `{"type": "rename"}`: a new droplet name (the droplet-name rules apply).
+    ///
+    /// # Retries
+    /// Never retried after a 5xx or a timeout, but safe to repeat: renaming to the same
+    /// name again changes nothing.
+    pub async fn rename(&self, droplet_id: u64, name: &str) -> Result<Action> {
+        validate::droplet_name(name)?;
+        let mut req = ActionRequest::of("rename");
+        req.name = Some(name);
+        self.send(droplet_id, &req).await
+    }
+
+    /// `{"type": "snapshot"}`: snapshot the droplet (best powered off) under `name`.
+    ///
+    /// # Retries
+    /// Not safe to repeat: a second call takes a second snapshot. Never retried after a
+    /// 5xx or a timeout; look for the name among the droplet's snapshots first.
+    pub async fn snapshot(&self, droplet_id: u64, name: &str) -> Result<Action> {
+        validate::non_empty("name", name)?;
+        let mut req = ActionRequest::of("snapshot");
+        req.name = Some(name);
+        self.send(droplet_id, &req).await
+    }
+
+    /// `{"type": "enable_backups"}` with DigitalOcean's default policy (daily).
+    ///
+    /// # Retries
+    /// Never retried after a 5xx or a timeout, but safe to repeat: backups end up enabled
+    /// either way ([`Droplet::features`] lists `backups`).
+    pub async fn enable_backups(&self, droplet_id: u64) -> Result<Action> {
+        self.post(droplet_id, "enable_backups").await
+    }
+
+    /// `{"type": "enable_backups", "backup_policy": …}`: backups on `policy`'s schedule.
+    ///
+    /// # Retries
+    /// Never retried after a 5xx or a timeout, but safe to repeat (same end state).
+    pub async fn enable_backups_with(
+        &self,
+        droplet_id: u64,
+        policy: &BackupPolicy,
+    ) -> Result<Action> {
+        policy.validate()?;
+        let mut req = ActionRequest::of("enable_backups");
+        req.backup_policy = Some(policy);
+        self.send(droplet_id, &req).await
+    }
+
+    /// `{"type": "disable_backups"}`.
+    ///
+    /// # Retries
+    /// Never retried after a 5xx or a timeout, but safe to repeat (same end state).
+    pub async fn disable_backups(&self, droplet_id: u64) -> Result<Action> {
+        self.post(droplet_id, "disable_backups").await
+    }
+
+    /// `{"type": "enable_ipv6"}`: give the droplet an IPv6 address.
+    ///
+    /// # Retries
+    /// Never retried after a 5xx or a timeout, but safe to repeat: IPv6 ends up enabled
+    /// either way ([`Droplet::public_ipv6`] shows the address).
+    pub async fn enable_ipv6(&self, droplet_id: u64) -> Result<Action> {
+        self.post(droplet_id, "enable_ipv6").await
+    }
+
+    /// Wait until an action of this droplet completes, polling with a deadline (see
+    /// [`crate::Actions::wait_for`]).
+    pub async fn wait(&self, action: &Action, opts: WaitOptions) -> Result<Action> {
+        self.client.actions().wait_for(action, opts).await
     }
 
     /// `GET /v2/droplets/{droplet_id}/actions/{action_id}`.

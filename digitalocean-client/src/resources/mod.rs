@@ -22,9 +22,9 @@ pub use domains::{
     CreateDomain, Domain, DomainRecord, DomainRecordRequest, DomainRecords, Domains, RecordFilter,
 };
 pub use droplets::{
-    CreateDroplet, CreateDroplets, CreatedDroplet, CreatedDroplets, Droplet, DropletActions,
-    DropletFilter, DropletSpec, DropletStatus, Droplets, NetworkType, NetworkV4, NetworkV6,
-    Networks, UserData,
+    BackupPlan, BackupPolicy, CreateDroplet, CreateDroplets, CreatedDroplet, CreatedDroplets,
+    Droplet, DropletActions, DropletFilter, DropletSpec, DropletStatus, Droplets, NetworkType,
+    NetworkV4, NetworkV6, Networks, UserData, Weekday,
 };
 pub use firewalls::{
     Firewall, FirewallRequest, FirewallRules, FirewallStatus, FirewallTarget, Firewalls,

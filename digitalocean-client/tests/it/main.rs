@@ -7,6 +7,7 @@
 mod common;
 
 mod api;
+mod droplet_actions;
 mod errors;
 mod firewalls;
 mod hostile_server;
