@@ -67,6 +67,9 @@ pub const STATUS_EXAMPLE: &str = r#"# status.toml: `status --config status.toml`
 page_name = "Example Status"    # the page's title
 stale_after_secs = 600          # nagios-api data older than this: the whole page says stale (default 600)
 member_stale_after_secs = 900   # optional: a member last checked longer ago is unknown (default: stale_after_secs)
+history_days = 90               # days of uptime bars and incidents from Nagios's log (default 90; 0: none)
+log_archive_path = "/var/log/nagios4/archives"   # optional: older days from Nagios's archived logs
+objects_cache = "/var/cache/nagios4/objects.cache"   # optional: resolves group: members
 
 [[components]]
 name = "Website"                # shown on the page; unique
@@ -76,6 +79,10 @@ members = ["web-01", "web-02"]  # Nagios host names: the host check and all its 
 [[components]]
 name = "Database"
 members = ["db-01:PostgreSQL"]  # ...or "host:service": that one service (and its host)
+
+[[components]]
+name = "Web fleet"
+members = ["group:web-servers"]   # a hostgroup ("servicegroup:NAME" too), from objects_cache
 
 [[components]]
 name = "Backups"
