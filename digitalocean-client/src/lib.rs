@@ -5,7 +5,8 @@
 //! - [`Client`] / [`ClientBuilder`]: configuration and the single send path.
 //! - Resource handlers ([`Droplets`], [`DropletActions`], [`Actions`], [`SshKeys`], [`Tags`],
 //!   [`Domains`], [`DomainRecords`], [`Regions`], [`Sizes`], [`Images`], [`Account`],
-//!   [`Firewalls`], [`ReservedIps`], [`Vpcs`], [`Volumes`], [`Projects`]),
+//!   [`Firewalls`], [`ReservedIps`], [`Vpcs`], [`Volumes`], [`Projects`],
+//!   [`AlertPolicies`]),
 //!   each next to its types.
 //! - [`Pager`]: lazily walks `links.pages.next`.
 //! - [`Error`]: one error type with predicates such as [`Error::is_not_found`].

@@ -31,9 +31,9 @@ use reqwest::header::HeaderMap;
 use crate::client::error_from_response;
 use crate::pagination::decode_page;
 use crate::{
-    AccountInfo, Action, CreatedDroplet, CreatedDroplets, Domain, DomainRecord, Droplet, Error,
-    Firewall, Image, Project, ProjectResource, Region, ReservedIp, Size, Snapshot, SshKey, Tag,
-    Volume, Vpc, VpcMember,
+    AccountInfo, Action, AlertPolicy, CreatedDroplet, CreatedDroplets, Domain, DomainRecord,
+    Droplet, Error, Firewall, Image, Project, ProjectResource, Region, ReservedIp, Size, Snapshot,
+    SshKey, Tag, Volume, Vpc, VpcMember,
 };
 
 const SPEC: &str = concat!(
@@ -206,6 +206,19 @@ const OPERATIONS: &[(&str, Decoder)] = &[
     ("projects_assign_resources_default", |v| {
         page::<ProjectResource>(v, "resources")
     }),
+    ("monitoring_list_alertPolicy", |v| {
+        page::<AlertPolicy>(v, "policies")
+    }),
+    ("monitoring_create_alertPolicy", |v| {
+        one::<AlertPolicy>(v, "policy")
+    }),
+    ("monitoring_get_alertPolicy", |v| {
+        one::<AlertPolicy>(v, "policy")
+    }),
+    ("monitoring_update_alertPolicy", |v| {
+        one::<AlertPolicy>(v, "policy")
+    }),
+    ("monitoring_delete_alertPolicy", no_body),
 ];
 
 /// For an operation whose success answer has no body: the walk only reaches its error

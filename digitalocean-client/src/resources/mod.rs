@@ -1,6 +1,7 @@
 //! Resource handlers and their types, one module per API area.
 
 mod actions;
+mod alert_policies;
 mod catalog;
 mod domains;
 mod droplets;
@@ -14,6 +15,11 @@ mod volumes;
 mod vpcs;
 
 pub use actions::{Action, ActionLink, ActionStatus, Actions, WaitOptions};
+pub use alert_policies::{
+    ALERT_DROPLET_CPU, ALERT_DROPLET_DISK, ALERT_DROPLET_LOAD_5, ALERT_DROPLET_MEMORY, ALERT_TYPES,
+    AlertCompare, AlertDestinations, AlertPolicies, AlertPolicy, AlertPolicyRequest, AlertWindow,
+    SlackDestination, WebhookUrl,
+};
 pub use catalog::{
     Account, AccountInfo, AccountStatus, Image, ImageRef, ImageType, Images, Region, Regions, Size,
     Sizes, Team,

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod alert_policies;
 mod api;
 mod droplet_actions;
 mod errors;
