@@ -219,6 +219,9 @@ const OPERATIONS: &[(&str, Decoder)] = &[
         one::<AlertPolicy>(v, "policy")
     }),
     ("monitoring_delete_alertPolicy", no_body),
+    ("snapshots_list", |v| page::<Snapshot>(v, "snapshots")),
+    ("snapshots_get", |v| one::<Snapshot>(v, "snapshot")),
+    ("snapshots_delete", no_body),
 ];
 
 /// For an operation whose success answer has no body: the walk only reaches its error

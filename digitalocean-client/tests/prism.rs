@@ -1086,3 +1086,32 @@ async fn alert_policies_are_accepted_by_the_spec() {
     ok("alert_policies.update", a.update(&created.uuid, &req).await);
     ok("alert_policies.delete", a.delete(UUID).await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]
+async fn snapshots_are_accepted_by_the_spec() {
+    use digitalocean_client::SnapshotResourceType;
+    let prism = shared_prism();
+    let c = prism.client();
+    let s = c.snapshots();
+
+    assert!(!ok("snapshots.list", s.list().collect_all().await).is_empty());
+    ok(
+        "snapshots.list_by_type(droplet)",
+        s.list_by_type(SnapshotResourceType::Droplet)
+            .collect_all()
+            .await,
+    );
+    ok(
+        "snapshots.list_by_type(volume)",
+        s.list_by_type(SnapshotResourceType::Volume)
+            .collect_all()
+            .await,
+    );
+    ok("snapshots.get(droplet)", s.get("6372321").await);
+    ok(
+        "snapshots.get(volume)",
+        s.get("fbe805e8-866b-11e6-96bf-000f53315a41").await,
+    );
+    ok("snapshots.delete", s.delete("6372321").await);
+}

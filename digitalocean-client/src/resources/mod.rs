@@ -42,7 +42,7 @@ pub use projects::{
     load_balancer_urn, reserved_ip_urn, volume_urn,
 };
 pub use reserved_ips::{CreateReservedIp, CreatedReservedIp, ReservedIp, ReservedIps};
-pub use snapshots::{Snapshot, SnapshotResourceType};
+pub use snapshots::{Snapshot, SnapshotResourceType, Snapshots};
 pub use ssh_keys::{CreateSshKey, SshKey, SshKeyId, SshKeys};
 pub use tags::{ResourceType, Tag, TagResource, TagResourceCount, TagResources, Tags};
 pub use volumes::{

@@ -14,6 +14,7 @@ mod firewalls;
 mod hostile_server;
 mod projects;
 mod reserved_ips;
+mod snapshots;
 mod spec_fixtures;
 #[cfg(feature = "testkit")]
 mod testkit;
