@@ -32,8 +32,8 @@ use crate::client::error_from_response;
 use crate::pagination::decode_page;
 use crate::{
     AccountInfo, Action, AlertPolicy, CreatedDroplet, CreatedDroplets, Domain, DomainRecord,
-    Droplet, Error, Firewall, Image, Project, ProjectResource, Region, ReservedIp, Size, Snapshot,
-    SshKey, Tag, Volume, Vpc, VpcMember,
+    Droplet, Error, Firewall, Image, LoadBalancer, Project, ProjectResource, Region, ReservedIp,
+    Size, Snapshot, SshKey, Tag, Volume, Vpc, VpcMember,
 };
 
 const SPEC: &str = concat!(
@@ -222,6 +222,23 @@ const OPERATIONS: &[(&str, Decoder)] = &[
     ("snapshots_list", |v| page::<Snapshot>(v, "snapshots")),
     ("snapshots_get", |v| one::<Snapshot>(v, "snapshot")),
     ("snapshots_delete", no_body),
+    ("loadBalancers_list", |v| {
+        page::<LoadBalancer>(v, "load_balancers")
+    }),
+    ("loadBalancers_create", |v| {
+        one::<LoadBalancer>(v, "load_balancer")
+    }),
+    ("loadBalancers_get", |v| {
+        one::<LoadBalancer>(v, "load_balancer")
+    }),
+    ("loadBalancers_update", |v| {
+        one::<LoadBalancer>(v, "load_balancer")
+    }),
+    ("loadBalancers_delete", no_body),
+    ("loadBalancers_add_droplets", no_body),
+    ("loadBalancers_remove_droplets", no_body),
+    ("loadBalancers_add_forwardingRules", no_body),
+    ("loadBalancers_remove_forwardingRules", no_body),
 ];
 
 /// For an operation whose success answer has no body: the walk only reaches its error

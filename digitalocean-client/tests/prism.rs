@@ -1115,3 +1115,89 @@ async fn snapshots_are_accepted_by_the_spec() {
     );
     ok("snapshots.delete", s.delete("6372321").await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]
+async fn load_balancers_are_accepted_by_the_spec() {
+    use digitalocean_client::{
+        ForwardingRule, HealthCheck, LbProtocol, LoadBalancerFirewall, LoadBalancerRequest,
+        LoadBalancerTargets, StickySessions,
+    };
+    let prism = shared_prism();
+    let c = prism.client();
+    let l = c.load_balancers();
+    const ID: &str = "4de7ac8b-495b-4884-9a69-1050c6793cd6";
+
+    ok("load_balancers.list", l.list().collect_all().await);
+    let http = ForwardingRule::new(LbProtocol::Http, 80, LbProtocol::Http, 80);
+    let mut https = ForwardingRule::new(LbProtocol::Https, 443, LbProtocol::Http, 80);
+    https.certificate_id = Some("892071a0-bb95-49bc-8021-3afd67a210bf".into());
+    let mut passthrough = ForwardingRule::new(LbProtocol::Https, 8443, LbProtocol::Https, 443);
+    passthrough.tls_passthrough = Some(true);
+    let mut full = LoadBalancerRequest::new(
+        "nyc3",
+        LoadBalancerTargets::Droplets {
+            droplet_ids: vec![3164444, 3164445],
+        },
+        http.clone(),
+    );
+    full.name = Some("example-lb-01".into());
+    full.forwarding_rules.push(https.clone());
+    full.forwarding_rules.push(passthrough);
+    full.size_unit = Some(1);
+    full.health_check = Some(HealthCheck {
+        protocol: Some(LbProtocol::Http),
+        port: Some(80),
+        path: Some("/".into()),
+        check_interval_seconds: Some(10),
+        response_timeout_seconds: Some(5),
+        unhealthy_threshold: Some(3),
+        healthy_threshold: Some(5),
+    });
+    full.sticky_sessions = Some(StickySessions {
+        kind: Some("cookies".into()),
+        cookie_name: Some("DO-LB".into()),
+        cookie_ttl_seconds: Some(300),
+    });
+    full.redirect_http_to_https = Some(true);
+    full.enable_proxy_protocol = Some(true);
+    full.enable_backend_keepalive = Some(true);
+    full.http_idle_timeout_seconds = Some(90);
+    full.vpc_uuid = Some("c33931f2-a26a-4e61-b85c-4e95a2ec431b".into());
+    full.project_id = Some("9cc10173-e9ea-4176-9dbc-a4cee4c4ff30".into());
+    full.firewall = Some(LoadBalancerFirewall {
+        deny: vec!["cidr:1.2.0.0/16".into(), "ip:2.3.4.5".into()],
+        allow: vec!["ip:1.2.3.4".into(), "cidr:2.3.4.0/24".into()],
+    });
+    ok("load_balancers.create(droplets)", l.create(&full).await);
+    let by_tag = LoadBalancerRequest::new(
+        "nyc3",
+        LoadBalancerTargets::Tag { tag: "web".into() },
+        http.clone(),
+    );
+    ok("load_balancers.create(tag)", l.create(&by_tag).await);
+    ok("load_balancers.get", l.get(ID).await);
+    ok("load_balancers.update", l.update(ID, &full).await);
+    ok("load_balancers.update(tag)", l.update(ID, &by_tag).await);
+    ok(
+        "load_balancers.add_droplets",
+        l.add_droplets(ID, &[3164446, 3164447]).await,
+    );
+    ok(
+        "load_balancers.remove_droplets",
+        l.remove_droplets(ID, &[3164446, 3164447]).await,
+    );
+    let rules = [
+        https,
+        ForwardingRule::new(LbProtocol::Udp, 53, LbProtocol::Udp, 53),
+    ];
+    ok(
+        "load_balancers.add_forwarding_rules",
+        l.add_forwarding_rules(ID, &rules).await,
+    );
+    ok(
+        "load_balancers.remove_forwarding_rules",
+        l.remove_forwarding_rules(ID, &rules).await,
+    );
+    ok("load_balancers.delete", l.delete(ID).await);
+}

@@ -6,6 +6,7 @@ mod catalog;
 mod domains;
 mod droplets;
 mod firewalls;
+mod load_balancers;
 mod projects;
 mod reserved_ips;
 mod snapshots;
@@ -35,6 +36,10 @@ pub use droplets::{
 pub use firewalls::{
     Firewall, FirewallRequest, FirewallRules, FirewallStatus, FirewallTarget, Firewalls,
     InboundRule, OutboundRule, PendingChange, Protocol,
+};
+pub use load_balancers::{
+    ForwardingRule, HealthCheck, LbProtocol, LoadBalancer, LoadBalancerFirewall,
+    LoadBalancerRequest, LoadBalancerStatus, LoadBalancerTargets, LoadBalancers, StickySessions,
 };
 pub use projects::{
     CreateProject, MAX_PROJECT_NAME_LEN, MAX_PROJECT_TEXT_LEN, Project, ProjectEnvironment,

@@ -12,6 +12,7 @@ mod droplet_actions;
 mod errors;
 mod firewalls;
 mod hostile_server;
+mod load_balancers;
 mod projects;
 mod reserved_ips;
 mod snapshots;
