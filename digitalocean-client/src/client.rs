@@ -392,21 +392,49 @@ impl Client {
         Ok(())
     }
 
+    /// Like [`Client::send`], for a request whose body carries a secret other than the
+    /// token (a certificate's private key): an error body that echoes any of `secrets` is
+    /// scrubbed of them before it becomes an [`Error`].
+    pub(crate) async fn send_scrubbing<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&(impl Serialize + ?Sized)>,
+        what: &'static str,
+        secrets: &[&str],
+    ) -> Result<T> {
+        let raw = self
+            .execute_scrubbing(method, url, encode(body, what)?, secrets)
+            .await?;
+        decode(&raw.body, what)
+    }
+
     /// The retry loop (STYLE §6): the request is rebuilt for every attempt.
-    #[tracing::instrument(
-        name = "digitalocean.request",
-        skip_all,
-        fields(method = %method, path = %url.path(), status = tracing::field::Empty)
-    )]
     pub(crate) async fn execute(
         &self,
         method: Method,
         url: Url,
         body: Option<Vec<u8>>,
     ) -> Result<RawResponse> {
+        self.execute_scrubbing(method, url, body, &[]).await
+    }
+
+    /// [`Client::execute`], scrubbing `secrets` (besides the token) out of error bodies.
+    #[tracing::instrument(
+        name = "digitalocean.request",
+        skip_all,
+        fields(method = %method, path = %url.path(), status = tracing::field::Empty)
+    )]
+    async fn execute_scrubbing(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        secrets: &[&str],
+    ) -> Result<RawResponse> {
         let result = ops_http_retry::retry_loop(
             &self.retry,
-            |_| self.attempt(&method, &url, body.as_deref()),
+            |_| self.attempt(&method, &url, body.as_deref(), secrets),
             |err: &Error| {
                 if should_retry(err, &method) {
                     Verdict::retry(err.retry_after())
@@ -442,6 +470,7 @@ impl Client {
         method: &Method,
         url: &Url,
         body: Option<&[u8]>,
+        secrets: &[&str],
     ) -> Result<RawResponse> {
         let mut req = self
             .http
@@ -471,7 +500,9 @@ impl Client {
         let bytes = body::read_error_body(&mut resp, self.max_response_bytes).await?;
         // A server or proxy that echoes the refused request must not put the token into
         // the error the caller prints or logs.
-        let bytes = ops_http_retry::scrub(&bytes, &[self.token.expose_secret().trim()]);
+        let mut all = vec![self.token.expose_secret().trim()];
+        all.extend_from_slice(secrets);
+        let bytes = ops_http_retry::scrub(&bytes, &all);
         Err(error_from_response(status, &headers, &bytes))
     }
 }

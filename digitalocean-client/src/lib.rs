@@ -6,7 +6,7 @@
 //! - Resource handlers ([`Droplets`], [`DropletActions`], [`Actions`], [`SshKeys`], [`Tags`],
 //!   [`Domains`], [`DomainRecords`], [`Regions`], [`Sizes`], [`Images`], [`Account`],
 //!   [`Firewalls`], [`ReservedIps`], [`Vpcs`], [`Volumes`], [`Projects`],
-//!   [`AlertPolicies`], [`Snapshots`], [`LoadBalancers`]),
+//!   [`AlertPolicies`], [`Snapshots`], [`LoadBalancers`], [`Certificates`]),
 //!   each next to its types.
 //! - [`Pager`]: lazily walks `links.pages.next`.
 //! - [`Error`]: one error type with predicates such as [`Error::is_not_found`].

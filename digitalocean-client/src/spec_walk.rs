@@ -31,9 +31,9 @@ use reqwest::header::HeaderMap;
 use crate::client::error_from_response;
 use crate::pagination::decode_page;
 use crate::{
-    AccountInfo, Action, AlertPolicy, CreatedDroplet, CreatedDroplets, Domain, DomainRecord,
-    Droplet, Error, Firewall, Image, LoadBalancer, Project, ProjectResource, Region, ReservedIp,
-    Size, Snapshot, SshKey, Tag, Volume, Vpc, VpcMember,
+    AccountInfo, Action, AlertPolicy, Certificate, CreatedDroplet, CreatedDroplets, Domain,
+    DomainRecord, Droplet, Error, Firewall, Image, LoadBalancer, Project, ProjectResource, Region,
+    ReservedIp, Size, Snapshot, SshKey, Tag, Volume, Vpc, VpcMember,
 };
 
 const SPEC: &str = concat!(
@@ -239,6 +239,14 @@ const OPERATIONS: &[(&str, Decoder)] = &[
     ("loadBalancers_remove_droplets", no_body),
     ("loadBalancers_add_forwardingRules", no_body),
     ("loadBalancers_remove_forwardingRules", no_body),
+    ("certificates_list", |v| {
+        page::<Certificate>(v, "certificates")
+    }),
+    ("certificates_create", |v| {
+        one::<Certificate>(v, "certificate")
+    }),
+    ("certificates_get", |v| one::<Certificate>(v, "certificate")),
+    ("certificates_delete", no_body),
 ];
 
 /// For an operation whose success answer has no body: the walk only reaches its error

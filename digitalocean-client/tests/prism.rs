@@ -1201,3 +1201,49 @@ async fn load_balancers_are_accepted_by_the_spec() {
     );
     ok("load_balancers.delete", l.delete(ID).await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]
+async fn certificates_are_accepted_by_the_spec() {
+    use digitalocean_client::CreateCertificate;
+    let prism = shared_prism();
+    let c = prism.client();
+    let certs = c.certificates();
+    const ID: &str = "892071a0-bb95-49bc-8021-3afd67a210bf";
+    const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDBIZMz8pnK6V52\n-----END PRIVATE KEY-----\n";
+    const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIFFjCCA/6gAwIBAgISA0AznUJmXhu08/89ZuSPC/kRMA0GCSqGSIb3DQEBCwUA\n-----END CERTIFICATE-----\n";
+
+    ok("certificates.list", certs.list().collect_all().await);
+    ok(
+        "certificates.list_by_name",
+        certs.list_by_name("web-cert-01").collect_all().await,
+    );
+    ok(
+        "certificates.create(lets_encrypt)",
+        certs
+            .create(&CreateCertificate::lets_encrypt(
+                "web-cert-02",
+                ["www.example.com", "example.com"],
+            ))
+            .await,
+    );
+    ok(
+        "certificates.create(custom)",
+        certs
+            .create(&CreateCertificate::custom(
+                "web-cert-01",
+                KEY,
+                CERT,
+                Some(CERT.to_owned()),
+            ))
+            .await,
+    );
+    ok(
+        "certificates.create(custom, no chain)",
+        certs
+            .create(&CreateCertificate::custom("web-cert-03", KEY, CERT, None))
+            .await,
+    );
+    ok("certificates.get", certs.get(ID).await);
+    ok("certificates.delete", certs.delete(ID).await);
+}

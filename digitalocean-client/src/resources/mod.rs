@@ -3,6 +3,7 @@
 mod actions;
 mod alert_policies;
 mod catalog;
+mod certificates;
 mod domains;
 mod droplets;
 mod firewalls;
@@ -24,6 +25,9 @@ pub use alert_policies::{
 pub use catalog::{
     Account, AccountInfo, AccountStatus, Image, ImageRef, ImageType, Images, Region, Regions, Size,
     Sizes, Team,
+};
+pub use certificates::{
+    Certificate, CertificateState, CertificateType, Certificates, CreateCertificate,
 };
 pub use domains::{
     CreateDomain, Domain, DomainRecord, DomainRecordRequest, DomainRecords, Domains, RecordFilter,
