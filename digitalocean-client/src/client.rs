@@ -305,7 +305,7 @@ impl Client {
         Images::new(self)
     }
 
-    /// The account the token belongs to.
+    /// The account the token belongs to: its details and limits, and its balance.
     pub fn account(&self) -> Account<'_> {
         Account::new(self)
     }

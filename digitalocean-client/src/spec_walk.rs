@@ -31,9 +31,9 @@ use reqwest::header::HeaderMap;
 use crate::client::error_from_response;
 use crate::pagination::decode_page;
 use crate::{
-    AccountInfo, Action, AlertPolicy, Certificate, CreatedDroplet, CreatedDroplets, Domain,
-    DomainRecord, Droplet, Error, Firewall, Image, LoadBalancer, Project, ProjectResource, Region,
-    ReservedIp, Size, Snapshot, SshKey, Tag, Volume, Vpc, VpcMember,
+    AccountInfo, Action, AlertPolicy, Balance, Certificate, CreatedDroplet, CreatedDroplets,
+    Domain, DomainRecord, Droplet, Error, Firewall, Image, LoadBalancer, Project, ProjectResource,
+    Region, ReservedIp, Size, Snapshot, SshKey, Tag, Volume, Vpc, VpcMember,
 };
 
 const SPEC: &str = concat!(
@@ -247,6 +247,7 @@ const OPERATIONS: &[(&str, Decoder)] = &[
     }),
     ("certificates_get", |v| one::<Certificate>(v, "certificate")),
     ("certificates_delete", no_body),
+    ("balance_get", decode::<Balance>),
 ];
 
 /// For an operation whose success answer has no body: the walk only reaches its error

@@ -1247,3 +1247,21 @@ async fn certificates_are_accepted_by_the_spec() {
     ok("certificates.get", certs.get(ID).await);
     ok("certificates.delete", certs.delete(ID).await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]
+async fn balance_is_accepted_by_the_spec() {
+    let prism = shared_prism();
+    let b = ok("account.balance", prism.client().account().balance().await);
+    assert_eq!(b.month_to_date_balance, "23.44");
+    let e = prism
+        .prefer("code=404")
+        .account()
+        .balance()
+        .await
+        .unwrap_err();
+    assert!(
+        e.is_not_found() && e.api_error_id() == Some("not_found"),
+        "{e:?}"
+    );
+}

@@ -330,7 +330,7 @@ struct AccountEnvelope {
 /// Handler for `/v2/account`; see [`Client::account`].
 #[derive(Debug, Clone, Copy)]
 pub struct Account<'c> {
-    client: &'c Client,
+    pub(super) client: &'c Client,
 }
 
 impl<'c> Account<'c> {

@@ -2,6 +2,7 @@
 
 mod actions;
 mod alert_policies;
+mod balance;
 mod catalog;
 mod certificates;
 mod domains;
@@ -22,6 +23,7 @@ pub use alert_policies::{
     AlertCompare, AlertDestinations, AlertPolicies, AlertPolicy, AlertPolicyRequest, AlertWindow,
     SlackDestination, WebhookUrl,
 };
+pub use balance::Balance;
 pub use catalog::{
     Account, AccountInfo, AccountStatus, Image, ImageRef, ImageType, Images, Region, Regions, Size,
     Sizes, Team,

@@ -8,6 +8,7 @@ mod common;
 
 mod alert_policies;
 mod api;
+mod balance;
 mod certificates;
 mod droplet_actions;
 mod errors;
