@@ -110,17 +110,22 @@ fn created(v: &Value) -> Result<(), String> {
     }
 }
 
-/// Every operation the client implements with an answer body, and its decoder.
+/// Every operation the client implements, and the decoder of its success answer
+/// ([`no_body`] where the client reads none). The README's coverage table is checked
+/// against this list (`the_readme_coverage_table_is_true`): a new method joins it.
 const OPERATIONS: &[(&str, Decoder)] = &[
     ("account_get", |v| one::<AccountInfo>(v, "account")),
     ("sshKeys_list", |v| page::<SshKey>(v, "ssh_keys")),
     ("sshKeys_create", |v| one::<SshKey>(v, "ssh_key")),
     ("sshKeys_get", |v| one::<SshKey>(v, "ssh_key")),
     ("sshKeys_update", |v| one::<SshKey>(v, "ssh_key")),
+    ("sshKeys_delete", no_body),
     ("actions_get", |v| one::<Action>(v, "action")),
     ("domains_list", |v| page::<Domain>(v, "domains")),
     ("domains_create", |v| one::<Domain>(v, "domain")),
     ("domains_get", |v| one::<Domain>(v, "domain")),
+    ("domains_delete", no_body),
+    ("domains_delete_record", no_body),
     ("domains_list_records", |v| {
         page::<DomainRecord>(v, "domain_records")
     }),
@@ -136,6 +141,8 @@ const OPERATIONS: &[(&str, Decoder)] = &[
     ("droplets_list", |v| page::<Droplet>(v, "droplets")),
     ("droplets_create", created),
     ("droplets_get", |v| one::<Droplet>(v, "droplet")),
+    ("droplets_destroy", no_body),
+    ("droplets_destroy_byTag", no_body),
     ("dropletActions_post", |v| one::<Action>(v, "action")),
     ("dropletActions_get", |v| one::<Action>(v, "action")),
     ("images_list", |v| page::<Image>(v, "images")),
@@ -145,6 +152,9 @@ const OPERATIONS: &[(&str, Decoder)] = &[
     ("tags_list", |v| page::<Tag>(v, "tags")),
     ("tags_create", |v| one::<Tag>(v, "tag")),
     ("tags_get", |v| one::<Tag>(v, "tag")),
+    ("tags_delete", no_body),
+    ("tags_assign_resources", no_body),
+    ("tags_unassign_resources", no_body),
     // Issue #22.
     ("firewalls_list", |v| page::<Firewall>(v, "firewalls")),
     ("firewalls_create", |v| one::<Firewall>(v, "firewall")),
@@ -557,4 +567,77 @@ fn an_interface_without_a_type_is_never_taken_for_public() {
     assert_eq!(d.public_ipv4(), None);
     assert_eq!(d.private_ipv4(), None);
     assert_eq!(d.public_ipv6(), None);
+}
+
+/// The spec's resource groups (its `tags`), each with its operation ids, in the spec's order.
+fn groups() -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = spec()["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap().to_string(), Vec::new()))
+        .collect();
+    for item in spec()["paths"].as_object().unwrap().values() {
+        for o in item.as_object().unwrap().values() {
+            let Some(id) = o.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
+            for tag in o["tags"].as_array().into_iter().flatten() {
+                let tag = tag.as_str().unwrap();
+                match out.iter_mut().find(|(name, _)| name == tag) {
+                    Some((_, ops)) => ops.push(id.to_string()),
+                    None => out.push((tag.to_string(), vec![id.to_string()])),
+                }
+            }
+        }
+    }
+    out.retain(|(_, ops)| !ops.is_empty());
+    out
+}
+
+/// The README's coverage table says, per resource group of the spec, how many of its
+/// operations the client implements (counted from [`OPERATIONS`]): every group has a row,
+/// and every row's figures are today's.
+#[test]
+fn the_readme_coverage_table_is_true() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let rows: Vec<(String, String)> = readme
+        .split("## Coverage")
+        .nth(1)
+        .expect("a `## Coverage` section in README.md")
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].to_string(), cells[2].to_string())
+        })
+        .collect();
+    let implemented: BTreeSet<&str> = OPERATIONS.iter().map(|(op, _)| *op).collect();
+    let mut wrong = Vec::new();
+    let groups = groups();
+    for (group, ops) in &groups {
+        let covered = ops
+            .iter()
+            .filter(|o| implemented.contains(o.as_str()))
+            .count();
+        let want = format!("{covered} / {}", ops.len());
+        match rows.iter().find(|(g, _)| g == group) {
+            Some((_, got)) if *got == want => {}
+            Some((_, got)) => wrong.push(format!("{group}: README says `{got}`, is `{want}`")),
+            None => wrong.push(format!("{group}: no row (add `| {group} | {want} | … |`)")),
+        }
+    }
+    for (g, _) in &rows {
+        if !groups.iter().any(|(name, _)| name == g) {
+            wrong.push(format!("{g}: a row for a group the spec does not have"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "README coverage table:\n{}",
+        wrong.join("\n")
+    );
 }
