@@ -9,6 +9,7 @@ pub mod ports;
 pub mod provision;
 pub mod redact;
 pub mod restore;
+pub mod state;
 pub mod status;
 
 pub use error::{Error, Result};

@@ -1,0 +1,423 @@
+//! The Postgres backend: documents, leases and rate budgets in four tables of one database.
+//!
+//! ```sql
+//! ops_state_schema (version)                                  -- the schema's version
+//! ops_state_doc    (kind, key, doc bytea, updated_at)         -- journals, key-sync state
+//! ops_state_lease  (name, run, host, pid, token, since, expires_at)
+//! ops_state_budget (key, per_ms, capacity, tokens, updated_at) -- one token bucket per limit
+//! ```
+//!
+//! Every time is the server's `now()`: runners on machines whose clocks differ agree on
+//! every expiry and refill. Documents are stored as the exact bytes written (`bytea`; for a
+//! look with psql: `SELECT convert_from(doc, 'UTF8')::jsonb FROM ops_state_doc`).
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+use tokio_postgres::Client;
+
+use super::{BudgetKey, Holder, Kind, Lease, Limit, StateError, StateStore, check_key};
+use crate::restore::PgServer;
+
+/// The schema version this binary creates and reads.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Serialises schema creation and migration between runners starting at once.
+const MIGRATION_LOCK: i64 = 0x6f70_735f_7374_6174; // "ops_stat"
+
+/// Migrations, in order: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &["CREATE TABLE ops_state_doc (
+         kind text NOT NULL, key text NOT NULL, doc bytea NOT NULL,
+         updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (kind, key));
+     CREATE TABLE ops_state_lease (
+         name text PRIMARY KEY, run text NOT NULL, host text NOT NULL, pid integer NOT NULL,
+         token bigint NOT NULL, since timestamptz NOT NULL, expires_at timestamptz NOT NULL);
+     CREATE SEQUENCE ops_state_lease_token;
+     CREATE TABLE ops_state_budget (
+         key text NOT NULL, per_ms bigint NOT NULL, capacity integer NOT NULL,
+         tokens double precision NOT NULL, updated_at timestamptz NOT NULL,
+         PRIMARY KEY (key, per_ms));"];
+
+/// The Postgres backend; see the [module docs](super).
+pub struct PgStore {
+    server: PgServer,
+    client: Mutex<Client>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+fn pg(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StateError {
+    move |e| StateError::Postgres {
+        action,
+        source: Box::new(e),
+    }
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+impl PgStore {
+    /// Connects to the connection's database (its `dbname`), and creates or migrates the
+    /// schema: versioned, in one transaction, under an advisory lock.
+    pub async fn connect(server: &PgServer) -> Result<Self, StateError> {
+        let mut client = Self::open(server).await?;
+        migrate(&mut client).await?;
+        Ok(PgStore {
+            server: server.clone(),
+            client: Mutex::new(client),
+        })
+    }
+
+    async fn open(server: &PgServer) -> Result<Client, StateError> {
+        server
+            .connect_admin()
+            .await
+            .map_err(|e| StateError::Postgres {
+                action: "connect",
+                source: Box::new(e),
+            })
+    }
+
+    /// The connection, opened again if the server closed it (a restart, an idle timeout).
+    async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Client>, StateError> {
+        let mut guard = self.client.lock().await;
+        if guard.is_closed() {
+            *guard = Self::open(&self.server).await?;
+        }
+        Ok(guard)
+    }
+}
+
+async fn migrate(client: &mut Client) -> Result<(), StateError> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(pg("begin the schema migration"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(pg("lock the schema migration"))?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS ops_state_schema (version integer NOT NULL)")
+        .await
+        .map_err(pg("create the schema version table"))?;
+    let found: i32 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM ops_state_schema",
+            &[],
+        )
+        .await
+        .map_err(pg("read the schema version"))?
+        .get(0);
+    if found > SCHEMA_VERSION {
+        return Err(StateError::SchemaTooNew { found });
+    }
+    let from = usize::try_from(found).unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(from) {
+        tracing::info!(to = i + 1, "migrating the state database schema");
+        tx.batch_execute(sql)
+            .await
+            .map_err(pg("migrate the schema"))?;
+    }
+    if found < SCHEMA_VERSION {
+        tx.execute("DELETE FROM ops_state_schema", &[])
+            .await
+            .map_err(pg("record the schema version"))?;
+        tx.execute(
+            "INSERT INTO ops_state_schema (version) VALUES ($1)",
+            &[&SCHEMA_VERSION],
+        )
+        .await
+        .map_err(pg("record the schema version"))?;
+    }
+    tx.commit().await.map_err(pg("commit the schema migration"))
+}
+
+fn token_u64(t: i64) -> u64 {
+    u64::try_from(t).unwrap_or(0)
+}
+
+fn token_i64(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl StateStore for PgStore {
+    fn describe(&self) -> String {
+        format!(
+            "state database `{}` on {}",
+            self.server.maintenance_db(),
+            self.server.host_label()
+        )
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, doc, fence), fields(kind = %kind))]
+    async fn put(
+        &self,
+        kind: Kind,
+        key: &str,
+        doc: &[u8],
+        fence: Option<&Lease>,
+    ) -> Result<(), StateError> {
+        check_key(key)?;
+        let client = self.client().await?;
+        match fence {
+            None => {
+                client
+                    .execute(
+                        "INSERT INTO ops_state_doc (kind, key, doc, updated_at)
+                         VALUES ($1, $2, $3, now())
+                         ON CONFLICT (kind, key)
+                         DO UPDATE SET doc = EXCLUDED.doc, updated_at = now()",
+                        &[&kind.as_str(), &key, &doc],
+                    )
+                    .await
+                    .map_err(pg("write a document"))?;
+                Ok(())
+            }
+            Some(lease) => {
+                // The lease row is locked (FOR SHARE) by the write: a takeover waits for it.
+                let n = client
+                    .execute(
+                        "WITH held AS (
+                             SELECT 1 FROM ops_state_lease
+                             WHERE name = $4 AND token = $5 AND expires_at > now() FOR SHARE)
+                         INSERT INTO ops_state_doc (kind, key, doc, updated_at)
+                         SELECT $1, $2, $3, now() FROM held
+                         ON CONFLICT (kind, key)
+                         DO UPDATE SET doc = EXCLUDED.doc, updated_at = now()",
+                        &[
+                            &kind.as_str(),
+                            &key,
+                            &doc,
+                            &lease.name,
+                            &token_i64(lease.token),
+                        ],
+                    )
+                    .await
+                    .map_err(pg("write a document"))?;
+                if n == 1 {
+                    Ok(())
+                } else {
+                    Err(StateError::LeaseLost {
+                        name: lease.name.clone(),
+                        token: lease.token,
+                    })
+                }
+            }
+        }
+    }
+
+    async fn get(&self, kind: Kind, key: &str) -> Result<Option<Vec<u8>>, StateError> {
+        check_key(key)?;
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT doc FROM ops_state_doc WHERE kind = $1 AND key = $2",
+                &[&kind.as_str(), &key],
+            )
+            .await
+            .map_err(pg("read a document"))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn list(&self, kind: Kind) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT key, doc FROM ops_state_doc WHERE kind = $1 ORDER BY key",
+                &[&kind.as_str()],
+            )
+            .await
+            .map_err(pg("list documents"))?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn delete(&self, kind: Kind, key: &str) -> Result<bool, StateError> {
+        check_key(key)?;
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "DELETE FROM ops_state_doc WHERE kind = $1 AND key = $2",
+                &[&kind.as_str(), &key],
+            )
+            .await
+            .map_err(pg("delete a document"))?;
+        Ok(n > 0)
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, holder), fields(run = %holder.run))]
+    async fn acquire(
+        &self,
+        name: &str,
+        holder: &Holder,
+        ttl: Duration,
+    ) -> Result<Lease, StateError> {
+        check_key(name)?;
+        let client = self.client().await?;
+        let pid = i32::try_from(holder.pid).unwrap_or(i32::MAX);
+        // A lease released between the two statements: ask again (a few times at most).
+        for _ in 0..3 {
+            let granted = client
+                .query_opt(
+                    "INSERT INTO ops_state_lease AS l (name, run, host, pid, token, since, expires_at)
+                     VALUES ($1, $2, $3, $4, nextval('ops_state_lease_token'), now(),
+                             now() + make_interval(secs => $5))
+                     ON CONFLICT (name) DO UPDATE SET
+                         run = EXCLUDED.run, host = EXCLUDED.host, pid = EXCLUDED.pid,
+                         token = EXCLUDED.token, since = EXCLUDED.since,
+                         expires_at = EXCLUDED.expires_at
+                     WHERE l.expires_at <= now()
+                        OR (l.run = EXCLUDED.run AND l.host = EXCLUDED.host AND l.pid = EXCLUDED.pid)
+                     RETURNING token, expires_at",
+                    &[&name, &holder.run, &holder.host, &pid, &secs(ttl)],
+                )
+                .await
+                .map_err(pg("take a lease"))?;
+            if let Some(row) = granted {
+                return Ok(Lease {
+                    name: name.to_owned(),
+                    holder: holder.clone(),
+                    token: token_u64(row.get(0)),
+                    expires_at: row.get(1),
+                });
+            }
+            let held = client
+                .query_opt(
+                    "SELECT run, host, pid, since, expires_at FROM ops_state_lease WHERE name = $1",
+                    &[&name],
+                )
+                .await
+                .map_err(pg("read a lease"))?;
+            if let Some(r) = held {
+                let pid: i32 = r.get(2);
+                return Err(StateError::Held {
+                    name: name.to_owned(),
+                    holder: Holder {
+                        run: r.get(0),
+                        host: r.get(1),
+                        pid: u32::try_from(pid).unwrap_or(0),
+                    },
+                    since: r.get::<_, SystemTime>(3),
+                    expires_at: r.get::<_, SystemTime>(4),
+                });
+            }
+        }
+        Err(StateError::Postgres {
+            action: "take a lease",
+            source: "the lease kept changing hands; try again".into(),
+        })
+    }
+
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<Lease, StateError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "UPDATE ops_state_lease SET expires_at = now() + make_interval(secs => $3)
+                 WHERE name = $1 AND token = $2 AND expires_at > now()
+                 RETURNING expires_at",
+                &[&lease.name, &token_i64(lease.token), &secs(ttl)],
+            )
+            .await
+            .map_err(pg("renew a lease"))?;
+        match row {
+            Some(r) => Ok(Lease {
+                expires_at: r.get(0),
+                ..lease.clone()
+            }),
+            None => Err(StateError::LeaseLost {
+                name: lease.name.clone(),
+                token: lease.token,
+            }),
+        }
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), StateError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM ops_state_lease WHERE name = $1 AND token = $2",
+                &[&lease.name, &token_i64(lease.token)],
+            )
+            .await
+            .map_err(pg("release a lease"))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, limits), fields(key = key.as_str()))]
+    async fn take_budget(
+        &self,
+        key: &BudgetKey,
+        limits: &[Limit],
+    ) -> Result<Option<Duration>, StateError> {
+        if limits.is_empty() {
+            return Ok(None);
+        }
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg("begin a budget take"))?;
+        // Buckets locked in one order (per_ms) by every runner: no deadlock.
+        let mut sorted: Vec<Limit> = limits.to_vec();
+        sorted.sort_by_key(|l| l.per);
+        let mut buckets = Vec::with_capacity(sorted.len());
+        for l in &sorted {
+            let per_ms = i64::try_from(l.per.as_millis()).unwrap_or(i64::MAX).max(1);
+            let cap = i32::try_from(l.requests).unwrap_or(i32::MAX);
+            tx.execute(
+                "INSERT INTO ops_state_budget (key, per_ms, capacity, tokens, updated_at)
+                 VALUES ($1, $2, $3, $4, now()) ON CONFLICT DO NOTHING",
+                &[&key.as_str(), &per_ms, &cap, &f64::from(l.requests)],
+            )
+            .await
+            .map_err(pg("create a budget"))?;
+            let row = tx
+                .query_one(
+                    "SELECT tokens, greatest(extract(epoch FROM now() - updated_at)::double precision, 0)
+                     FROM ops_state_budget WHERE key = $1 AND per_ms = $2 FOR UPDATE",
+                    &[&key.as_str(), &per_ms],
+                )
+                .await
+                .map_err(pg("read a budget"))?;
+            let (tokens, elapsed): (f64, f64) = (row.get(0), row.get(1));
+            let capacity = f64::from(l.requests);
+            let rate = capacity / (per_ms as f64 / 1000.0);
+            let available = (tokens + elapsed * rate).min(capacity);
+            buckets.push((per_ms, cap, available, rate));
+        }
+        let wait = buckets
+            .iter()
+            .filter(|b| b.2 < 1.0)
+            .map(|b| (1.0 - b.2) / b.3)
+            .fold(0.0_f64, f64::max);
+        let granted = wait <= 0.0;
+        for (per_ms, cap, available, _) in &buckets {
+            let left = if granted { available - 1.0 } else { *available };
+            tx.execute(
+                "UPDATE ops_state_budget SET tokens = $3, capacity = $4, updated_at = now()
+                 WHERE key = $1 AND per_ms = $2",
+                &[&key.as_str(), per_ms, &left, cap],
+            )
+            .await
+            .map_err(pg("update a budget"))?;
+        }
+        tx.commit().await.map_err(pg("commit a budget take"))?;
+        if granted {
+            Ok(None)
+        } else {
+            // At least a millisecond: a caller that sleeps zero would spin.
+            Ok(Some(
+                Duration::try_from_secs_f64(wait)
+                    .unwrap_or(Duration::from_secs(3600))
+                    .max(Duration::from_millis(1)),
+            ))
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! The state store (issue #21): one suite run against both backends — the state folder and
+//! a real Postgres (a throwaway cluster from the installed server binaries, as the restore
+//! tests use) — plus what only the shared backend promises: several runners (separate
+//! connections, as separate processes would have) sharing leases and one rate budget.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ops_core::restore::PgServer;
+use ops_core::restore::local::{Cluster, Options};
+use ops_core::state::{
+    BudgetKey, FileStore, Holder, Kind, Limit, PgStore, StateError, StateStore, acquire_waiting,
+};
+
+fn cluster() -> Cluster {
+    Cluster::start(&Options {
+        prefix: "ops-core-state-test-".into(),
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("the state tests need the PostgreSQL server binaries: {e}"))
+}
+
+fn server(c: &Cluster) -> PgServer {
+    PgServer::new(format!(
+        "host={} port={} user=postgres dbname=postgres",
+        c.dir().display(),
+        c.port()
+    ))
+    .unwrap()
+}
+
+async fn pg_store(c: &Cluster) -> Arc<dyn StateStore> {
+    Arc::new(PgStore::connect(&server(c)).await.unwrap())
+}
+
+fn holder(run: &str, pid: u32) -> Holder {
+    Holder {
+        run: run.into(),
+        host: "runner-a".into(),
+        pid,
+    }
+}
+
+/// Documents: write, read, list, overwrite, delete; bad keys refused before any write.
+async fn documents(s: &dyn StateStore) {
+    assert_eq!(s.get(Kind::Journal, "run-1").await.unwrap(), None);
+    s.put(Kind::Journal, "run-1", b"{\"a\":1}", None)
+        .await
+        .unwrap();
+    s.put(Kind::Journal, "run-2", b"{\"b\":2}", None)
+        .await
+        .unwrap();
+    s.put(Kind::KeySync, "users", b"{}", None).await.unwrap();
+    s.put(Kind::Journal, "run-1", b"{\"a\":3}", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get(Kind::Journal, "run-1").await.unwrap().as_deref(),
+        Some(&b"{\"a\":3}"[..])
+    );
+    let keys: Vec<String> = s
+        .list(Kind::Journal)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, ["run-1", "run-2"], "kinds have their own key spaces");
+    assert!(s.delete(Kind::Journal, "run-2").await.unwrap());
+    assert!(!s.delete(Kind::Journal, "run-2").await.unwrap());
+    for bad in ["../escape", "", ".hidden", "a/b"] {
+        assert!(
+            matches!(
+                s.put(Kind::Journal, bad, b"x", None).await,
+                Err(StateError::InvalidKey(_))
+            ),
+            "{bad}"
+        );
+    }
+}
+
+/// Leases: one holder at a time, a clear refusal naming the holder, renewal, expiry and
+/// takeover with a larger fencing token, and the old holder fenced out.
+async fn leases(s: &dyn StateStore) {
+    let a = holder("run-a", 11);
+    let b = holder("run-b", 22);
+    let long = Duration::from_secs(600);
+    let la = s.acquire("host:web-01", &a, long).await.unwrap();
+    match s.acquire("host:web-01", &b, long).await {
+        Err(StateError::Held { holder, .. }) => assert_eq!(holder, a),
+        other => panic!("a second runner must be refused: {other:?}"),
+    }
+    let msg = s
+        .acquire("host:web-01", &b, long)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("held by run run-a on host runner-a"),
+        "the refusal says who holds it: {msg}"
+    );
+    // Another name is free; the holder asking again renews (same token or newer, still its).
+    s.acquire("host:web-02", &b, long).await.unwrap();
+    let again = s.acquire("host:web-01", &a, long).await.unwrap();
+    assert!(again.token >= la.token);
+    let renewed = s.renew(&again, long).await.unwrap();
+    s.put(Kind::Journal, "run-a", b"1", Some(&renewed))
+        .await
+        .unwrap();
+
+    // A runner that died: its lease expires, another takes it over.
+    let short = s
+        .acquire("host:web-03", &a, Duration::from_millis(50))
+        .await
+        .unwrap();
+    let taken = acquire_waiting(
+        s,
+        "host:web-03",
+        &b,
+        long,
+        Duration::from_millis(20),
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("an expired lease is taken over");
+    assert!(
+        taken.token > short.token,
+        "the fencing token grows with every grant"
+    );
+    assert!(matches!(
+        s.renew(&short, long).await,
+        Err(StateError::LeaseLost { .. })
+    ));
+    assert!(matches!(
+        s.put(Kind::Journal, "run-a", b"stale", Some(&short)).await,
+        Err(StateError::LeaseLost { .. })
+    ));
+    assert_eq!(
+        s.get(Kind::Journal, "run-a").await.unwrap().as_deref(),
+        Some(&b"1"[..]),
+        "a fenced-out write changes nothing"
+    );
+    // Releasing an old grant does not free the new holder's lease.
+    s.release(&short).await.unwrap();
+    assert!(matches!(
+        s.acquire("host:web-03", &a, long).await,
+        Err(StateError::Held { .. })
+    ));
+    s.release(&taken).await.unwrap();
+    s.acquire("host:web-03", &a, long).await.unwrap();
+}
+
+/// Many runners asking for one name at the same moment: exactly one gets it.
+async fn one_winner(stores: Vec<Arc<dyn StateStore>>) {
+    let mut tasks = Vec::new();
+    for (i, s) in stores.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let h = holder(&format!("run-{i}"), 100 + u32::try_from(i).unwrap());
+            s.acquire("qa-db", &h, Duration::from_secs(600)).await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(StateError::Held { .. }) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(won, 1, "exactly one runner holds the lease");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_state_folder_keeps_documents_and_leases() {
+    let dir = tempfile::Builder::new()
+        .prefix("ops-core-state-test-")
+        .tempdir()
+        .unwrap();
+    let s = FileStore::new(dir.path().join("state"));
+    documents(&s).await;
+    assert!(
+        dir.path().join("state/run-1.json").is_file(),
+        "a run journal keeps its path <dir>/<run id>.json"
+    );
+    leases(&s).await;
+    // Separate store values over one folder stand for separate processes (flock).
+    let stores: Vec<Arc<dyn StateStore>> = (0..8)
+        .map(|_| Arc::new(FileStore::new(dir.path().join("state"))) as Arc<dyn StateStore>)
+        .collect();
+    one_winner(stores).await;
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("state/run-1.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "documents are readable by their owner only"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_keeps_documents_and_leases_for_every_runner() {
+    let c = cluster();
+    let s = pg_store(&c).await;
+    documents(s.as_ref()).await;
+    leases(s.as_ref()).await;
+    // Eight runners, eight connections.
+    let mut stores = Vec::new();
+    for _ in 0..8 {
+        stores.push(pg_store(&c).await);
+    }
+    one_winner(stores).await;
+    // What runner A wrote, runner B reads: a run started on one machine is resumed on another.
+    let other = pg_store(&c).await;
+    assert_eq!(
+        other.get(Kind::Journal, "run-1").await.unwrap().as_deref(),
+        Some(&b"{\"a\":3}"[..])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_schema_is_created_once_versioned_and_a_newer_one_refused() {
+    let c = cluster();
+    // Several runners starting at once against an empty database: one creates, none fails.
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let srv = server(&c);
+        tasks.push(tokio::spawn(async move { PgStore::connect(&srv).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let (client, conn) = tokio_postgres::connect(
+        &format!(
+            "host={} port={} user=postgres dbname=postgres",
+            c.dir().display(),
+            c.port()
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let v: i32 = client
+        .query_one("SELECT version FROM ops_state_schema", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, ops_core::state::SCHEMA_VERSION);
+    client
+        .execute("UPDATE ops_state_schema SET version = version + 1", &[])
+        .await
+        .unwrap();
+    match PgStore::connect(&server(&c)).await {
+        Err(e @ StateError::SchemaTooNew { .. }) => {
+            assert!(e.to_string().contains("upgrade the binary"), "{e}");
+        }
+        other => panic!("a newer schema must be refused: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_rate_budget_is_shared_by_every_runner() {
+    let c = cluster();
+    let key = BudgetKey::new("digitalocean", b"dop_v1_canary-token");
+    // 20 an hour: refills 1 token every 3 minutes, so no refill happens during the test
+    // however slow the machine (the count below is exact up to a 3-minute run).
+    let limits = [
+        Limit {
+            requests: 250,
+            per: Duration::from_secs(60),
+        },
+        Limit {
+            requests: 20,
+            per: Duration::from_secs(3600),
+        },
+    ];
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let s = pg_store(&c).await;
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut granted = 0;
+            let mut waits = Vec::new();
+            for _ in 0..15 {
+                match s.take_budget(&key, &limits).await.unwrap() {
+                    None => granted += 1,
+                    Some(w) => waits.push(w),
+                }
+            }
+            (granted, waits)
+        }));
+    }
+    let mut granted = 0;
+    for t in tasks {
+        let (g, waits) = t.await.unwrap();
+        granted += g;
+        for w in waits {
+            assert!(
+                w > Duration::from_secs(60) && w <= Duration::from_secs(180),
+                "a refused take says how long until the hourly bucket refills: {w:?}"
+            );
+        }
+    }
+    assert_eq!(granted, 20, "three runners share one budget of 20");
+    // The credential itself is never stored.
+    let (client, conn) = tokio_postgres::connect(
+        &format!(
+            "host={} port={} user=postgres dbname=postgres",
+            c.dir().display(),
+            c.port()
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let keys: Vec<String> = client
+        .query("SELECT key FROM ops_state_budget", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!keys.is_empty());
+    assert!(keys.iter().all(|k| !k.contains("canary")), "{keys:?}");
+}
