@@ -7,11 +7,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "provision_fakes/mod.rs"]
+mod provision_fakes;
+
+use ops_core::provision::{BootstrapConfig, HostSpec, ProvisionConfig, Provisioner};
 use ops_core::restore::PgServer;
 use ops_core::restore::local::{Cluster, Options};
 use ops_core::state::{
     BudgetKey, FileStore, Holder, Kind, Limit, PgStore, StateError, StateStore, acquire_waiting,
 };
+use provision_fakes::{Fault, Injection, World};
 
 fn cluster() -> Cluster {
     Cluster::start(&Options {
@@ -327,4 +332,78 @@ async fn one_rate_budget_is_shared_by_every_runner() {
         .collect();
     assert!(!keys.is_empty());
     assert!(keys.iter().all(|k| !k.contains("canary")), "{keys:?}");
+}
+
+fn provisioner(world: &Arc<World>, store: Arc<dyn StateStore>) -> Provisioner {
+    let mut c = ProvisionConfig::new(
+        // Never used: the journals go to `store`. A folder that does not exist proves it.
+        "/nonexistent/ops-state",
+        BootstrapConfig::new("https://chef.example.com/organizations/ops"),
+    );
+    c.state_store = Some(store);
+    c.keep_on_failure = true;
+    c.poll_interval = Duration::from_millis(10);
+    c.adopt_delay = Duration::from_millis(5);
+    c.adopt_lookups = 3;
+    c.publish_linger = Duration::from_millis(50);
+    c.monitoring_poll = Duration::from_millis(10);
+    c.monitoring_timeout = Duration::from_millis(150);
+    Provisioner::new(
+        world.clone(),
+        world.clone(),
+        world.clone(),
+        world.clone(),
+        c,
+    )
+}
+
+/// A run kept after a failure on one machine is found, and rolled back to nothing, from
+/// another (its own store instance and connection).
+async fn a_run_is_rolled_back_from_another_runner(a: Arc<dyn StateStore>, b: Arc<dyn StateStore>) {
+    let world = Arc::new(World::new());
+    world.inject(Injection::new("publish", Fault::Reject));
+    let spec = HostSpec::from_toml_str(
+        r#"
+name = "web-01"
+region = "nyc3"
+size = "s-1vcpu-1gb"
+image = "ubuntu-24-04-x64"
+ssh_keys = ["ops"]
+dns = { zone = "example.com" }
+chef = { environment = "prod", run_list = ["role[base]"] }
+"#,
+    )
+    .unwrap();
+    let out = provisioner(&world, a).provision(&spec).await;
+    assert!(
+        out.result.is_err(),
+        "the injected publish failure fails the run"
+    );
+    let run = out.run_id.clone().unwrap();
+    assert!(!world.is_empty_of_resources(), "kept on failure");
+    world.clear_injections();
+    let other = provisioner(&world, b);
+    let rb = other.rollback(&run).await.unwrap();
+    assert!(rb.complete(), "{rb:?}");
+    assert!(
+        world.is_empty_of_resources(),
+        "rolled back to nothing from the other runner"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn journals_in_the_state_folder_move_between_runners() {
+    let dir = tempfile::Builder::new()
+        .prefix("ops-core-state-test-")
+        .tempdir()
+        .unwrap();
+    let a: Arc<dyn StateStore> = Arc::new(FileStore::new(dir.path().join("state")));
+    let b: Arc<dyn StateStore> = Arc::new(FileStore::new(dir.path().join("state")));
+    a_run_is_rolled_back_from_another_runner(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn journals_in_postgres_move_between_runners() {
+    let c = cluster();
+    a_run_is_rolled_back_from_another_runner(pg_store(&c).await, pg_store(&c).await).await;
 }

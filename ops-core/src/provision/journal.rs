@@ -8,8 +8,8 @@
 //! first step that is not done.
 
 use std::hash::{BuildHasher, Hasher};
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::spec::HostSpec;
 use crate::error::{Error, Result};
 use crate::ports::DnsRecord;
+use crate::state::{FileStore, Kind, StateError, StateStore};
 
 /// Journal format version.
 pub const JOURNAL_VERSION: u32 = 1;
@@ -429,10 +430,15 @@ impl RunJournal {
     }
 }
 
-/// Where journals live.
+/// Where journals live: the state folder by default ([`JournalStore::new`]), or any
+/// [`StateStore`] ([`JournalStore::with_store`]: Postgres, so a run started on one machine
+/// is resumed, rolled back or audited from another).
 #[derive(Debug, Clone)]
 pub struct JournalStore {
     dir: PathBuf,
+    store: Arc<dyn StateStore>,
+    /// Only the folder backend has journal files ([`Self::path`]).
+    is_folder: bool,
     redactor: crate::redact::Redactor,
 }
 
@@ -450,10 +456,25 @@ pub(crate) fn check_id(id: &str) -> Result<()> {
 }
 
 impl JournalStore {
-    /// A store in `dir` (created on first write).
+    /// A store in the state folder `dir` (created 0700 on first write; one file per run,
+    /// `<dir>/<run id>.json`).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
         JournalStore {
-            dir: dir.into(),
+            store: Arc::new(FileStore::new(dir.clone())),
+            dir,
+            is_folder: true,
+            redactor: crate::redact::Redactor::new(),
+        }
+    }
+
+    /// Journals in `store` (e.g. a [`PgStore`](crate::state::PgStore)). With a
+    /// [`FileStore`], prefer [`Self::new`].
+    pub fn with_store(store: Arc<dyn StateStore>) -> Self {
+        JournalStore {
+            dir: PathBuf::from(store.describe()),
+            store,
+            is_folder: false,
             redactor: crate::redact::Redactor::new(),
         }
     }
@@ -465,83 +486,81 @@ impl JournalStore {
         self
     }
 
-    /// The state directory.
+    /// The state directory (for another backend: its description).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// The journal file of `run_id`.
+    /// The journal file of `run_id` (for another backend: a label naming the store and run,
+    /// used in messages).
     pub fn path(&self, run_id: &str) -> PathBuf {
-        self.dir.join(format!("{run_id}.json"))
+        if self.is_folder {
+            self.dir.join(format!("{run_id}.json"))
+        } else {
+            PathBuf::from(format!("{} (run {run_id})", self.store.describe()))
+        }
     }
 
-    /// Writes the journal atomically (temp file + fsync + rename + directory fsync).
+    fn state_error(&self, run_id: &str, action: &'static str, e: StateError) -> Error {
+        let source = match e {
+            StateError::Io { source, .. } => source,
+            other => std::io::Error::other(other),
+        };
+        Error::Journal {
+            path: self.path(run_id),
+            action,
+            source,
+        }
+    }
+
+    /// Writes the journal atomically (folder: temp file + fsync + rename + directory fsync;
+    /// Postgres: one statement).
     pub async fn save(&self, journal: &RunJournal) -> Result<()> {
         check_id(&journal.run_id)?;
         let bytes = serde_json::to_vec_pretty(journal).map_err(Error::Json)?;
         let bytes = self.redactor.redact_bytes(&bytes).into_owned();
-        let dir = self.dir.clone();
-        let path = self.path(&journal.run_id);
-        let tmp = self.dir.join(format!(".{}.json.tmp", journal.run_id));
-        let p2 = path.clone();
-        let res = tokio::task::spawn_blocking(move || write_atomic(&dir, &tmp, &p2, &bytes)).await;
-        match res {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(source)) => Err(Error::Journal {
-                path,
-                action: "written",
-                source,
-            }),
-            Err(join) => Err(Error::Journal {
-                path,
-                action: "written",
-                source: std::io::Error::other(join.to_string()),
-            }),
-        }
+        self.store
+            .put(Kind::Journal, &journal.run_id, &bytes, None)
+            .await
+            .map_err(|e| self.state_error(&journal.run_id, "written", e))
     }
 
     /// Reads the journal of `run_id`.
     pub async fn load(&self, run_id: &str) -> Result<RunJournal> {
         check_id(run_id)?;
         let path = self.path(run_id);
-        let bytes = tokio::fs::read(&path)
-            .await
-            .map_err(|source| Error::Journal {
-                path: path.clone(),
+        match self.store.get(Kind::Journal, run_id).await {
+            Ok(Some(bytes)) => decode(&path, run_id, &bytes),
+            Ok(None) => Err(Error::Journal {
+                path,
                 action: "read",
-                source,
-            })?;
-        decode(&path, run_id, &bytes)
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no journal of that run"),
+            }),
+            Err(e) => Err(self.state_error(run_id, "read", e)),
+        }
     }
 
-    /// Every journal in the directory. A journal that cannot be read or decoded (truncated,
+    /// Every journal in the store. A journal that cannot be read or decoded (truncated,
     /// edited by hand) is an error naming the file, never skipped: a run left out would look
     /// finished to the orphan audit and would not be resumed with its batch. A file removed
     /// while listing is skipped.
     pub async fn list(&self) -> Result<Vec<RunJournal>> {
+        let docs = self
+            .store
+            .list(Kind::Journal)
+            .await
+            .map_err(|e| Error::Journal {
+                path: self.dir.clone(),
+                action: "listed",
+                source: match e {
+                    StateError::Io { source, .. } => source,
+                    other => std::io::Error::other(other),
+                },
+            })?;
         let mut out = Vec::new();
-        let mut rd = match tokio::fs::read_dir(&self.dir).await {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(source) => {
-                return Err(Error::Journal {
-                    path: self.dir.clone(),
-                    action: "listed",
-                    source,
-                });
-            }
-        };
-        while let Ok(Some(entry)) = rd.next_entry().await {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(id) = name.strip_suffix(".json") {
-                if check_id(id).is_ok() {
-                    match self.load(id).await {
-                        Ok(j) => out.push(j),
-                        Err(Error::Journal { source, .. })
-                            if source.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(e),
-                    }
-                }
+        for (id, bytes) in docs {
+            if check_id(&id).is_ok() {
+                out.push(decode(&self.path(&id), &id, &bytes)?);
             }
         }
         out.sort_by(|a, b| {
@@ -578,33 +597,6 @@ fn decode(path: &Path, run_id: &str, bytes: &[u8]) -> Result<RunJournal> {
         )));
     }
     Ok(j)
-}
-
-/// Journals name hosts, addresses and errors: readable by their owner only (0600, in a
-/// 0700 folder when it is created here).
-fn write_atomic(dir: &Path, tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
-    {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        // A temp file left by a crash keeps its old mode when truncated: start afresh.
-        let _ = std::fs::remove_file(tmp);
-        let mut f = options.open(tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(tmp, path)?;
-    // Make the rename itself durable.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 /// A new run/batch id: unix seconds, `-`, 8 random hex digits.

@@ -80,8 +80,12 @@ use crate::ports::{Compute, ConfigMgmt, Dns, Monitoring};
 pub struct ProvisionConfig {
     /// How hosts reach the Chef server.
     pub bootstrap: BootstrapConfig,
-    /// Directory of the run journals.
+    /// Directory of the run journals (unless `state_store` is set).
     pub state_dir: PathBuf,
+    /// Where the run journals live instead of `state_dir`: e.g. a
+    /// [`PgStore`](crate::state::PgStore), so runs are shared between machines. Default
+    /// `None` (the folder).
+    pub state_store: Option<Arc<dyn crate::state::StateStore>>,
     /// On failure, keep what was created instead of rolling back.
     pub keep_on_failure: bool,
     /// Hosts doing API work at once (waits do not count). Default 10.
@@ -121,6 +125,7 @@ impl ProvisionConfig {
         ProvisionConfig {
             bootstrap,
             state_dir: state_dir.into(),
+            state_store: None,
             keep_on_failure: false,
             concurrency: 10,
             active_timeout: Duration::from_secs(300),
@@ -348,8 +353,11 @@ impl Provisioner {
         mon: Arc<dyn Monitoring>,
         config: ProvisionConfig,
     ) -> Self {
-        let store =
-            JournalStore::new(config.state_dir.clone()).with_redactor(config.redactor.clone());
+        let store = match &config.state_store {
+            Some(s) => JournalStore::with_store(s.clone()),
+            None => JournalStore::new(config.state_dir.clone()),
+        }
+        .with_redactor(config.redactor.clone());
         Provisioner {
             compute,
             dns,

@@ -150,7 +150,12 @@ fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StateError>
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
+        // Make the rename itself durable (some file systems refuse a folder fsync: then
+        // the rename stands as the file system keeps it).
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
     })();
     if res.is_err() {
         let _ = fs::remove_file(&tmp);
