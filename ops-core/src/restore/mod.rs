@@ -64,9 +64,11 @@
 //! # Ok(()) }
 //! ```
 
+mod cancel;
 mod catalog;
 mod error;
 mod guards;
+mod leftovers;
 pub mod local;
 mod server;
 mod settings;
@@ -83,6 +85,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use cancel::CancelToken;
 pub use error::{Guard, Privilege, RestoreError};
 pub use server::PgServer;
 pub use swap::{RollbackOptions, RollbackReport, rollback};
@@ -397,6 +400,9 @@ pub struct RestoreReport {
     pub total: Duration,
     /// Time per step.
     pub steps: Vec<(Step, Duration)>,
+    /// What killed runs had left and this run removed (a working copy, dump folders), one
+    /// line each.
+    pub leftovers_removed: Vec<String>,
 }
 
 type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
@@ -410,6 +416,8 @@ pub struct RestoreJob {
     options: RestoreOptions,
     downtime: Option<Arc<dyn Downtime>>,
     progress: Option<ProgressFn>,
+    cancel: Option<CancelToken>,
+    pause: Option<cancel::PauseFn>,
 }
 
 impl fmt::Debug for RestoreJob {
@@ -420,6 +428,7 @@ impl fmt::Debug for RestoreJob {
             .field("source", &self.source)
             .field("options", &self.options)
             .field("downtime", &self.downtime.is_some())
+            .field("cancel", &self.cancel)
             .finish_non_exhaustive()
     }
 }
@@ -435,6 +444,8 @@ impl RestoreJob {
             options: RestoreOptions::default(),
             downtime: None,
             progress: None,
+            cancel: None,
+            pause: None,
         }
     }
 
@@ -456,6 +467,30 @@ impl RestoreJob {
     #[must_use]
     pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Stop when `token` is cancelled (a signal handler's): see [Interrupts](self#interrupts).
+    #[must_use]
+    pub fn cancel_on(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+
+    /// Test hook, not for use: `hook(step, tool_pid)` is awaited where `step` can be
+    /// interrupted (inside the swap's shield for the swap; with `pg_dump`/`pg_restore`
+    /// stopped by `SIGSTOP` in `dump`/`restore`). The process tests use it to signal the
+    /// binary at each step deterministically.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn test_pause(
+        mut self,
+        hook: impl Fn(Step, Option<u32>) -> futures_util::future::BoxFuture<'static, ()>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.pause = Some(Arc::new(hook));
         self
     }
 
