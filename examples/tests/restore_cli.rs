@@ -557,6 +557,21 @@ mod interrupts {
         }
     }
 
+    /// Kills a tool's process group when dropped (a test that fails must not leave a
+    /// stopped `pg_restore` behind).
+    struct KillGroup(Option<u32>);
+
+    impl Drop for KillGroup {
+        fn drop(&mut self) {
+            if let Some(pid) = self.0 {
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{pid}")])
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
+    }
+
     fn sanitize_script(tmp: &Path) -> PathBuf {
         let p = tmp.join("mask.sql");
         if !p.exists() {
@@ -623,10 +638,15 @@ mod interrupts {
                 .split("(tool pid ")
                 .nth(1)
                 .map(|p| p.trim_end_matches(')').parse::<u32>().unwrap());
+            let _tool_group = KillGroup(tool);
             run.signal(sig, group);
             if *step == "swap" {
                 // The swap is never cut short: it goes on once released, then the run stops.
-                run.wait_line(&format!("SIG{sig} received"));
+                // A second signal meanwhile changes nothing: logged, the swap still ends
+                // whole.
+                run.wait_line(&format!("SIG{sig} received: stopping"));
+                run.signal(sig, group);
+                run.wait_line(&format!("SIG{sig} received again"));
                 std::fs::write(&release, "").unwrap();
             }
             let (status, out, err) = run.finish();
@@ -737,15 +757,13 @@ mod interrupts {
             .trim_end_matches(')')
             .parse()
             .unwrap();
+        let tool_group = KillGroup(Some(tool));
         run.signal("KILL", false);
         let (status, _, err) = run.finish();
         assert_eq!(status, None, "killed by the signal: {err}");
         // `kill -9` of the binary alone leaves its tool running (in a group of its own); a
         // service manager stopping the unit kills it too: so does this test.
-        Command::new("kill")
-            .args(["-KILL", "--", &format!("-{tool}")])
-            .status()
-            .unwrap();
+        drop(tool_group);
         assert!(
             exists(&c, &format!("{qa}_next")),
             "the marked working copy is left"

@@ -143,8 +143,7 @@ pub(super) async fn run(job: &RestoreJob) -> Result<RestoreReport, RestoreError>
             Ok(report)
         }
         Err((step, on_failure, e)) => {
-            let was_interrupted = matches!(e, RestoreError::Interrupted { .. }) || cancelled(job);
-            if was_interrupted {
+            if matches!(e, RestoreError::Interrupted { .. }) {
                 tracing::warn!(database = %job.qa, %step, "restore interrupted; cleaning up");
             } else if on_failure == OnFailure::DropWorkingCopy {
                 tracing::error!(database = %job.qa, error = %e, "restore failed; QA left untouched, dropping the working copy");
@@ -152,7 +151,10 @@ pub(super) async fn run(job: &RestoreJob) -> Result<RestoreReport, RestoreError>
                 tracing::error!(database = %job.qa, error = %e, "restore failed after the swap");
             }
             let left_behind = cleanup(&cx, &mut st, on_failure).await;
-            if was_interrupted {
+            // Asked after the cleanup too: a signal sent to a whole service (systemd's
+            // control group) can end `pg_dump` a moment before the token is set; that failure
+            // is the interrupt's.
+            if matches!(e, RestoreError::Interrupted { .. }) || cancelled(job) {
                 Err(RestoreError::Interrupted {
                     step,
                     swapped: on_failure == OnFailure::Nothing,
