@@ -737,7 +737,9 @@ mod interrupts {
     }
 
     /// `kill -9` mid-restore leaves the marked working copy and dump folder; the next run
-    /// removes them (and says so) and succeeds. An unmarked `<qa>_next` is never dropped.
+    /// removes them (and says so) and succeeds. While the run was alive, a second run of the
+    /// same QA was refused and one of another QA left its things alone. An unmarked
+    /// `<qa>_next` is never dropped.
     #[test]
     fn kill_9_leftovers_are_removed_by_the_next_run() {
         let tmp = binary_tmp();
@@ -758,6 +760,29 @@ mod interrupts {
             .parse()
             .unwrap();
         let tool_group = KillGroup(Some(tool));
+        let folder = dump_folders(&run_tmp);
+        assert_eq!(folder.len(), 1, "{folder:?}");
+
+        // Two runners at once. The same QA: refused by the advisory lock, before it looks for
+        // leftovers. Another QA, same temp folder: it runs, and leaves the live run's working
+        // copy and dump folder alone.
+        let (status, _, err) = Running::spawn(&c, qa, &run_tmp, None).finish();
+        assert_eq!(status, Some(1), "{err}");
+        assert!(
+            err.lines()
+                .last()
+                .unwrap()
+                .contains("is running (advisory lock is held)"),
+            "{err}"
+        );
+        seed_qa(&c, "q_beside");
+        let (status, out, err) = Running::spawn(&c, "q_beside", &run_tmp, None).finish();
+        assert_eq!(status, Some(0), "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["leftovers_removed"], serde_json::json!([]), "{v}");
+        assert!(exists(&c, &format!("{qa}_next")));
+        assert_eq!(dump_folders(&run_tmp), folder);
+
         run.signal("KILL", false);
         let (status, _, err) = run.finish();
         assert_eq!(status, None, "killed by the signal: {err}");
