@@ -406,9 +406,7 @@ pub async fn run(
     interrupt: &Interrupt,
 ) -> Result<(), CliError> {
     if let Some(RestoreCommand::Rollback(qa)) = command {
-        return interrupt
-            .race(run_rollback(qa, secrets), "during the rollback")
-            .await;
+        return run_rollback(qa, secrets, interrupt).await;
     }
     let mut options = RestoreOptions {
         keep_previous: args.keep_previous,
@@ -555,11 +553,20 @@ pub async fn run(
     Ok(())
 }
 
-async fn run_rollback(qa: QaArgs, secrets: &mut Secrets) -> Result<(), CliError> {
+/// A rollback is one swap and is never cut short by a signal (stopped midway, it could leave
+/// QA closed): it finishes and reports; only the sandbox's start and its first restore stop
+/// on a signal.
+async fn run_rollback(
+    qa: QaArgs,
+    secrets: &mut Secrets,
+    interrupt: &Interrupt,
+) -> Result<(), CliError> {
     let cluster;
     let server = if qa.sandbox {
         // A fresh sandbox has nothing to roll back to: restore once, then roll back.
-        cluster = sandbox_cluster(500).await?;
+        cluster = interrupt
+            .race(sandbox_cluster(500), "while starting the sandbox")
+            .await?;
         let (script, check) = sandbox_sanitize();
         let job = RestoreJob::new(
             cluster.server()?,
@@ -575,7 +582,7 @@ async fn run_rollback(qa: QaArgs, secrets: &mut Secrets) -> Result<(), CliError>
             checks: vec![check],
             ..RestoreOptions::default()
         });
-        run_job(job).await?;
+        run_job_with(job, Some(interrupt)).await?;
         tracing::info!("sandbox: restored once so that there is a previous copy to roll back to");
         cluster.server()?
     } else {
@@ -584,6 +591,12 @@ async fn run_rollback(qa: QaArgs, secrets: &mut Secrets) -> Result<(), CliError>
     let report = rollback(&server, &qa.qa_db, &RollbackOptions::default())
         .await
         .map_err(|e| CliError::from_workflow(format!("rollback of `{}` failed", qa.qa_db), e))?;
+    if let Some(sig) = interrupt.received() {
+        tracing::warn!(
+            "{} received during the rollback: it finished first (a swap is never cut short)",
+            signal_name(sig)
+        );
+    }
     if qa.json {
         crate::emit_json(&json!({
             "qa_database": qa.qa_db,
