@@ -71,7 +71,7 @@ pub(super) async fn swap(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
     let comment = st.qa_now.as_ref().and_then(|s| s.comment.clone());
     let statement = match &comment {
         Some(c) => sql::comment(qa, c),
-        None => format!("COMMENT ON DATABASE {} IS NULL", sql::ident(qa)),
+        None => sql::clear_comment(qa),
     };
     if let Err(e) = exec(cx.admin, &statement, "give QA its comment").await {
         tracing::warn!(database = qa, error = %e, "could not set QA's comment after the swap");
