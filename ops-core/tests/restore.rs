@@ -1121,4 +1121,24 @@ async fn a_cancelled_run_cleans_up_and_says_where_it_stopped() {
         ),
         "a cancelled token stops the run before it starts"
     );
+
+    // The working copy's marker comment never outlives the swap: a QA that had no comment
+    // gets none.
+    let fresh = "t14_qa_fresh";
+    RestoreJob::new(
+        c.server(),
+        fresh,
+        DumpSource::File(fixture(&c, false).clone()),
+    )
+    .options(c.options())
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(
+        c.psql(
+            "postgres",
+            &format!("SELECT coalesce(shobj_description(oid, 'pg_database'), '<none>') FROM pg_database WHERE datname = '{fresh}'")
+        ),
+        "<none>"
+    );
 }
