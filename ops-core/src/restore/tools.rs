@@ -210,9 +210,10 @@ pub(crate) async fn run_streaming(
             left_behind: Vec::new(),
         });
     };
+    // An error reading its output or waiting for it: the group is killed on return.
+    let status = status?;
     // Reaped: the group id may be reused from now on.
     group.0 = None;
-    let status = status?;
     if status.success() {
         Ok(())
     } else {
