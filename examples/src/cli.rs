@@ -21,6 +21,12 @@ pub enum ExitKind {
     Partial,
     /// `5`: `key-sync --audit` found drift (the report says what); for cron.
     Drift,
+    /// `128 + signal`: stopped by a signal after cleaning up, as shells report a process
+    /// killed by it (`restore`: 130 for SIGINT, 143 for SIGTERM).
+    Interrupted {
+        /// The signal's number.
+        signal: u8,
+    },
 }
 
 impl ExitKind {
@@ -32,6 +38,7 @@ impl ExitKind {
             ExitKind::Provider => 3,
             ExitKind::Partial => 4,
             ExitKind::Drift => 5,
+            ExitKind::Interrupted { signal } => 128u8.saturating_add(signal),
         }
     }
 }
@@ -314,6 +321,8 @@ mod tests {
         assert_eq!(ExitKind::Provider.code(), 3);
         assert_eq!(ExitKind::Partial.code(), 4);
         assert_eq!(ExitKind::Drift.code(), 5);
+        assert_eq!(ExitKind::Interrupted { signal: 2 }.code(), 130);
+        assert_eq!(ExitKind::Interrupted { signal: 15 }.code(), 143);
         let e: CliError = ops_core::Error::Precondition("x".into()).into();
         assert_eq!(e.kind(), ExitKind::BadInput);
     }

@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use ops_core::restore::{
-    CheckQuery, DumpSource, PgServer, Progress as RestoreProgress, RestoreJob, RestoreOptions,
-    RestoreReport, RollbackOptions, SqlScript, rollback,
+    CancelToken, CheckQuery, DumpSource, PgServer, Progress as RestoreProgress, RestoreError,
+    RestoreJob, RestoreOptions, RestoreReport, RollbackOptions, SqlScript, rollback,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -177,11 +178,147 @@ pub fn report_json(r: &RestoreReport) -> serde_json::Value {
         "swap_window_ms": r.swap_window.as_secs_f64() * 1000.0,
         "total_ms": r.total.as_secs_f64() * 1000.0,
         "steps": r.steps.iter().map(|(s, d)| json!({"step": s.to_string(), "ms": d.as_secs_f64() * 1000.0})).collect::<Vec<_>>(),
+        "leftovers_removed": r.leftovers_removed,
+    })
+}
+
+/// SIGINT and SIGTERM for the `restore` binary: the first one cancels the run's
+/// [`CancelToken`] (the workflow then cleans up and returns), later ones are logged and
+/// change nothing (the cleanup goes on: see `examples/README.md`, "Interrupts").
+#[derive(Debug, Clone)]
+pub struct Interrupt {
+    token: CancelToken,
+    /// The first signal's number (0: none yet).
+    signal: Arc<AtomicU8>,
+}
+
+impl Interrupt {
+    /// Install the handlers now (inside the runtime, before any work: a signal that
+    /// arrives from here on is always handled). A handler that cannot be installed never
+    /// fires.
+    pub fn install() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        let this = Self {
+            token: CancelToken::new(),
+            signal: Arc::new(AtomicU8::new(0)),
+        };
+        let mut int = signal(SignalKind::interrupt()).ok();
+        let mut term = signal(SignalKind::terminate()).ok();
+        let (token, first) = (this.token.clone(), Arc::clone(&this.signal));
+        tokio::spawn(async move {
+            loop {
+                let got = async |s: &mut Option<tokio::signal::unix::Signal>| match s {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                };
+                let sig: u8 = tokio::select! {
+                    Some(()) = got(&mut int) => 2,
+                    Some(()) = got(&mut term) => 15,
+                    else => break,
+                };
+                if first
+                    .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    tracing::warn!(
+                        "{} received: stopping; killing pg_dump/pg_restore, dropping the working copy and removing the dump folder",
+                        signal_name(sig)
+                    );
+                    token.cancel();
+                } else {
+                    tracing::warn!(
+                        "{} received again: already stopping, the cleanup goes on (a swap that has begun finishes first);                          SIGKILL would leave the working copy and dump folder for the next restore to remove",
+                        signal_name(sig)
+                    );
+                }
+            }
+        });
+        this
+    }
+
+    /// The token the workflow watches.
+    pub fn token(&self) -> CancelToken {
+        self.token.clone()
+    }
+
+    /// The first signal received, if any.
+    fn received(&self) -> Option<u8> {
+        match self.signal.load(Ordering::SeqCst) {
+            0 => None,
+            s => Some(s),
+        }
+    }
+
+    fn error(&self, what: &str) -> CliError {
+        let signal = self.received().unwrap_or(2);
+        CliError::new(
+            crate::cli::ExitKind::Interrupted { signal },
+            format!("interrupted by {} {what}", signal_name(signal)),
+        )
+    }
+
+    /// `work`, unless a signal comes first: then `work` is dropped (only for work that
+    /// leaves nothing half-done when dropped: starting the sandbox, a rollback's reads).
+    async fn race<T>(
+        &self,
+        work: impl Future<Output = Result<T, CliError>>,
+        what: &str,
+    ) -> Result<T, CliError> {
+        tokio::select! {
+            r = work => r,
+            () = self.token.cancelled() => Err(self.error(&format!("{what}: nothing was changed"))),
+        }
+    }
+}
+
+fn signal_name(sig: u8) -> &'static str {
+    match sig {
+        2 => "SIGINT",
+        15 => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
+/// `OPS_RESTORE_TEST_PAUSE=<step>` and `OPS_RESTORE_TEST_RELEASE=<file>`, for the process
+/// tests only: at `<step>` the run prints `test hook: paused in step <step>` on stderr and
+/// waits (interruptible, except inside the swap) until `<file>` exists.
+fn with_test_pause(job: RestoreJob) -> RestoreJob {
+    let (Ok(want), Ok(release)) = (
+        std::env::var("OPS_RESTORE_TEST_PAUSE"),
+        std::env::var("OPS_RESTORE_TEST_RELEASE"),
+    ) else {
+        return job;
+    };
+    job.test_pause(move |step, pid| {
+        if step.to_string() != want {
+            return Box::pin(std::future::ready(()));
+        }
+        let pid = pid.map(|p| format!(" (tool pid {p})")).unwrap_or_default();
+        eprintln!("test hook: paused in step {step}{pid}");
+        let release = PathBuf::from(&release);
+        Box::pin(async move {
+            while !release.exists() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
     })
 }
 
 /// Run a prepared job with a progress display; returns the report.
 pub async fn run_job(job: RestoreJob) -> Result<RestoreReport, CliError> {
+    run_job_with(job, None).await
+}
+
+/// [`run_job`], stopped cleanly by `interrupt`'s signals.
+pub async fn run_job_with(
+    job: RestoreJob,
+    interrupt: Option<&Interrupt>,
+) -> Result<RestoreReport, CliError> {
+    let job = match interrupt {
+        Some(i) => with_test_pause(job.cancel_on(i.token())),
+        None => job,
+    };
+    let qa = job.next_name().trim_end_matches("_next").to_owned();
     let progress = Arc::new(Progress::new("restore"));
     let p = Arc::clone(&progress);
     let job = job.on_progress(move |ev| match ev {
@@ -199,8 +336,31 @@ pub async fn run_job(job: RestoreJob) -> Result<RestoreReport, CliError> {
         _ => {}
     });
     let result = job.run().await;
-    progress.finish("done");
+    progress.finish(if result.is_ok() { "done" } else { "stopped" });
     result.map_err(|e| {
+        if let (ops_core::Error::Restore(r), Some(i)) = (&e, interrupt) {
+            if let RestoreError::Interrupted {
+                step,
+                swapped,
+                left_behind,
+            } = r.as_ref()
+            {
+                let state = if *swapped {
+                    format!("the swap had committed, so `{qa}` is the new copy, fully (the previous one is kept for rollback)")
+                } else {
+                    format!("`{qa}` is unchanged")
+                };
+                let left = if left_behind.is_empty() {
+                    "the working copy and the dump folder are removed".to_owned()
+                } else {
+                    format!(
+                        "not removed, for the next restore to remove: {}",
+                        left_behind.join(", ")
+                    )
+                };
+                return i.error(&format!("during step `{step}` of the restore: {state}; {left}"));
+            }
+        }
         CliError::from_workflow(
             "the restore into QA failed (QA was left as it was unless the error says otherwise)",
             e,
@@ -243,9 +403,10 @@ pub async fn run(
     args: RestoreArgs,
     command: Option<RestoreCommand>,
     secrets: &mut Secrets,
+    interrupt: &Interrupt,
 ) -> Result<(), CliError> {
     if let Some(RestoreCommand::Rollback(qa)) = command {
-        return run_rollback(qa, secrets).await;
+        return run_rollback(qa, secrets, interrupt).await;
     }
     let mut options = RestoreOptions {
         keep_previous: args.keep_previous,
@@ -277,7 +438,9 @@ pub async fn run(
     }
     let cluster;
     let (qa_server, source) = if args.qa.sandbox {
-        cluster = sandbox_cluster(2000).await?;
+        cluster = interrupt
+            .race(sandbox_cluster(2000), "while starting the sandbox")
+            .await?;
         let (script, check) = sandbox_sanitize();
         options.sanitize.push(script);
         options.checks.push(check);
@@ -371,7 +534,7 @@ pub async fn run(
         }
         return Ok(());
     }
-    let report = run_job(job).await?;
+    let report = run_job_with(job, Some(interrupt)).await?;
     if args.qa.json {
         crate::emit_json(&report_json(&report));
     } else {
@@ -383,15 +546,27 @@ pub async fn run(
             report.swap_window.as_secs_f64() * 1000.0,
             report.previous.as_deref().unwrap_or("none")
         ));
+        for line in &report.leftovers_removed {
+            crate::emit(format!("removed what an interrupted run left: {line}"));
+        }
     }
     Ok(())
 }
 
-async fn run_rollback(qa: QaArgs, secrets: &mut Secrets) -> Result<(), CliError> {
+/// A rollback is one swap and is never cut short by a signal (stopped midway, it could leave
+/// QA closed): it finishes and reports; only the sandbox's start and its first restore stop
+/// on a signal.
+async fn run_rollback(
+    qa: QaArgs,
+    secrets: &mut Secrets,
+    interrupt: &Interrupt,
+) -> Result<(), CliError> {
     let cluster;
     let server = if qa.sandbox {
         // A fresh sandbox has nothing to roll back to: restore once, then roll back.
-        cluster = sandbox_cluster(500).await?;
+        cluster = interrupt
+            .race(sandbox_cluster(500), "while starting the sandbox")
+            .await?;
         let (script, check) = sandbox_sanitize();
         let job = RestoreJob::new(
             cluster.server()?,
@@ -407,7 +582,7 @@ async fn run_rollback(qa: QaArgs, secrets: &mut Secrets) -> Result<(), CliError>
             checks: vec![check],
             ..RestoreOptions::default()
         });
-        run_job(job).await?;
+        run_job_with(job, Some(interrupt)).await?;
         tracing::info!("sandbox: restored once so that there is a previous copy to roll back to");
         cluster.server()?
     } else {
@@ -416,6 +591,12 @@ async fn run_rollback(qa: QaArgs, secrets: &mut Secrets) -> Result<(), CliError>
     let report = rollback(&server, &qa.qa_db, &RollbackOptions::default())
         .await
         .map_err(|e| CliError::from_workflow(format!("rollback of `{}` failed", qa.qa_db), e))?;
+    if let Some(sig) = interrupt.received() {
+        tracing::warn!(
+            "{} received during the rollback: it finished first (a swap is never cut short)",
+            signal_name(sig)
+        );
+    }
     if qa.json {
         crate::emit_json(&json!({
             "qa_database": qa.qa_db,

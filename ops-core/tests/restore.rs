@@ -1025,3 +1025,120 @@ async fn the_dump_folder_goes_on_success_failure_and_cancel() {
         );
     }
 }
+
+/// Issue #19: a run cancelled through its token stops at the step it is in, with `pg_restore`
+/// killed (stopped by the pause, so surely running), the working copy dropped and the dump
+/// folder removed; QA is byte-identical. A run cancelled before it starts does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_run_cleans_up_and_says_where_it_stopped() {
+    use ops_core::restore::CancelToken;
+    init_tracing();
+    let c = cluster();
+    fixture(&c, false);
+    let work = tempfile::tempdir().unwrap();
+    for (qa, at) in [
+        ("t14_qa_restore", Step::Restore),
+        ("t14_qa_checks", Step::Checks),
+    ] {
+        make_qa(qa);
+        let before = c.checksums(qa);
+        let token = CancelToken::new();
+        let (t, tool) = (token.clone(), Arc::new(Mutex::new(None)));
+        let seen = Arc::clone(&tool);
+        let err = RestoreJob::new(
+            c.server(),
+            qa,
+            DumpSource::Database {
+                server: c.server(),
+                database: "fixture_small".into(),
+            },
+        )
+        .options(RestoreOptions {
+            work_dir: Some(work.path().to_path_buf()),
+            checks: vec![CheckQuery::new("ok", "SELECT true")],
+            ..c.options()
+        })
+        .cancel_on(token)
+        .test_pause(move |step, pid| {
+            if step != at {
+                return Box::pin(std::future::ready(()));
+            }
+            *seen.lock().unwrap() = pid;
+            t.cancel();
+            Box::pin(std::future::pending())
+        })
+        .run()
+        .await
+        .unwrap_err();
+        match restore_err(err) {
+            RestoreError::Interrupted {
+                step,
+                swapped,
+                left_behind,
+            } => {
+                assert_eq!(step, at);
+                assert!(!swapped);
+                assert_eq!(left_behind, Vec::<String>::new());
+            }
+            other => panic!("expected an interrupt at {at}, got {other:?}"),
+        }
+        if at == Step::Restore {
+            let pid = tool.lock().unwrap().expect("pg_restore's pid");
+            assert!(
+                !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
+                    || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                        .is_ok_and(|s| s[s.rfind(')').unwrap() + 1..]
+                            .trim_start()
+                            .starts_with('Z')),
+                "pg_restore (pid {pid}) still runs"
+            );
+        }
+        assert_eq!(c.checksums(qa), before);
+        assert_eq!(c.allow_conn(qa), "t");
+        assert!(!c.db_exists(&format!("{qa}_next")));
+        assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
+    }
+
+    let token = CancelToken::new();
+    token.cancel();
+    let err = RestoreJob::new(
+        c.server(),
+        "t14_qa_restore",
+        DumpSource::File(fixture(&c, false).clone()),
+    )
+    .options(c.options())
+    .cancel_on(token)
+    .run()
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            restore_err(err),
+            RestoreError::Interrupted {
+                step: Step::Preflight,
+                ..
+            }
+        ),
+        "a cancelled token stops the run before it starts"
+    );
+
+    // The working copy's marker comment never outlives the swap: a QA that had no comment
+    // gets none.
+    let fresh = "t14_qa_fresh";
+    RestoreJob::new(
+        c.server(),
+        fresh,
+        DumpSource::File(fixture(&c, false).clone()),
+    )
+    .options(c.options())
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(
+        c.psql(
+            "postgres",
+            &format!("SELECT coalesce(shobj_description(oid, 'pg_database'), '<none>') FROM pg_database WHERE datname = '{fresh}'")
+        ),
+        "<none>"
+    );
+}

@@ -1,8 +1,8 @@
 //! `restore`: restore a production Postgres dump into QA. See `examples/README.md`.
 
 use clap::Parser;
-use ops_examples::cli::{CliError, Secrets, finish};
-use ops_examples::restore_cmd::{RestoreArgs, RestoreCommand, run};
+use ops_examples::cli::{Secrets, finish};
+use ops_examples::restore_cmd::{Interrupt, RestoreArgs, RestoreCommand, run};
 
 /// Restore a production Postgres dump into QA with a sub-second swap; `rollback` swaps back.
 #[derive(Debug, Parser)]
@@ -25,38 +25,12 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     ops_examples::logging::init(cli.verbose, cli.quiet);
     let mut secrets = Secrets::new();
-    // Ctrl-C or SIGTERM drops the run: `pg_dump`/`pg_restore` are killed, and the temporary
-    // dump folder and a sandbox cluster are removed before the process exits (a signal's
-    // default action would end it with them left in the temp folder).
-    let result = tokio::select! {
-        r = run(cli.args, cli.command, &mut secrets) => r,
-        () = interrupt() => Err(CliError::other(
-            "interrupted: stopped, with its temporary files removed; QA is either as it was or \
-             fully swapped (every swap is one transaction), and a half-built copy is dropped \
-             by the next restore",
-        )),
-    };
+    // SIGINT (Ctrl-C) or SIGTERM (systemd, Kubernetes) cancels the run: the workflow kills
+    // `pg_dump`/`pg_restore` (their process groups), drops the working copy, removes the
+    // dump folder (and a sandbox cluster goes with the run), then returns; the process exits
+    // 128 + the signal with one `error:` line saying what state QA is in. Installed first,
+    // so a signal from here on is always handled.
+    let interrupt = Interrupt::install();
+    let result = run(cli.args, cli.command, &mut secrets, &interrupt).await;
     finish(result, &secrets)
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM (a handler that cannot be installed never fires).
-async fn interrupt() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let int = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    let term = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = int => {}
-        () = term => {}
-    }
 }

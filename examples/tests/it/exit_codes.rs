@@ -312,14 +312,27 @@ fn cases() -> Vec<Case> {
                 "sandbox_restore_json_carries_the_databases",
             ),
         },
+        run("restore", 1, "the sandbox cluster cannot start", |c| {
+            restore()
+                .arg("--sandbox")
+                .env("TMPDIR", c.dir.join("no-such-folder"))
+                .output()
+                .unwrap()
+        }),
         Case {
             binary: "restore",
-            code: 1,
-            what: "Ctrl-C mid-restore",
+            code: 130,
+            what: "SIGINT at every step",
             check: Check::Elsewhere(
                 "restore_cli.rs",
-                "sigint_mid_restore_leaves_nothing_in_the_temp_folder",
+                "sigint_to_the_process_group_at_every_step",
             ),
+        },
+        Case {
+            binary: "restore",
+            code: 143,
+            what: "SIGTERM at every step",
+            check: Check::Elsewhere("restore_cli.rs", "sigterm_at_every_step"),
         },
         run("restore", 2, "no server configured", |_| {
             restore()

@@ -88,6 +88,31 @@ pub enum RestoreError {
     /// `rollback` found no previous copy to swap back.
     #[error("no previous copy of `{0}` to roll back to")]
     NoPrevious(String),
+    /// The run was stopped through its [`CancelToken`](super::CancelToken) (a signal).
+    /// Before returning, the workflow killed `pg_dump`/`pg_restore`, dropped the working copy
+    /// and removed the dump folder; `left_behind` names what it could not remove (a later
+    /// run removes it: see the [module docs](super#interrupts)).
+    #[error(
+        "interrupted during step `{step}`: {}{}",
+        if *.swapped {
+            "the swap had committed, so QA is the new copy (the previous one is kept for rollback)"
+        } else {
+            "QA was not changed"
+        },
+        if .left_behind.is_empty() {
+            String::from("; nothing of the run is left")
+        } else {
+            format!("; left for the next restore to remove: {}", .left_behind.join(", "))
+        }
+    )]
+    Interrupted {
+        /// The step that was running (or about to run).
+        step: super::Step,
+        /// Whether the swap had committed (QA is then the new copy, fully).
+        swapped: bool,
+        /// What the cleanup could not remove.
+        left_behind: Vec<String>,
+    },
 }
 
 impl RestoreError {
@@ -136,6 +161,9 @@ pub enum Guard {
     ConnectedDatabase,
     /// The target (or a copy to drop) is a template database.
     Template,
+    /// `<qa>_next` exists and is not a leftover this run may remove: no restore run marked
+    /// it as its working copy, or the run that did is still alive on this host.
+    WorkingCopy,
 }
 
 /// A privilege the connected role lacks ([`RestoreError::MissingPrivilege`]).

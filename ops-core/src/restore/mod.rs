@@ -5,7 +5,8 @@
 //! 1. **Preflight** — guards (target is not the source, does not look like
 //!    production, is not a template nor the connected database), privileges
 //!    (`CREATEDB`, ownership of QA, `pg_signal_backend`), and a Postgres
-//!    advisory lock so that two restores of the same QA cannot overlap.
+//!    advisory lock so that two restores of the same QA cannot overlap; then what
+//!    killed runs left is removed (see [Interrupts](#interrupts)).
 //! 2. **Dump** (only for [`DumpSource::Database`]) — `pg_dump -Fd -Z1 -j N` to
 //!    local disk, row counts taken in the same snapshot.
 //! 3. **Restore** into `<qa>_next`, created from `template0`, with
@@ -29,6 +30,32 @@
 //!
 //! Any failure before the swap drops `<qa>_next` and leaves QA exactly as it
 //! was; a failure during the swap rolls the renames back and reopens QA.
+//!
+//! ## Interrupts
+//! A run given a [`CancelToken`] ([`RestoreJob::cancel_on`]; the `restore` binary trips it
+//! on SIGINT and SIGTERM) stops cleanly at any step:
+//! - the token is checked before each step and raced against it; `pg_dump` and
+//!   `pg_restore` run in process groups of their own and, when it fires, the whole group
+//!   (with the `-j` workers) is killed with `SIGKILL` and reaped before their step returns;
+//! - then the working copy is dropped over a fresh connection (`DROP … WITH (FORCE)` ends
+//!   the sessions the abandoned step used) and the dump folder is removed (after the tools
+//!   are gone), and the run returns [`RestoreError::Interrupted`] saying the step, whether
+//!   the swap had committed and what could not be removed;
+//! - the swap is never raced: stopped midway it could leave QA closed to connections. It
+//!   commits (QA is then fully the new copy) or fails and reopens QA unchanged, and the
+//!   interrupt is honoured right after it. QA is never half swapped.
+//!
+//! Dropping the future of [`RestoreJob::run`] instead (no token) kills the tools' process
+//! groups and deletes the dump folder synchronously, but cannot drop the working copy: the
+//! next run does. A process killed outright (`kill -9`) leaves the working copy and the
+//! dump folder, both marked with the run id, host, pid and the process's start time (a
+//! `COMMENT ON DATABASE` on `<qa>_next`, QA's own comment being applied only after the
+//! swap; a file `ops-restore-owner` in `ops-restore-*` folders). The next run's preflight,
+//! holding QA's advisory lock (so no other run of that QA is live), drops a marked
+//! `<qa>_next` unless its owner is a live process on this host, refuses an unmarked one
+//! ([`Guard::WorkingCopy`]: it never drops what it did not create), removes marked dump
+//! folders in the work folder whose owner on this host is gone (never unmarked ones, nor
+//! another host's), logs each and lists them in [`RestoreReport::leftovers_removed`].
 //!
 //! ## Privileges
 //! A superuser works. The least privilege is a role with `CREATEDB`, member of
@@ -64,9 +91,11 @@
 //! # Ok(()) }
 //! ```
 
+mod cancel;
 mod catalog;
 mod error;
 mod guards;
+mod leftovers;
 pub mod local;
 mod server;
 mod settings;
@@ -83,6 +112,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use cancel::CancelToken;
 pub use error::{Guard, Privilege, RestoreError};
 pub use server::PgServer;
 pub use swap::{RollbackOptions, RollbackReport, rollback};
@@ -397,6 +427,9 @@ pub struct RestoreReport {
     pub total: Duration,
     /// Time per step.
     pub steps: Vec<(Step, Duration)>,
+    /// What killed runs had left and this run removed (a working copy, dump folders), one
+    /// line each.
+    pub leftovers_removed: Vec<String>,
 }
 
 type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
@@ -410,6 +443,8 @@ pub struct RestoreJob {
     options: RestoreOptions,
     downtime: Option<Arc<dyn Downtime>>,
     progress: Option<ProgressFn>,
+    cancel: Option<CancelToken>,
+    pause: Option<cancel::PauseFn>,
 }
 
 impl fmt::Debug for RestoreJob {
@@ -420,6 +455,7 @@ impl fmt::Debug for RestoreJob {
             .field("source", &self.source)
             .field("options", &self.options)
             .field("downtime", &self.downtime.is_some())
+            .field("cancel", &self.cancel)
             .finish_non_exhaustive()
     }
 }
@@ -435,6 +471,8 @@ impl RestoreJob {
             options: RestoreOptions::default(),
             downtime: None,
             progress: None,
+            cancel: None,
+            pause: None,
         }
     }
 
@@ -456,6 +494,30 @@ impl RestoreJob {
     #[must_use]
     pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Stop when `token` is cancelled (a signal handler's): see [Interrupts](self#interrupts).
+    #[must_use]
+    pub fn cancel_on(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+
+    /// Test hook, not for use: `hook(step, tool_pid)` is awaited where `step` can be
+    /// interrupted (inside the swap's shield for the swap; with `pg_dump`/`pg_restore`
+    /// stopped by `SIGSTOP` in `dump`/`restore`). The process tests use it to signal the
+    /// binary at each step deterministically.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn test_pause(
+        mut self,
+        hook: impl Fn(Step, Option<u32>) -> futures_util::future::BoxFuture<'static, ()>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.pause = Some(Arc::new(hook));
         self
     }
 

@@ -198,6 +198,11 @@ pub(crate) fn comment(database: &str, text: &str) -> String {
     )
 }
 
+/// Remove a database's comment (the working copy's marker, when QA had no comment).
+pub(crate) fn clear_comment(database: &str) -> String {
+    format!("COMMENT ON DATABASE {} IS NULL", ident(database))
+}
+
 /// `ALTER DATABASE … SET name TO value` (`role` `None`) or `ALTER ROLE … IN DATABASE … SET`;
 /// `value` as stored in `pg_db_role_setting`.
 pub(crate) fn set_setting(database: &str, role: Option<&str>, name: &str, value: &str) -> String {

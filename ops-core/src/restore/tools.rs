@@ -6,10 +6,13 @@ use std::process::{ExitStatus, Stdio};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use super::RestoreOptions;
+use rustix::process::{Pid, Signal};
+
+use super::cancel::{CancelToken, PauseFn};
 use super::error::RestoreError;
 use super::server::PgServer;
 use super::toc::is_chatter;
+use super::{RestoreOptions, Step};
 
 /// Path of a client program: `<bin_dir>/<name>` or `<name>` looked up on `PATH`.
 pub(crate) fn program(bin_dir: Option<&Path>, name: &str) -> PathBuf {
@@ -82,17 +85,65 @@ fn line_text(buf: &[u8], len: usize) -> String {
     }
 }
 
-/// Run a command, feeding each stderr line to `on_line`; fail with the last
-/// problem lines if it exits unsuccessfully. The child is killed if the
-/// returned future is dropped. Lines longer than [`MAX_LINE_BYTES`] are cut.
+/// How a running tool can be stopped: the run's [`CancelToken`] and the test pause.
+#[derive(Default, Clone)]
+pub(crate) struct Control {
+    pub(crate) cancel: Option<CancelToken>,
+    /// The step the tool runs in and the hook, when the hook pauses there.
+    pub(crate) pause: Option<(Step, PauseFn)>,
+}
+
+/// Kills a tool's process group (the tool and its `-j` workers) with `SIGKILL` when dropped
+/// armed: the path of a run abandoned without its cleanup (a second interrupt, a panic).
+struct GroupKill(Option<Pid>);
+
+impl GroupKill {
+    fn kill(&self, sig: Signal) {
+        if let Some(p) = self.0 {
+            // ESRCH: nothing left in the group.
+            let _ = rustix::process::kill_process_group(p, sig);
+        }
+    }
+}
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        self.kill(Signal::KILL);
+    }
+}
+
+/// Wait (bounded) until no process of group `pgid` is left to signal: after `SIGKILL`, the
+/// workers of a tool are reparented and may take a moment to go. Zombies that nobody reaps
+/// still count, hence the bound.
+async fn group_gone(pgid: Pid) {
+    for _ in 0..200 {
+        if rustix::process::test_kill_process_group(pgid).is_err() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    tracing::debug!(
+        pgid = pgid.as_raw_nonzero().get(),
+        "processes of a killed tool's group remain (unreaped zombies?)"
+    );
+}
+
+/// Run a command in a process group of its own, feeding each stderr line to `on_line`;
+/// fail with the last problem lines if it exits unsuccessfully. When `ctl.cancel` is
+/// cancelled, the whole group is killed and reaped (the leader; its workers get a bounded
+/// wait) and the result is [`RestoreError::Interrupted`] (its step filled in by the
+/// runner). If the returned future is dropped, the group is killed too. Lines longer than
+/// [`MAX_LINE_BYTES`] are cut.
 pub(crate) async fn run_streaming(
     mut cmd: Command,
     name: &str,
     mut on_line: impl FnMut(&str),
+    ctl: &Control,
 ) -> Result<(), RestoreError> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true);
     let program = cmd.as_std().get_program().to_string_lossy().into_owned();
     tracing::debug!(program = %program, "spawning");
@@ -100,34 +151,69 @@ pub(crate) async fn run_streaming(
         program: program.clone(),
         source,
     })?;
+    let pid = child.id();
+    let mut group = GroupKill(pid.and_then(|p| Pid::from_raw(i32::try_from(p).ok()?)));
     let mut tail: Vec<String> = Vec::new();
-    if let Some(stderr) = child.stderr.take() {
-        let mut reader = BufReader::new(stderr);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            let Some(n) = read_line_bounded(&mut reader, &mut buf, MAX_LINE_BYTES)
-                .await
-                .map_err(|e| RestoreError::io(format!("read the output of {name}"), e))?
-            else {
-                break;
-            };
-            let line = line_text(&buf, n);
-            let line = line.as_str();
-            on_line(line);
-            if !is_chatter(line) {
-                tracing::warn!(program = name, "{line}");
-                tail.push(line.to_owned());
-                if tail.len() > 8 {
-                    tail.remove(0);
+    let stderr = child.stderr.take();
+    let work = async {
+        if let Some((step, pause)) = &ctl.pause {
+            group.kill(Signal::STOP);
+            pause(*step, pid).await;
+            group.kill(Signal::CONT);
+        }
+        if let Some(stderr) = stderr {
+            let mut reader = BufReader::new(stderr);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                let Some(n) = read_line_bounded(&mut reader, &mut buf, MAX_LINE_BYTES)
+                    .await
+                    .map_err(|e| RestoreError::io(format!("read the output of {name}"), e))?
+                else {
+                    break;
+                };
+                let line = line_text(&buf, n);
+                let line = line.as_str();
+                on_line(line);
+                if !is_chatter(line) {
+                    tracing::warn!(program = name, "{line}");
+                    tail.push(line.to_owned());
+                    if tail.len() > 8 {
+                        tail.remove(0);
+                    }
                 }
             }
         }
-    }
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| RestoreError::io(format!("wait for {name}"), e))?;
+        child
+            .wait()
+            .await
+            .map_err(|e| RestoreError::io(format!("wait for {name}"), e))
+    };
+    let finished = match &ctl.cancel {
+        Some(c) => tokio::select! {
+            biased;
+            () = c.cancelled() => None,
+            r = work => Some(r),
+        },
+        None => Some(work.await),
+    };
+    let Some(status) = finished else {
+        tracing::info!(program = name, "interrupted: killing its process group");
+        group.kill(Signal::KILL);
+        let _ = child.wait().await;
+        if let Some(p) = group.0.take() {
+            group_gone(p).await;
+        }
+        return Err(RestoreError::Interrupted {
+            step: Step::Preflight,
+            swapped: false,
+            left_behind: Vec::new(),
+        });
+    };
+    // An error reading its output or waiting for it: the group is killed on return.
+    let status = status?;
+    // Reaped: the group id may be reused from now on.
+    group.0 = None;
     if status.success() {
         Ok(())
     } else {
@@ -150,6 +236,7 @@ pub(crate) async fn list_toc(bin_dir: Option<&Path>, dump: &Path) -> Result<Stri
         .arg("-l")
         .arg(dump)
         .stdin(Stdio::null())
+        .process_group(0)
         .kill_on_drop(true)
         .output()
         .await
@@ -278,9 +365,14 @@ mod tests {
         cmd.arg("-c")
             .arg("head -c 4194304 /dev/zero | tr '\\0' y >&2; echo >&2; echo 'pg_restore: error: boom' >&2; exit 3");
         let mut seen = Vec::new();
-        let err = run_streaming(cmd, "tool", |l| seen.push(l.to_owned()))
-            .await
-            .unwrap_err();
+        let err = run_streaming(
+            cmd,
+            "tool",
+            |l| seen.push(l.to_owned()),
+            &Control::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(seen.iter().all(|l| l.len() < MAX_LINE_BYTES + 100));
         let cut = seen.iter().find(|l| l.starts_with('y')).unwrap();
         assert!(
@@ -297,6 +389,51 @@ mod tests {
         };
         assert!(stderr_tail.contains("boom"));
         assert!(stderr_tail.len() < 8 * (MAX_LINE_BYTES + 100));
+    }
+
+    /// Processes of group `pgid` that are not zombies (`/proc/<pid>/stat`: state, ppid, pgrp).
+    fn live_members(pgid: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let rest: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+                .split_whitespace()
+                .collect();
+            if rest[2].parse::<u32>().ok() == Some(pgid) && rest[0] != "Z" {
+                out.push(pid);
+            }
+        }
+        out
+    }
+
+    /// An interrupt kills the tool's whole process group (the tool and the workers it
+    /// started), reaps it, and says so; the tool is stopped (`SIGSTOP`) by the pause, so it
+    /// is surely running when the token fires.
+    #[tokio::test]
+    async fn an_interrupt_kills_the_whole_group() {
+        let token = CancelToken::new();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let (t, s) = (token.clone(), std::sync::Arc::clone(&seen));
+        let pause: PauseFn = std::sync::Arc::new(move |_, pid| {
+            *s.lock().unwrap() = pid;
+            t.cancel();
+            Box::pin(std::future::pending())
+        });
+        let ctl = Control {
+            cancel: Some(token),
+            pause: Some((Step::Restore, pause)),
+        };
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg("sleep 300 & sleep 300 & wait");
+        let err = run_streaming(cmd, "tool", |_| {}, &ctl).await.unwrap_err();
+        assert!(matches!(err, RestoreError::Interrupted { .. }), "{err:?}");
+        let pgid = seen.lock().unwrap().expect("the pause saw the tool's pid");
+        assert_eq!(live_members(pgid), Vec::<u32>::new());
     }
 
     #[test]

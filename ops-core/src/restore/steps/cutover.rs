@@ -18,7 +18,13 @@ pub(super) async fn carry_settings(cx: &Ctx<'_>, st: &mut State) -> Result<(), R
         None => None,
     };
     if let Some(s) = &qa_now {
-        for statement in settings::apply_statements(s, next, cx.current_user) {
+        // QA's comment is given after the swap: until then the copy keeps the marker that
+        // lets a later run remove it if this one is killed (`leftovers.rs`).
+        let s = settings::DbSettings {
+            comment: None,
+            ..s.clone()
+        };
+        for statement in settings::apply_statements(&s, next, cx.current_user) {
             exec(
                 admin,
                 &statement,
@@ -61,6 +67,15 @@ pub(super) async fn swap(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
     cancel_downtime(job.downtime.as_deref(), downtime_id).await;
     let swap_window = swapped?;
     tracing::info!(database = qa, previous = ?prev, ?swap_window, "swapped");
+    // The copy's marker comment gives way to QA's (or to none).
+    let comment = st.qa_now.as_ref().and_then(|s| s.comment.clone());
+    let statement = match &comment {
+        Some(c) => sql::comment(qa, c),
+        None => sql::clear_comment(qa),
+    };
+    if let Err(e) = exec(cx.admin, &statement, "give QA its comment").await {
+        tracing::warn!(database = qa, error = %e, "could not set QA's comment after the swap");
+    }
     st.swap_window = swap_window;
     st.previous = prev;
     Ok(())

@@ -7,7 +7,7 @@ use super::super::error::RestoreError;
 use super::super::server::PgServer;
 use super::super::toc::Toc;
 use super::super::verify::{self, RowCountManifest};
-use super::super::{DumpSource, RestoreJob, RowCounts, sql, tools};
+use super::super::{DumpSource, RestoreJob, RowCounts, Step, leftovers, sql, tools};
 use super::{Ctx, Expected, State};
 
 /// `pg_dump` a live source into a fresh work folder, with counts from the same snapshot.
@@ -16,17 +16,20 @@ pub(super) async fn dump(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
         return Ok(()); // the table skips Dump for a file
     };
     let mut b = tempfile::Builder::new();
-    b.prefix("ops-restore-");
-    let dir = match &cx.job.options.work_dir {
-        Some(w) => b.tempdir_in(w),
-        None => b.tempdir(),
-    }
-    .map_err(|e| RestoreError::io("create the work directory", e))?;
-    let path = dir.path().join("dump");
-    let manifest = dump_live(cx.job, server, database, &path).await?;
-    manifest.save(&dir.path().join("rowcounts.json"))?;
-    st.snapshot_counts = Some(manifest);
+    b.prefix(leftovers::DUMP_PREFIX);
+    let dir = b
+        .tempdir_in(leftovers::work_parent(cx.job))
+        .map_err(|e| RestoreError::io("create the work directory", e))?;
+    // The marker first: a run killed from here on leaves a folder a later run may remove.
+    std::fs::write(dir.path().join(leftovers::OWNER_FILE), cx.owner.file_text())
+        .map_err(|e| RestoreError::io("mark the work directory", e))?;
+    let folder = dir.path().to_path_buf();
+    let path = folder.join("dump");
+    // Held by the state at once: an interrupt mid-dump removes it.
     st.workdir = Some(dir);
+    let manifest = dump_live(cx.job, server, database, &path).await?;
+    manifest.save(&folder.join("rowcounts.json"))?;
+    st.snapshot_counts = Some(manifest);
     st.dump_path = path;
     Ok(())
 }
@@ -134,7 +137,11 @@ async fn dump_live(
         opts.dump_compression,
         Some(&snap),
     );
-    let dump = tools::run_streaming(cmd, "pg_dump", |_| {});
+    let ctl = tools::Control {
+        cancel: job.cancel.clone(),
+        pause: job.pause.clone().map(|p| (Step::Dump, p)),
+    };
+    let dump = tools::run_streaming(cmd, "pg_dump", |_| {}, &ctl);
     let counts = async {
         let tables = verify::user_tables(&tx).await?;
         let mut out = BTreeMap::new();
@@ -148,9 +155,8 @@ async fn dump_live(
             tables: out,
         })
     };
-    let (dumped, manifest) = tokio::join!(dump, counts);
-    dumped?;
-    let manifest = manifest?;
+    // The first failure (or an interrupt of `pg_dump`) ends both.
+    let ((), manifest) = tokio::try_join!(dump, counts)?;
     tx.commit()
         .await
         .map_err(|e| RestoreError::pg("close the dump snapshot", e))?;

@@ -6,16 +6,22 @@ use std::time::Duration;
 
 use super::super::error::RestoreError;
 use super::super::sql::{self, exec};
-use super::super::{Progress, swap, toc, tools, verify};
+use super::super::{Progress, Step, toc, tools, verify};
 use super::{Ctx, State};
 
-/// Drop a leftover working copy, create an empty one from `template0`.
+/// Create an empty working copy from `template0` and mark it as this run's (a leftover of
+/// a killed run was removed by the preflight; an unmarked one refused it).
 pub(super) async fn prepare(cx: &Ctx<'_>, _: &mut State) -> Result<(), RestoreError> {
-    swap::drop_database(cx.admin, cx.next).await?;
     exec(
         cx.admin,
         &sql::create_database(cx.next),
         "create the working copy",
+    )
+    .await?;
+    exec(
+        cx.admin,
+        &sql::comment(cx.next, &cx.owner.comment(&cx.job.qa)),
+        "mark the working copy as this run's",
     )
     .await
 }
@@ -41,15 +47,24 @@ pub(super) async fn restore(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreE
     };
     let done_l = Arc::clone(&done);
     let bytes_l = Arc::clone(&bytes);
-    let child = tools::run_streaming(cmd, "pg_restore", |line| {
-        if let Some(id) = toc::done_item(line) {
-            if items.contains(&id) && seen.insert(id) {
-                let n = done_l.fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::debug!(items_done = n, items_total = total, "{line}");
-                report(n, bytes_l.load(Ordering::Relaxed));
+    let ctl = tools::Control {
+        cancel: cx.job.cancel.clone(),
+        pause: cx.job.pause.clone().map(|p| (Step::Restore, p)),
+    };
+    let child = tools::run_streaming(
+        cmd,
+        "pg_restore",
+        |line| {
+            if let Some(id) = toc::done_item(line) {
+                if items.contains(&id) && seen.insert(id) {
+                    let n = done_l.fetch_add(1, Ordering::Relaxed) + 1;
+                    tracing::debug!(items_done = n, items_total = total, "{line}");
+                    report(n, bytes_l.load(Ordering::Relaxed));
+                }
             }
-        }
-    });
+        },
+        &ctl,
+    );
     tokio::pin!(child);
     let mut tick = tokio::time::interval(opts.progress_interval.max(Duration::from_millis(50)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -27,6 +27,7 @@ use tokio_postgres::Client;
 pub(super) use preflight::preflight;
 
 use super::error::RestoreError;
+use super::leftovers::Owner;
 use super::settings::DbSettings;
 use super::toc::Toc;
 use super::verify::RowCountManifest;
@@ -41,6 +42,8 @@ pub(super) struct Ctx<'a> {
     pub(super) next: &'a str,
     /// The connected role.
     pub(super) current_user: &'a str,
+    /// This run, as its markers name it (working copy comment, dump folder file).
+    pub(super) owner: &'a Owner,
 }
 
 impl Ctx<'_> {
@@ -125,6 +128,11 @@ impl State {
         }
     }
 
+    /// The Dump step's work folder, for the runner's cleanup to remove.
+    pub(super) fn take_workdir(&mut self) -> Option<tempfile::TempDir> {
+        self.workdir.take()
+    }
+
     /// The session on the working copy, opened if there is none.
     async fn copy_session(&mut self, cx: &Ctx<'_>) -> Result<&Client, RestoreError> {
         let client = match self.copy.take() {
@@ -145,6 +153,7 @@ impl State {
             swap_window: self.swap_window,
             total: Duration::ZERO,
             steps: Vec::new(),
+            leftovers_removed: Vec::new(),
         }
     }
 }
