@@ -46,7 +46,12 @@ pub(super) async fn run(job: &RestoreJob) -> Result<RestoreReport, RestoreError>
         next: &next,
         current_user: &session.user,
     };
-    let outcome = run_table(&mut run, &cx, State::new(job, session.qa)).await;
+    let outcome = run_table(
+        &mut run,
+        &cx,
+        State::new(job, session.qa, session.plan.working_copy_locale),
+    )
+    .await;
     let result = match outcome {
         Ok(mut report) => {
             report.total = started.elapsed();

@@ -9,12 +9,13 @@ use super::super::sql::{self, exec};
 use super::super::{Progress, swap, toc, tools, verify};
 use super::{Ctx, State};
 
-/// Drop a leftover working copy, create an empty one from `template0`.
-pub(super) async fn prepare(cx: &Ctx<'_>, _: &mut State) -> Result<(), RestoreError> {
+/// Drop a leftover working copy, create an empty one from `template0` with the encoding and
+/// locale the plan chose (QA's).
+pub(super) async fn prepare(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreError> {
     swap::drop_database(cx.admin, cx.next).await?;
     exec(
         cx.admin,
-        &sql::create_database(cx.next),
+        &sql::create_database(cx.next, st.locale.as_ref()),
         "create the working copy",
     )
     .await
