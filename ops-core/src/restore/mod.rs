@@ -4,11 +4,15 @@
 //!
 //! 1. **Preflight** — guards (target is not the source, does not look like
 //!    production, is not a template nor the connected database), privileges
-//!    (`CREATEDB`, ownership of QA, `pg_signal_backend`), and a Postgres
-//!    advisory lock so that two restores of the same QA cannot overlap.
+//!    (`CREATEDB`, ownership of QA, `pg_signal_backend`), the [`Plan`] (is a live
+//!    source QA itself; the working copy's encoding and locale; does it fit), and a
+//!    Postgres advisory lock so that two restores of the same QA cannot overlap.
+//!    Nothing is written before all of these pass; [`RestoreJob::plan`] runs the same
+//!    reads for a dry run.
 //! 2. **Dump** (only for [`DumpSource::Database`]) — `pg_dump -Fd -Z1 -j N` to
 //!    local disk, row counts taken in the same snapshot.
-//! 3. **Restore** into `<qa>_next`, created from `template0`, with
+//! 3. **Restore** into `<qa>_next`, created from `template0` with QA's encoding and
+//!    locale (see below), with
 //!    `pg_restore --exit-on-error -j N --no-owner --no-acl`. Progress (items
 //!    of the table of contents, bytes) goes to `tracing` and to the callback
 //!    set with [`RestoreJob::on_progress`].
@@ -30,11 +34,45 @@
 //! Any failure before the swap drops `<qa>_next` and leaves QA exactly as it
 //! was; a failure during the swap rolls the renames back and reopens QA.
 //!
+//! ## Same server, any spelling
+//! A live source ([`DumpSource::Database`]) that is QA itself is refused
+//! ([`Guard::SourceIsTarget`]) before anything is written. Servers are compared by their
+//! system identifier (`pg_control_system()`) and databases by oid, not by the host text of the
+//! connection strings: `localhost`, `127.0.0.1`, `::1`, the unix socket folder and a second
+//! listen address are one server. A physical replica shares its primary's identifier and
+//! oids, so a replica of QA counts as QA. A dump file comes from no server: nothing to
+//! compare. `pg_control_system()` is executable by every role on a stock server (checked on
+//! PostgreSQL 15); where it was revoked the run stops with
+//! [`Privilege::ServerIdentity`] rather than guess.
+//!
+//! ## Encoding and locale
+//! `CREATE DATABASE` alone sets a database's encoding, locale provider, `LC_COLLATE`,
+//! `LC_CTYPE` and ICU (or builtin) locale, and `ORDER BY` on text, unique indexes on text and
+//! `lower()`/`upper()` follow them. The working copy gets **QA's** ([`LocaleFrom::Qa`]), not
+//! production's: QA's applications and tests were written against QA's ordering, and a
+//! restore that changed it under them (an ICU `en` QA turned into libc `C.UTF-8`) breaks them
+//! silently. `pg_restore` loads any source into it (text is converted to QA's encoding; a
+//! character QA's encoding cannot hold fails the restore, QA untouched). When QA does not exist
+//! yet the copy takes the live source's ([`LocaleFrom::Source`]), or the cluster's defaults
+//! for a dump file ([`LocaleFrom::ClusterDefault`]). A difference between the source's and
+//! QA's is listed in [`Plan::locale_differences`], logged as a warning by a run and shown by
+//! the restore binary's `--dry-run`.
+//!
+//! ## Free space
+//! When QA's server is local (its data directory is readable from this process and is that
+//! server's), the run refuses to start if the data directory's file system has less room
+//! than the working copy is estimated to take ([`RestoreError::InsufficientSpace`], with both
+//! figures): the live source's size or the dump's size times a documented factor (see
+//! [`space`]). Otherwise the check is skipped and [`Plan::space`] says why;
+//! [`RestoreOptions::space_check`] gives the free bytes for a remote server, or turns the
+//! check off.
+//!
 //! ## Privileges
 //! A superuser works. The least privilege is a role with `CREATEDB`, member of
 //! `pg_signal_backend`, owning QA (or member of its owner role) and `CONNECT`
 //! on the maintenance database. `ALTER ROLE … IN DATABASE` settings of other
-//! roles also need `CREATEROLE`. Such a role cannot terminate superuser
+//! roles also need `CREATEROLE`. The free-space check reads `data_directory`, which needs
+//! superuser or `pg_read_all_settings` (without it the check is skipped, said in the plan). Such a role cannot terminate superuser
 //! sessions: the swap then fails with [`RestoreError::SessionsRemain`] naming
 //! them, and QA is reopened unchanged.
 //!
