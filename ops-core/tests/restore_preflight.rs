@@ -371,3 +371,54 @@ async fn the_working_copy_must_fit() {
         plan.space
     );
 }
+
+/// Where `pg_control_system()` was revoked, a live source cannot be told apart from QA: the
+/// run stops with the privilege it needs rather than guess; a dump file needs no such check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_identity_that_cannot_be_read_stops_the_run() {
+    let c = cluster();
+    dump(&c);
+    let qa = "pf_noid_qa";
+    make_qa(&c, qa);
+    // Revoked in the maintenance database (function privileges are per database), where QA's
+    // side is read; superusers (every other test here) are not affected.
+    c.psql(
+        "postgres",
+        &format!(
+            "CREATE ROLE pf_noid LOGIN CREATEDB IN ROLE pg_signal_backend; \
+             ALTER DATABASE {qa} OWNER TO pf_noid; \
+             REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC"
+        ),
+    );
+    let live = RestoreJob::new(
+        c.server_as("pf_noid"),
+        qa,
+        DumpSource::Database {
+            server: c.server_as("pf_noid"),
+            database: "pf_shop".into(),
+        },
+    )
+    .options(options(&c))
+    .plan()
+    .await;
+    let file = RestoreJob::new(
+        c.server_as("pf_noid"),
+        qa,
+        DumpSource::File(dump(&c).clone()),
+    )
+    .options(options(&c))
+    .plan()
+    .await;
+    c.psql(
+        "postgres",
+        "GRANT EXECUTE ON FUNCTION pg_control_system() TO PUBLIC",
+    );
+    let err = restore_err(live.unwrap_err());
+    assert!(
+        matches!(&err, RestoreError::MissingPrivilege { privilege: ops_core::restore::Privilege::ServerIdentity { server }, .. }
+            if server == "QA"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("pg_control_system()"), "{err}");
+    assert!(file.is_ok(), "{file:?}");
+}
