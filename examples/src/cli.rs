@@ -151,6 +151,7 @@ pub fn classify(e: &ops_core::Error) -> ExitKind {
             | R::Config(_)
             | R::InvalidDump(_)
             | R::MissingPrivilege { .. }
+            | R::InsufficientSpace { .. }
             | R::NoPrevious(_) => ExitKind::BadInput,
             R::Postgres { .. } | R::Tool { .. } | R::Verification(_) | R::SessionsRemain { .. } => {
                 ExitKind::Provider
@@ -325,5 +326,18 @@ mod tests {
         assert_eq!(ExitKind::Interrupted { signal: 15 }.code(), 143);
         let e: CliError = ops_core::Error::Precondition("x".into()).into();
         assert_eq!(e.kind(), ExitKind::BadInput);
+    }
+
+    /// Issue #19: not enough room for the working copy is a refusal (exit 2), like the guards.
+    #[test]
+    fn insufficient_space_is_a_refusal() {
+        let e = ops_core::restore::RestoreError::InsufficientSpace {
+            working_copy: "qa_next".into(),
+            location: "/var/lib/postgresql/15/main".into(),
+            needed: 2 << 30,
+            available: 1 << 30,
+            estimated_from: "the dump's size".into(),
+        };
+        assert_eq!(classify(&e.into()), ExitKind::BadInput);
     }
 }

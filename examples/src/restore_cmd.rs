@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use ops_core::restore::{
-    CancelToken, CheckQuery, DumpSource, PgServer, Progress as RestoreProgress, RestoreError,
-    RestoreJob, RestoreOptions, RestoreReport, RollbackOptions, SqlScript, rollback,
+    CancelToken, CheckQuery, DumpSource, LocaleFrom, PgServer, Plan, Progress as RestoreProgress,
+    RestoreError, RestoreJob, RestoreOptions, RestoreReport, RollbackOptions, SpaceCheck,
+    SpaceOutcome, SqlScript, rollback,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -35,6 +36,15 @@ pub struct QaArgs {
     /// Run on a throwaway local PostgreSQL cluster with a seeded "production" database `shop`.
     #[arg(long)]
     pub sandbox: bool,
+    /// A QA database or host name the production guard lets through although it looks like
+    /// production (`qa_live_demo`); repeatable, or comma-separated in the environment.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "RESTORE_GUARD_ALLOW",
+        value_delimiter = ','
+    )]
+    pub guard_allow: Vec<String>,
 }
 
 /// Flags of `restore`.
@@ -71,6 +81,22 @@ pub struct RestoreArgs {
     /// Print what would be done and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// The free-space check before anything is written: `auto` (measure the data directory
+    /// when the server is local), `off`, or the free bytes where the copy will go.
+    #[arg(long, value_name = "auto|off|BYTES", env = "RESTORE_SPACE_CHECK", default_value = "auto", value_parser = parse_space_check)]
+    pub space_check: SpaceCheck,
+}
+
+/// `auto`, `off` or a number of bytes.
+fn parse_space_check(s: &str) -> Result<SpaceCheck, String> {
+    match s {
+        "auto" => Ok(SpaceCheck::Auto),
+        "off" => Ok(SpaceCheck::Off),
+        n => n
+            .parse()
+            .map(SpaceCheck::Available)
+            .map_err(|_| format!("`{n}` is not `auto`, `off` or a number of bytes")),
+    }
 }
 
 /// `restore` subcommands.
@@ -304,6 +330,30 @@ fn with_test_pause(job: RestoreJob) -> RestoreJob {
     })
 }
 
+/// Where the working copy's locale comes from, for the dry run.
+fn locale_from(plan: &Plan) -> &'static str {
+    match plan.locale_from {
+        LocaleFrom::Qa => "QA",
+        LocaleFrom::Source => "the source",
+        _ => "cluster defaults",
+    }
+}
+
+/// The free-space check, for the dry run's JSON.
+fn space_json(space: &SpaceOutcome) -> serde_json::Value {
+    match space {
+        SpaceOutcome::Enough {
+            location,
+            needed,
+            available,
+        } => {
+            json!({"checked": true, "location": location, "needed_bytes": needed, "available_bytes": available})
+        }
+        SpaceOutcome::Skipped(why) => json!({"checked": false, "skipped": why}),
+        other => json!({"checked": false, "skipped": other.to_string()}),
+    }
+}
+
 /// Run a prepared job with a progress display; returns the report.
 pub async fn run_job(job: RestoreJob) -> Result<RestoreReport, CliError> {
     run_job_with(job, None).await
@@ -412,8 +462,13 @@ pub async fn run(
         keep_previous: args.keep_previous,
         bin_dir: args.bin_dir.clone(),
         progress_interval: Duration::from_millis(250),
+        space_check: args.space_check,
         ..RestoreOptions::default()
     };
+    options
+        .production_guard
+        .allow
+        .extend(args.qa.guard_allow.iter().map(|n| n.trim().to_owned()));
     if let Some(j) = args.jobs {
         if j == 0 {
             return Err(CliError::bad_input("--jobs must be at least 1"));
@@ -495,6 +550,10 @@ pub async fn run(
     let job = RestoreJob::new(qa_server.clone(), args.qa.qa_db.clone(), source.clone())
         .options(options.clone());
     if args.dry_run {
+        // The same reads and refusals as a run's preflight; nothing is written.
+        let found = job.plan().await.map_err(|e| {
+            CliError::from_workflow("the dry run's preflight failed (nothing was changed)", e)
+        })?;
         let src = match &source {
             DumpSource::File(p) => format!("dump file {}", p.display()),
             DumpSource::Database { server, database } => {
@@ -516,6 +575,11 @@ pub async fn run(
             "sanitize": options.sanitize.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
             "checks": options.checks.len(),
             "keep_previous": options.keep_previous,
+            "qa_exists": found.qa_exists,
+            "working_copy_locale": found.working_copy_locale.as_ref().map(ToString::to_string),
+            "locale_from": locale_from(&found),
+            "locale_differences": found.locale_differences,
+            "free_space": space_json(&found.space),
             "steps": ["preflight", "dump (live source only)", "restore into working copy", "verify", "sanitize", "analyze", "checks", "carry settings", "swap", "prune"],
         });
         if args.qa.json {
@@ -531,6 +595,18 @@ pub async fn run(
                 args.qa.qa_db,
                 options.keep_previous
             ));
+            crate::emit(format!(
+                "working copy's encoding and locale: {} (from {})",
+                found
+                    .working_copy_locale
+                    .as_ref()
+                    .map_or_else(|| "the cluster's defaults".to_owned(), ToString::to_string),
+                locale_from(&found)
+            ));
+            for d in &found.locale_differences {
+                crate::emit(format!("locale differs, QA's is kept: {d}"));
+            }
+            crate::emit(format!("free space: {}", found.space));
         }
         return Ok(());
     }
@@ -588,7 +664,12 @@ async fn run_rollback(
     } else {
         qa_server(&qa, secrets)?
     };
-    let report = rollback(&server, &qa.qa_db, &RollbackOptions::default())
+    let mut options = RollbackOptions::default();
+    options
+        .production_guard
+        .allow
+        .extend(qa.guard_allow.iter().map(|n| n.trim().to_owned()));
+    let report = rollback(&server, &qa.qa_db, &options)
         .await
         .map_err(|e| CliError::from_workflow(format!("rollback of `{}` failed", qa.qa_db), e))?;
     if let Some(sig) = interrupt.received() {

@@ -39,6 +39,8 @@ fn restore() -> Command {
         "PGSSLMODE",
         "PGSSLROOTCERT",
         "RUST_LOG",
+        "RESTORE_GUARD_ALLOW",
+        "RESTORE_SPACE_CHECK",
     ] {
         c.env_remove(v);
     }
@@ -219,8 +221,11 @@ fn unreachable_server_is_a_provider_error_without_the_password() {
     );
 }
 
+/// A dry run runs the preflight's reads (guards, source identity, locale, free space) and
+/// writes nothing: with the server unreachable it fails like a run would (exit 3), without
+/// the password.
 #[test]
-fn dry_run_changes_nothing_and_says_so() {
+fn dry_run_needs_the_server_and_never_shows_the_password() {
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("prod.dump");
     std::fs::write(&dump, b"PGDMP").unwrap();
@@ -233,16 +238,75 @@ fn dry_run_changes_nothing_and_says_so() {
         )
         .output()
         .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("dry run's preflight failed"), "{stderr}");
+    assert!(!stderr.contains("s3cr3t-qa-pw") && out.stdout.is_empty());
+}
+
+/// Issue #19: the dry run's plan shows the working copy's locale (QA's), how the source's
+/// differs, and the free-space check (the sandbox's data directory is local).
+#[test]
+fn dry_run_shows_the_locale_and_the_free_space() {
+    let tmp = binary_tmp();
+    let out = restore()
+        .args(["--sandbox", "--dry-run", "--json"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(!text.contains("s3cr3t-qa-pw"));
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is only JSON");
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["working_copy"], "qa_next");
+    assert_eq!(v["qa_exists"], true);
+    assert_eq!(v["locale_from"], "QA");
+    assert!(
+        v["working_copy_locale"]
+            .as_str()
+            .unwrap()
+            .starts_with("encoding UTF8"),
+        "{v}"
+    );
+    assert_eq!(v["locale_differences"], serde_json::json!([]));
+    assert_eq!(v["free_space"]["checked"], true, "{v}");
+    assert!(v["free_space"]["available_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(entries(tmp.path()), Vec::<String>::new());
+}
+
+/// Issue #19: a QA named like production is refused (exit 2) unless allowed by name.
+#[test]
+fn a_production_looking_qa_needs_the_allow_list() {
+    let tmp = binary_tmp();
+    let out = restore()
+        .args(["--sandbox", "--dry-run", "--qa-db", "qa_live2"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("looks like production") && stderr.contains("RESTORE_GUARD_ALLOW"),
+        "{stderr}"
+    );
+    let out = restore()
+        .args(["--sandbox", "--dry-run", "--qa-db", "qa_live2"])
+        .env("RESTORE_GUARD_ALLOW", "other,qa_live2")
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("from the source"), "{text}");
+    assert!(text.contains("free space: about"), "{text}");
+    assert_eq!(entries(tmp.path()), Vec::<String>::new());
 }
 
 /// Issue #17 item 2: the binary built the README's way (`cargo … -p ops-examples`, no

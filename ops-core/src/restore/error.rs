@@ -85,6 +85,27 @@ pub enum RestoreError {
         /// `pid N (user): reason` per remaining session.
         sessions: Vec<String>,
     },
+    /// The QA server's data directory lacks room for the working copy; nothing was changed.
+    #[error(
+        "not enough free space for the working copy `{working_copy}` on {location}: about {} \
+         needed (estimated from {estimated_from}), {} available; free space there, or give \
+         the free bytes yourself or turn the check off (RestoreOptions::space_check; the \
+         restore binary: --space-check)",
+        super::space::human(*.needed),
+        super::space::human(*.available)
+    )]
+    InsufficientSpace {
+        /// The working copy, `<qa>_next`.
+        working_copy: String,
+        /// Where the free space was measured: the data directory, or the figure given.
+        location: String,
+        /// Estimated size of the working copy, bytes.
+        needed: u64,
+        /// Free bytes there.
+        available: u64,
+        /// What the estimate is based on and the factor used.
+        estimated_from: String,
+    },
     /// `rollback` found no previous copy to swap back.
     #[error("no previous copy of `{0}` to roll back to")]
     NoPrevious(String),
@@ -153,7 +174,8 @@ pub enum Guard {
     /// The target's database or host name looks like production
     /// ([`ProductionGuard`](super::ProductionGuard)).
     Production,
-    /// The target is the source database (same name on the same server).
+    /// The target is the source database: the same database (oid) on the same server
+    /// (system identifier), however the connection strings spell the host.
     SourceIsTarget,
     /// The target is the maintenance database the workflow connects to.
     MaintenanceDatabase,
@@ -193,6 +215,12 @@ pub enum Privilege {
         /// The connected role.
         role: String,
     },
+    /// `EXECUTE` on `pg_control_system()`, to read a server's system identifier and tell
+    /// whether the source and QA are the same server.
+    ServerIdentity {
+        /// Which server: `source` or `QA`.
+        server: String,
+    },
     /// The server refused a statement (`insufficient_privilege`); its message.
     Denied(String),
 }
@@ -211,6 +239,11 @@ impl fmt::Display for Privilege {
                 )
             }
             Self::CreateRole { role } => write!(f, "CREATEROLE (role `{role}`)"),
+            Self::ServerIdentity { server } => write!(
+                f,
+                "EXECUTE on pg_control_system() on the {server} server (a stock server grants \
+                 it to every role; GRANT EXECUTE ON FUNCTION pg_control_system() TO <role>)"
+            ),
             Self::Denied(message) => f.write_str(message),
         }
     }

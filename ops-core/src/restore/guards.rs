@@ -17,7 +17,7 @@ pub(crate) fn target(
 ) -> Result<(), RestoreError> {
     validate_name("QA database", qa)?;
     guard.check("database", qa)?;
-    for host in server.host_names() {
+    for host in server.tcp_host_names() {
         guard.check("host", &host)?;
     }
     if server.maintenance_db() == qa {
@@ -51,6 +51,40 @@ pub(crate) fn source_is_not_target(
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Which database on which server: the server's system identifier
+/// (`pg_control_system()`) and the database's oid (`None`: it does not exist).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DbIdentity {
+    pub(crate) system: String,
+    pub(crate) oid: Option<i64>,
+}
+
+/// A live source must not be QA itself, however either connection string spells the host
+/// (`localhost`, `127.0.0.1`, `::1`, a unix socket, a second listen address): the same
+/// system identifier and the same database oid are the same database. (A physical replica
+/// shares its primary's identifier and oids: a replica of QA is QA, refused too.)
+pub(crate) fn source_is_not_target_by_identity(
+    qa: &str,
+    qa_id: &DbIdentity,
+    source_db: &str,
+    source_id: &DbIdentity,
+) -> Result<(), RestoreError> {
+    if qa_id.system == source_id.system && qa_id.oid.is_some() && qa_id.oid == source_id.oid {
+        return Err(RestoreError::refused(
+            Guard::SourceIsTarget,
+            format!(
+                "the target `{qa}` is the source database `{source_db}`: the same database \
+                 (oid {}) on the same server (system identifier {}), whatever the two \
+                 connection strings call the host; restore into another QA database or from \
+                 another source",
+                qa_id.oid.unwrap_or_default(),
+                qa_id.system
+            ),
+        ));
     }
     Ok(())
 }
@@ -256,6 +290,38 @@ mod tests {
         assert!(source_is_not_target("qa", &qa_server, &other_db).is_ok());
         let file = DumpSource::File("/backups/qa.dump".into());
         assert!(source_is_not_target("qa", &qa_server, &file).is_ok());
+    }
+
+    #[test]
+    fn the_same_database_on_the_same_server_is_refused_whatever_the_names() {
+        let id = |system: &str, oid: Option<i64>| DbIdentity {
+            system: system.into(),
+            oid,
+        };
+        let qa = id("7715865561082912901", Some(16384));
+        // Same server, same oid: refused, even though the source is named differently
+        // (the names may differ only in spelling).
+        let err = source_is_not_target_by_identity("qa", &qa, "qa", &qa.clone()).unwrap_err();
+        assert!(
+            matches!(&err, RestoreError::Refused { guard: Guard::SourceIsTarget, detail }
+                if detail.contains("oid 16384") && detail.contains("7715865561082912901")),
+            "{err:?}"
+        );
+        // Same server, another database.
+        assert!(
+            source_is_not_target_by_identity(
+                "qa",
+                &qa,
+                "shop",
+                &id("7715865561082912901", Some(16385))
+            )
+            .is_ok()
+        );
+        // Another server, same oid (every cluster numbers from 16384).
+        assert!(source_is_not_target_by_identity("qa", &qa, "qa", &id("1", Some(16384))).is_ok());
+        // QA does not exist yet.
+        let none = id("7715865561082912901", None);
+        assert!(source_is_not_target_by_identity("qa", &none, "qa", &none).is_ok());
     }
 
     fn superuser() -> Role {

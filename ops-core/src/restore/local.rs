@@ -154,6 +154,11 @@ pub struct Options {
     /// unix socket stays plain), with a new CA and a server certificate for `127.0.0.1` and
     /// `localhost` made by the `openssl` command: [`Cluster::ca_file`] verifies it.
     pub tls: bool,
+    /// More addresses to listen on, besides `127.0.0.1` and the unix socket (e.g. `::1`,
+    /// `127.0.0.2`: every `127.x` address is loopback on Linux), each let in by
+    /// `pg_hba.conf` like `127.0.0.1` (`scram-sha-256`): one server reached under several
+    /// spellings.
+    pub extra_listen: Vec<String>,
 }
 
 /// A running throwaway cluster: stopped, and its folder deleted, on drop.
@@ -334,8 +339,21 @@ impl Cluster {
             std::fs::write(&hba, format!("hostnossl all all all reject\n{text}"))
                 .map_err(Error::io("write pg_hba.conf"))?;
         }
+        if !opts.extra_listen.is_empty() {
+            let hba = data.join("pg_hba.conf");
+            let mut text = std::fs::read_to_string(&hba).map_err(Error::io("read pg_hba.conf"))?;
+            for addr in &opts.extra_listen {
+                let bits = if addr.contains(':') { 128 } else { 32 };
+                text.push_str(&format!("host all all {addr}/{bits} scram-sha-256\n"));
+            }
+            std::fs::write(&hba, text).map_err(Error::io("write pg_hba.conf"))?;
+        }
+        let listen: Vec<&str> = std::iter::once("127.0.0.1")
+            .chain(opts.extra_listen.iter().map(String::as_str))
+            .collect();
         let conf = format!(
-            "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n{tls_conf}{}\n",
+            "\nport = {port}\nlisten_addresses = '{}'\nunix_socket_directories = '{}'\n{tls_conf}{}\n",
+            listen.join(","),
             dir.display(),
             opts.extra_conf
         );
@@ -465,6 +483,7 @@ mod tests {
             bin: Some(bin.path().to_path_buf()),
             extra_conf: String::new(),
             tls: false,
+            extra_listen: Vec::new(),
         })
         .unwrap_err();
         assert!(err.to_string().contains("initdb"), "{err}");

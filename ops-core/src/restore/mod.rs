@@ -4,12 +4,15 @@
 //!
 //! 1. **Preflight** — guards (target is not the source, does not look like
 //!    production, is not a template nor the connected database), privileges
-//!    (`CREATEDB`, ownership of QA, `pg_signal_backend`), and a Postgres
-//!    advisory lock so that two restores of the same QA cannot overlap; then what
-//!    killed runs left is removed (see [Interrupts](#interrupts)).
+//!    (`CREATEDB`, ownership of QA, `pg_signal_backend`), the [`Plan`] (is a live
+//!    source QA itself; the working copy's encoding and locale; does it fit), and a
+//!    Postgres advisory lock so that two restores of the same QA cannot overlap; then what
+//!    killed runs left is removed (see [Interrupts](#interrupts)). Nothing is written
+//!    before all of these pass; [`RestoreJob::plan`] runs the same reads for a dry run.
 //! 2. **Dump** (only for [`DumpSource::Database`]) — `pg_dump -Fd -Z1 -j N` to
 //!    local disk, row counts taken in the same snapshot.
-//! 3. **Restore** into `<qa>_next`, created from `template0`, with
+//! 3. **Restore** into `<qa>_next`, created from `template0` with QA's encoding and
+//!    locale (see below), with
 //!    `pg_restore --exit-on-error -j N --no-owner --no-acl`. Progress (items
 //!    of the table of contents, bytes) goes to `tracing` and to the callback
 //!    set with [`RestoreJob::on_progress`].
@@ -57,11 +60,45 @@
 //! folders in the work folder whose owner on this host is gone (never unmarked ones, nor
 //! another host's), logs each and lists them in [`RestoreReport::leftovers_removed`].
 //!
+//! ## Same server, any spelling
+//! A live source ([`DumpSource::Database`]) that is QA itself is refused
+//! ([`Guard::SourceIsTarget`]) before anything is written. Servers are compared by their
+//! system identifier (`pg_control_system()`) and databases by oid, not by the host text of the
+//! connection strings: `localhost`, `127.0.0.1`, `::1`, the unix socket folder and a second
+//! listen address are one server. A physical replica shares its primary's identifier and
+//! oids, so a replica of QA counts as QA. A dump file comes from no server: nothing to
+//! compare. `pg_control_system()` is executable by every role on a stock server (checked on
+//! PostgreSQL 15); where it was revoked the run stops with
+//! [`Privilege::ServerIdentity`] rather than guess.
+//!
+//! ## Encoding and locale
+//! `CREATE DATABASE` alone sets a database's encoding, locale provider, `LC_COLLATE`,
+//! `LC_CTYPE` and ICU (or builtin) locale, and `ORDER BY` on text, unique indexes on text and
+//! `lower()`/`upper()` follow them. The working copy gets **QA's** ([`LocaleFrom::Qa`]), not
+//! production's: QA's applications and tests were written against QA's ordering, and a
+//! restore that changed it under them (an ICU `en` QA turned into libc `C.UTF-8`) breaks them
+//! silently. `pg_restore` loads any source into it (text is converted to QA's encoding; a
+//! character QA's encoding cannot hold fails the restore, QA untouched). When QA does not exist
+//! yet the copy takes the live source's ([`LocaleFrom::Source`]), or the cluster's defaults
+//! for a dump file ([`LocaleFrom::ClusterDefault`]). A difference between the source's and
+//! QA's is listed in [`Plan::locale_differences`], logged as a warning by a run and shown by
+//! the restore binary's `--dry-run`.
+//!
+//! ## Free space
+//! When QA's server is local (its data directory is readable from this process and is that
+//! server's), the run refuses to start if the data directory's file system has less room
+//! than the working copy is estimated to take ([`RestoreError::InsufficientSpace`], with both
+//! figures): the live source's size or the dump's size times a documented factor (see
+//! [`space`]). Otherwise the check is skipped and [`Plan::space`] says why;
+//! [`RestoreOptions::space_check`] gives the free bytes for a remote server, or turns the
+//! check off.
+//!
 //! ## Privileges
 //! A superuser works. The least privilege is a role with `CREATEDB`, member of
 //! `pg_signal_backend`, owning QA (or member of its owner role) and `CONNECT`
 //! on the maintenance database. `ALTER ROLE … IN DATABASE` settings of other
-//! roles also need `CREATEROLE`. Such a role cannot terminate superuser
+//! roles also need `CREATEROLE`. The free-space check reads `data_directory`, which needs
+//! superuser or `pg_read_all_settings` (without it the check is skipped, said in the plan). Such a role cannot terminate superuser
 //! sessions: the swap then fails with [`RestoreError::SessionsRemain`] naming
 //! them, and QA is reopened unchanged.
 //!
@@ -97,8 +134,10 @@ mod error;
 mod guards;
 mod leftovers;
 pub mod local;
+mod plan;
 mod server;
 mod settings;
+pub mod space;
 mod sql;
 mod steps;
 mod swap;
@@ -114,7 +153,10 @@ use std::time::Duration;
 
 pub use cancel::CancelToken;
 pub use error::{Guard, Privilege, RestoreError};
+pub use plan::{LocaleFrom, Plan};
 pub use server::PgServer;
+pub use settings::{DatabaseLocale, LocaleProvider};
+pub use space::{SpaceCheck, SpaceOutcome};
 pub use swap::{RollbackOptions, RollbackReport, rollback};
 pub use verify::{CheckQuery, RowCountManifest};
 
@@ -203,15 +245,36 @@ impl SqlScript {
 
 /// Refuses targets whose database name or host looks like production.
 ///
-/// Names are split on every non-alphanumeric character and compared, case
-/// insensitively, with `deny_tokens`: `app_prod` and `db-prod-1.example.com`
-/// match `prod`, `product_qa` does not.
+/// A name is split into tokens on every non-alphanumeric character and at every boundary
+/// between letters and digits (`db-prod01.example.com` → `db`, `prod`, `01`, `example`,
+/// `com`), lower-cased. A token matches a deny token when it **is** one or **starts with**
+/// one (`proddb`, `prodeu`, `livedata`, `prdapp`): `prod1`, `prod01`, `proddb`,
+/// `production2`, `app_live` and `orders-prd` are refused. Only a token's start counts, so
+/// `reproduction` passes; ordinary words that merely begin like a deny token
+/// ([`ProductionGuard::ORDINARY_WORDS`]: `product`, `products`, `produce`, `liver`…) pass
+/// too, because a QA database of a shop is often named after its products and refusing
+/// those would teach people to switch the guard off. A name that still matches and is
+/// really QA goes into [`allow`](Self::allow) (the restore binary: `--guard-allow` or
+/// `RESTORE_GUARD_ALLOW`). Unix socket directories are not checked: they name a local
+/// folder (often a random temp folder), not a server.
+///
+/// ```
+/// use ops_core::restore::ProductionGuard;
+/// let guard = ProductionGuard::default();
+/// assert!(guard.check("database", "proddb").is_err());
+/// assert!(guard.check("database", "products_qa").is_ok());
+/// let guard = ProductionGuard { allow: vec!["qa_live_demo".into()], ..ProductionGuard::default() };
+/// assert!(guard.check("database", "qa_live_demo").is_ok());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProductionGuard {
     /// `false` disables the guard.
     pub enabled: bool,
-    /// Tokens that mark production.
+    /// Tokens that mark production (matched as whole tokens or token prefixes).
     pub deny_tokens: Vec<String>,
+    /// Names (a database or host, compared whole and case-insensitively) that pass although
+    /// they match: the odd QA database named like production.
+    pub allow: Vec<String>,
 }
 
 impl Default for ProductionGuard {
@@ -221,34 +284,83 @@ impl Default for ProductionGuard {
             deny_tokens: ["prod", "production", "prd", "live", "primary"]
                 .map(String::from)
                 .to_vec(),
+            allow: Vec::new(),
         }
     }
 }
 
 impl ProductionGuard {
-    /// Fail if `value` (a database or host name) contains a deny token.
-    pub fn check(&self, what: &str, value: &str) -> Result<(), RestoreError> {
-        if !self.enabled {
-            return Ok(());
+    /// Ordinary words that begin like a deny token and do not mark production.
+    pub const ORDINARY_WORDS: &'static [&'static str] = &[
+        "product",
+        "products",
+        "productive",
+        "productivity",
+        "produce",
+        "producer",
+        "producers",
+        "prodigy",
+        "liver",
+        "lively",
+        "livelihood",
+        "livestock",
+        "livery",
+    ];
+
+    /// The first token of `value` that marks production, with the deny token it matched.
+    pub fn matching_token(&self, value: &str) -> Option<(String, String)> {
+        if !self.enabled || self.allow.iter().any(|a| a.eq_ignore_ascii_case(value)) {
+            return None;
         }
-        let lower = value.to_ascii_lowercase();
-        for token in lower.split(|c: char| !c.is_ascii_alphanumeric()) {
-            if self
-                .deny_tokens
-                .iter()
-                .any(|d| d.eq_ignore_ascii_case(token))
-            {
-                return Err(RestoreError::refused(
-                    Guard::Production,
-                    format!(
-                        "the target {what} `{value}` looks like production (token `{token}`); \
-                         disable or adjust RestoreOptions::production_guard if this is intended"
-                    ),
-                ));
+        tokens(value).into_iter().find_map(|token| {
+            if Self::ORDINARY_WORDS.contains(&token.as_str()) {
+                return None;
             }
-        }
-        Ok(())
+            self.deny_tokens
+                .iter()
+                .map(|d| d.to_ascii_lowercase())
+                .find(|d| !d.is_empty() && token.starts_with(d.as_str()))
+                .map(|d| (token, d))
+        })
     }
+
+    /// Fail if `value` (a database or host name) has a token that marks production.
+    pub fn check(&self, what: &str, value: &str) -> Result<(), RestoreError> {
+        match self.matching_token(value) {
+            None => Ok(()),
+            Some((token, deny)) => Err(RestoreError::refused(
+                Guard::Production,
+                format!(
+                    "the target {what} `{value}` looks like production (token `{token}` matches \
+                     `{deny}`); if it really is QA, allow it by name \
+                     (RestoreOptions::production_guard.allow; the restore binary: --guard-allow \
+                     or RESTORE_GUARD_ALLOW)"
+                ),
+            )),
+        }
+    }
+}
+
+/// `value` lower-cased and split on non-alphanumerics and at letter/digit boundaries.
+fn tokens(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in value.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let mut token = String::new();
+        for c in part.chars() {
+            if token
+                .chars()
+                .last()
+                .is_some_and(|l| l.is_ascii_digit() != c.is_ascii_digit())
+            {
+                out.push(std::mem::take(&mut token));
+            }
+            token.push(c.to_ascii_lowercase());
+        }
+        if !token.is_empty() {
+            out.push(token);
+        }
+    }
+    out
 }
 
 /// Tuning and policy of a restore. Build with `..RestoreOptions::default()`.
@@ -284,6 +396,9 @@ pub struct RestoreOptions {
     pub terminate_timeout: Duration,
     /// Length of the monitoring downtime scheduled around the swap (default 5 min).
     pub downtime_window: Duration,
+    /// The free-space check before anything is written (default [`SpaceCheck::Auto`]; see
+    /// [`space`]).
+    pub space_check: SpaceCheck,
     /// How often restore progress (bytes) is polled and reported (default 1 s).
     pub progress_interval: Duration,
 }
@@ -309,6 +424,7 @@ impl Default for RestoreOptions {
             production_guard: ProductionGuard::default(),
             terminate_timeout: Duration::from_secs(5),
             downtime_window: Duration::from_secs(300),
+            space_check: SpaceCheck::Auto,
             progress_interval: Duration::from_secs(1),
         }
     }
@@ -526,6 +642,22 @@ impl RestoreJob {
         format!("{}_next", self.qa)
     }
 
+    /// What a run would find, with reads only and without the advisory lock: the guards and
+    /// privilege checks of the preflight (the same refusals as [`Self::run`]), whether a live
+    /// source is QA itself, the working copy's encoding and locale and how the source's
+    /// differ from QA's, and the free-space check. For dry runs.
+    pub async fn plan(&self) -> crate::Result<Plan> {
+        async {
+            guards::target(&self.options.production_guard, &self.qa, &self.server)?;
+            guards::source_is_not_target(&self.qa, &self.server, &self.source)?;
+            let admin = self.server.connect_admin().await?;
+            let checked = guards::check_catalog(&admin, &self.qa, &self.next_name()).await?;
+            plan::plan(self, &admin, checked.qa.is_some()).await
+        }
+        .await
+        .map_err(Into::into)
+    }
+
     /// Run the workflow. On error before the swap QA is untouched and the
     /// working copy has been dropped.
     pub async fn run(&self) -> crate::Result<RestoreReport> {
@@ -557,15 +689,63 @@ mod tests {
     #[test]
     fn production_guard_tokens() {
         let g = ProductionGuard::default();
-        assert!(g.check("database", "app_prod").is_err());
-        assert!(g.check("host", "db-PROD-1.example.com").is_err());
-        assert!(g.check("database", "product_qa").is_ok());
-        assert!(g.check("database", "qa").is_ok());
+        // (name, refused?)
+        let table = [
+            ("app_prod", true),
+            ("db-PROD-1.example.com", true),
+            ("prod", true),
+            ("prod1", true),
+            ("prod01", true),
+            ("proddb", true),
+            ("ProdDB", true),
+            ("production", true),
+            ("production2", true),
+            ("orders-prd", true),
+            ("prdapp", true),
+            ("live", true),
+            ("app_live", true),
+            ("live2", true),
+            ("qa-livedata", true),
+            ("primary", true),
+            ("shop_primary_2", true),
+            ("qa1_prod", true),
+            ("product_qa", false),
+            ("products", false),
+            ("products_qa", false),
+            ("produce_qa", false),
+            ("reproduction", false),
+            ("reproduction_qa", false),
+            ("deliver", false),
+            ("qa", false),
+            ("qa_next", false),
+            ("shop_qa_2", false),
+            ("127.0.0.1", false),
+            ("::1", false),
+            ("localhost", false),
+            ("olive", false),
+        ];
+        for (name, refused) in table {
+            assert_eq!(g.check("database", name).is_err(), refused, "{name}");
+        }
+        let err = g.check("database", "prod01").unwrap_err();
+        assert!(
+            matches!(&err, RestoreError::Refused { guard: Guard::Production, detail }
+                if detail.contains("token `prod` matches `prod`")),
+            "{err}"
+        );
+        assert!(err.to_string().contains("RESTORE_GUARD_ALLOW"), "{err}");
         let off = ProductionGuard {
             enabled: false,
             ..ProductionGuard::default()
         };
         assert!(off.check("database", "prod").is_ok());
+        let allowed = ProductionGuard {
+            allow: vec!["QA_Live_Demo".into()],
+            ..ProductionGuard::default()
+        };
+        assert!(allowed.check("database", "qa_live_demo").is_ok());
+        assert!(allowed.check("database", "qa_live_demo2").is_err());
+        assert_eq!(tokens("db-prod01.x"), ["db", "prod", "01", "x"]);
     }
 
     #[test]

@@ -205,6 +205,19 @@ impl PgServer {
             .collect()
     }
 
+    /// The TCP host names and addresses (unix socket directories left out), for the
+    /// production guard.
+    pub(crate) fn tcp_host_names(&self) -> Vec<String> {
+        self.config
+            .get_hosts()
+            .iter()
+            .filter_map(|h| match h {
+                Host::Tcp(s) => Some(s.clone()),
+                Host::Unix(_) => None,
+            })
+            .collect()
+    }
+
     /// Connect to `database` and drive the connection on the runtime (TLS as the type docs
     /// say).
     pub(crate) async fn connect(&self, database: &str) -> Result<Client, RestoreError> {

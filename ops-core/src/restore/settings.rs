@@ -1,8 +1,11 @@
 //! Database-level state that stays with a database's OID and must be carried
 //! to the new copy before the swap: owner, grants, connection limit, comment,
-//! `ALTER DATABASE … SET` and `ALTER ROLE … IN DATABASE … SET`.
+//! `ALTER DATABASE … SET` and `ALTER ROLE … IN DATABASE … SET`; and a database's encoding
+//! and locale ([`DatabaseLocale`]), which only `CREATE DATABASE` can set.
 
-use tokio_postgres::Client;
+use std::fmt;
+
+use tokio_postgres::{Client, GenericClient};
 
 use super::error::RestoreError;
 use super::sql;
@@ -80,6 +83,123 @@ pub(crate) async fn snapshot(
         acl,
         comment: row.get(5),
         role_settings,
+    }))
+}
+
+/// Which library a database's collations come from (`datlocprovider`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LocaleProvider {
+    /// The C library (`LC_COLLATE`/`LC_CTYPE`).
+    Libc,
+    /// ICU, with an ICU locale such as `en` or `de-DE`.
+    Icu,
+    /// PostgreSQL's own (17+), with a builtin locale such as `C.UTF-8`.
+    Builtin,
+    /// The server predates locale providers (before 15): libc, not named in `CREATE DATABASE`.
+    Unknown,
+}
+
+impl fmt::Display for LocaleProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::Libc => "libc",
+            Self::Icu => "icu",
+            Self::Builtin => "builtin",
+            Self::Unknown => "libc (server before 15)",
+        })
+    }
+}
+
+/// A database's encoding and locale, as `CREATE DATABASE` sets them and `ORDER BY` on text
+/// depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DatabaseLocale {
+    /// `ENCODING`, e.g. `UTF8`.
+    pub encoding: String,
+    /// `LC_COLLATE`.
+    pub collate: String,
+    /// `LC_CTYPE`.
+    pub ctype: String,
+    /// `LOCALE_PROVIDER`.
+    pub provider: LocaleProvider,
+    /// `ICU_LOCALE` (ICU) or `BUILTIN_LOCALE` (builtin).
+    pub icu_locale: Option<String>,
+    /// `ICU_RULES` (16+).
+    pub icu_rules: Option<String>,
+}
+
+impl fmt::Display for DatabaseLocale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "encoding {}, provider {}, LC_COLLATE {}, LC_CTYPE {}",
+            self.encoding, self.provider, self.collate, self.ctype
+        )?;
+        if let Some(l) = &self.icu_locale {
+            write!(f, ", locale {l}")?;
+        }
+        if let Some(r) = &self.icu_rules {
+            write!(f, ", ICU rules {r}")?;
+        }
+        Ok(())
+    }
+}
+
+impl DatabaseLocale {
+    /// What differs between `self` (called `this`) and `other` (called `that`), one line
+    /// per setting: `encoding: UTF8 (production) vs LATIN1 (QA)`.
+    pub fn differences(&self, this: &str, other: &Self, that: &str) -> Vec<String> {
+        let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "none".to_owned());
+        let pairs = [
+            ("encoding", self.encoding.clone(), other.encoding.clone()),
+            (
+                "locale provider",
+                self.provider.to_string(),
+                other.provider.to_string(),
+            ),
+            ("LC_COLLATE", self.collate.clone(), other.collate.clone()),
+            ("LC_CTYPE", self.ctype.clone(), other.ctype.clone()),
+            (
+                "ICU/builtin locale",
+                opt(&self.icu_locale),
+                opt(&other.icu_locale),
+            ),
+            ("ICU rules", opt(&self.icu_rules), opt(&other.icu_rules)),
+        ];
+        pairs
+            .into_iter()
+            .filter(|(_, a, b)| a != b)
+            .map(|(what, a, b)| format!("{what}: {a} ({this}) vs {b} ({that})"))
+            .collect()
+    }
+}
+
+/// Read `database`'s encoding and locale, or `None` if it does not exist.
+pub(crate) async fn locale(
+    client: &impl GenericClient,
+    database: &str,
+) -> Result<Option<DatabaseLocale>, RestoreError> {
+    let row = client
+        .query_opt(sql::DATABASE_LOCALE, &[&database])
+        .await
+        .map_err(|e| RestoreError::pg(format!("read the locale of database `{database}`"), e))?;
+    Ok(row.map(|r| {
+        let provider: Option<String> = r.get(3);
+        DatabaseLocale {
+            encoding: r.get(0),
+            collate: r.get(1),
+            ctype: r.get(2),
+            provider: match provider.as_deref() {
+                Some("c") => LocaleProvider::Libc,
+                Some("i") => LocaleProvider::Icu,
+                Some("b") => LocaleProvider::Builtin,
+                _ => LocaleProvider::Unknown,
+            },
+            icu_locale: r.get(4),
+            icu_rules: r.get(5),
+        }
     }))
 }
 

@@ -6,6 +6,7 @@
 use tokio_postgres::GenericClient;
 
 use super::error::RestoreError;
+use super::settings::{DatabaseLocale, LocaleProvider};
 
 /// Quote an SQL identifier (`"` doubled).
 pub(crate) fn ident(name: &str) -> String {
@@ -83,6 +84,25 @@ pub(crate) const DATABASE_NAMES: &str = "SELECT datname FROM pg_database";
 pub(crate) const SESSIONS: &str = "SELECT pid, coalesce(usename::text, '?') FROM pg_stat_activity \
      WHERE datname = $1 AND pid <> pg_backend_pid()";
 
+/// The server's system identifier (`pg_control_system()`, executable by every role on a
+/// stock server), as text: the same for every spelling of the server's address.
+pub(crate) const SYSTEM_IDENTIFIER: &str =
+    "SELECT system_identifier::text FROM pg_control_system()";
+
+/// `$1`: a database. Its oid, if it exists.
+pub(crate) const DATABASE_OID: &str = "SELECT oid::int8 FROM pg_database WHERE datname = $1";
+
+/// `$1`: a database. Its encoding, `LC_COLLATE`, `LC_CTYPE`, locale provider (`c` libc, `i`
+/// ICU, `b` builtin; `NULL` before PostgreSQL 15), ICU or builtin locale (`daticulocale` in
+/// 15–16, `datlocale` from 17) and ICU rules (16+). Read through `to_jsonb` so that one text
+/// fits every server version.
+pub(crate) const DATABASE_LOCALE: &str = "SELECT pg_encoding_to_char(d.encoding)::text, d.datcollate::text, d.datctype::text, \
+     j ->> 'datlocprovider', coalesce(j ->> 'datlocale', j ->> 'daticulocale'), j ->> 'daticurules' \
+     FROM pg_database d, to_jsonb(d) j WHERE d.datname = $1";
+
+/// The data directory (superuser or `pg_read_all_settings`).
+pub(crate) const DATA_DIRECTORY: &str = "SELECT current_setting('data_directory')";
+
 // --- the advisory lock and sessions -----------------------------------------------------
 
 /// `$1`: the lock class, `$2`: the key text. Take the session-level advisory lock or not.
@@ -126,9 +146,38 @@ pub(crate) fn analyze(schema: &str, table: &str) -> String {
 
 // --- databases --------------------------------------------------------------------------
 
-/// Create an empty database (the working copy).
-pub(crate) fn create_database(name: &str) -> String {
-    format!("CREATE DATABASE {} TEMPLATE template0", ident(name))
+/// Create an empty database (the working copy) from `template0`, with `locale`'s encoding,
+/// provider, collation, ctype and ICU/builtin locale, or the cluster's defaults (`None`).
+pub(crate) fn create_database(name: &str, locale: Option<&DatabaseLocale>) -> String {
+    let mut sql = format!("CREATE DATABASE {} TEMPLATE template0", ident(name));
+    if let Some(l) = locale {
+        sql.push_str(&format!(
+            " ENCODING {} LC_COLLATE {} LC_CTYPE {}",
+            literal(&l.encoding),
+            literal(&l.collate),
+            literal(&l.ctype)
+        ));
+        match l.provider {
+            LocaleProvider::Unknown => {}
+            LocaleProvider::Libc => sql.push_str(" LOCALE_PROVIDER libc"),
+            LocaleProvider::Icu => {
+                sql.push_str(" LOCALE_PROVIDER icu");
+                if let Some(icu) = &l.icu_locale {
+                    sql.push_str(&format!(" ICU_LOCALE {}", literal(icu)));
+                }
+                if let Some(rules) = &l.icu_rules {
+                    sql.push_str(&format!(" ICU_RULES {}", literal(rules)));
+                }
+            }
+            LocaleProvider::Builtin => {
+                sql.push_str(" LOCALE_PROVIDER builtin");
+                if let Some(b) = &l.icu_locale {
+                    sql.push_str(&format!(" BUILTIN_LOCALE {}", literal(b)));
+                }
+            }
+        }
+    }
+    sql
 }
 
 /// Drop a database, closing its sessions.
@@ -299,6 +348,40 @@ mod tests {
     }
 
     #[test]
+    fn create_database_keeps_the_locale() {
+        assert_eq!(
+            create_database("qa_next", None),
+            "CREATE DATABASE \"qa_next\" TEMPLATE template0"
+        );
+        let icu = DatabaseLocale {
+            encoding: "UTF8".into(),
+            collate: "C".into(),
+            ctype: "C".into(),
+            provider: LocaleProvider::Icu,
+            icu_locale: Some("en".into()),
+            icu_rules: None,
+        };
+        assert_eq!(
+            create_database("qa_next", Some(&icu)),
+            "CREATE DATABASE \"qa_next\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' \
+             LC_CTYPE 'C' LOCALE_PROVIDER icu ICU_LOCALE 'en'"
+        );
+        let libc = DatabaseLocale {
+            encoding: "LATIN1".into(),
+            collate: "de_DE.ISO-8859-1".into(),
+            ctype: "de_DE.ISO-8859-1".into(),
+            provider: LocaleProvider::Libc,
+            icu_locale: None,
+            icu_rules: None,
+        };
+        assert_eq!(
+            create_database("qa_next", Some(&libc)),
+            "CREATE DATABASE \"qa_next\" TEMPLATE template0 ENCODING 'LATIN1' \
+             LC_COLLATE 'de_DE.ISO-8859-1' LC_CTYPE 'de_DE.ISO-8859-1' LOCALE_PROVIDER libc"
+        );
+    }
+
+    #[test]
     fn splits_lists_like_pg_dump() {
         assert_eq!(
             split_guc_list("\"$user\", public, \"We ird\"\"x\""),
@@ -313,7 +396,7 @@ mod tests {
         let odd = "qa\"; DROP DATABASE x; --";
         let quoted = "\"qa\"\"; DROP DATABASE x; --\"";
         for sql in [
-            create_database(odd),
+            create_database(odd, None),
             drop_database(odd),
             allow_connections(odd, false),
             rename_database(odd, odd),

@@ -126,7 +126,7 @@ pub(super) async fn run(job: &RestoreJob) -> Result<RestoreReport, RestoreError>
         current_user: &session.user,
         owner: &owner,
     };
-    let mut st = State::new(job, session.qa);
+    let mut st = State::new(job, session.qa, session.plan.working_copy_locale);
     let outcome = run_table(&mut run, &cx, &mut st).await;
     let result = match outcome {
         Ok(()) => {

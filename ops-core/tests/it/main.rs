@@ -3,7 +3,7 @@
 //! `e2e_provision_prism`, `status_nagios`, `status_chromium`: run by scripts/ci), the two
 //! that capture tracing output (`key_sync_tracing`, `provision_logs`: a subscriber races
 //! other tests' threads for the callsite cache), and the restore suites (`restore`,
-//! `restore_tls`: each starts its own Postgres cluster).
+//! `restore_tls`, `restore_preflight`: each starts its own Postgres cluster).
 
 #[path = "../e2e_support/mod.rs"]
 mod e2e_support;

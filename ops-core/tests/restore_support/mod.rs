@@ -104,6 +104,8 @@ impl Cluster {
             prefix: "ops-restore-test-".into(),
             extra_conf: format!("max_connections = 200\n{extra_conf}"),
             tls,
+            // The same server under more spellings (the source-is-target guard's test).
+            extra_listen: vec!["127.0.0.2".into(), "::1".into()],
             ..Default::default()
         })
         .unwrap_or_else(|e| panic!("{e}"));

@@ -9,12 +9,13 @@ use super::super::sql::{self, exec};
 use super::super::{Progress, Step, toc, tools, verify};
 use super::{Ctx, State};
 
-/// Create an empty working copy from `template0` and mark it as this run's (a leftover of
-/// a killed run was removed by the preflight; an unmarked one refused it).
-pub(super) async fn prepare(cx: &Ctx<'_>, _: &mut State) -> Result<(), RestoreError> {
+/// Create an empty working copy from `template0` with the encoding and locale the plan chose
+/// (QA's), and mark it as this run's (a leftover of a killed run was removed by the
+/// preflight; an unmarked one refused it).
+pub(super) async fn prepare(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreError> {
     exec(
         cx.admin,
-        &sql::create_database(cx.next),
+        &sql::create_database(cx.next, st.locale.as_ref()),
         "create the working copy",
     )
     .await?;

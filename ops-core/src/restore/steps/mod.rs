@@ -28,7 +28,7 @@ pub(super) use preflight::preflight;
 
 use super::error::RestoreError;
 use super::leftovers::Owner;
-use super::settings::DbSettings;
+use super::settings::{DatabaseLocale, DbSettings};
 use super::toc::Toc;
 use super::verify::RowCountManifest;
 use super::{DumpSource, Progress, RestoreJob, RestoreReport, Step};
@@ -71,6 +71,8 @@ pub(super) struct Expected {
 pub(super) struct State {
     /// QA's settings at the preflight (`None`: QA does not exist yet).
     qa_before: Option<DbSettings>,
+    /// The working copy's encoding and locale (`None`: the cluster's defaults).
+    locale: Option<DatabaseLocale>,
     /// The dump to restore: the job's file, or the folder the Dump step wrote.
     dump_path: PathBuf,
     /// The Dump step's work folder (deleted when dropped).
@@ -97,9 +99,14 @@ pub(super) struct State {
 }
 
 impl State {
-    pub(super) fn new(job: &RestoreJob, qa_before: Option<DbSettings>) -> Self {
+    pub(super) fn new(
+        job: &RestoreJob,
+        qa_before: Option<DbSettings>,
+        locale: Option<DatabaseLocale>,
+    ) -> Self {
         Self {
             qa_before,
+            locale,
             dump_path: match &job.source {
                 DumpSource::File(p) => p.clone(),
                 DumpSource::Database { .. } => PathBuf::new(),

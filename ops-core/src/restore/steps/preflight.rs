@@ -1,11 +1,12 @@
 //! Preflight: the guards on the job's names, the guards and privilege checks over the
-//! catalog ([`guards`](super::super::guards)), then the advisory lock.
+//! catalog ([`guards`](super::super::guards)), the plan (source identity, locale, free
+//! space: [`plan`](super::super::plan)), then the advisory lock.
 
 use tokio_postgres::Client;
 
 use super::super::error::RestoreError;
 use super::super::settings::DbSettings;
-use super::super::{DumpSource, RestoreJob, guards, swap};
+use super::super::{DumpSource, Plan, RestoreJob, guards, plan, swap};
 
 /// What the preflight hands to the other steps.
 pub(in super::super) struct Session {
@@ -15,6 +16,8 @@ pub(in super::super) struct Session {
     pub(in super::super) qa: Option<DbSettings>,
     /// The connected role.
     pub(in super::super) user: String,
+    /// Identity, locale and free space, found before anything was written.
+    pub(in super::super) plan: Plan,
 }
 
 /// Guards, privileges and the advisory lock. A failure leaves nothing to undo: the lock is
@@ -33,10 +36,13 @@ pub(in super::super) async fn preflight(job: &RestoreJob) -> Result<Session, Res
     }
     let admin = job.server.connect_admin().await?;
     let checked = guards::check_catalog(&admin, qa, &job.next_name()).await?;
+    let plan = plan::plan(job, &admin, checked.qa.is_some()).await?;
+    plan.log(qa);
     swap::lock(&admin, qa).await?;
     Ok(Session {
         admin,
         qa: checked.qa,
         user: checked.role.name,
+        plan,
     })
 }
