@@ -144,6 +144,7 @@ pub fn classify(e: &ops_core::Error) -> ExitKind {
             | R::Config(_)
             | R::InvalidDump(_)
             | R::MissingPrivilege { .. }
+            | R::PreparedTransactions { .. }
             | R::NoPrevious(_) => ExitKind::BadInput,
             R::Postgres { .. } | R::Tool { .. } | R::Verification(_) | R::SessionsRemain { .. } => {
                 ExitKind::Provider

@@ -33,6 +33,8 @@ pub(in super::super) async fn preflight(job: &RestoreJob) -> Result<Session, Res
     }
     let admin = job.server.connect_admin().await?;
     let checked = guards::check_catalog(&admin, qa, &job.next_name()).await?;
+    // Checked again just before the swap; refused here too, before a long restore.
+    swap::refuse_prepared(&admin, qa).await?;
     swap::lock(&admin, qa).await?;
     Ok(Session {
         admin,
