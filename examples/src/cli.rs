@@ -152,6 +152,7 @@ pub fn classify(e: &ops_core::Error) -> ExitKind {
             | R::InvalidDump(_)
             | R::MissingPrivilege { .. }
             | R::InsufficientSpace { .. }
+            | R::PreparedTransactions { .. }
             | R::NoPrevious(_) => ExitKind::BadInput,
             R::Postgres { .. } | R::Tool { .. } | R::Verification(_) | R::SessionsRemain { .. } => {
                 ExitKind::Provider

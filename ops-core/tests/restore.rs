@@ -20,14 +20,16 @@ use ops_core::Error;
 use ops_core::restore::{
     CheckQuery, Downtime, DumpSource, Guard, PgServer, Privilege, Progress, RestoreError,
     RestoreJob, RestoreOptions, RollbackOptions, RowCountManifest, RowCounts, SqlScript, Step,
-    rollback,
+    StuckReason, rollback,
 };
 
 mod restore_support;
 use restore_support::Cluster;
 
-/// Settings for speed: this cluster's data is disposable.
-const TEST_CONF: &str = "fsync = off\nsynchronous_commit = off\nfull_page_writes = off";
+/// Settings for speed: this cluster's data is disposable. Prepared transactions are
+/// allowed (off by default) so that a test can leave one on QA.
+const TEST_CONF: &str = "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
+                         max_prepared_transactions = 10";
 
 /// The cluster and the fixture dumps made in it (built once per size and cluster).
 struct Shared {
@@ -810,9 +812,13 @@ async fn least_privilege_role_and_superuser_sessions() {
     let admin = c.server_as("t10_admin");
 
     // A superuser session on QA cannot be terminated by t10_admin: the swap
-    // fails, names the session, and QA is reopened unchanged.
+    // refuses before closing QA and names the session; QA is unchanged.
     let su = c.client(qa).await;
-    su.query_one("SELECT 1", &[]).await.unwrap();
+    let su_pid: i32 = su
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
     let err = restore_err(
         RestoreJob::new(admin.clone(), qa, DumpSource::File(dump.clone()))
             .options(c.options())
@@ -822,11 +828,21 @@ async fn least_privilege_role_and_superuser_sessions() {
     );
     match &err {
         RestoreError::SessionsRemain { sessions, .. } => assert!(
-            sessions[0].contains("postgres") && sessions[0].contains("superuser"),
+            sessions.iter().any(|s| s.pid == su_pid
+                && s.user == "postgres"
+                && s.reason == StuckReason::Superuser),
             "{sessions:?}"
         ),
         other => panic!("{other:?}"),
     }
+    assert!(
+        err.to_string()
+            .contains("only a superuser may terminate it"),
+        "{err}"
+    );
+    su.query_one("SELECT 1", &[])
+        .await
+        .expect("the superuser session was left alone");
     drop(su);
     // The backend exits a moment after its client hangs up: wait for it, not for a fixed
     // time, or the next restore can still see the superuser session on a loaded machine.
@@ -1141,4 +1157,329 @@ async fn a_cancelled_run_cleans_up_and_says_where_it_stopped() {
         ),
         "<none>"
     );
+}
+
+// ------------------------------------------- the swap with sessions open on QA (issue #19)
+
+/// What the reconnecting client saw.
+#[derive(Debug)]
+struct ClientLog {
+    /// `count(*) FROM customers` each time it changed.
+    values: Vec<i64>,
+    /// Each failure: a SQLSTATE, `closed` or `io`.
+    errors: Vec<String>,
+}
+
+fn error_kind(e: &tokio_postgres::Error) -> String {
+    if let Some(code) = e.code() {
+        code.code().to_owned()
+    } else if e.is_closed() {
+        "closed".to_owned()
+    } else if std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()) {
+        "io".to_owned()
+    } else {
+        format!("other: {e}")
+    }
+}
+
+/// A client like an application's pool of one: it keeps a connection to QA and queries it
+/// every 2 ms; when a query or a connect fails it reconnects (2 ms later). It sets
+/// `read_once` after its first good read, and ends once it reads `want` rows, or when `stop`
+/// is set.
+fn reconnecting_client(
+    conninfo: String,
+    want: i64,
+    read_once: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<ClientLog> {
+    tokio::spawn(async move {
+        let mut log = ClientLog {
+            values: Vec::new(),
+            errors: Vec::new(),
+        };
+        let mut client: Option<tokio_postgres::Client> = None;
+        while !stop.load(Ordering::Relaxed) {
+            if client.is_none() {
+                match tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await {
+                    Ok((cl, conn)) => {
+                        tokio::spawn(conn);
+                        client = Some(cl);
+                    }
+                    Err(e) => log.errors.push(error_kind(&e)),
+                }
+            }
+            if let Some(cl) = &client {
+                match cl.query_one("SELECT count(*) FROM customers", &[]).await {
+                    Ok(row) => {
+                        let v: i64 = row.get(0);
+                        read_once.store(true, Ordering::Relaxed);
+                        if log.values.last() != Some(&v) {
+                            log.values.push(v);
+                        }
+                        if v == want {
+                            return log;
+                        }
+                    }
+                    Err(e) => {
+                        log.errors.push(error_kind(&e));
+                        client = None;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        log
+    })
+}
+
+/// Restore into a QA with `n` sessions of mixed kinds open and a reconnecting client: the
+/// swap ends them all, QA has the new data, and the client ends up on the new QA having seen
+/// only the errors the module docs list.
+async fn swap_with_sessions(n: usize) {
+    init_tracing();
+    let c = cluster();
+    let dump = fixture(&c, false);
+    let qa = format!("t19_qa_{n}");
+    make_qa(&qa);
+    let sessions = c.open_sessions(&qa, n).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let read_once = Arc::new(AtomicBool::new(false));
+    let client = reconnecting_client(
+        c.conninfo(&qa),
+        2000,
+        Arc::clone(&read_once),
+        Arc::clone(&stop),
+    );
+    // The client has read the old QA before the restore starts.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !read_once.load(Ordering::Relaxed) {
+        assert!(
+            Instant::now() < deadline,
+            "after 60 s the reconnecting client had not read {qa}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let report = RestoreJob::new(c.server(), &qa, DumpSource::File(dump.clone()))
+        .options(RestoreOptions {
+            // A generous deadline: on a loaded machine 150 sessions may take a while to exit.
+            terminate_timeout: Duration::from_secs(60),
+            ..c.options()
+        })
+        .run()
+        .await
+        .unwrap_or_else(|e| panic!("restore with {n} sessions on QA: {e:?}"));
+    eprintln!("{n} sessions: swap window {:?}", report.swap_window);
+
+    // The client ends up connected to the new QA.
+    let log = match tokio::time::timeout(Duration::from_secs(120), client).await {
+        Ok(log) => log.unwrap(),
+        Err(_) => {
+            stop.store(true, Ordering::Relaxed);
+            panic!("after 120 s the reconnecting client had not read the new QA");
+        }
+    };
+    eprintln!("{n} sessions: reconnecting client {log:?}");
+    assert_eq!(log.values, [3, 2000], "old QA, then the new one: {log:?}");
+    for e in &log.errors {
+        assert!(
+            ["55000", "57P01", "3D000", "closed", "io"].contains(&e.as_str()),
+            "an error the docs do not list: {e} ({log:?})"
+        );
+    }
+
+    // QA has the new data, is open, and every old session is gone.
+    assert_eq!(c.psql(&qa, "SELECT count(*) FROM customers"), "2000");
+    assert_eq!(
+        c.psql(
+            &qa,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'qa_only'"
+        ),
+        "0"
+    );
+    assert_eq!(c.allow_conn(&qa), "t");
+    let pids = sessions
+        .pids
+        .iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    if n > 0 {
+        assert_eq!(
+            c.psql(
+                "postgres",
+                &format!("SELECT count(*) FROM pg_stat_activity WHERE pid IN ({pids})")
+            ),
+            "0",
+            "old sessions still on the server"
+        );
+    }
+    for q in sessions.queries {
+        let r = tokio::time::timeout(Duration::from_secs(60), q)
+            .await
+            .expect("a long query still running 60 s after the swap")
+            .unwrap();
+        assert!(r.is_err(), "the long query was ended by the swap");
+    }
+    for conn in sessions.conns {
+        tokio::time::timeout(Duration::from_secs(60), conn)
+            .await
+            .expect("an old session's connection still open 60 s after the swap")
+            .unwrap()
+            .ok();
+    }
+    for cl in &sessions.clients {
+        assert!(cl.is_closed(), "an old session's client still open");
+    }
+    assert!(!c.db_exists(&format!("{qa}_next")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swap_with_no_session_on_qa() {
+    swap_with_sessions(0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swap_ends_10_sessions_of_every_kind() {
+    swap_with_sessions(10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swap_ends_150_sessions_of_every_kind() {
+    swap_with_sessions(150).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prepared_transaction_on_qa_is_refused_before_qa_is_closed() {
+    init_tracing();
+    let c = cluster();
+    let dump = fixture(&c, false);
+    let qa = "t19_prepared";
+    make_qa(qa);
+    let before = c.checksums(qa);
+    let check = |err: RestoreError, gid: &str| {
+        match &err {
+            RestoreError::PreparedTransactions {
+                database,
+                transactions,
+            } => {
+                assert_eq!(database, qa);
+                assert_eq!(transactions.len(), 1, "{transactions:?}");
+                assert_eq!(transactions[0].gid, gid);
+                assert_eq!(transactions[0].owner, "postgres");
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = err.to_string();
+        assert!(
+            text.contains("COMMIT PREPARED") && text.contains(gid),
+            "{text}"
+        );
+        // QA was not touched: open, same data, and it accepts a new connection.
+        assert_eq!(c.allow_conn(qa), "t");
+        assert_eq!(c.checksums(qa), before);
+        assert!(!c.db_exists("t19_prepared_next"));
+    };
+
+    // Already there at the start: refused by the preflight.
+    c.psql(
+        qa,
+        "BEGIN; INSERT INTO qa_only VALUES ('prepared'); PREPARE TRANSACTION 't19 first'",
+    );
+    let err = RestoreJob::new(c.server(), qa, DumpSource::File(dump.clone()))
+        .options(c.options())
+        .run()
+        .await
+        .unwrap_err();
+    check(restore_err(err), "t19 first");
+    c.psql(qa, "ROLLBACK PREPARED 't19 first'");
+
+    // Prepared while the restore ran (here: just before the swap): refused by the swap
+    // before it closes QA.
+    let c2 = Arc::clone(&c);
+    let once = AtomicBool::new(false);
+    let err = RestoreJob::new(c.server(), qa, DumpSource::File(dump.clone()))
+        .options(c.options())
+        .on_progress(move |p| {
+            if *p == Progress::StepStarted(Step::Swap) && !once.swap(true, Ordering::SeqCst) {
+                c2.psql(
+                    qa,
+                    "BEGIN; INSERT INTO qa_only VALUES ('prepared'); \
+                     PREPARE TRANSACTION 't19 second'",
+                );
+            }
+        })
+        .run()
+        .await
+        .unwrap_err();
+    check(restore_err(err), "t19 second");
+    let s = c.client(qa).await;
+    s.query_one("SELECT 1", &[]).await.unwrap();
+    c.psql(qa, "ROLLBACK PREPARED 't19 second'");
+
+    // Once it is finished, the restore goes through.
+    RestoreJob::new(c.server(), qa, DumpSource::File(dump.clone()))
+        .options(c.options())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(c.psql(qa, "SELECT count(*) FROM customers"), "2000");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_left_at_the_deadline_reopen_qa_unchanged() {
+    init_tracing();
+    let c = cluster();
+    let dump = fixture(&c, false);
+    let qa = "t19_deadline";
+    make_qa(qa);
+    let before = c.checksums(qa);
+    c.wait_no_sessions(qa).await;
+    let conninfo = format!("{} application_name=t19_stays", c.conninfo(qa));
+    let (client, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+
+    // A deadline of zero: the swap closes QA, finds a session, reopens QA and names it.
+    let err = restore_err(
+        RestoreJob::new(c.server(), qa, DumpSource::File(dump.clone()))
+            .options(RestoreOptions {
+                terminate_timeout: Duration::ZERO,
+                ..c.options()
+            })
+            .run()
+            .await
+            .unwrap_err(),
+    );
+    match &err {
+        RestoreError::SessionsRemain { database, sessions } => {
+            assert_eq!(database, qa);
+            let s = sessions
+                .iter()
+                .find(|s| s.pid == pid)
+                .unwrap_or_else(|| panic!("{sessions:?}"));
+            assert_eq!(s.user, "postgres");
+            assert_eq!(s.application_name, "t19_stays");
+            assert_eq!(s.state.as_deref(), Some("idle"));
+            assert!(
+                matches!(s.reason, StuckReason::StillRunning { .. }),
+                "{s:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("t19_stays"), "{err}");
+    assert_eq!(c.allow_conn(qa), "t", "QA reopened");
+    assert_eq!(c.checksums(qa), before);
+    assert!(!c.db_exists("t19_deadline_next"));
+    client
+        .query_one("SELECT 1", &[])
+        .await
+        .expect("a zero deadline terminates nobody");
 }

@@ -1,12 +1,12 @@
 //! What the restore workflow reads from the QA server's catalog before it decides anything:
-//! the connected role and its privileges, a database's own settings, database names and
-//! the sessions on a database. The guards ([`guards`](super::guards)) are plain functions
-//! over these answers; the real server answers through `tokio_postgres::Client`, the unit
-//! tests through an in-memory catalog.
+//! the connected role and its privileges, a database's own settings, database names, and
+//! the sessions and prepared transactions on a database. The guards
+//! ([`guards`](super::guards)) are plain functions over these answers; the real server
+//! answers through `tokio_postgres::Client`, the unit tests through an in-memory catalog.
 
 use tokio_postgres::Client;
 
-use super::error::RestoreError;
+use super::error::{PreparedTransaction, RestoreError};
 use super::settings::{self, DbSettings};
 use super::sql;
 
@@ -24,12 +24,36 @@ pub(crate) struct Role {
     pub(crate) signal_backend: bool,
 }
 
-/// Another session on a database.
+/// Another session on a database (autovacuum workers left out: a rename or drop stops
+/// them itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Session {
     pub(crate) pid: i32,
     /// Its role (`?` if unknown).
     pub(crate) user: String,
+    /// Its `application_name` (empty if unset).
+    pub(crate) application_name: String,
+    /// Its state, when the connected role may see it.
+    pub(crate) state: Option<String>,
+    /// Whether the connected role may terminate it (Postgres' rules for
+    /// `pg_terminate_backend`).
+    pub(crate) may_terminate: bool,
+    /// Whether its role is a superuser (or it has no role).
+    pub(crate) superuser: bool,
+}
+
+impl Session {
+    /// A row of [`sql::SESSIONS`] or [`sql::TERMINATE_SESSIONS`] (same first six columns).
+    pub(crate) fn from_row(row: &tokio_postgres::Row) -> Self {
+        Self {
+            pid: row.get(0),
+            user: row.get(1),
+            application_name: row.get(2),
+            state: row.get(3),
+            may_terminate: row.get(4),
+            superuser: row.get(5),
+        }
+    }
 }
 
 /// Reads of the server's catalog. Each method makes one kind of read and names it in its
@@ -48,6 +72,11 @@ pub(crate) trait Catalog: Send + Sync {
     async fn database_names(&self) -> Result<Vec<String>, RestoreError>;
     /// The sessions on `database` other than this one.
     async fn sessions(&self, database: &str) -> Result<Vec<Session>, RestoreError>;
+    /// The prepared transactions on `database` (none when `max_prepared_transactions` is 0).
+    async fn prepared_transactions(
+        &self,
+        database: &str,
+    ) -> Result<Vec<PreparedTransaction>, RestoreError>;
 }
 
 #[async_trait::async_trait]
@@ -100,11 +129,25 @@ impl Catalog for Client {
             .query(sql::SESSIONS, &[&database])
             .await
             .map_err(|e| RestoreError::pg(format!("list the sessions on `{database}`"), e))?;
+        Ok(rows.iter().map(Session::from_row).collect())
+    }
+
+    async fn prepared_transactions(
+        &self,
+        database: &str,
+    ) -> Result<Vec<PreparedTransaction>, RestoreError> {
+        let rows = self
+            .query(sql::PREPARED_TRANSACTIONS, &[&database])
+            .await
+            .map_err(|e| {
+                RestoreError::pg(format!("list the prepared transactions on `{database}`"), e)
+            })?;
         Ok(rows
             .iter()
-            .map(|r| Session {
-                pid: r.get(0),
-                user: r.get(1),
+            .map(|r| PreparedTransaction {
+                gid: r.get(0),
+                owner: r.get(1),
+                prepared: r.get(2),
             })
             .collect())
     }
@@ -119,6 +162,7 @@ pub(crate) struct Memory {
     pub(crate) member_of: Vec<String>,
     pub(crate) databases: std::collections::BTreeMap<String, DbSettings>,
     pub(crate) sessions: Vec<(String, Session)>,
+    pub(crate) prepared: Vec<(String, PreparedTransaction)>,
     /// The reads made, as `method(argument)`.
     pub(crate) reads: std::sync::Mutex<Vec<String>>,
 }
@@ -176,6 +220,19 @@ impl Catalog for Memory {
             .iter()
             .filter(|(d, _)| d == database)
             .map(|(_, s)| s.clone())
+            .collect())
+    }
+
+    async fn prepared_transactions(
+        &self,
+        database: &str,
+    ) -> Result<Vec<PreparedTransaction>, RestoreError> {
+        self.read(format!("prepared_transactions({database})"));
+        Ok(self
+            .prepared
+            .iter()
+            .filter(|(d, _)| d == database)
+            .map(|(_, p)| p.clone())
             .collect())
     }
 }

@@ -77,13 +77,37 @@ pub enum RestoreError {
     /// The new database failed verification; QA was left untouched.
     #[error("verification failed: {}", .0.join("; "))]
     Verification(Vec<String>),
-    /// Sessions on a database could not be terminated before the rename.
-    #[error("{} session(s) on `{database}` could not be terminated: {}", .sessions.len(), .sessions.join(", "))]
+    /// Sessions on a database could not be ended before the rename. Nothing was swapped: a
+    /// session the role may not terminate is found before QA is closed; sessions still there
+    /// at the deadline ([`RestoreOptions::terminate_timeout`](super::RestoreOptions::terminate_timeout))
+    /// leave QA reopened as it was.
+    #[error(
+        "{} session(s) on `{database}` could not be ended: {}; nothing was swapped: end them \
+         (or restore as a superuser, or allow a longer terminate_timeout) and run again",
+        .sessions.len(),
+        list(.sessions)
+    )]
     SessionsRemain {
         /// The database.
         database: String,
-        /// `pid N (user): reason` per remaining session.
-        sessions: Vec<String>,
+        /// The sessions, and why each one stayed.
+        sessions: Vec<StuckSession>,
+    },
+    /// Prepared transactions (`PREPARE TRANSACTION`) belong to a database the swap renames:
+    /// no session holds them, so nothing can terminate them, and Postgres refuses to rename
+    /// a database that has any. Found before QA was closed; nothing was changed.
+    #[error(
+        "{} prepared transaction(s) on `{database}` block the swap: {}; nothing was changed: \
+         connected to `{database}`, finish each with COMMIT PREPARED '<gid>' or \
+         ROLLBACK PREPARED '<gid>' (as its owner or a superuser), then run again",
+        .transactions.len(),
+        list(.transactions)
+    )]
+    PreparedTransactions {
+        /// The database (QA, or the copy being swapped in).
+        database: String,
+        /// The prepared transactions on it.
+        transactions: Vec<PreparedTransaction>,
     },
     /// The QA server's data directory lacks room for the working copy; nothing was changed.
     #[error(
@@ -164,6 +188,98 @@ impl RestoreError {
             what: what.into(),
             source,
         }
+    }
+}
+
+/// `a, b, c` of the items' `Display`.
+fn list<T: fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A session that stayed on a database the swap had to empty ([`RestoreError::SessionsRemain`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StuckSession {
+    /// Its server process id (`pg_stat_activity.pid`).
+    pub pid: i32,
+    /// Its role (`?` if unknown).
+    pub user: String,
+    /// Its `application_name` (empty if unset).
+    pub application_name: String,
+    /// Its state (`idle`, `active`, `idle in transaction`…) when the restore role may see it.
+    pub state: Option<String>,
+    /// Why it stayed.
+    pub reason: StuckReason,
+}
+
+impl fmt::Display for StuckSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pid {} (user `{}`", self.pid, self.user)?;
+        if !self.application_name.is_empty() {
+            write!(f, ", application `{}`", self.application_name)?;
+        }
+        write!(
+            f,
+            ", {}): {}",
+            self.state.as_deref().unwrap_or("state not visible"),
+            self.reason
+        )
+    }
+}
+
+/// Why a [`StuckSession`] stayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StuckReason {
+    /// A superuser's session (or a server process without a role) and the restore role is
+    /// not a superuser: Postgres lets only a superuser terminate it.
+    Superuser,
+    /// The restore role may not signal this role's sessions (neither a member of it nor of
+    /// `pg_signal_backend`).
+    NotPermitted,
+    /// Still there when the deadline passed (terminated but not yet exited, or, with a
+    /// deadline of zero, not terminated at all).
+    StillRunning {
+        /// How long the swap waited.
+        waited: std::time::Duration,
+    },
+}
+
+impl fmt::Display for StuckReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Superuser => f.write_str("only a superuser may terminate it"),
+            Self::NotPermitted => {
+                f.write_str("the restore role may not terminate it (not a member of its role nor of pg_signal_backend)")
+            }
+            Self::StillRunning { waited } => write!(f, "still there after {waited:?}"),
+        }
+    }
+}
+
+/// A prepared transaction ([`RestoreError::PreparedTransactions`]), from `pg_prepared_xacts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PreparedTransaction {
+    /// Its global id: what `COMMIT PREPARED` / `ROLLBACK PREPARED` take.
+    pub gid: String,
+    /// The role that prepared it.
+    pub owner: String,
+    /// When it was prepared (as the server prints a `timestamptz`).
+    pub prepared: String,
+}
+
+impl fmt::Display for PreparedTransaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "gid `{}` (owner `{}`, prepared {})",
+            self.gid, self.owner, self.prepared
+        )
     }
 }
 

@@ -27,7 +27,8 @@
 //! 6. **Swap** — optional monitoring downtime ([`Downtime`]), then
 //!    `ALTER DATABASE qa ALLOW_CONNECTIONS false`, terminate QA's sessions,
 //!    and in one transaction rename `qa` → `qa_prev_<ms>` and
-//!    `qa_next` → `qa`. QA is unavailable only for this step.
+//!    `qa_next` → `qa`. QA is unavailable only for this step (see
+//!    [the swap window](#the-swap-window-what-applications-see)).
 //! 7. **Prune** — keep [`RestoreOptions::keep_previous`] previous copies;
 //!    [`rollback`] swaps the newest one back.
 //!
@@ -93,6 +94,38 @@
 //! [`RestoreOptions::space_check`] gives the free bytes for a remote server, or turns the
 //! check off.
 //!
+//! ## The swap window: what applications see
+//! The swap terminates every other session on QA in one statement
+//! (`pg_terminate_backend`, which signals and returns at once), then looks at
+//! `pg_stat_activity` every 5 ms until they are gone, so the window does not grow
+//! with the number of sessions: idle ones, one running a long query, one idle in a
+//! transaction holding locks (its transaction is rolled back) all end the same
+//! way. If some are still there after [`RestoreOptions::terminate_timeout`]
+//! (5 s by default; `Duration::ZERO` terminates nobody and swaps only a QA
+//! without sessions), QA is reopened unchanged and the run fails with
+//! [`RestoreError::SessionsRemain`] naming each (pid, user, application, state).
+//!
+//! During the window an application sees:
+//! - its open connections to QA closed: the next statement fails with SQLSTATE
+//!   `57P01` (`terminating connection due to administrator command`), or the
+//!   driver reports the connection closed;
+//! - new connections refused with SQLSTATE `55000`, `database "qa" is not
+//!   currently accepting connections`;
+//! - rarely, a connection that was starting at the moment of the rename fails
+//!   with `3D000`, `database "qa" does not exist` (Postgres re-checks the name
+//!   after locking the database, and the old QA has just been renamed).
+//!
+//! All three are retryable: a new connection a moment later reaches the new QA.
+//! A pool rides the window out when it retries a failed connect with backoff for
+//! longer than the window (e.g. 50 ms doubling up to 1 s, for a few seconds in
+//! all), validates a connection before handing it out (test-on-borrow: a cheap
+//! `SELECT 1`, or the driver's `is_closed`) so that the terminated ones are
+//! dropped instead of failing the first query, and gives connections a maximum
+//! lifetime so that none outlives a restore for long. A statement that was
+//! running on QA when the swap began fails and is not retried by the pool: the
+//! application decides (a read can be repeated; a transaction must be run again
+//! as a whole).
+//!
 //! ## Privileges
 //! A superuser works. The least privilege is a role with `CREATEDB`, member of
 //! `pg_signal_backend`, owning QA (or member of its owner role) and `CONNECT`
@@ -101,6 +134,18 @@
 //! superuser or `pg_read_all_settings` (without it the check is skipped, said in the plan). Such a role cannot terminate superuser
 //! sessions: the swap then fails with [`RestoreError::SessionsRemain`] naming
 //! them, and QA is reopened unchanged.
+//!
+//! roles also need `CREATEROLE`. Such a role cannot terminate superuser
+//! sessions: the swap then refuses, before closing QA, with
+//! [`RestoreError::SessionsRemain`] naming them.
+//!
+//! ## Prepared transactions
+//! A prepared transaction (`PREPARE TRANSACTION`) on QA belongs to no session,
+//! so no terminate ends it, and Postgres refuses to rename a database that has
+//! one. The run refuses at the preflight and again just before closing QA, with
+//! [`RestoreError::PreparedTransactions`] naming each gid and owner: finish it
+//! with `COMMIT PREPARED 'gid'` or `ROLLBACK PREPARED 'gid'` (connected to QA,
+//! as its owner or a superuser) and run again.
 //!
 //! ## Ownership and ACLs
 //! By default the restore uses `--no-owner --no-acl`: objects belong to the
@@ -152,7 +197,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use cancel::CancelToken;
-pub use error::{Guard, Privilege, RestoreError};
+pub use error::{Guard, PreparedTransaction, Privilege, RestoreError, StuckReason, StuckSession};
 pub use plan::{LocaleFrom, Plan};
 pub use server::PgServer;
 pub use settings::{DatabaseLocale, LocaleProvider};
@@ -392,7 +437,10 @@ pub struct RestoreOptions {
     pub keep_previous: usize,
     /// Production-lookalike guard.
     pub production_guard: ProductionGuard,
-    /// How long `pg_terminate_backend` waits for each QA session (default 5 s).
+    /// How long the swap waits, in all, for QA's sessions to exit once terminated (default
+    /// 5 s); QA refuses connections meanwhile. Past it, QA is reopened unchanged and the run
+    /// fails with [`RestoreError::SessionsRemain`]. `Duration::ZERO` terminates nobody: the
+    /// swap goes ahead only if QA has no session.
     pub terminate_timeout: Duration,
     /// Length of the monitoring downtime scheduled around the swap (default 5 min).
     pub downtime_window: Duration,

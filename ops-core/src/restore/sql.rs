@@ -80,9 +80,34 @@ pub(crate) const IS_TEMPLATE: &str = "SELECT datistemplate FROM pg_database WHER
 /// Every database name.
 pub(crate) const DATABASE_NAMES: &str = "SELECT datname FROM pg_database";
 
-/// `$1`: a database. The other sessions on it: pid and user (`?` if unknown).
-pub(crate) const SESSIONS: &str = "SELECT pid, coalesce(usename::text, '?') FROM pg_stat_activity \
-     WHERE datname = $1 AND pid <> pg_backend_pid()";
+/// The other sessions on database `$1` (autovacuum workers left out: a rename or drop stops
+/// them itself): pid, user (`?` if unknown), application name, state (`NULL` when the role
+/// may not see it), whether the current role may terminate it and whether its role is a
+/// superuser. "May terminate" follows `pg_terminate_backend`: a superuser may terminate any
+/// session; anyone else only sessions of a non-superuser role whose privileges it has or as
+/// a member of `pg_signal_backend` (a process without a role counts as a superuser's, as
+/// Postgres 16 counts it).
+macro_rules! other_sessions {
+    () => {
+        "SELECT a.pid, coalesce(a.usename::text, '?') AS usr, \
+         coalesce(a.application_name, '') AS app, a.state, \
+         coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) \
+         OR coalesce(NOT r.rolsuper AND (pg_has_role(r.oid, 'USAGE') \
+         OR pg_has_role('pg_signal_backend'::name, 'USAGE')), false) AS may, \
+         coalesce(r.rolsuper, true) AS su \
+         FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid \
+         WHERE a.datname = $1 AND a.pid <> pg_backend_pid() \
+         AND a.backend_type IS DISTINCT FROM 'autovacuum worker'"
+    };
+}
+
+/// `$1`: a database. The other sessions on it (see `other_sessions!`): pid, user,
+/// application name, state, may terminate, superuser.
+pub(crate) const SESSIONS: &str = concat!(
+    "SELECT pid, usr, app, state, may, su FROM (",
+    other_sessions!(),
+    ") s ORDER BY pid"
+);
 
 /// The server's system identifier (`pg_control_system()`, executable by every role on a
 /// stock server), as text: the same for every spelling of the server's address.
@@ -111,11 +136,22 @@ pub(crate) const TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1, hashtext($2))
 /// `$1`: the lock class, `$2`: the key text. Release the lock [`TRY_LOCK`] took.
 pub(crate) const UNLOCK: &str = "SELECT pg_advisory_unlock($1, hashtext($2))";
 
-/// `$1`: a pid, `$2`: milliseconds to wait for it to exit.
-pub(crate) const TERMINATE: &str = "SELECT pg_terminate_backend($1, $2)";
+/// `$1`: a database, `$2`: pids (`int4[]`) already terminated. In one statement: the other
+/// sessions on the database, as [`SESSIONS`] lists them, each one the role may terminate
+/// and not in `$2` terminated (`pg_terminate_backend(pid)` without a timeout: it signals and
+/// returns at once), and in a 7th column whether it was signalled now. No row: nobody is
+/// left.
+pub(crate) const TERMINATE_SESSIONS: &str = concat!(
+    "SELECT pid, usr, app, state, may, su, \
+     CASE WHEN may AND pid <> ALL($2::int4[]) THEN pg_terminate_backend(pid) ELSE false END \
+     FROM (",
+    other_sessions!(),
+    ") s ORDER BY pid"
+);
 
-/// `$1`: a pid. One row while that session is alive.
-pub(crate) const SESSION_ALIVE: &str = "SELECT 1 FROM pg_stat_activity WHERE pid = $1";
+/// `$1`: a database. Its prepared transactions: gid, owner, when prepared.
+pub(crate) const PREPARED_TRANSACTIONS: &str = "SELECT gid, owner::text, prepared::text FROM pg_prepared_xacts \
+     WHERE database = $1::text::name ORDER BY prepared, gid";
 
 // --- facts about the data ---------------------------------------------------------------
 

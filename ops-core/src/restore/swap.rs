@@ -6,8 +6,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio_postgres::Client;
 
-use super::catalog::Catalog;
-use super::error::{Guard, RestoreError};
+use super::catalog::{Catalog, Session};
+use super::error::{Guard, RestoreError, StuckReason, StuckSession};
 use super::server::PgServer;
 use super::sql::{self, exec};
 use super::{Downtime, ProductionGuard, guards};
@@ -69,56 +69,144 @@ fn copies_of(qa: &str, names: Vec<String>) -> Vec<String> {
     copies.into_iter().map(|(_, n)| n).collect()
 }
 
-/// Terminate every other session on `database`, waiting up to `timeout` for each.
-pub(crate) async fn terminate_sessions(
+/// How often [`clear_sessions`] looks again while terminated sessions exit: each look costs
+/// one short catalog query, and QA refuses connections meanwhile.
+const POLL: Duration = Duration::from_millis(5);
+
+/// The sessions among `sessions` the connected role may not terminate: waiting for them is
+/// pointless, so the swap stops at once and names them.
+fn unterminable(sessions: &[Session]) -> Vec<StuckSession> {
+    sessions
+        .iter()
+        .filter(|s| !s.may_terminate)
+        .map(|s| {
+            stuck(
+                s,
+                if s.superuser {
+                    StuckReason::Superuser
+                } else {
+                    StuckReason::NotPermitted
+                },
+            )
+        })
+        .collect()
+}
+
+fn stuck(s: &Session, reason: StuckReason) -> StuckSession {
+    StuckSession {
+        pid: s.pid,
+        user: s.user.clone(),
+        application_name: s.application_name.clone(),
+        state: s.state.clone(),
+        reason,
+    }
+}
+
+/// Refuse when the connected role may not terminate every session on `database`, before
+/// anything is changed.
+pub(crate) async fn refuse_unterminable(
+    catalog: &dyn Catalog,
+    database: &str,
+) -> Result<(), RestoreError> {
+    let stuck = unterminable(&catalog.sessions(database).await?);
+    if stuck.is_empty() {
+        Ok(())
+    } else {
+        Err(RestoreError::SessionsRemain {
+            database: database.to_owned(),
+            sessions: stuck,
+        })
+    }
+}
+
+/// Refuse when `database` has prepared transactions: no terminate ends them and Postgres
+/// will not rename or drop a database that has one.
+pub(crate) async fn refuse_prepared(
+    catalog: &dyn Catalog,
+    database: &str,
+) -> Result<(), RestoreError> {
+    let transactions = catalog.prepared_transactions(database).await?;
+    if transactions.is_empty() {
+        Ok(())
+    } else {
+        Err(RestoreError::PreparedTransactions {
+            database: database.to_owned(),
+            transactions,
+        })
+    }
+}
+
+/// End every other session on `database` (which must already refuse new connections):
+/// terminate them all in one statement, then look every [`POLL`] until none is left,
+/// terminating any that appeared meanwhile in the same statement. Fails at once, naming
+/// them, if the role may not terminate some session; fails naming those left when `timeout`
+/// passes (`Duration::ZERO`: nobody is terminated, any session fails it). Returns how many
+/// sessions were terminated.
+pub(crate) async fn clear_sessions(
     client: &Client,
     database: &str,
     timeout: Duration,
 ) -> Result<usize, RestoreError> {
-    let sessions = client.sessions(database).await?;
-    let timeout_ms = i64::try_from(timeout.as_millis())
-        .unwrap_or(i64::MAX)
-        .max(1);
-    let mut remaining = Vec::new();
-    for session in &sessions {
-        let (pid, user) = (session.pid, &session.user);
-        match client.query_one(sql::TERMINATE, &[&pid, &timeout_ms]).await {
-            Ok(r) if r.get::<_, bool>(0) => {}
-            Ok(_) => {
-                // false: gone already, or still exiting after the timeout
-                let alive = client
-                    .query_opt(sql::SESSION_ALIVE, &[&pid])
-                    .await
-                    .map_err(|e| RestoreError::pg("check a terminated session", e))?
-                    .is_some();
-                if alive {
-                    remaining.push(format!(
-                        "pid {pid} ({user}): still running after {timeout:?}"
-                    ));
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let mut terminated: Vec<i32> = Vec::new();
+    let mut looks = 0u32;
+    loop {
+        let now = Instant::now();
+        looks += 1;
+        let sessions = if now < deadline {
+            let rows = client
+                .query(sql::TERMINATE_SESSIONS, &[&database, &terminated])
+                .await
+                .map_err(|e| {
+                    RestoreError::pg(format!("terminate the sessions on `{database}`"), e)
+                })?;
+            for row in &rows {
+                if row.get::<_, Option<bool>>(6) == Some(true) {
+                    terminated.push(row.get(0));
                 }
             }
-            Err(e) => {
-                let why = e
-                    .as_db_error()
-                    .map_or_else(|| e.to_string(), |d| d.message().to_owned());
-                remaining.push(format!("pid {pid} ({user}): {why}"));
-            }
+            rows.iter().map(Session::from_row).collect()
+        } else {
+            client.sessions(database).await?
+        };
+        if sessions.is_empty() {
+            tracing::debug!(
+                database,
+                sessions = terminated.len(),
+                looks,
+                took = ?started.elapsed(),
+                "sessions gone"
+            );
+            return Ok(terminated.len());
         }
-    }
-    if remaining.is_empty() {
-        Ok(sessions.len())
-    } else {
-        Err(RestoreError::SessionsRemain {
-            database: database.to_owned(),
-            sessions: remaining,
-        })
+        let mut remaining = unterminable(&sessions);
+        if remaining.is_empty() && now >= deadline {
+            let waited = now - started;
+            remaining = sessions
+                .iter()
+                .map(|s| stuck(s, StuckReason::StillRunning { waited }))
+                .collect();
+        }
+        if !remaining.is_empty() {
+            return Err(RestoreError::SessionsRemain {
+                database: database.to_owned(),
+                sessions: remaining,
+            });
+        }
+        tokio::time::sleep(POLL.min(deadline.saturating_duration_since(Instant::now()))).await;
     }
 }
 
 /// Put `incoming` in place of `qa`. If `outgoing` is set, the current `qa` is
 /// renamed to it (and keeps `ALLOW_CONNECTIONS false`); otherwise `qa` must
 /// not exist. `incoming` must already refuse connections. Returns how long QA
-/// refused connections. On failure QA is reopened as it was.
+/// refused connections.
+///
+/// Before QA is closed: refused if QA or `incoming` has a prepared transaction, or QA a
+/// session the role may not terminate. Then QA is closed to new connections, its sessions
+/// ended ([`clear_sessions`], at most `terminate_timeout`) and both renames and the reopening
+/// committed in one transaction. On failure QA is reopened as it was.
 pub(crate) async fn swap_in(
     server: &PgServer,
     qa: &str,
@@ -129,7 +217,13 @@ pub(crate) async fn swap_in(
 ) -> Result<Duration, RestoreError> {
     // A fresh connection: a long-lived one may have idled out during the restore.
     let mut client = server.connect_admin().await?;
+    refuse_prepared(&client, incoming).await?;
+    if outgoing.is_some() {
+        refuse_prepared(&client, qa).await?;
+        refuse_unterminable(&client, qa).await?;
+    }
     let started = Instant::now();
+    let deadline = started + terminate_timeout;
     if outgoing.is_some() {
         exec(
             &client,
@@ -143,7 +237,8 @@ pub(crate) async fn swap_in(
         attempt += 1;
         let outcome = async {
             if outgoing.is_some() {
-                let n = terminate_sessions(&client, qa, terminate_timeout).await?;
+                let left = deadline.saturating_duration_since(Instant::now());
+                let n = clear_sessions(&client, qa, left).await?;
                 tracing::info!(database = qa, sessions = n, "terminated QA sessions");
             }
             let tx = client
@@ -177,8 +272,9 @@ pub(crate) async fn swap_in(
         .await;
         match outcome {
             Ok(()) => break Ok(()),
-            // A session that reconnected before the block was committed, or was
-            // slow to exit, makes RENAME fail with "being accessed by other users".
+            // A session that was still starting when the block was committed (not yet
+            // listed), or one slow to leave the server's process list, makes RENAME fail
+            // with "being accessed by other users" (after Postgres' own 5 s wait).
             Err(RestoreError::Postgres { step, source })
                 if attempt < 3
                     && source.as_db_error().is_some_and(|d| {
@@ -231,7 +327,8 @@ pub(crate) async fn drop_database(client: &Client, database: &str) -> Result<boo
 /// Options of [`rollback`].
 #[derive(Clone)]
 pub struct RollbackOptions {
-    /// How long to wait for each QA session to terminate (default 5 s).
+    /// How long the swap waits, in all, for QA's sessions to exit once terminated (default
+    /// 5 s); see [`RestoreOptions::terminate_timeout`](super::RestoreOptions::terminate_timeout).
     pub terminate_timeout: Duration,
     /// Drop the rolled-back copy afterwards (default `true`); otherwise it is
     /// kept as `<qa>_rolledback_<ms>`, refusing connections.
@@ -370,7 +467,86 @@ pub(crate) async fn cancel_downtime(downtime: Option<&dyn Downtime>, id: Option<
 #[cfg(test)]
 mod tests {
     use super::super::catalog::Memory;
+    use super::super::error::PreparedTransaction;
     use super::*;
+
+    fn session(pid: i32, user: &str, may_terminate: bool, superuser: bool) -> Session {
+        Session {
+            pid,
+            user: user.to_owned(),
+            application_name: format!("app{pid}"),
+            state: Some("idle".to_owned()),
+            may_terminate,
+            superuser,
+        }
+    }
+
+    #[tokio::test]
+    async fn sessions_the_role_may_not_terminate_are_refused_with_their_reason() {
+        let mut cat = Memory {
+            sessions: vec![
+                ("qa".to_owned(), session(10, "app", true, false)),
+                ("qa".to_owned(), session(11, "postgres", false, true)),
+                ("qa".to_owned(), session(12, "other", false, false)),
+                ("qa2".to_owned(), session(13, "postgres", false, true)),
+            ],
+            ..Memory::default()
+        };
+        let err = refuse_unterminable(&cat, "qa").await.unwrap_err();
+        let RestoreError::SessionsRemain { database, sessions } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(database, "qa");
+        assert_eq!(
+            sessions
+                .iter()
+                .map(|s| (s.pid, s.reason))
+                .collect::<Vec<_>>(),
+            [
+                (11, StuckReason::Superuser),
+                (12, StuckReason::NotPermitted)
+            ]
+        );
+        assert_eq!(sessions[0].application_name, "app11");
+        assert!(
+            err.to_string()
+                .contains("pid 11 (user `postgres`, application `app11`, idle): only a superuser"),
+            "{err}"
+        );
+        cat.sessions.retain(|(_, s)| s.may_terminate);
+        refuse_unterminable(&cat, "qa").await.unwrap();
+        assert_eq!(cat.reads(), ["sessions(qa)", "sessions(qa)"]);
+    }
+
+    #[tokio::test]
+    async fn prepared_transactions_are_refused_with_gid_and_owner() {
+        let mut cat = Memory::default();
+        refuse_prepared(&cat, "qa").await.unwrap();
+        cat.prepared.push((
+            "qa".to_owned(),
+            PreparedTransaction {
+                gid: "tx-42".to_owned(),
+                owner: "app".to_owned(),
+                prepared: "2026-01-01 00:00:00+00".to_owned(),
+            },
+        ));
+        let err = refuse_prepared(&cat, "qa").await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(&err, RestoreError::PreparedTransactions { database, transactions }
+                if database == "qa" && transactions[0].gid == "tx-42"),
+            "{err:?}"
+        );
+        for part in [
+            "gid `tx-42`",
+            "owner `app`",
+            "COMMIT PREPARED",
+            "ROLLBACK PREPARED",
+        ] {
+            assert!(text.contains(part), "{text}");
+        }
+        refuse_prepared(&cat, "qa_next").await.unwrap();
+    }
 
     #[tokio::test]
     async fn previous_copies_newest_first_and_only_ours() {

@@ -102,7 +102,8 @@ impl Cluster {
         remove_after_exit(dumps_dir.path());
         let server = ops_core::restore::local::Cluster::start(&ops_core::restore::local::Options {
             prefix: "ops-restore-test-".into(),
-            extra_conf: format!("max_connections = 200\n{extra_conf}"),
+            // Room for the swap tests' 150 open QA sessions beside the other tests' sessions.
+            extra_conf: format!("max_connections = 300\n{extra_conf}"),
             tls,
             // The same server under more spellings (the source-is-target guard's test).
             extra_listen: vec!["127.0.0.2".into(), "::1".into()],
@@ -285,5 +286,86 @@ impl Cluster {
                 (t.to_owned(), sum)
             })
             .collect()
+    }
+}
+
+/// Sessions held open on a database by [`Cluster::open_sessions`].
+pub(crate) struct OpenSessions {
+    /// Their server pids.
+    pub(crate) pids: Vec<i32>,
+    pub(crate) clients: Vec<Arc<tokio_postgres::Client>>,
+    /// The connection tasks: each ends when the server closes its session.
+    pub(crate) conns: Vec<tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>>,
+    /// The long queries: each ends (with an error) when its session is terminated.
+    pub(crate) queries: Vec<tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>>,
+}
+
+impl Cluster {
+    /// Open `n` sessions on `db` (which has a `customers` table with a row `id = 1`), as an
+    /// application would hold them: a third idle, a third running a long query
+    /// (`pg_sleep(3600)`), a third idle in a transaction holding locks (`FOR SHARE` on a
+    /// row of `customers`). Returns once the server shows them in those states (waits up to
+    /// 60 s). Their `application_name` is `session_<i>`.
+    pub(crate) async fn open_sessions(&self, db: &str, n: usize) -> OpenSessions {
+        let mut s = OpenSessions {
+            pids: Vec::new(),
+            clients: Vec::new(),
+            conns: Vec::new(),
+            queries: Vec::new(),
+        };
+        let (mut long, mut in_tx) = (0, 0);
+        for i in 0..n {
+            let conninfo = format!("{} application_name=session_{i}", self.conninfo(db));
+            let (client, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("session {i} of {n} on {db}: {e}"));
+            s.conns.push(tokio::spawn(conn));
+            let client = Arc::new(client);
+            s.pids.push(
+                client
+                    .query_one("SELECT pg_backend_pid()", &[])
+                    .await
+                    .unwrap()
+                    .get(0),
+            );
+            match i % 3 {
+                0 => {}
+                1 => {
+                    long += 1;
+                    let cl = Arc::clone(&client);
+                    s.queries.push(tokio::spawn(async move {
+                        cl.simple_query("SELECT pg_sleep(3600)").await.map(|_| ())
+                    }));
+                }
+                _ => {
+                    in_tx += 1;
+                    client
+                        .batch_execute("BEGIN; SELECT id FROM customers WHERE id = 1 FOR SHARE")
+                        .await
+                        .unwrap();
+                }
+            }
+            s.clients.push(client);
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let want = format!("{long},{in_tx}");
+        loop {
+            let got = self.psql(
+                "postgres",
+                &format!(
+                    "SELECT count(*) FILTER (WHERE state = 'active' AND query LIKE '%pg_sleep%') \
+                     || ',' || count(*) FILTER (WHERE state = 'idle in transaction') \
+                     FROM pg_stat_activity WHERE datname = '{db}' AND application_name LIKE 'session\\_%'"
+                ),
+            );
+            if got == want {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "after 60 s, {got} (long queries, idle in transaction) on {db}, want {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! CarrySettings, Swap and Prune: the copy takes QA's settings and QA's name; old copies
 //! beyond the limit go.
 
+use std::time::Duration;
+
 use super::super::catalog::Catalog;
 use super::super::error::RestoreError;
 use super::super::settings;
@@ -40,7 +42,11 @@ pub(super) async fn carry_settings(cx: &Ctx<'_>, st: &mut State) -> Result<(), R
         "block connections to the working copy",
     )
     .await?;
-    swap::terminate_sessions(admin, next, cx.job.options.terminate_timeout).await?;
+    // They are the workflow's own (the copy's session was just closed, `pg_restore` has
+    // exited) and QA is open meanwhile: wait at least 5 s for them, even when the option
+    // says not to wait on QA's.
+    let wait = cx.job.options.terminate_timeout.max(Duration::from_secs(5));
+    swap::clear_sessions(admin, next, wait).await?;
     st.qa_now = qa_now;
     Ok(())
 }

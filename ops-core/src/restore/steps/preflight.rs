@@ -38,6 +38,8 @@ pub(in super::super) async fn preflight(job: &RestoreJob) -> Result<Session, Res
     let checked = guards::check_catalog(&admin, qa, &job.next_name()).await?;
     let plan = plan::plan(job, &admin, checked.qa.is_some()).await?;
     plan.log(qa);
+    // Checked again just before the swap; refused here too, before a long restore.
+    swap::refuse_prepared(&admin, qa).await?;
     swap::lock(&admin, qa).await?;
     Ok(Session {
         admin,
