@@ -131,7 +131,7 @@ pub fn classify(e: &ops_core::Error) -> ExitKind {
         E::Precondition(_) | E::Validation { .. } | E::SpecParse { .. } | E::Json(_) => {
             ExitKind::BadInput
         }
-        E::Lockout { .. } => ExitKind::BadInput,
+        E::Lockout { .. } | E::CookbookMissing { .. } => ExitKind::BadInput,
         E::Step { source, .. } => classify(source),
         E::Port(p) => match p.kind() {
             K::Unauthorized | K::Rejected => ExitKind::BadInput,

@@ -66,6 +66,14 @@ impl Env {
             16,
         )
         .await;
+        // The cookbook key-sync requires before it touches run-lists (issue #23), uploaded
+        // as `knife cookbook upload` would (metadata only: goiardi lists it the same).
+        goiardi
+            .admin()
+            .cookbooks()
+            .put_metadata_only("user_setup", ops_core::key_sync::USER_SETUP_VERSION)
+            .await
+            .unwrap();
         let chef = goiardi.admin_at(&proxy.url);
         let fake_do = FakeDigitalOcean::start().await.unwrap();
         let keys = DoAccountKeys::new(fake_do.client().unwrap()).list_budget(0, Duration::ZERO);

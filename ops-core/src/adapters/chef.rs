@@ -33,6 +33,7 @@
 //! | [`UsersBag::put_state`] | 1 (first run: up to 3 more, creating the state bag and item) |
 //! | [`NodeInventory::search_nodes`] | 1 partial search |
 //! | [`NodeInventory::add_to_run_list`] | GET, and a PUT when the entry is missing |
+//! | [`NodeInventory::cookbook_versions`] | 1 (`GET /cookbooks/NAME?num_versions=all`) |
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -633,6 +634,23 @@ impl NodeInventory for ChefNodes {
             }
         }
         Ok(NodePage { nodes, total })
+    }
+
+    async fn cookbook_versions(&self, name: &str) -> PortResult<Option<Vec<String>>> {
+        match self
+            .client
+            .cookbooks()
+            .get(name, chef_client::NumVersions::All)
+            .await
+        {
+            Ok(cb) => Ok(Some(cb.versions.into_iter().map(|v| v.version).collect())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(port_error(
+                &format!("list versions of cookbook `{name}`"),
+                Op::Read,
+                e,
+            )),
+        }
     }
 
     async fn add_to_run_list(&self, node: &str, entry: &str) -> PortResult<()> {

@@ -42,6 +42,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cookbook;
 mod keys;
 mod plan;
 pub mod ports;
@@ -55,6 +56,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{StreamExt, stream};
 
+pub use cookbook::{CookbookRequirement, USER_SETUP_VERSION};
 pub use keys::{KeyPolicy, ValidKey, fingerprint_of, validate_key};
 pub use plan::{ItemChange, Plan};
 pub use ports::{
@@ -90,6 +92,11 @@ pub struct KeySyncOptions {
     pub page_rows: u64,
     /// Run-list fixes in flight at once (default 8; each is a GET and a PUT).
     pub concurrency: usize,
+    /// The cookbook that must be on the server, at a compatible version, before the recipe
+    /// is added to any run-list (default `user_setup`, the caret range of
+    /// [`USER_SETUP_VERSION`]; `None` skips the check, e.g. for a wrapper cookbook of your
+    /// own). Checked only when a run-list needs the recipe: one request.
+    pub cookbook: Option<CookbookRequirement>,
     /// Fixed clock for tests; `None` uses the system clock.
     pub now: Option<SystemTime>,
 }
@@ -106,6 +113,7 @@ impl Default for KeySyncOptions {
             node_query: "*:*".to_owned(),
             page_rows: 1000,
             concurrency: 8,
+            cookbook: Some(CookbookRequirement::default()),
             now: None,
         }
     }
@@ -516,7 +524,7 @@ impl<'a> KeySync<'a> {
 
         let (run_list_fixes, nodes_seen) = if self.opts.fix_run_lists {
             let nodes = self.scan_nodes().await?;
-            let fixes = nodes
+            let fixes: Vec<String> = nodes
                 .iter()
                 .filter(|n| !plan::has_recipe(n, &self.opts.recipe))
                 .map(|n| n.name.clone())
@@ -524,6 +532,19 @@ impl<'a> KeySync<'a> {
             (fixes, nodes.len())
         } else {
             (Vec::new(), 0)
+        };
+        // Issue #23: a run-list naming a cookbook the server lacks breaks every chef-client
+        // run of that node; check before adding it anywhere (one request, only then).
+        let cookbook_problem = match &self.opts.cookbook {
+            Some(req) if !run_list_fixes.is_empty() => {
+                let versions = self
+                    .nodes
+                    .cookbook_versions(&req.name)
+                    .await
+                    .map_err(port_step("list cookbook versions", req.name.clone()))?;
+                req.problem(versions.as_deref())
+            }
+            _ => None,
         };
 
         let now = unix(self.now());
@@ -556,6 +577,7 @@ impl<'a> KeySync<'a> {
             nodes_seen,
             warnings,
             lockout,
+            cookbook_problem,
             recipe: self.opts.recipe.clone(),
             next_state,
             state_write,
@@ -575,7 +597,17 @@ impl<'a> KeySync<'a> {
     /// Applies a plan: data bag items, then account key deletions and additions, then
     /// run-lists, and last the state item (so a failed run is never short-circuited later).
     /// Refused with [`Error::Lockout`] when the plan has lockout findings and `force` is off.
+    ///
+    /// Refused with [`Error::CookbookMissing`] (nothing written, `force` or not) when the
+    /// plan adds the recipe to run-lists and the server lacks a compatible cookbook.
     pub async fn apply(&self, plan: &Plan, force: bool) -> Result<ApplyReport> {
+        if let (Some(problem), Some(req)) = (&plan.cookbook_problem, &self.opts.cookbook) {
+            tracing::warn!(cookbook = %req, "key-sync plan refused: {problem}");
+            return Err(Error::CookbookMissing {
+                requirement: req.to_string(),
+                problem: problem.clone(),
+            });
+        }
         if !plan.lockout.is_empty() {
             if !force {
                 tracing::warn!(

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | [`UsersBag`] | Chef data bag `users` (`users_manage` item format) + one state item | list: `ceil(items / 1000)` searches; get/create/update: 1 |
 //! | [`AccountKeys`] | DigitalOcean `/v2/account/keys` | list: `ceil(keys / 200)` pages; create/delete: 1 |
-//! | [`NodeInventory`] | Chef partial search on `node` + node update | search: 1 per page; add to run-list: 2 (GET + PUT) |
+//! | [`NodeInventory`] | Chef partial search on `node` + node update + cookbook listing | search: 1 per page; add to run-list: 2 (GET + PUT); cookbook versions: 1 |
 //!
 //! Errors are the crate-wide [`PortError`](crate::ports::PortError) (use
 //! [`Service::ConfigMgmt`](crate::ports::Service::ConfigMgmt) for Chef and
@@ -209,6 +209,9 @@ pub trait NodeInventory: Send + Sync {
     /// with body `{"name":["name"],"run_list":["run_list"],"recipes":["recipes"],
     /// "ohai_time":["ohai_time"]}`. One request.
     async fn search_nodes(&self, query: &str, start: u64, rows: u64) -> PortResult<NodePage>;
+    /// The versions of cookbook `name` on the server, or `Ok(None)` when it has no such
+    /// cookbook (Chef: `GET /cookbooks/NAME?num_versions=all`, one request).
+    async fn cookbook_versions(&self, name: &str) -> PortResult<Option<Vec<String>>>;
     /// Appends `entry` to the node's run-list (Chef: `GET` then `PUT /nodes/<name>`, keeping
     /// every other field). A no-op when the entry is already there.
     async fn add_to_run_list(&self, node: &str, entry: &str) -> PortResult<()>;

@@ -708,3 +708,85 @@ async fn revoking_a_user_absent_from_the_bag_writes_no_item() {
     assert!(report.warnings[0].contains("no item in the users data bag"));
     assert_eq!(w.bag.items.lock().unwrap().len(), 4);
 }
+
+/// Issue #23: key-sync adds `recipe[user_setup]` to run-lists only when the server holds a
+/// compatible `user_setup` cookbook; otherwise the run is refused with the reason before any
+/// write (forced or not), and a dry run shows why.
+#[tokio::test]
+async fn run_lists_are_not_changed_without_a_compatible_user_setup_cookbook() {
+    let src = source(users(USERS, 3));
+    for (cookbooks, why) in [
+        (None, "no `user_setup` cookbook"),
+        (
+            Some(vec!["0.2.0".to_owned(), "0.0.9".to_owned()]),
+            "version(s) 0.2.0, 0.0.9",
+        ),
+    ] {
+        let w = World::new(NODES, 7);
+        match cookbooks {
+            None => {
+                w.nodes.cookbooks.lock().unwrap().clear();
+            }
+            Some(v) => {
+                w.nodes
+                    .cookbooks
+                    .lock()
+                    .unwrap()
+                    .insert("user_setup".into(), v);
+            }
+        }
+        let dry = run(
+            &w,
+            &src,
+            RunOptions {
+                dry_run: true,
+                ..RunOptions::default()
+            },
+        )
+        .await;
+        assert!(dry.to_string().contains(why), "{dry}");
+        for force in [false, true] {
+            w.log.clear();
+            let err = sync(&w, opts())
+                .sync(
+                    &src,
+                    RunOptions {
+                        force,
+                        ..RunOptions::default()
+                    },
+                )
+                .await
+                .unwrap_err();
+            let Error::CookbookMissing {
+                requirement,
+                problem,
+            } = &err
+            else {
+                panic!("{err:?}")
+            };
+            assert_eq!(requirement, "user_setup >= 0.1.0, < 0.2.0");
+            assert!(problem.contains(why), "{problem}");
+            assert_eq!(w.log.writes(), 0, "refused before any write");
+            assert_eq!(w.log.count("cookbook_versions"), 1);
+        }
+    }
+    // A compatible patch release is fine.
+    let w = World::new(NODES, 7);
+    w.nodes
+        .cookbooks
+        .lock()
+        .unwrap()
+        .insert("user_setup".into(), vec!["0.1.9".into(), "0.3.0".into()]);
+    assert!(matches!(
+        run(&w, &src, RunOptions::default()).await,
+        SyncReport::Applied { .. }
+    ));
+    // No run-list to fix: no cookbook request at all, even without the cookbook.
+    let w = World::new(NODES, 0);
+    w.nodes.cookbooks.lock().unwrap().clear();
+    assert!(matches!(
+        run(&w, &src, RunOptions::default()).await,
+        SyncReport::Applied { .. }
+    ));
+    assert_eq!(w.log.count("cookbook_versions"), 0);
+}

@@ -226,11 +226,29 @@ impl AccountKeys for FakeAccount {
     }
 }
 
-/// Chef nodes behind a partial search.
-#[derive(Debug, Default)]
+/// Chef nodes behind a partial search, and the cookbooks on that server (by default
+/// `user_setup` at the version key-sync was written against).
+#[derive(Debug)]
 pub struct FakeNodes {
     pub nodes: Mutex<Vec<NodeSummary>>,
+    pub cookbooks: Mutex<std::collections::BTreeMap<String, Vec<String>>>,
     pub log: Log,
+}
+
+impl Default for FakeNodes {
+    fn default() -> Self {
+        FakeNodes {
+            nodes: Mutex::default(),
+            cookbooks: Mutex::new(
+                [(
+                    "user_setup".to_owned(),
+                    vec![ops_core::key_sync::USER_SETUP_VERSION.to_owned()],
+                )]
+                .into(),
+            ),
+            log: Log::default(),
+        }
+    }
 }
 
 impl FakeNodes {
@@ -266,6 +284,10 @@ impl NodeInventory for FakeNodes {
             nodes: page,
             total: nodes.len() as u64,
         })
+    }
+    async fn cookbook_versions(&self, name: &str) -> PortResult<Option<Vec<String>>> {
+        self.log.push("nodes", "cookbook_versions", false, 1);
+        Ok(self.cookbooks.lock().unwrap().get(name).cloned())
     }
     async fn add_to_run_list(&self, node: &str, entry: &str) -> PortResult<()> {
         self.log.push("nodes", "add_to_run_list", true, 2);
@@ -330,6 +352,7 @@ impl World {
             nodes: FakeNodes {
                 nodes: Mutex::new(nodes),
                 log: log.clone(),
+                ..FakeNodes::default()
             },
             log,
         }
