@@ -21,6 +21,9 @@ pub enum ExitKind {
     Partial,
     /// `5`: `key-sync --audit` found drift (the report says what); for cron.
     Drift,
+    /// `6`: `key-sync --revoke USER --wait` reached its deadline while nodes still hold a
+    /// key of USER or have not reported (issue #23).
+    Pending,
 }
 
 impl ExitKind {
@@ -32,6 +35,7 @@ impl ExitKind {
             ExitKind::Provider => 3,
             ExitKind::Partial => 4,
             ExitKind::Drift => 5,
+            ExitKind::Pending => 6,
         }
     }
 }

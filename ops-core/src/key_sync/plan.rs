@@ -499,6 +499,7 @@ mod tests {
             run_list: run_list.iter().map(|s| s.to_string()).collect(),
             recipes: recipes.iter().map(|s| s.to_string()).collect(),
             last_check_in: None,
+            proof: None,
         }
     }
 

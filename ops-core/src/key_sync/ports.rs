@@ -191,6 +191,33 @@ pub struct NodeSummary {
     pub recipes: Vec<String>,
     /// Last check-in (`ohai_time`), `None` when the node never converged.
     pub last_check_in: Option<SystemTime>,
+    /// What the `user_setup` recipe reported it installed (`node['user_setup']`), `None`
+    /// when the node has no such report (never converged with the recipe, or another
+    /// recipe).
+    #[serde(default)]
+    pub proof: Option<NodeProof>,
+}
+
+/// The proof the `user_setup` cookbook records on each node at the end of a complete run
+/// (`node['user_setup']['installed']` and `['checked_at']`, see
+/// `cookbooks/user_setup/README.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeProof {
+    /// Per user: the keys read back from the user's `authorized_keys` files.
+    pub installed: std::collections::BTreeMap<String, InstalledKeys>,
+    /// When the run read the files (Unix seconds), when reported.
+    pub checked_at: Option<u64>,
+}
+
+/// One user's entry of a [`NodeProof`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledKeys {
+    /// SHA-256 fingerprints (`SHA256:` + unpadded base64, as `ssh-keygen -l` prints), sorted.
+    pub fingerprints: Vec<String>,
+    /// When this entry was read (Unix seconds), when reported.
+    pub at: Option<u64>,
+    /// `present`, `locked`, `removed`, `refused` or `unmanaged` (empty when not reported).
+    pub state: String,
 }
 
 /// One page of a node search.
@@ -207,7 +234,8 @@ pub struct NodePage {
 pub trait NodeInventory: Send + Sync {
     /// One page of a partial search: `POST /search/node?q=<query>&start=<start>&rows=<rows>`
     /// with body `{"name":["name"],"run_list":["run_list"],"recipes":["recipes"],
-    /// "ohai_time":["ohai_time"]}`. One request.
+    /// "ohai_time":["ohai_time"],"user_setup":["user_setup"]}` (the last one the recipe's
+    /// proof, [`NodeProof`]). One request.
     async fn search_nodes(&self, query: &str, start: u64, rows: u64) -> PortResult<NodePage>;
     /// The versions of cookbook `name` on the server, or `Ok(None)` when it has no such
     /// cookbook (Chef: `GET /cookbooks/NAME?num_versions=all`, one request).

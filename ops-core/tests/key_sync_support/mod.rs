@@ -267,6 +267,22 @@ impl FakeNodes {
             n.last_check_in = Some(at);
         }
     }
+    /// Every node with the recipe reports `installed` at `at` (Unix seconds), as the
+    /// `user_setup` recipe does at the end of a converge.
+    pub fn report_all(
+        &self,
+        at: u64,
+        installed: &std::collections::BTreeMap<String, ops_core::key_sync::InstalledKeys>,
+    ) {
+        for n in self.nodes.lock().unwrap().iter_mut() {
+            if n.run_list.iter().any(|e| e == "recipe[user_setup]") {
+                n.proof = Some(ops_core::key_sync::NodeProof {
+                    installed: installed.clone(),
+                    checked_at: Some(at),
+                });
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -337,6 +353,7 @@ impl World {
                     run_list,
                     recipes: Vec::new(),
                     last_check_in: Some(at(T0 - 600)),
+                    proof: None,
                 }
             })
             .collect();
