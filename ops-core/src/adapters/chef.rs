@@ -488,8 +488,10 @@ impl UsersBag for ChefUsersBag {
 /// [`NodeInventory`] over Chef partial search and node updates.
 ///
 /// Each page is one `POST /search/node` asking only for the name, run-list, expanded recipes,
-/// last check-in (`ohai_time`) and the `user_setup` recipe's proof (`node['user_setup']`,
-/// [`NodeProof`]; top level and under `normal`, for the same reason). Those two automatic attributes are requested both at the
+/// last check-in (`ohai_time`) and, with [`NodeInventory::search_nodes_with_proof`] (the
+/// audit and the revoke), the `user_setup` recipe's proof (`node['user_setup']`,
+/// [`NodeProof`]; top level and under `normal`, for the same reason; about 120 bytes per
+/// user a node reports, so lower the page rows when nodes serve hundreds of users). Those two automatic attributes are requested both at the
 /// top level (Chef Infra Server resolves paths in the merged attributes) and under
 /// `automatic` (goiardi resolves them in the raw node), and the first non-null one is used.
 ///
@@ -644,28 +646,32 @@ fn node_summary(row: &PartialRow, now: SystemTime) -> Option<NodeSummary> {
     })
 }
 
-#[async_trait]
-impl NodeInventory for ChefNodes {
-    async fn search_nodes(&self, query: &str, start: u64, rows: u64) -> PortResult<NodePage> {
+impl ChefNodes {
+    async fn search(
+        &self,
+        query: &str,
+        start: u64,
+        rows: u64,
+        proof: bool,
+    ) -> PortResult<NodePage> {
         let rows32 = u32::try_from(rows.max(1)).unwrap_or(u32::MAX);
+        let mut keys = vec![
+            ("name", vec!["name"]),
+            ("run_list", vec!["run_list"]),
+            ("recipes", vec!["recipes"]),
+            ("automatic_recipes", vec!["automatic", "recipes"]),
+            ("ohai_time", vec!["ohai_time"]),
+            ("automatic_ohai_time", vec!["automatic", "ohai_time"]),
+        ];
+        if proof {
+            // Issue #23: the proof the user_setup recipe records (normal level).
+            keys.push(("user_setup", vec!["user_setup"]));
+            keys.push(("normal_user_setup", vec!["normal", "user_setup"]));
+        }
         let mut pager = self
             .client
             .search()
-            .partial(
-                "node",
-                query,
-                [
-                    ("name", vec!["name"]),
-                    ("run_list", vec!["run_list"]),
-                    ("recipes", vec!["recipes"]),
-                    ("automatic_recipes", vec!["automatic", "recipes"]),
-                    ("ohai_time", vec!["ohai_time"]),
-                    ("automatic_ohai_time", vec!["automatic", "ohai_time"]),
-                    // Issue #23: the proof the user_setup recipe records (normal level).
-                    ("user_setup", vec!["user_setup"]),
-                    ("normal_user_setup", vec!["normal", "user_setup"]),
-                ],
-            )
+            .partial("node", query, keys)
             .start(start)
             .rows(rows32);
         if let Some(sort) = &self.sort {
@@ -692,6 +698,22 @@ impl NodeInventory for ChefNodes {
             }
         }
         Ok(NodePage { nodes, total })
+    }
+}
+
+#[async_trait]
+impl NodeInventory for ChefNodes {
+    async fn search_nodes(&self, query: &str, start: u64, rows: u64) -> PortResult<NodePage> {
+        self.search(query, start, rows, false).await
+    }
+
+    async fn search_nodes_with_proof(
+        &self,
+        query: &str,
+        start: u64,
+        rows: u64,
+    ) -> PortResult<NodePage> {
+        self.search(query, start, rows, true).await
     }
 
     async fn cookbook_versions(&self, name: &str) -> PortResult<Option<Vec<String>>> {

@@ -572,16 +572,29 @@ impl<'a> KeySync<'a> {
     }
 
     /// Walks every node with the paginated partial search: `ceil(nodes / page_rows)` calls.
+    /// Without the `user_setup` proof (a sync only needs run-lists).
     pub async fn scan_nodes(&self) -> Result<Vec<NodeSummary>> {
+        self.scan(false).await
+    }
+
+    /// [`scan_nodes`](Self::scan_nodes) with each node's `user_setup` proof
+    /// ([`NodeInventory::search_nodes_with_proof`]): what the audit and the revoke read.
+    pub async fn scan_nodes_with_proof(&self) -> Result<Vec<NodeSummary>> {
+        self.scan(true).await
+    }
+
+    async fn scan(&self, proof: bool) -> Result<Vec<NodeSummary>> {
         let rows = self.opts.page_rows.max(1);
         let mut by_name: BTreeMap<String, NodeSummary> = BTreeMap::new();
         let mut start = 0u64;
         loop {
-            let page = self
-                .nodes
-                .search_nodes(&self.opts.node_query, start, rows)
-                .await
-                .map_err(port_step("search nodes", format!("rows {start}..")))?;
+            let q = &self.opts.node_query;
+            let page = if proof {
+                self.nodes.search_nodes_with_proof(q, start, rows).await
+            } else {
+                self.nodes.search_nodes(q, start, rows).await
+            }
+            .map_err(port_step("search nodes", format!("rows {start}..")))?;
             let n = page.nodes.len() as u64;
             for node in page.nodes {
                 by_name.insert(node.name.clone(), node);
@@ -959,7 +972,7 @@ impl<'a> KeySync<'a> {
                 .map_err(port_step("write sync state", "state item"))?;
         }
 
-        let nodes = self.scan_nodes().await?;
+        let nodes = self.scan_nodes_with_proof().await?;
         let status = self.key_holders(user, &nodes);
         let (with, without): (Vec<_>, Vec<_>) = nodes
             .into_iter()
@@ -1010,7 +1023,7 @@ impl<'a> KeySync<'a> {
     /// Where `user`'s keys still are, by the nodes' `user_setup` reports: one paginated
     /// node search, no write (issue #23).
     pub async fn revoke_status(&self, user: &str) -> Result<RevokeStatus> {
-        let nodes = self.scan_nodes().await?;
+        let nodes = self.scan_nodes_with_proof().await?;
         Ok(self.key_holders(user, &nodes))
     }
 
@@ -1114,7 +1127,7 @@ impl<'a> KeySync<'a> {
             }
         }
 
-        let nodes = self.scan_nodes().await?;
+        let nodes = self.scan_nodes_with_proof().await?;
         let wanted = proof::wanted(&desired.items);
         let mut not_converged = Vec::new();
         let mut missing_recipe = Vec::new();

@@ -234,9 +234,20 @@ pub struct NodePage {
 pub trait NodeInventory: Send + Sync {
     /// One page of a partial search: `POST /search/node?q=<query>&start=<start>&rows=<rows>`
     /// with body `{"name":["name"],"run_list":["run_list"],"recipes":["recipes"],
-    /// "ohai_time":["ohai_time"],"user_setup":["user_setup"]}` (the last one the recipe's
-    /// proof, [`NodeProof`]). One request.
+    /// "ohai_time":["ohai_time"]}`. One request.
     async fn search_nodes(&self, query: &str, start: u64, rows: u64) -> PortResult<NodePage>;
+    /// [`search_nodes`](Self::search_nodes) that also reads each node's `user_setup` proof
+    /// ([`NodeSummary::proof`]; Chef: two more keys in the same partial search, so pages are
+    /// larger: about 120 bytes per user a node reports). The default delegates to
+    /// `search_nodes` (for inventories whose rows always carry the proof). One request.
+    async fn search_nodes_with_proof(
+        &self,
+        query: &str,
+        start: u64,
+        rows: u64,
+    ) -> PortResult<NodePage> {
+        self.search_nodes(query, start, rows).await
+    }
     /// The versions of cookbook `name` on the server, or `Ok(None)` when it has no such
     /// cookbook (Chef: `GET /cookbooks/NAME?num_versions=all`, one request).
     async fn cookbook_versions(&self, name: &str) -> PortResult<Option<Vec<String>>>;
