@@ -34,6 +34,40 @@
 //! Nodes registered moments before a run may be missing from the node search; the next run
 //! checks them.
 //!
+//! # How often? ("every 30 min: too often?")
+//!
+//! No. Measured with `cargo bench -p ops-workflows --bench key_sync` (10,000 nodes, 500 users,
+//! 600 keys; the fakes count the requests the real adapters make):
+//!
+//! | run | requests | writes |
+//! |---|---|---|
+//! | scheduled, nothing changed (the digest short-circuit) | **1** (`GET` of the state item) | 0 |
+//! | full, converged (the daily `--full`) | 15 (state item, bag listing + 1 search page, 3 account key pages, 10 node pages) | 0 |
+//! | scheduled, after one key was added | 18 | 3 |
+//! | first run on an empty server | 1,515 | 1,301 |
+//! | `--audit` (reads every node's `user_setup` report) | 15 | 0 |
+//! | `--revoke USER` | 19 | 3 |
+//! | one `--wait` poll | 10 (`ceil(nodes / 1000)`) | 0 |
+//!
+//! Every 30 minutes is 48 single reads a day when nothing changes: cheap. Running it more
+//! often would not make a revoke faster either: `--revoke` writes the bag at once; what
+//! takes time is the nodes applying it. chef-client runs every `interval` seconds after a
+//! random `splay` (defaults 1,800 s and 300 s), so a change written at time t reaches every
+//! node by t + interval + splay + one converge: **about 35 minutes** at the defaults, half
+//! the nodes within about 17. With the push, `sudo chef-client -o 'recipe[user_setup]'` on
+//! exactly the nodes `--revoke` lists (their report still holds the key), it takes one
+//! converge of that one recipe per node: `ceil(nodes holding the key / SSH sessions in
+//! parallel) × converge time` (e.g. 200 nodes, 50 sessions, 20 s: under 2 minutes; the
+//! converge time is an assumption, no Chef Infra Client runs here). `--revoke USER --wait 40m`
+//! then confirms it from the reports, polling 5 s → 60 s apart, jittered (about 50 polls, 500
+//! requests, over 35 minutes at 10,000 nodes).
+//!
+//! The reports make node pages larger: about 120 bytes per user a node reports, so a
+//! 1,000-row page of nodes serving 500 users each is ~58 MB, over the Chef client's 32 MiB
+//! default response limit. Keep `page_rows × users per node` under about 250,000 (e.g.
+//! [`KeySyncOptions::page_rows`] 250 for 500 users) or raise
+//! `ClientBuilder::max_response_bytes`. A sync never reads the reports.
+//!
 //! ```no_run
 //! # async fn demo(bag: &dyn ops_core::key_sync::UsersBag,
 //! #               keys: &dyn ops_core::key_sync::AccountKeys,
