@@ -66,7 +66,11 @@
 //! 1,000-row page of nodes serving 500 users each is ~58 MB, over the Chef client's 32 MiB
 //! default response limit. Keep `page_rows × users per node` under about 250,000 (e.g.
 //! [`KeySyncOptions::page_rows`] 250 for 500 users) or raise
-//! `ClientBuilder::max_response_bytes`. A sync never reads the reports.
+//! `ClientBuilder::max_response_bytes`. A sync never reads the reports. In the bench (release
+//! build, a loaded 2-core machine) the scheduled run took 1.3 ms, the full converged run
+//! 90 ms, the audit of 10,000 reports of 500 users each 4.2 s and one `--wait` poll 3.1 s
+//! (mostly copying those reports in the fake); against a server, moving them dominates
+//! (~58 KB per node at 500 users, ~3.5 KB at 30).
 //!
 //! ```no_run
 //! # async fn demo(bag: &dyn ops_core::key_sync::UsersBag,
