@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
@@ -12,13 +13,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::api_version::{self, ServerApiVersions};
 use crate::auth::{self, ProtocolVersion, SigningKey, SigningRequest};
 use crate::body::{self, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::credentials::{Profile, ProfileKey};
 use crate::error::{Error, Result};
 use crate::resources::{
-    clients::Clients, data_bags::DataBags, environments::Environments, nodes::Nodes, roles::Roles,
-    search::Search, status::ServerStatus, users::Users,
+    clients::Clients, cookbooks::Cookbooks, data_bags::DataBags, environments::Environments,
+    nodes::Nodes, roles::Roles, search::Search, status::ServerStatus, users::Users,
 };
 use crate::retry::{RetryConfig, should_retry};
 use ops_http_retry::Verdict;
@@ -44,7 +46,10 @@ struct Inner {
     client_name: String,
     key: SigningKey,
     version: ProtocolVersion,
-    server_api_version: String,
+    /// The `X-Ops-Server-API-Version` the builder asked for.
+    preferred_api_version: u32,
+    /// The version sent now: the preferred one until a `406` renegotiated it.
+    server_api_version: AtomicU32,
     chef_version: HeaderValue,
     retry: RetryConfig,
     max_response_bytes: usize,
@@ -96,6 +101,11 @@ impl Client {
     /// API clients (`/clients`).
     pub fn clients(&self) -> Clients<'_> {
         Clients::new(self)
+    }
+
+    /// Cookbooks and their versions (`/cookbooks`).
+    pub fn cookbooks(&self) -> Cookbooks<'_> {
+        Cookbooks::new(self)
     }
 
     /// Roles (`/roles`).
@@ -154,6 +164,13 @@ impl Client {
         self.inner.version
     }
 
+    /// The `X-Ops-Server-API-Version` requests carry now: the configured one
+    /// ([`ClientBuilder::server_api_version`]), or the one a `406` renegotiated (shared by
+    /// this client's clones; see [`crate::api_version`]).
+    pub fn server_api_version(&self) -> u32 {
+        self.inner.server_api_version.load(Ordering::Relaxed)
+    }
+
     /// Build an endpoint URL; every segment is checked ([`check_segment`]) and
     /// percent-encoded.
     pub(crate) fn url(&self, scope: Scope, segments: &[&str]) -> Result<Url> {
@@ -188,18 +205,62 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|source| Error::Decode { what, source })
     }
 
-    /// The retry loop: each attempt is rebuilt and signed afresh.
+    /// Sends a request: the retry loop, and once more with a renegotiated server API
+    /// version when the server refused the one sent (`406`, see [`crate::api_version`]).
+    ///
+    /// Repeating after such a `406` is safe whatever the method: the server checks the
+    /// version before anything else and did not process the request.
     pub(crate) async fn execute(
         &self,
         method: Method,
         url: Url,
         body: Option<Vec<u8>>,
     ) -> Result<Vec<u8>> {
+        let sent = self.server_api_version();
+        match self
+            .execute_with(&method, &url, body.as_deref(), sent)
+            .await
+        {
+            Err(e) if e.is_api_version_rejected() => {
+                let Some(next) = e.server_api_range().and_then(|range| {
+                    api_version::renegotiate(self.inner.preferred_api_version, sent, range)
+                }) else {
+                    tracing::warn!(
+                        sent,
+                        server_range = ?e.server_api_range(),
+                        "Chef server refused the API version and no other fits"
+                    );
+                    return Err(e);
+                };
+                tracing::info!(
+                    from = sent,
+                    to = next,
+                    method = %method,
+                    path = url.path(),
+                    "Chef server refused the API version: renegotiated, repeating the request once"
+                );
+                self.inner.server_api_version.store(next, Ordering::Relaxed);
+                self.execute_with(&method, &url, body.as_deref(), next)
+                    .await
+            }
+            r => r,
+        }
+    }
+
+    /// The retry loop at one server API version: each attempt is rebuilt and signed afresh.
+    async fn execute_with(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        api_version: u32,
+    ) -> Result<Vec<u8>> {
+        let api_version = api_version.to_string();
         ops_http_retry::retry_loop(
             &self.inner.retry,
-            |_| self.attempt(&method, &url, body.as_deref()),
+            |_| self.attempt(method, url, body, &api_version),
             |err: &Error| {
-                if should_retry(err, &method) {
+                if should_retry(err, method) {
                     Verdict::retry(err.retry_after())
                 } else {
                     Verdict::Stop
@@ -222,7 +283,13 @@ impl Client {
         .await
     }
 
-    async fn attempt(&self, method: &Method, url: &Url, body: Option<&[u8]>) -> Result<Vec<u8>> {
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        api_version: &str,
+    ) -> Result<Vec<u8>> {
         let inner = &self.inner;
         let timestamp = auth::timestamp_now();
         let signed = auth::sign(
@@ -233,7 +300,7 @@ impl Client {
                 body: body.unwrap_or_default(),
                 user_id: &inner.client_name,
                 timestamp: &timestamp,
-                server_api_version: &inner.server_api_version,
+                server_api_version: api_version,
                 version: inner.version,
             },
         )?;
@@ -255,8 +322,13 @@ impl Client {
         if status.is_success() {
             body::read_limited(&mut resp, inner.max_response_bytes).await
         } else {
+            let server_api = resp
+                .headers()
+                .get("x-ops-server-api-version")
+                .and_then(|v| v.to_str().ok())
+                .and_then(ServerApiVersions::from_header);
             let bytes = body::read_error_body(&mut resp, inner.max_response_bytes).await?;
-            Err(Error::from_response(status, retry_after, &bytes))
+            Err(Error::from_response(status, retry_after, &bytes).with_server_api(server_api))
         }
     }
 
@@ -345,6 +417,8 @@ impl ClientBuilder {
     }
 
     /// `X-Ops-Server-API-Version` to send and sign (default 1; modern servers also accept 2).
+    /// When the server refuses it (`406`), the client renegotiates once within the
+    /// server's range and keeps the version it settled on ([`crate::api_version`]).
     pub fn server_api_version(mut self, version: u32) -> Self {
         self.server_api_version = version;
         self
@@ -437,7 +511,8 @@ impl ClientBuilder {
                 client_name: self.client_name,
                 key,
                 version: self.version,
-                server_api_version: self.server_api_version.to_string(),
+                preferred_api_version: self.server_api_version,
+                server_api_version: AtomicU32::new(self.server_api_version),
                 chef_version,
                 retry: RetryConfig {
                     max_attempts: self.retry.max_attempts.max(1),
@@ -457,6 +532,8 @@ fn segment_field(segments: &[&str], i: usize) -> &'static str {
         (Some("environments"), 1) => "environment name",
         (Some("clients"), 1) => "client name",
         (Some("users"), 1) => "user name",
+        (Some("cookbooks"), 1) => "cookbook name",
+        (Some("cookbooks"), 2) => "cookbook version",
         (Some("data"), 1) => "data bag name",
         (Some("data"), 2) => "data bag item id",
         (Some("search"), 1) => "search index",

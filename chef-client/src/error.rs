@@ -5,6 +5,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
+use crate::api_version::{INVALID_VERSION_ERROR, ServerApiVersions};
+
 /// Everything that can go wrong talking to a Chef server.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -12,7 +14,7 @@ pub enum Error {
     /// The server answered with a non-2xx status and a JSON error body
     /// (`{"error": [...]}` or `{"error": "...", "message": ...}`). The request reached the
     /// server.
-    #[error("Chef API error {status}: {}{}", body.summary(), hint(*status, body))]
+    #[error("Chef API error {status}: {}{}", body.summary(), hint(*status, body, server_api.as_ref()))]
     Api {
         /// HTTP status.
         status: StatusCode,
@@ -20,6 +22,9 @@ pub enum Error {
         body: ApiErrorBody,
         /// `Retry-After` in seconds, when the server sent one.
         retry_after: Option<Duration>,
+        /// The server's `X-Ops-Server-API-Version` response header, when it sent a valid
+        /// one (see [`crate::api_version`]).
+        server_api: Option<ServerApiVersions>,
     },
     /// Non-2xx with a body that is not Chef's error JSON (a proxy page, goiardi's plain-text
     /// 413, an empty 401…). The request reached something on the way to the server.
@@ -147,12 +152,25 @@ impl ApiErrorBody {
 const CLOCK_HINT: &str = " (hint: the server rejected the request time; check that this machine's clock is \
      synchronised, Chef servers allow about 15 minutes of skew)";
 
-fn hint(status: StatusCode, body: &ApiErrorBody) -> &'static str {
+fn hint(status: StatusCode, body: &ApiErrorBody, header: Option<&ServerApiVersions>) -> String {
     if status == StatusCode::UNAUTHORIZED && body.mentions_time() {
-        CLOCK_HINT
-    } else {
-        ""
+        return CLOCK_HINT.to_owned();
     }
+    if status == StatusCode::NOT_ACCEPTABLE {
+        let range = header
+            .map(|h| (Some(h.min_version), Some(h.max_version)))
+            .unwrap_or((body.min_version, body.max_version));
+        if let (Some(lo), Some(hi)) = range {
+            let ours = crate::api_version::SUPPORTED_SERVER_API_VERSIONS;
+            return format!(
+                " (hint: the server supports API versions {lo} to {hi}, this client {} to {} \
+                 and the configured one; set ClientBuilder::server_api_version to one in both)",
+                ours.start(),
+                ours.end()
+            );
+        }
+    }
+    String::new()
 }
 
 fn string_or_vec<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -244,6 +262,50 @@ impl Error {
         }
     }
 
+    /// A `406` refusing the `X-Ops-Server-API-Version` the request carried: the server did
+    /// not process the request (the body's error is `invalid-x-ops-server-api-version`, or
+    /// the response header's `response_version` is `-1`).
+    pub fn is_api_version_rejected(&self) -> bool {
+        match self {
+            Error::Api {
+                status,
+                body,
+                server_api,
+                ..
+            } if *status == StatusCode::NOT_ACCEPTABLE => {
+                body.error.iter().any(|e| e == INVALID_VERSION_ERROR)
+                    || server_api.is_some_and(|h| h.response_version == Some(-1))
+            }
+            _ => false,
+        }
+    }
+
+    /// The server API versions the server supports, `(min, max)`, from a `406` version
+    /// refusal: the response header, else the body's `min_api_version`/`max_api_version`.
+    pub fn server_api_range(&self) -> Option<(u32, u32)> {
+        let Error::Api {
+            body, server_api, ..
+        } = self
+        else {
+            return None;
+        };
+        if let Some(h) = server_api {
+            return Some((h.min_version, h.max_version));
+        }
+        match (body.min_version, body.max_version) {
+            (Some(lo), Some(hi)) if lo <= hi => Some((lo, hi)),
+            _ => None,
+        }
+    }
+
+    /// Attach the `X-Ops-Server-API-Version` response header to an [`Error::Api`].
+    pub(crate) fn with_server_api(mut self, header: Option<ServerApiVersions>) -> Self {
+        if let Error::Api { server_api, .. } = &mut self {
+            *server_api = header;
+        }
+        self
+    }
+
     /// Build the error for a non-2xx response.
     pub(crate) fn from_response(
         status: StatusCode,
@@ -263,6 +325,7 @@ impl Error {
                     status,
                     body: parsed,
                     retry_after,
+                    server_api: None,
                 };
             }
         }

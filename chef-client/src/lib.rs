@@ -2,10 +2,12 @@
 //! authentication.
 //!
 //! Covered: nodes (with run-list and attribute helpers), API clients (create and
-//! regenerate keys), roles, environments, data bags and items, search with pagination,
+//! regenerate keys), cookbook listings and versions, roles, environments, data bags and items, search with pagination,
 //! partial search, users (global endpoint) and the `/_status` health check. Requests are
 //! signed with protocol 1.3 by default (1.0 and 1.1 for old servers) and send
-//! `X-Ops-Server-API-Version: 1` unless configured otherwise.
+//! `X-Ops-Server-API-Version: 1` unless configured otherwise; a server that refuses that
+//! version (`406`) is asked once more with one both support, which the client then keeps
+//! ([`api_version`]).
 //!
 //! # Quickstart
 //!
@@ -87,7 +89,9 @@
 //!
 //! [`RetryConfig`] (default 3 attempts, 1 s → 20 s jittered backoff, honouring
 //! `Retry-After`, in seconds or as an HTTP date): connection failures and 429 are retried for every method; 500/502/503/504
-//! and timeouts only for GET, HEAD, PUT and DELETE. 4xx are never retried.
+//! and timeouts only for GET, HEAD, PUT and DELETE. 4xx are never retried, except a `406`
+//! refusing the server API version, repeated once with a renegotiated version (the server
+//! did not process it; see [`api_version`]).
 //!
 //! # Features
 //!
@@ -97,6 +101,7 @@
 //!   on loopback that verifies signatures, for tests of code built on this crate.
 #![forbid(unsafe_code)]
 
+pub mod api_version;
 pub mod auth;
 mod body;
 mod client;
@@ -111,12 +116,14 @@ mod shape_walk;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use api_version::{SUPPORTED_SERVER_API_VERSIONS, ServerApiVersions};
 pub use auth::{ProtocolVersion, SigningKey};
 pub use body::DEFAULT_MAX_RESPONSE_BYTES;
 pub use client::{Client, ClientBuilder, DEFAULT_CHEF_VERSION, DEFAULT_SERVER_API_VERSION};
 pub use credentials::{Credentials, Profile, ProfileKey};
 pub use error::{ApiErrorBody, Error, Result};
 pub use resources::clients::{ApiClient, ClientKey, CreateClient};
+pub use resources::cookbooks::{Cookbook, CookbookVersionRef, NumVersions};
 pub use resources::environments::Environment;
 pub use resources::nodes::Node;
 pub use resources::roles::Role;

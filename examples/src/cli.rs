@@ -21,6 +21,9 @@ pub enum ExitKind {
     Partial,
     /// `5`: `key-sync --audit` found drift (the report says what); for cron.
     Drift,
+    /// `6`: `key-sync --revoke USER --wait` reached its deadline while nodes still hold a
+    /// key of USER or have not reported (issue #23).
+    Pending,
     /// `128 + signal`: stopped by a signal after cleaning up, as shells report a process
     /// killed by it (`restore`: 130 for SIGINT, 143 for SIGTERM).
     Interrupted {
@@ -38,6 +41,7 @@ impl ExitKind {
             ExitKind::Provider => 3,
             ExitKind::Partial => 4,
             ExitKind::Drift => 5,
+            ExitKind::Pending => 6,
             ExitKind::Interrupted { signal } => 128u8.saturating_add(signal),
         }
     }
@@ -138,7 +142,7 @@ pub fn classify(e: &ops_core::Error) -> ExitKind {
         E::Precondition(_) | E::Validation { .. } | E::SpecParse { .. } | E::Json(_) => {
             ExitKind::BadInput
         }
-        E::Lockout { .. } => ExitKind::BadInput,
+        E::Lockout { .. } | E::CookbookMissing { .. } => ExitKind::BadInput,
         E::Step { source, .. } => classify(source),
         E::Port(p) => match p.kind() {
             K::Unauthorized | K::Rejected => ExitKind::BadInput,

@@ -1061,17 +1061,48 @@ type KeySyncPorts = (
     Arc<dyn ops_core::key_sync::NodeInventory>,
 );
 
-/// `key-sync --revoke USER`: mark the user removed everywhere in one step and
-/// print the nodes that still have to converge.
+/// `--wait DURATION`: `90`, `90s`, `15m`, `2h` (whole units), at most a week.
+pub fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration: use e.g. 90s, 15m or 2h"))?;
+    let secs = match unit {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        _ => None,
+    }
+    .ok_or_else(|| format!("{s:?} is not a duration: use e.g. 90s, 15m or 2h"))?;
+    if secs > 7 * 24 * 3600 {
+        return Err(format!("{s:?} is longer than a week"));
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+/// `key-sync --revoke USER [--wait DURATION]`: mark the user removed everywhere in one
+/// step and print the nodes that still have to converge and those whose `user_setup`
+/// report still lists a key of the user; with `wait`, poll those reports until none is
+/// left (exit 0) or the deadline passes ([`ExitKind::Pending`], 6).
 pub async fn key_revoke(
     p: &ProviderArgs,
     user: &str,
     force: bool,
+    wait: Option<std::time::Duration>,
     secrets: &mut Secrets,
 ) -> Result<(), CliError> {
     // `--dry-run` is honoured here too (issue #17: it used to revoke for real).
     if user.trim().is_empty() {
         return Err(CliError::bad_input("--revoke needs a user id"));
+    }
+    if p.dry_run && wait.is_some() {
+        return Err(CliError::bad_input(
+            "--wait waits for a revoke to reach the nodes: it cannot follow a --dry-run",
+        ));
     }
     let providers = Providers::resolve(p, secrets).await?;
     let (bag, keys, nodes) = key_sync_parts(&providers, p.dry_run);
@@ -1103,12 +1134,45 @@ pub async fn key_revoke(
             "keys_deleted": report.keys_deleted.iter().map(|k| k.id).collect::<Vec<_>>(),
             "nodes_to_converge": report.nodes_to_converge,
             "nodes_missing_recipe": report.nodes_missing_recipe,
+            "nodes_with_key": report.nodes_with_key,
+            "nodes_unknown": report.nodes_unknown,
             "warnings": report.warnings,
         }));
     } else {
         crate::emit(report.to_string().trim_end());
     }
-    Ok(())
+    let Some(within) = wait else {
+        return Ok(());
+    };
+    let status = ks
+        .wait_revoked(user, within, tokio::time::sleep)
+        .await
+        .map_err(|e| CliError::from_workflow("waiting for the revoke failed", e))?;
+    if p.json {
+        crate::emit_json(&json!({
+            "result": if status.is_done() { "revoke_reached_every_node" } else { "revoke_pending" },
+            "user": status.user,
+            "nodes_with_key": status.nodes_with_key,
+            "nodes_unknown": status.nodes_unknown,
+            "nodes_clean": status.nodes_clean,
+            "polls": status.polls,
+        }));
+    } else {
+        crate::emit(status.to_string().trim_end());
+    }
+    if status.is_done() {
+        return Ok(());
+    }
+    Err(CliError::new(
+        ExitKind::Pending,
+        format!(
+            "after {}s, {} node(s) still hold a key of `{user}` and {} have not reported: \
+             converge them (sudo chef-client -o 'recipe[user_setup]') or wait longer",
+            within.as_secs(),
+            status.nodes_with_key.len(),
+            status.nodes_unknown.len()
+        ),
+    ))
 }
 
 /// `key-sync --audit`: read-only comparison of live state against the source.
@@ -1134,6 +1198,9 @@ pub async fn key_audit(
             "digest_up_to_date": report.digest_up_to_date,
             "nodes_total": report.nodes_total,
             "not_converged": report.not_converged.iter().map(|n| &n.name).collect::<Vec<_>>(),
+            "no_report": report.no_report,
+            "keys_still_installed": report.keys_still_installed,
+            "keys_missing": report.keys_missing,
             "missing_recipe": report.missing_recipe,
             "account_keys_not_in_source": report
                 .account_keys_not_in_source
@@ -1159,7 +1226,9 @@ pub async fn key_audit(
 }
 
 /// What in an audit needs key-sync or a converge (`--audit` exits 5 on it, for cron): the
-/// stored digest behind the source, nodes not converged or missing the recipe, managed
+/// stored digest behind the source, keys still installed that should be gone or missing (by
+/// the nodes' `user_setup` reports), nodes whose report predates the last key change or
+/// that have none, nodes missing the recipe, managed
 /// account keys not in the source, data bag items that differ from the source or that it
 /// does not mention. Account keys key-sync does not manage (the key droplets are created
 /// with, say) are listed in the report but are not drift.
@@ -1175,6 +1244,15 @@ pub fn drift(report: &AuditReport) -> Vec<String> {
     }
     for (n, what) in [
         (report.not_converged.len(), "node(s) not converged"),
+        (
+            report.no_report.len(),
+            "node(s) unknown (no report from user_setup)",
+        ),
+        (
+            report.keys_still_installed.len(),
+            "key(s) still installed that should be gone",
+        ),
+        (report.keys_missing.len(), "key(s) missing on nodes"),
         (report.missing_recipe.len(), "node(s) missing the recipe"),
         (managed_keys, "managed account key(s) not in the source"),
         (

@@ -10,7 +10,10 @@ mod key_sync_support;
 use std::time::Instant;
 
 use key_sync_support::*;
-use ops_core::key_sync::{KeyPolicy, KeySource, KeySync, KeySyncOptions, RunOptions, SyncReport};
+use ops_core::key_sync::{
+    InstalledKeys, KeyPolicy, KeySource, KeySync, KeySyncOptions, RunOptions, SyncReport,
+    fingerprint_of,
+};
 
 fn summary(label: &str, w: &World, elapsed: std::time::Duration) {
     let calls = w.log.calls();
@@ -112,4 +115,52 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}"));
     summary("revoke one user", &w, t.elapsed());
     println!("  revoke: {} nodes to converge", r.nodes_to_converge.len());
+
+    // Issue #23: every node with the recipe reports what it installed (the user_setup
+    // proof: every user's fingerprints); the audit compares each report with the bag.
+    let installed: std::collections::BTreeMap<String, InstalledKeys> = w
+        .bag
+        .items
+        .lock()
+        .unwrap()
+        .values()
+        .map(|i| {
+            let fps = i
+                .ssh_keys
+                .iter()
+                .flatten()
+                .filter_map(|k| fingerprint_of(k))
+                .collect();
+            let state = if i.is_present() { "present" } else { "locked" };
+            (
+                i.id.clone(),
+                InstalledKeys {
+                    fingerprints: fps,
+                    at: Some(T0 + 900),
+                    state: state.into(),
+                },
+            )
+        })
+        .collect();
+    w.nodes.report_all(T0 + 900, &installed);
+    w.log.clear();
+    let t = Instant::now();
+    let a = rt.block_on(ks.audit(&changed)).unwrap();
+    summary("audit with every node's report", &w, t.elapsed());
+    println!(
+        "  audit: {} unknown, {} stale, {} keys to remove, {} missing",
+        a.no_report.len(),
+        a.not_converged.len(),
+        a.keys_still_installed.len(),
+        a.keys_missing.len()
+    );
+    w.log.clear();
+    let t = Instant::now();
+    let st = rt.block_on(ks.revoke_status("user-499")).unwrap();
+    summary("one --wait poll (revoke status)", &w, t.elapsed());
+    println!(
+        "  poll: {} nodes still hold the key, {} clean",
+        st.nodes_with_key.len(),
+        st.nodes_clean
+    );
 }

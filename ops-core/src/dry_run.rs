@@ -250,6 +250,17 @@ impl<P: NodeInventory + ?Sized> NodeInventory for ReadOnly<P> {
     async fn search_nodes(&self, query: &str, start: u64, rows: u64) -> PortResult<NodePage> {
         self.0.search_nodes(query, start, rows).await
     }
+    async fn search_nodes_with_proof(
+        &self,
+        query: &str,
+        start: u64,
+        rows: u64,
+    ) -> PortResult<NodePage> {
+        self.0.search_nodes_with_proof(query, start, rows).await
+    }
+    async fn cookbook_versions(&self, name: &str) -> PortResult<Option<Vec<String>>> {
+        self.0.cookbook_versions(name).await
+    }
     async fn add_to_run_list(&self, node: &str, entry: &str) -> PortResult<()> {
         Err(refused(
             Service::ConfigMgmt,

@@ -77,6 +77,15 @@ pub enum Error {
         /// Every finding.
         problems: Vec<String>,
     },
+    /// key-sync: the Chef server lacks a compatible version of the cookbook whose recipe it
+    /// would put on run-lists (issue #23); nothing was written. Upload the cookbook.
+    #[error("refused: {problem}")]
+    CookbookMissing {
+        /// The cookbook and the accepted versions, e.g. `user_setup >= 0.1.0, < 0.2.0`.
+        requirement: String,
+        /// What the server has instead, and what to do.
+        problem: String,
+    },
     /// The restore-to-QA workflow failed; the [`RestoreError`](crate::restore::RestoreError) says how.
     #[error("restore to QA failed")]
     Restore(#[source] Box<crate::restore::RestoreError>),

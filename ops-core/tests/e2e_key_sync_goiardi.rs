@@ -22,13 +22,13 @@ use ops_core::Error;
 use ops_core::adapters::chef::{ChefConfigMgmt, ChefNodes, ChefUsersBag};
 use ops_core::adapters::do_keys::DoAccountKeys;
 use ops_core::key_sync::{
-    KeyPolicy, KeySource, KeySync, KeySyncOptions, RunOptions, SourceFormat, SyncReport, UserItem,
-    UserSpec, UserState,
+    KeyFinding, KeyPolicy, KeySource, KeySync, KeySyncOptions, RunOptions, SourceFormat,
+    SyncReport, UserItem, UserSpec, UserState, UsersBag, fingerprint_of,
 };
 use ops_core::ports::{ConfigMgmt, NewNode, PortErrorKind};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use support_goiardi::{CountingProxy, Goiardi, NodeShape, check_in, node_name, populate_nodes};
+use support_goiardi::{CountingProxy, Goiardi, NodeShape, node_name, populate_nodes};
 
 const NODES: usize = 300;
 const USERS: usize = 40;
@@ -66,6 +66,14 @@ impl Env {
             16,
         )
         .await;
+        // The cookbook key-sync requires before it touches run-lists (issue #23), uploaded
+        // as `knife cookbook upload` would (metadata only: goiardi lists it the same).
+        goiardi
+            .admin()
+            .cookbooks()
+            .put_metadata_only("user_setup", ops_core::key_sync::USER_SETUP_VERSION)
+            .await
+            .unwrap();
         let chef = goiardi.admin_at(&proxy.url);
         let fake_do = FakeDigitalOcean::start().await.unwrap();
         let keys = DoAccountKeys::new(fake_do.client().unwrap()).list_budget(0, Duration::ZERO);
@@ -296,9 +304,47 @@ async fn revoke_then_sync_keeps_the_user_removed() {
     assert_eq!(applied(&report).items_written, 0, "{report}");
 }
 
+/// What node `name` reports after a converge of the users bag as it is on goiardi now
+/// (`extra`: one more key left behind for one user), as the `user_setup` recipe writes it:
+/// normal attributes `user_setup.installed` and `user_setup.checked_at`.
+async fn converged_report(env: &Env, extra: Option<(&str, &str)>) -> Value {
+    let items = env.bag.list_items().await.unwrap();
+    let mut installed = serde_json::Map::new();
+    for i in items {
+        let mut fps: Vec<String> = i
+            .ssh_keys
+            .iter()
+            .flatten()
+            .filter_map(|k| fingerprint_of(k))
+            .collect();
+        if let Some((user, fp)) = extra {
+            if user == i.id {
+                fps.push(fp.to_owned());
+            }
+        }
+        fps.sort();
+        let state = if i.is_present() { "present" } else { "locked" };
+        installed.insert(
+            i.id.clone(),
+            json!({"fingerprints": fps, "at": T0 + 300, "state": state}),
+        );
+    }
+    Value::Object(installed)
+}
+
+/// Node `name` converges: writes the proof at `checked_at`, as Chef Infra Client saves the
+/// node at the end of a run (a plain node update; partial search reads node data from the
+/// datastore, so no index wait is needed for an existing node).
+async fn report(admin: &chef_client::Client, name: &str, installed: &Value, checked_at: u64) {
+    let mut node = admin.nodes().get(name).await.unwrap();
+    node.set_normal(&["user_setup", "installed"], installed.clone());
+    node.set_normal(&["user_setup", "checked_at"], json!(checked_at));
+    admin.nodes().update(&node).await.unwrap();
+}
+
 #[tokio::test]
 #[ignore = "needs goiardi; run by scripts/ci/keysync.sh"]
-async fn audit_lists_nodes_not_converged_since_the_key_change() {
+async fn audit_judges_nodes_by_the_keys_user_setup_reports() {
     let env = Env::start().await;
     env.keys
         .client()
@@ -327,16 +373,9 @@ async fn audit_lists_nodes_not_converged_since_the_key_change() {
     assert!(audit.digest_up_to_date);
     assert!(audit.missing_recipe.is_empty());
     assert!(audit.bag_drift.is_empty() && audit.bag_not_in_source.is_empty());
-    // Nobody converged since the change at T0: every node lags (half never checked in).
-    assert_eq!(audit.not_converged.len(), NODES);
-    assert_eq!(
-        audit
-            .not_converged
-            .iter()
-            .filter(|n| n.last_check_in.is_none())
-            .count(),
-        NODES / 2
-    );
+    // No node ran user_setup yet: every node is unknown, whatever its ohai_time says.
+    assert_eq!(audit.no_report.len(), NODES, "{audit}");
+    assert!(audit.not_converged.is_empty());
     let unmanaged: Vec<_> = audit
         .account_keys_not_in_source
         .iter()
@@ -344,20 +383,115 @@ async fn audit_lists_nodes_not_converged_since_the_key_change() {
         .collect();
     assert_eq!(unmanaged, [("break-glass laptop", false)]);
 
-    // 100 nodes converge after the change.
+    // 100 nodes converge after the change; node 0 kept a key user-003 no longer has, node 1
+    // lost one of user-010's keys, nodes 100..110 reported before the change.
     let admin = env.goiardi.admin();
-    for i in 0..100 {
-        check_in(&admin, &node_name(i), (T0 + 300) as f64).await;
+    let old = fingerprint_of(&ed_key("user-003-old")).unwrap();
+    let good = converged_report(&env, None).await;
+    let with_old = converged_report(&env, Some(("user-003", &old))).await;
+    let mut lost = good.clone();
+    let lost_fp = lost["user-010"]["fingerprints"]
+        .as_array_mut()
+        .unwrap()
+        .pop()
+        .unwrap();
+    for i in 0..110 {
+        let (installed, at) = match i {
+            0 => (&with_old, T0 + 300),
+            1 => (&lost, T0 + 300),
+            2..100 => (&good, T0 + 300),
+            _ => (&good, T0 - 100),
+        };
+        report(&admin, &node_name(i), installed, at).await;
     }
+    env.clear_counts();
     let audit = env.sync(T0 + 600).audit(&src).await.unwrap();
-    assert_eq!(audit.not_converged.len(), NODES - 100, "{audit}");
+    let node_searches = env
+        .proxy
+        .seen()
+        .iter()
+        .filter(|r| r.path.contains("/search/node"))
+        .count();
+    assert_eq!(
+        node_searches, 1,
+        "the same one paginated partial search (300 < 1000 rows)"
+    );
+    assert_eq!(audit.no_report.len(), NODES - 110, "{audit}");
     assert!(
         audit
-            .not_converged
+            .no_report
             .iter()
-            .all(|n| n.name.as_str() >= node_name(100).as_str())
+            .all(|n| n.as_str() >= node_name(110).as_str())
+    );
+    assert_eq!(audit.not_converged.len(), 10, "{audit}");
+    assert_eq!(
+        audit.keys_still_installed,
+        [KeyFinding {
+            node: node_name(0),
+            user: "user-003".into(),
+            fingerprint: old
+        }]
+    );
+    assert_eq!(
+        audit.keys_missing,
+        [KeyFinding {
+            node: node_name(1),
+            user: "user-010".into(),
+            fingerprint: lost_fp.as_str().unwrap().to_owned()
+        }]
     );
     assert!(!audit.is_clean());
+}
+
+#[tokio::test]
+#[ignore = "needs goiardi; run by scripts/ci/keysync.sh"]
+async fn revoke_lists_nodes_still_holding_the_key_and_waits_for_their_reports() {
+    let env = Env::start().await;
+    let src = source(users(USERS, ADMINS));
+    env.sync(T0)
+        .sync(&src, RunOptions::default())
+        .await
+        .unwrap();
+    let admin = env.goiardi.admin();
+    let before = converged_report(&env, None).await;
+    // 40 nodes converged before the revoke (they hold user-007's key); the rest never ran
+    // user_setup (unknown).
+    for i in 0..40 {
+        report(&admin, &node_name(i), &before, T0 + 30).await;
+    }
+    let ks = env.sync(T0 + 60);
+    let r = ks.revoke("user-007", false).await.unwrap();
+    assert_eq!(r.nodes_with_key.len(), 40, "{r}");
+    assert_eq!(r.nodes_unknown.len(), NODES - 40);
+    assert!(
+        r.to_string()
+            .contains("sudo chef-client -o 'recipe[user_setup]'")
+    );
+    let st = ks
+        .wait_revoked("user-007", Duration::ZERO, |_| async {})
+        .await
+        .unwrap();
+    assert!(!st.is_done());
+
+    // Every "sleep" of the wait, 100 nodes converge with the revoke applied.
+    let after = converged_report(&env, None).await;
+    assert_eq!(after["user-007"]["fingerprints"], json!([]));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let st = ks
+        .wait_revoked("user-007", Duration::from_secs(3600), |_| {
+            let from = next.fetch_add(100, std::sync::atomic::Ordering::SeqCst);
+            let (admin, after) = (admin.clone(), after.clone());
+            async move {
+                for i in from..(from + 100).min(NODES) {
+                    report(&admin, &node_name(i), &after, T0 + 900).await;
+                }
+            }
+        })
+        .await
+        .unwrap();
+    assert!(st.is_done(), "{st}");
+    assert_eq!(st.polls, 4, "{st}");
+    assert_eq!(st.nodes_clean, NODES);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Resource handlers and their types.
 
 pub mod clients;
+pub mod cookbooks;
 pub mod data_bags;
 pub mod environments;
 pub mod nodes;

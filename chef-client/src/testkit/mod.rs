@@ -202,6 +202,12 @@ impl FakeChefServer {
         lock(&self.shared.state).register_client(name, public_key_pem, admin);
     }
 
+    /// Adds a cookbook version (metadata only, no files), as `knife cookbook upload` would:
+    /// it is then listed by `GET /cookbooks` and `GET /cookbooks/NAME`.
+    pub fn add_cookbook(&self, name: &str, version: &str) {
+        lock(&self.shared.state).add_cookbook(name, version);
+    }
+
     /// A node as stored, if it exists.
     pub fn node(&self, name: &str) -> Option<Node> {
         lock(&self.shared.state).node(name)

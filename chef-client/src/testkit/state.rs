@@ -33,6 +33,8 @@ pub(crate) struct State {
     roles: BTreeMap<String, Value>,
     environments: BTreeMap<String, Value>,
     data_bags: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Cookbook name → version → the uploaded version document.
+    cookbooks: BTreeMap<String, BTreeMap<String, Value>>,
     /// While set, what search can find: per index, the object names indexed when
     /// [`State::freeze_search_index`] ran (a bag missing here has no index yet).
     frozen_index: Option<BTreeMap<String, BTreeSet<String>>>,
@@ -293,6 +295,18 @@ impl State {
             ["data"] => self.data_root(method, body, base),
             ["data", b] => self.data_bag(method, b, body, base),
             ["data", b, id] => self.data_item(method, b, id, body),
+            ["cookbooks"] if *method == Method::GET => self.cookbook_list(None, query, base),
+            ["cookbooks", n] if *method == Method::GET => {
+                if self.cookbooks.contains_key(*n) {
+                    self.cookbook_list(Some(n), query, base)
+                } else {
+                    err(
+                        StatusCode::NOT_FOUND,
+                        format!("Cannot find a cookbook named {n}"),
+                    )
+                }
+            }
+            ["cookbooks", n, v] => self.cookbook_version(method, n, v, body),
             ["search"] if *method == Method::GET => {
                 let idx = ["node", "role", "client", "environment"]
                     .into_iter()
@@ -308,6 +322,121 @@ impl State {
             ),
             _ => err(StatusCode::NOT_FOUND, "No routes match the request"),
         }
+    }
+
+    /// `GET /cookbooks` and `GET /cookbooks/NAME`: the documented shape, newest version
+    /// first; `num_versions` a count or `all` (default: 1 for the listing, all for one).
+    fn cookbook_list(
+        &self,
+        only: Option<&str>,
+        query: &BTreeMap<String, String>,
+        base: &str,
+    ) -> Answer {
+        let limit = match query.get("num_versions").map(String::as_str) {
+            None if only.is_none() => Some(1),
+            None | Some("all") => None,
+            Some(n) => match n.parse::<usize>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    return err(
+                        StatusCode::BAD_REQUEST,
+                        "You have requested an invalid number of versions (x >= 0 || 'all')",
+                    );
+                }
+            },
+        };
+        let mut out = Map::new();
+        for (name, versions) in &self.cookbooks {
+            if only.is_some_and(|o| o != name) {
+                continue;
+            }
+            let mut vs: Vec<&String> = versions.keys().collect();
+            vs.sort_by_key(|v| std::cmp::Reverse(version_key(v)));
+            let vs: Vec<Value> = vs
+                .into_iter()
+                .take(limit.unwrap_or(usize::MAX))
+                .map(|v| json!({"url": format!("{base}/cookbooks/{name}/{v}"), "version": v}))
+                .collect();
+            out.insert(
+                name.clone(),
+                json!({"url": format!("{base}/cookbooks/{name}"), "versions": vs}),
+            );
+        }
+        (StatusCode::OK, Value::Object(out))
+    }
+
+    /// `GET`, `PUT` (create or replace) and `DELETE /cookbooks/NAME/VERSION`.
+    fn cookbook_version(
+        &mut self,
+        method: &Method,
+        name: &str,
+        version: &str,
+        body: &[u8],
+    ) -> Answer {
+        match *method {
+            Method::GET | Method::HEAD => {
+                match self.cookbooks.get(name).and_then(|v| v.get(version)) {
+                    Some(doc) => (StatusCode::OK, doc.clone()),
+                    None => err(
+                        StatusCode::NOT_FOUND,
+                        format!("Cannot find a cookbook named {name} with version {version}"),
+                    ),
+                }
+            }
+            Method::PUT => {
+                let doc: Value = match parse(body) {
+                    Ok(v) => v,
+                    Err(a) => return a,
+                };
+                if !valid_name(name) || version_key(version).is_none() {
+                    return err(StatusCode::BAD_REQUEST, "Invalid cookbook name or version");
+                }
+                let created = !self
+                    .cookbooks
+                    .get(name)
+                    .is_some_and(|v| v.contains_key(version));
+                self.cookbooks
+                    .entry(name.to_owned())
+                    .or_default()
+                    .insert(version.to_owned(), doc.clone());
+                (
+                    if created {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::OK
+                    },
+                    doc,
+                )
+            }
+            Method::DELETE => {
+                let Some(versions) = self.cookbooks.get_mut(name) else {
+                    return err(
+                        StatusCode::NOT_FOUND,
+                        format!("Cannot find a cookbook named {name}"),
+                    );
+                };
+                let Some(doc) = versions.remove(version) else {
+                    return err(
+                        StatusCode::NOT_FOUND,
+                        format!("Cannot find a cookbook named {name} with version {version}"),
+                    );
+                };
+                if versions.is_empty() {
+                    self.cookbooks.remove(name);
+                }
+                (StatusCode::OK, doc)
+            }
+            _ => err(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
+        }
+    }
+
+    /// Adds a cookbook version (metadata only), as an upload would.
+    pub(crate) fn add_cookbook(&mut self, name: &str, version: &str) {
+        self.cookbooks.entry(name.to_owned()).or_default().insert(
+            version.to_owned(),
+            json!({"cookbook_name": name, "version": version,
+                   "metadata": {"name": name, "version": version}}),
+        );
     }
 
     fn client_json(&self, name: &str) -> Option<Value> {
@@ -629,6 +758,22 @@ impl State {
             json!({"rows": page, "start": start, "total": total}),
         )
     }
+}
+
+/// `1.2.3` → `[1, 2, 3]`, `1.2` → `[1, 2, 0]`; `None` for anything else.
+fn version_key(v: &str) -> Option<[u64; 3]> {
+    let mut out = [0u64; 3];
+    let parts: Vec<&str> = v.split('.').collect();
+    if !(2..=3).contains(&parts.len()) {
+        return None;
+    }
+    for (slot, p) in out.iter_mut().zip(&parts) {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *slot = p.parse().ok()?;
+    }
+    Some(out)
 }
 
 fn wrapped_answer(bag: &str, mut item: Value) -> Value {

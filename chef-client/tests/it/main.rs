@@ -6,6 +6,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod api_version;
+mod cookbooks;
 mod errors;
 mod hostile_server;
 mod resources;

@@ -346,3 +346,42 @@ async fn a_frozen_search_index_lags_behind_writes() {
         2
     );
 }
+
+/// Issue #23: the fake serves cookbook listings in the documented shape.
+#[tokio::test]
+async fn fake_serves_cookbook_listings() {
+    use chef_client::NumVersions;
+    let fake = chef_client::testkit::FakeChefServer::start().await.unwrap();
+    let c = fake.client().unwrap();
+    assert!(
+        c.cookbooks()
+            .list(NumVersions::All)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    fake.add_cookbook("user_setup", "0.1.0");
+    fake.add_cookbook("user_setup", "0.10.0");
+    c.cookbooks()
+        .put_metadata_only("user_setup", "0.9.1")
+        .await
+        .unwrap();
+    let latest = c.cookbooks().list(NumVersions::Default).await.unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(latest[0].versions.len(), 1);
+    assert_eq!(latest[0].versions[0].version, "0.10.0");
+    let all = c
+        .cookbooks()
+        .get("user_setup", NumVersions::All)
+        .await
+        .unwrap();
+    let v: Vec<&str> = all.versions.iter().map(|v| v.version.as_str()).collect();
+    assert_eq!(v, ["0.10.0", "0.9.1", "0.1.0"]);
+    assert!(
+        c.cookbooks()
+            .get("nope", NumVersions::All)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+}

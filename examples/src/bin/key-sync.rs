@@ -14,8 +14,9 @@ use ops_examples::formats;
     "Exit codes: 0 synced, up to date, revoked, or an audit without drift; 1 interrupted \
      (Ctrl-C: run it again, it converges) or a local failure; 2 bad input (flags, \
      environment, users source, rejected credentials, the lockout guard, --revoke of a user \
-     that matches nothing); 3 a provider failed; 5 --audit found drift. The users format, \
-     every field shown:",
+     that matches nothing, a missing or incompatible user_setup cookbook); 3 a provider \
+     failed; 5 --audit found drift; 6 --revoke --wait passed its deadline with nodes still \
+     holding the key or not reporting. The users format, every field shown:",
     Some(formats::USERS_EXAMPLE),
 ))]
 struct Cli {
@@ -33,8 +34,16 @@ struct Cli {
     /// converge.
     #[arg(long, value_name = "USER", conflicts_with_all = ["audit", "full"])]
     revoke: Option<String>,
-    /// Read-only audit: nodes not converged since the last key change, nodes
-    /// missing the key recipe, account keys not in the source. Exits 5 on drift (for cron).
+    /// With --revoke: poll the nodes' user_setup reports (5 s to 60 s apart) until none
+    /// holds a key of USER and every node with the recipe has reported, or DURATION
+    /// (`90s`, `15m`, `2h`) passes: exits 0 or 6.
+    #[arg(long, value_name = "DURATION", requires = "revoke",
+          value_parser = ops_examples::fleet_cmd::parse_wait)]
+    wait: Option<std::time::Duration>,
+    /// Read-only audit, from the nodes' user_setup reports: keys still installed
+    /// that should be gone and keys missing (by SHA-256 fingerprint), nodes not
+    /// converged since the last key change or not reporting, nodes missing the key
+    /// recipe, account keys not in the source. Exits 5 on drift (for cron).
     #[arg(long, conflicts_with_all = ["full", "force"])]
     audit: bool,
     #[command(flatten)]
@@ -54,7 +63,7 @@ async fn main() -> std::process::ExitCode {
     let mut secrets = Secrets::new();
     let work = async {
         if let Some(user) = &cli.revoke {
-            key_revoke(&cli.providers, user, cli.force, &mut secrets).await
+            key_revoke(&cli.providers, user, cli.force, cli.wait, &mut secrets).await
         } else if cli.audit {
             key_audit(&cli.providers, cli.users.as_ref(), &mut secrets).await
         } else {

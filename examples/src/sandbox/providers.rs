@@ -107,6 +107,9 @@ impl Fakes {
         let chef = FakeChefServer::start()
             .await
             .map_err(start_err("Chef server"))?;
+        // The cookbook key-sync puts on run-lists, as `knife cookbook upload` would leave it
+        // (key-sync refuses to add its recipe without it, issue #23).
+        chef.add_cookbook("user_setup", ops_core::key_sync::USER_SETUP_VERSION);
         let mut nb = FakeNagios::builder();
         for h in FLEET {
             nb = nb.host(h, HostStatus::Up);

@@ -213,6 +213,33 @@ fn cases() -> Vec<Case> {
         run("key-sync", 5, "an audit of a fresh world (drift)", |c| {
             c.run(KEY_SYNC, &["--sandbox", "--audit"])
         }),
+        run(
+            "key-sync",
+            6,
+            "--revoke --wait 0s while a node with the recipe has not reported",
+            |c| {
+                let spec = c.file("one.toml", ONE_HOST);
+                let out = c.served(PROVISION, &[], &["--spec", spec.to_str().unwrap()]);
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let users = c.file("users.toml", ops_examples::formats::USERS_EXAMPLE);
+                let out = c.served(KEY_SYNC, &[], &["--users", users.to_str().unwrap()]);
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let user = ops_examples::formats::USERS_EXAMPLE
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("id = \""))
+                    .and_then(|l| l.split('"').next())
+                    .unwrap();
+                c.served(KEY_SYNC, &[], &["--revoke", user, "--wait", "0s"])
+            },
+        ),
         // status
         run("status", 0, "the sandbox's summary", |c| {
             c.run(STATUS, &["--sandbox"])

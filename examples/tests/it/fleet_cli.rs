@@ -573,6 +573,27 @@ fn key_sync_audit_and_fast_revoke_against_the_sandbox_server() {
     assert_eq!(v["user"], "bob");
     assert_eq!(v["item_written"], true, "{v}");
     assert_eq!(v["keys_deleted"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["nodes_with_key"], serde_json::json!([]), "{v}");
+
+    // Issue #23: `--wait` polls the nodes' reports; no node holds bob's key (this world has
+    // no node), so it ends at the first poll with exit 0. (Exit 6 is in exit_codes.rs.)
+    let out = sandboxed(KEY_SYNC, &state, &env)
+        .args(["--revoke", "bob", "--wait", "10m", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Two JSON documents: the revoke, then the wait.
+    let last: serde_json::Value = serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter::<serde_json::Value>()
+        .last()
+        .unwrap()
+        .unwrap();
+    assert_eq!(last["result"], "revoke_reached_every_node", "{last}");
+    assert_eq!(last["polls"], 1, "{last}");
 
     // The source still lists bob as present: the audit says so, and exits 5 (drift, for cron;
     // issue #17), with one error line.

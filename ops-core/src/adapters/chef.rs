@@ -33,6 +33,7 @@
 //! | [`UsersBag::put_state`] | 1 (first run: up to 3 more, creating the state bag and item) |
 //! | [`NodeInventory::search_nodes`] | 1 partial search |
 //! | [`NodeInventory::add_to_run_list`] | GET, and a PUT when the entry is missing |
+//! | [`NodeInventory::cookbook_versions`] | 1 (`GET /cookbooks/NAME?num_versions=all`) |
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -41,7 +42,9 @@ use async_trait::async_trait;
 use chef_client::{Client, CreateClient, DataBagSearchRow, Node, PartialRow};
 use serde_json::{Map, Value};
 
-use crate::key_sync::{NodeInventory, NodePage, NodeSummary, SyncState, UserItem, UsersBag};
+use crate::key_sync::{
+    InstalledKeys, NodeInventory, NodePage, NodeProof, NodeSummary, SyncState, UserItem, UsersBag,
+};
 use crate::ports::{
     ClientCredentials, ConfigMgmt, NewNode, NodeInfo, PortError, PortErrorKind, PortResult,
     ProviderError, Service,
@@ -484,8 +487,11 @@ impl UsersBag for ChefUsersBag {
 
 /// [`NodeInventory`] over Chef partial search and node updates.
 ///
-/// Each page is one `POST /search/node` asking only for the name, run-list, expanded recipes
-/// and last check-in (`ohai_time`). Those two automatic attributes are requested both at the
+/// Each page is one `POST /search/node` asking only for the name, run-list, expanded recipes,
+/// last check-in (`ohai_time`) and, with [`NodeInventory::search_nodes_with_proof`] (the
+/// audit and the revoke), the `user_setup` recipe's proof (`node['user_setup']`,
+/// [`NodeProof`]; top level and under `normal`, for the same reason; about 120 bytes per
+/// user a node reports, so lower the page rows when nodes serve hundreds of users). Those two automatic attributes are requested both at the
 /// top level (Chef Infra Server resolves paths in the merged attributes) and under
 /// `automatic` (goiardi resolves them in the raw node), and the first non-null one is used.
 ///
@@ -575,6 +581,57 @@ fn check_in(v: Option<&Value>, now: SystemTime) -> Option<SystemTime> {
     (at <= latest).then_some(at)
 }
 
+/// A Unix time in whole seconds: a non-negative integer (or a float or numeric string,
+/// truncated); anything else is unknown.
+fn unix_secs(v: Option<&Value>) -> Option<u64> {
+    match v? {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0 && *f < 1e15)
+                .map(|f| f as u64)
+        }),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    }
+}
+
+/// The `user_setup` recipe's proof from `node['user_setup']` (merged attributes on Chef
+/// Infra Server, the `normal` level on goiardi). Whatever a node wrote: entries that are not
+/// objects are skipped, fingerprints must look like `SHA256:…`; `None` when there is no
+/// `installed` map at all.
+fn node_proof(v: Option<&Value>) -> Option<NodeProof> {
+    let obj = v?.as_object()?;
+    let installed = obj.get("installed")?.as_object()?;
+    let mut out = NodeProof {
+        checked_at: unix_secs(obj.get("checked_at")),
+        ..NodeProof::default()
+    };
+    for (user, entry) in installed {
+        let Some(entry) = entry.as_object() else {
+            continue;
+        };
+        let mut fingerprints: Vec<String> = strings(entry.get("fingerprints"))
+            .into_iter()
+            .filter(|f| f.starts_with("SHA256:") && f.len() <= 64)
+            .collect();
+        fingerprints.sort();
+        fingerprints.dedup();
+        out.installed.insert(
+            user.clone(),
+            InstalledKeys {
+                fingerprints,
+                at: unix_secs(entry.get("at")),
+                state: entry
+                    .get("state")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            },
+        );
+    }
+    Some(out)
+}
+
 fn node_summary(row: &PartialRow, now: SystemTime) -> Option<NodeSummary> {
     let name = row.data.get("name")?.as_str()?.to_owned();
     Some(NodeSummary {
@@ -585,28 +642,36 @@ fn node_summary(row: &PartialRow, now: SystemTime) -> Option<NodeSummary> {
             first_non_null(row, &["ohai_time", "automatic_ohai_time"]),
             now,
         ),
+        proof: node_proof(first_non_null(row, &["user_setup", "normal_user_setup"])),
     })
 }
 
-#[async_trait]
-impl NodeInventory for ChefNodes {
-    async fn search_nodes(&self, query: &str, start: u64, rows: u64) -> PortResult<NodePage> {
+impl ChefNodes {
+    async fn search(
+        &self,
+        query: &str,
+        start: u64,
+        rows: u64,
+        proof: bool,
+    ) -> PortResult<NodePage> {
         let rows32 = u32::try_from(rows.max(1)).unwrap_or(u32::MAX);
+        let mut keys = vec![
+            ("name", vec!["name"]),
+            ("run_list", vec!["run_list"]),
+            ("recipes", vec!["recipes"]),
+            ("automatic_recipes", vec!["automatic", "recipes"]),
+            ("ohai_time", vec!["ohai_time"]),
+            ("automatic_ohai_time", vec!["automatic", "ohai_time"]),
+        ];
+        if proof {
+            // Issue #23: the proof the user_setup recipe records (normal level).
+            keys.push(("user_setup", vec!["user_setup"]));
+            keys.push(("normal_user_setup", vec!["normal", "user_setup"]));
+        }
         let mut pager = self
             .client
             .search()
-            .partial(
-                "node",
-                query,
-                [
-                    ("name", vec!["name"]),
-                    ("run_list", vec!["run_list"]),
-                    ("recipes", vec!["recipes"]),
-                    ("automatic_recipes", vec!["automatic", "recipes"]),
-                    ("ohai_time", vec!["ohai_time"]),
-                    ("automatic_ohai_time", vec!["automatic", "ohai_time"]),
-                ],
-            )
+            .partial("node", query, keys)
             .start(start)
             .rows(rows32);
         if let Some(sort) = &self.sort {
@@ -633,6 +698,39 @@ impl NodeInventory for ChefNodes {
             }
         }
         Ok(NodePage { nodes, total })
+    }
+}
+
+#[async_trait]
+impl NodeInventory for ChefNodes {
+    async fn search_nodes(&self, query: &str, start: u64, rows: u64) -> PortResult<NodePage> {
+        self.search(query, start, rows, false).await
+    }
+
+    async fn search_nodes_with_proof(
+        &self,
+        query: &str,
+        start: u64,
+        rows: u64,
+    ) -> PortResult<NodePage> {
+        self.search(query, start, rows, true).await
+    }
+
+    async fn cookbook_versions(&self, name: &str) -> PortResult<Option<Vec<String>>> {
+        match self
+            .client
+            .cookbooks()
+            .get(name, chef_client::NumVersions::All)
+            .await
+        {
+            Ok(cb) => Ok(Some(cb.versions.into_iter().map(|v| v.version).collect())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(port_error(
+                &format!("list versions of cookbook `{name}`"),
+                Op::Read,
+                e,
+            )),
+        }
     }
 
     async fn add_to_run_list(&self, node: &str, entry: &str) -> PortResult<()> {
@@ -747,7 +845,8 @@ mod tests {
                 node_pages().iter().map(|v| serde_json::to_vec(v).unwrap()).collect()
             ),
             ops_proptest::json_arbitrary(&["rows", "total", "start", "url", "data", "name",
-                "run_list", "recipes", "automatic_recipes", "ohai_time", "automatic_ohai_time"])
+                "run_list", "recipes", "automatic_recipes", "ohai_time", "automatic_ohai_time",
+                "user_setup", "normal_user_setup", "installed", "fingerprints", "checked_at", "at"])
                 .prop_map(|v| serde_json::to_vec(&v).unwrap()),
         ]) {
             let Ok(page) = serde_json::from_slice::<chef_client::SearchPage<PartialRow>>(&body)
@@ -809,6 +908,35 @@ mod tests {
         );
         assert_eq!(item.extra.keys().collect::<Vec<_>>(), ["uid"]);
         assert!(user_item(json!({"groups": []})).is_err());
+    }
+
+    /// Issue #23: the `user_setup` proof, as the recipe writes it, and whatever else a node
+    /// may have written there.
+    #[test]
+    fn node_rows_carry_the_user_setup_proof() {
+        let row: PartialRow = serde_json::from_value(json!({
+            "data": {"name": "web1", "run_list": ["recipe[user_setup]"], "user_setup": null,
+                     "normal_user_setup": {
+                         "installed": {
+                             "alice": {"fingerprints": ["SHA256:b", "SHA256:a", "SHA256:a", "md5:x", 7],
+                                       "at": 1717000000, "state": "present"},
+                             "carol": {"fingerprints": [], "at": "1717000000", "state": "locked"},
+                             "junk": "not an object"
+                         },
+                         "checked_at": 1717000000.5}}
+        }))
+        .unwrap();
+        let p = node_summary(&row, now()).unwrap().proof.unwrap();
+        assert_eq!(p.checked_at, Some(1_717_000_000));
+        assert_eq!(p.installed.len(), 2);
+        assert_eq!(p.installed["alice"].fingerprints, ["SHA256:a", "SHA256:b"]);
+        assert_eq!(p.installed["carol"].state, "locked");
+        assert_eq!(p.installed["carol"].at, Some(1_717_000_000));
+        for v in [json!(null), json!({}), json!({"installed": []}), json!("x")] {
+            let row: PartialRow =
+                serde_json::from_value(json!({"data": {"name": "n", "user_setup": v}})).unwrap();
+            assert_eq!(node_summary(&row, now()).unwrap().proof, None, "{v}");
+        }
     }
 
     #[test]

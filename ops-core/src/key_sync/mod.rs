@@ -16,11 +16,15 @@
 //! - invalid input (bad or duplicated keys, DSA, RSA < 2048 bits, typos) is rejected by
 //!   [`KeySource`] before any port is called.
 //!
-//! What the recipe must do for this to work (`users_manage` pitfalls): run `users_manage`
-//! with `action [:create, :remove]` (with `:create` alone, `action: remove` is silently
-//! ignored), and search a group every managed user lists (removed users keep their groups for
-//! that reason). Group membership is append-only in the users cookbook: dropping a group here
-//! does not remove the user from it on the hosts.
+//! The recipe is `cookbooks/user_setup` (issue #23): it applies the bag on each node (the
+//! `users_manage` traps handled: `action: remove` withdraws access, membership follows the
+//! bag, an empty key list empties `authorized_keys`) and records per user the SHA-256
+//! fingerprints really installed, as node attributes ([`NodeProof`]). key-sync adds the
+//! recipe to a run-list only when the server holds a compatible version of that cookbook
+//! ([`CookbookRequirement`]). The [audit](KeySync::audit) reads the proof with the same one
+//! paginated partial search and lists, per node, keys still installed that should be gone
+//! and keys missing; [`KeySync::revoke`] lists the nodes whose report still holds the user's
+//! key, and [`KeySync::wait_revoked`] polls until none is left.
 //!
 //! Requests per run (adapters: Chef search `rows = 1000`, DigitalOcean `per_page = 200`):
 //! scheduled and unchanged: 1 (the state item); full and converged:
@@ -29,6 +33,44 @@
 //! search lags behind writes; an item the index has not caught up with costs one more GET).
 //! Nodes registered moments before a run may be missing from the node search; the next run
 //! checks them.
+//!
+//! # How often? ("every 30 min: too often?")
+//!
+//! No. Measured with `cargo bench -p ops-workflows --bench key_sync` (10,000 nodes, 500 users,
+//! 600 keys; the fakes count the requests the real adapters make):
+//!
+//! | run | requests | writes |
+//! |---|---|---|
+//! | scheduled, nothing changed (the digest short-circuit) | **1** (`GET` of the state item) | 0 |
+//! | full, converged (the daily `--full`) | 15 (state item, bag listing + 1 search page, 3 account key pages, 10 node pages) | 0 |
+//! | scheduled, after one key was added | 18 | 3 |
+//! | first run on an empty server | 1,515 | 1,301 |
+//! | `--audit` (reads every node's `user_setup` report) | 15 | 0 |
+//! | `--revoke USER` | 19 | 3 |
+//! | one `--wait` poll | 10 (`ceil(nodes / 1000)`) | 0 |
+//!
+//! Every 30 minutes is 48 single reads a day when nothing changes: cheap. Running it more
+//! often would not make a revoke faster either: `--revoke` writes the bag at once; what
+//! takes time is the nodes applying it. chef-client runs every `interval` seconds after a
+//! random `splay` (defaults 1,800 s and 300 s), so a change written at time t reaches every
+//! node by t + interval + splay + one converge: **about 35 minutes** at the defaults, half
+//! the nodes within about 17. With the push, `sudo chef-client -o 'recipe[user_setup]'` on
+//! exactly the nodes `--revoke` lists (their report still holds the key), it takes one
+//! converge of that one recipe per node: `ceil(nodes holding the key / SSH sessions in
+//! parallel) × converge time` (e.g. 200 nodes, 50 sessions, 20 s: under 2 minutes; the
+//! converge time is an assumption, no Chef Infra Client runs here). `--revoke USER --wait 40m`
+//! then confirms it from the reports, polling 5 s → 60 s apart, jittered (about 50 polls, 500
+//! requests, over 35 minutes at 10,000 nodes).
+//!
+//! The reports make node pages larger: about 120 bytes per user a node reports, so a
+//! 1,000-row page of nodes serving 500 users each is ~58 MB, over the Chef client's 32 MiB
+//! default response limit. Keep `page_rows × users per node` under about 250,000 (e.g.
+//! [`KeySyncOptions::page_rows`] 250 for 500 users) or raise
+//! `ClientBuilder::max_response_bytes`. A sync never reads the reports. In the bench (release
+//! build, a loaded 2-core machine) the scheduled run took 1.3 ms, the full converged run
+//! 90 ms, the audit of 10,000 reports of 500 users each 4.2 s and one `--wait` poll 3.1 s
+//! (mostly copying those reports in the fake); against a server, moving them dominates
+//! (~58 KB per node at 500 users, ~3.5 KB at 30).
 //!
 //! ```no_run
 //! # async fn demo(bag: &dyn ops_core::key_sync::UsersBag,
@@ -42,9 +84,11 @@
 //! # Ok(()) }
 //! ```
 
+mod cookbook;
 mod keys;
 mod plan;
 pub mod ports;
+mod proof;
 #[cfg(test)]
 mod proptests;
 mod source;
@@ -55,12 +99,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{StreamExt, stream};
 
+pub use cookbook::{CookbookRequirement, USER_SETUP_VERSION};
 pub use keys::{KeyPolicy, ValidKey, fingerprint_of, validate_key};
 pub use plan::{ItemChange, Plan};
 pub use ports::{
-    AccountKey, AccountKeys, NewAccountKey, NodeInventory, NodePage, NodeSummary, RevokedUser,
-    SyncState, UserItem, UsersBag,
+    AccountKey, AccountKeys, InstalledKeys, NewAccountKey, NodeInventory, NodePage, NodeProof,
+    NodeSummary, RevokedUser, SyncState, UserItem, UsersBag,
 };
+pub use proof::KeyFinding;
 pub use source::{DesiredUser, KeySource, Location, SourceFormat, SourceKey, UserSpec, UserState};
 
 use crate::ports::PortError;
@@ -90,6 +136,11 @@ pub struct KeySyncOptions {
     pub page_rows: u64,
     /// Run-list fixes in flight at once (default 8; each is a GET and a PUT).
     pub concurrency: usize,
+    /// The cookbook that must be on the server, at a compatible version, before the recipe
+    /// is added to any run-list (default `user_setup`, the caret range of
+    /// [`USER_SETUP_VERSION`]; `None` skips the check, e.g. for a wrapper cookbook of your
+    /// own). Checked only when a run-list needs the recipe: one request.
+    pub cookbook: Option<CookbookRequirement>,
     /// Fixed clock for tests; `None` uses the system clock.
     pub now: Option<SystemTime>,
 }
@@ -106,6 +157,7 @@ impl Default for KeySyncOptions {
             node_query: "*:*".to_owned(),
             page_rows: 1000,
             concurrency: 8,
+            cookbook: Some(CookbookRequirement::default()),
             now: None,
         }
     }
@@ -202,6 +254,11 @@ pub struct RevokeReport {
     pub nodes_to_converge: Vec<String>,
     /// Nodes without the recipe: they will never drop the account by themselves.
     pub nodes_missing_recipe: Vec<String>,
+    /// Nodes whose last `user_setup` report still lists a key of the user (issue #23): the
+    /// ones to converge now (`sudo chef-client -o 'recipe[user_setup]'`).
+    pub nodes_with_key: Vec<String>,
+    /// Nodes with the recipe and no `user_setup` report: unknown.
+    pub nodes_unknown: Vec<String>,
     /// Remarks (no data bag item, unmanaged account key carrying the user's key…).
     pub warnings: Vec<String>,
 }
@@ -254,6 +311,7 @@ impl fmt::Display for RevokeReport {
                 writeln!(f, "  {n}")?;
             }
         }
+        write_key_holders(f, &self.user, &self.nodes_with_key, &self.nodes_unknown)?;
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;
         }
@@ -261,12 +319,90 @@ impl fmt::Display for RevokeReport {
     }
 }
 
+fn write_key_holders(
+    f: &mut fmt::Formatter<'_>,
+    user: &str,
+    with_key: &[String],
+    unknown: &[String],
+) -> fmt::Result {
+    writeln!(
+        f,
+        "{} node(s) still hold a key of `{user}` (by their last user_setup report)",
+        with_key.len()
+    )?;
+    for n in with_key {
+        writeln!(f, "  {n}")?;
+    }
+    if !with_key.is_empty() {
+        writeln!(
+            f,
+            "converge them now with: sudo chef-client -o 'recipe[user_setup]' (on each node above)"
+        )?;
+    }
+    if !unknown.is_empty() {
+        writeln!(
+            f,
+            "{} node(s) unknown (no report from user_setup):",
+            unknown.len()
+        )?;
+        for n in unknown.iter().take(50) {
+            writeln!(f, "  {n}")?;
+        }
+        if unknown.len() > 50 {
+            writeln!(f, "  … and {} more", unknown.len() - 50)?;
+        }
+    }
+    Ok(())
+}
+
+/// Where a revoked user's keys still are, by the nodes' `user_setup` reports
+/// ([`KeySync::revoke_status`], [`KeySync::wait_revoked`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokeStatus {
+    /// The user.
+    pub user: String,
+    /// Nodes whose last report still lists a key of the user.
+    pub nodes_with_key: Vec<String>,
+    /// Nodes with the recipe and no report: unknown.
+    pub nodes_unknown: Vec<String>,
+    /// Nodes whose report lists no key of the user.
+    pub nodes_clean: usize,
+    /// Node searches made (one per poll, each `ceil(nodes / page_rows)` requests).
+    pub polls: u32,
+}
+
+impl RevokeStatus {
+    /// True when every node with the recipe reported and none lists a key of the user.
+    pub fn is_done(&self) -> bool {
+        self.nodes_with_key.is_empty() && self.nodes_unknown.is_empty()
+    }
+}
+
+impl fmt::Display for RevokeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_key_holders(f, &self.user, &self.nodes_with_key, &self.nodes_unknown)?;
+        writeln!(
+            f,
+            "{} node(s) report no key of `{}` ({} poll(s))",
+            self.nodes_clean, self.user, self.polls
+        )
+    }
+}
+
+/// How [`KeySync::wait_revoked`] spaces its polls: 5 s doubling to 60 s, jittered (the
+/// workspace's backoff, `ops_http_retry::next_delay`); each poll is one paginated search.
+const WAIT_BACKOFF: ops_http_retry::RetryConfig = ops_http_retry::RetryConfig {
+    max_attempts: u32::MAX,
+    initial_backoff: Duration::from_secs(5),
+    max_backoff: Duration::from_secs(60),
+};
+
 /// A node lagging behind the last key change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeLag {
     /// Node name.
     pub name: String,
-    /// Last check-in, `None` when it never converged.
+    /// When `user_setup` last reported (`checked_at`), `None` when unknown.
     pub last_check_in: Option<SystemTime>,
 }
 
@@ -279,8 +415,17 @@ pub struct AuditReport {
     pub digest_up_to_date: bool,
     /// Nodes seen.
     pub nodes_total: usize,
-    /// Nodes with the recipe whose last check-in is older than the last key change.
+    /// Nodes with the recipe whose last `user_setup` report (`checked_at`) is older than the
+    /// last key change: they have not converged since.
     pub not_converged: Vec<NodeLag>,
+    /// Nodes with the recipe and no report from it: unknown (no report from `user_setup`).
+    pub no_report: Vec<String>,
+    /// Keys a node reports installed that the source says must be gone (a removed user's,
+    /// or a key no longer listed), from the latest report whatever its age.
+    pub keys_still_installed: Vec<KeyFinding>,
+    /// Keys of present users that a node converged since the last key change does not
+    /// report for a user it serves.
+    pub keys_missing: Vec<KeyFinding>,
     /// Nodes whose run-list lacks the recipe.
     pub missing_recipe: Vec<String>,
     /// Account keys whose key is not a present user's key in the source (`managed` tells
@@ -298,6 +443,9 @@ impl AuditReport {
     pub fn is_clean(&self) -> bool {
         self.digest_up_to_date
             && self.not_converged.is_empty()
+            && self.no_report.is_empty()
+            && self.keys_still_installed.is_empty()
+            && self.keys_missing.is_empty()
             && self.missing_recipe.is_empty()
             && self.account_keys_not_in_source.is_empty()
             && self.bag_drift.is_empty()
@@ -338,7 +486,30 @@ impl fmt::Display for AuditReport {
                 .last_check_in
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                 .map_or_else(|| "never".to_owned(), |d| format!("{}", d.as_secs()));
-            writeln!(f, "  {} (last check-in {at})", n.name)?;
+            writeln!(f, "  {} (last user_setup report {at})", n.name)?;
+        }
+        writeln!(
+            f,
+            "{} node(s) unknown (no report from user_setup)",
+            self.no_report.len()
+        )?;
+        for n in self.no_report.iter().take(50) {
+            writeln!(f, "  {n}")?;
+        }
+        if self.no_report.len() > 50 {
+            writeln!(f, "  … and {} more", self.no_report.len() - 50)?;
+        }
+        writeln!(
+            f,
+            "{} key(s) still installed that should be gone",
+            self.keys_still_installed.len()
+        )?;
+        for k in self.keys_still_installed.iter().take(100) {
+            writeln!(f, "  {}: {} {}", k.node, k.user, k.fingerprint)?;
+        }
+        writeln!(f, "{} key(s) missing", self.keys_missing.len())?;
+        for k in self.keys_missing.iter().take(100) {
+            writeln!(f, "  {}: {} {}", k.node, k.user, k.fingerprint)?;
         }
         writeln!(
             f,
@@ -439,16 +610,29 @@ impl<'a> KeySync<'a> {
     }
 
     /// Walks every node with the paginated partial search: `ceil(nodes / page_rows)` calls.
+    /// Without the `user_setup` proof (a sync only needs run-lists).
     pub async fn scan_nodes(&self) -> Result<Vec<NodeSummary>> {
+        self.scan(false).await
+    }
+
+    /// [`scan_nodes`](Self::scan_nodes) with each node's `user_setup` proof
+    /// ([`NodeInventory::search_nodes_with_proof`]): what the audit and the revoke read.
+    pub async fn scan_nodes_with_proof(&self) -> Result<Vec<NodeSummary>> {
+        self.scan(true).await
+    }
+
+    async fn scan(&self, proof: bool) -> Result<Vec<NodeSummary>> {
         let rows = self.opts.page_rows.max(1);
         let mut by_name: BTreeMap<String, NodeSummary> = BTreeMap::new();
         let mut start = 0u64;
         loop {
-            let page = self
-                .nodes
-                .search_nodes(&self.opts.node_query, start, rows)
-                .await
-                .map_err(port_step("search nodes", format!("rows {start}..")))?;
+            let q = &self.opts.node_query;
+            let page = if proof {
+                self.nodes.search_nodes_with_proof(q, start, rows).await
+            } else {
+                self.nodes.search_nodes(q, start, rows).await
+            }
+            .map_err(port_step("search nodes", format!("rows {start}..")))?;
             let n = page.nodes.len() as u64;
             for node in page.nodes {
                 by_name.insert(node.name.clone(), node);
@@ -516,7 +700,7 @@ impl<'a> KeySync<'a> {
 
         let (run_list_fixes, nodes_seen) = if self.opts.fix_run_lists {
             let nodes = self.scan_nodes().await?;
-            let fixes = nodes
+            let fixes: Vec<String> = nodes
                 .iter()
                 .filter(|n| !plan::has_recipe(n, &self.opts.recipe))
                 .map(|n| n.name.clone())
@@ -524,6 +708,19 @@ impl<'a> KeySync<'a> {
             (fixes, nodes.len())
         } else {
             (Vec::new(), 0)
+        };
+        // Issue #23: a run-list naming a cookbook the server lacks breaks every chef-client
+        // run of that node; check before adding it anywhere (one request, only then).
+        let cookbook_problem = match &self.opts.cookbook {
+            Some(req) if !run_list_fixes.is_empty() => {
+                let versions = self
+                    .nodes
+                    .cookbook_versions(&req.name)
+                    .await
+                    .map_err(port_step("list cookbook versions", req.name.clone()))?;
+                req.problem(versions.as_deref())
+            }
+            _ => None,
         };
 
         let now = unix(self.now());
@@ -556,6 +753,7 @@ impl<'a> KeySync<'a> {
             nodes_seen,
             warnings,
             lockout,
+            cookbook_problem,
             recipe: self.opts.recipe.clone(),
             next_state,
             state_write,
@@ -575,7 +773,17 @@ impl<'a> KeySync<'a> {
     /// Applies a plan: data bag items, then account key deletions and additions, then
     /// run-lists, and last the state item (so a failed run is never short-circuited later).
     /// Refused with [`Error::Lockout`] when the plan has lockout findings and `force` is off.
+    ///
+    /// Refused with [`Error::CookbookMissing`] (nothing written, `force` or not) when the
+    /// plan adds the recipe to run-lists and the server lacks a compatible cookbook.
     pub async fn apply(&self, plan: &Plan, force: bool) -> Result<ApplyReport> {
+        if let (Some(problem), Some(req)) = (&plan.cookbook_problem, &self.opts.cookbook) {
+            tracing::warn!(cookbook = %req, "key-sync plan refused: {problem}");
+            return Err(Error::CookbookMissing {
+                requirement: req.to_string(),
+                problem: problem.clone(),
+            });
+        }
         if !plan.lockout.is_empty() {
             if !force {
                 tracing::warn!(
@@ -802,11 +1010,14 @@ impl<'a> KeySync<'a> {
                 .map_err(port_step("write sync state", "state item"))?;
         }
 
-        let nodes = self.scan_nodes().await?;
+        let nodes = self.scan_nodes_with_proof().await?;
+        let status = self.key_holders(user, &nodes);
         let (with, without): (Vec<_>, Vec<_>) = nodes
             .into_iter()
             .partition(|n| plan::has_recipe(n, &self.opts.recipe));
         let report = RevokeReport {
+            nodes_with_key: status.nodes_with_key,
+            nodes_unknown: status.nodes_unknown,
             dry_run,
             user: user.to_owned(),
             item_written: !changes.is_empty(),
@@ -824,9 +1035,83 @@ impl<'a> KeySync<'a> {
         Ok(report)
     }
 
-    /// Read-only audit: nodes not converged since the last key change, nodes missing the
-    /// recipe, account keys not in the source, and data bag drift. Reads the state item, the
-    /// bag, the account keys and the nodes once each; writes nothing.
+    fn key_holders(&self, user: &str, nodes: &[NodeSummary]) -> RevokeStatus {
+        let mut status = RevokeStatus {
+            user: user.to_owned(),
+            nodes_with_key: Vec::new(),
+            nodes_unknown: Vec::new(),
+            nodes_clean: 0,
+            polls: 1,
+        };
+        for n in nodes {
+            match &n.proof {
+                Some(p) if proof::holds_keys_of(p, user) => {
+                    status.nodes_with_key.push(n.name.clone());
+                }
+                Some(_) => status.nodes_clean += 1,
+                None if plan::has_recipe(n, &self.opts.recipe) => {
+                    status.nodes_unknown.push(n.name.clone());
+                }
+                None => {}
+            }
+        }
+        status
+    }
+
+    /// Where `user`'s keys still are, by the nodes' `user_setup` reports: one paginated
+    /// node search, no write (issue #23).
+    pub async fn revoke_status(&self, user: &str) -> Result<RevokeStatus> {
+        let nodes = self.scan_nodes_with_proof().await?;
+        Ok(self.key_holders(user, &nodes))
+    }
+
+    /// Polls [`revoke_status`](Self::revoke_status) until no node holds a key of `user`
+    /// and every node with the recipe has reported ([`RevokeStatus::is_done`]), or until
+    /// `within` has passed; returns the last status (the caller tells which from
+    /// `is_done`). Polls are spaced by a jittered backoff from 5 s to 60 s (never a tight
+    /// loop; the last wait is cut to the deadline); `sleep` waits (pass
+    /// `tokio::time::sleep`; tests pass a function that converges nodes instead).
+    pub async fn wait_revoked<S, F>(
+        &self,
+        user: &str,
+        within: Duration,
+        mut sleep: S,
+    ) -> Result<RevokeStatus>
+    where
+        S: FnMut(Duration) -> F,
+        F: std::future::Future<Output = ()>,
+    {
+        let start = tokio::time::Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            let mut status = self.revoke_status(user).await?;
+            status.polls = attempt + 1;
+            tracing::info!(
+                user,
+                with_key = status.nodes_with_key.len(),
+                unknown = status.nodes_unknown.len(),
+                clean = status.nodes_clean,
+                poll = status.polls,
+                "revoke progress"
+            );
+            let left = within.saturating_sub(start.elapsed());
+            if status.is_done() || left.is_zero() {
+                return Ok(status);
+            }
+            let delay = ops_http_retry::next_delay(&WAIT_BACKOFF, attempt, None)
+                .unwrap_or(WAIT_BACKOFF.max_backoff)
+                .min(left);
+            attempt = attempt.saturating_add(1);
+            sleep(delay).await;
+        }
+    }
+
+    /// Read-only audit, from what the nodes report (issue #23): per node, keys still
+    /// installed that should be gone and keys missing (by SHA-256 fingerprint, from the
+    /// `user_setup` recipe's proof read by the same paginated partial search), nodes whose
+    /// last report predates the last key change, nodes with no report (unknown), nodes
+    /// missing the recipe, account keys not in the source, and data bag drift. Reads the
+    /// state item, the bag, the account keys and the nodes once each; writes nothing.
     pub async fn audit(&self, source: &KeySource) -> Result<AuditReport> {
         let state = self.state().await?;
         let desired = plan::desired(source, state.as_ref(), &self.opts);
@@ -880,24 +1165,47 @@ impl<'a> KeySync<'a> {
             }
         }
 
-        let nodes = self.scan_nodes().await?;
+        let nodes = self.scan_nodes_with_proof().await?;
+        let wanted = proof::wanted(&desired.items);
         let mut not_converged = Vec::new();
         let mut missing_recipe = Vec::new();
+        let mut no_report = Vec::new();
+        let mut keys_still_installed = Vec::new();
+        let mut keys_missing = Vec::new();
         for n in &nodes {
-            if !plan::has_recipe(n, &self.opts.recipe) {
+            let has_recipe = plan::has_recipe(n, &self.opts.recipe);
+            if !has_recipe {
                 missing_recipe.push(n.name.clone());
-            } else if last_key_change.is_none_or(|t| n.last_check_in.is_none_or(|c| c < t)) {
+            }
+            // A node that reports keys is judged by them even without the recipe now.
+            let Some(p) = &n.proof else {
+                if has_recipe {
+                    no_report.push(n.name.clone());
+                }
+                continue;
+            };
+            let reported = p
+                .checked_at
+                .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)));
+            let fresh = last_key_change.is_some_and(|t| reported.is_some_and(|r| r >= t));
+            if has_recipe && !fresh {
                 not_converged.push(NodeLag {
                     name: n.name.clone(),
-                    last_check_in: n.last_check_in,
+                    last_check_in: reported,
                 });
             }
+            let (gone, missing) = proof::compare(&n.name, p, &wanted, fresh);
+            keys_still_installed.extend(gone);
+            keys_missing.extend(missing);
         }
         let report = AuditReport {
             last_key_change,
             digest_up_to_date: state.as_ref().is_some_and(|s| s.digest == digest),
             nodes_total: nodes.len(),
             not_converged,
+            no_report,
+            keys_still_installed,
+            keys_missing,
             missing_recipe,
             account_keys_not_in_source,
             bag_drift,
@@ -906,6 +1214,9 @@ impl<'a> KeySync<'a> {
         tracing::info!(
             nodes = report.nodes_total,
             not_converged = report.not_converged.len(),
+            no_report = report.no_report.len(),
+            keys_still_installed = report.keys_still_installed.len(),
+            keys_missing = report.keys_missing.len(),
             missing_recipe = report.missing_recipe.len(),
             account_keys_not_in_source = report.account_keys_not_in_source.len(),
             "key-sync audit done"

@@ -394,6 +394,10 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Lockout-guard findings: the plan is refused unless forced when this is not empty.
     pub lockout: Vec<String>,
+    /// Why the recipe cannot be added to run-lists: the server lacks a compatible version
+    /// of its cookbook ([`KeySyncOptions::cookbook`](super::KeySyncOptions::cookbook)).
+    /// [`KeySync::apply`](super::KeySync::apply) refuses such a plan.
+    pub cookbook_problem: Option<String>,
     /// The recipe entry enforced on run-lists.
     pub recipe: String,
     pub(crate) next_state: SyncState,
@@ -466,6 +470,9 @@ impl fmt::Display for Plan {
         if self.run_list_fixes.len() > LIST_CAP {
             writeln!(f, "  … and {} more", self.run_list_fixes.len() - LIST_CAP)?;
         }
+        if let Some(p) = &self.cookbook_problem {
+            writeln!(f, "REFUSED: {p}")?;
+        }
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;
         }
@@ -492,6 +499,7 @@ mod tests {
             run_list: run_list.iter().map(|s| s.to_string()).collect(),
             recipes: recipes.iter().map(|s| s.to_string()).collect(),
             last_check_in: None,
+            proof: None,
         }
     }
 

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | [`UsersBag`] | Chef data bag `users` (`users_manage` item format) + one state item | list: `ceil(items / 1000)` searches; get/create/update: 1 |
 //! | [`AccountKeys`] | DigitalOcean `/v2/account/keys` | list: `ceil(keys / 200)` pages; create/delete: 1 |
-//! | [`NodeInventory`] | Chef partial search on `node` + node update | search: 1 per page; add to run-list: 2 (GET + PUT) |
+//! | [`NodeInventory`] | Chef partial search on `node` + node update + cookbook listing | search: 1 per page; add to run-list: 2 (GET + PUT); cookbook versions: 1 |
 //!
 //! Errors are the crate-wide [`PortError`](crate::ports::PortError) (use
 //! [`Service::ConfigMgmt`](crate::ports::Service::ConfigMgmt) for Chef and
@@ -191,6 +191,33 @@ pub struct NodeSummary {
     pub recipes: Vec<String>,
     /// Last check-in (`ohai_time`), `None` when the node never converged.
     pub last_check_in: Option<SystemTime>,
+    /// What the `user_setup` recipe reported it installed (`node['user_setup']`), `None`
+    /// when the node has no such report (never converged with the recipe, or another
+    /// recipe).
+    #[serde(default)]
+    pub proof: Option<NodeProof>,
+}
+
+/// The proof the `user_setup` cookbook records on each node at the end of a complete run
+/// (`node['user_setup']['installed']` and `['checked_at']`, see
+/// `cookbooks/user_setup/README.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeProof {
+    /// Per user: the keys read back from the user's `authorized_keys` files.
+    pub installed: std::collections::BTreeMap<String, InstalledKeys>,
+    /// When the run read the files (Unix seconds), when reported.
+    pub checked_at: Option<u64>,
+}
+
+/// One user's entry of a [`NodeProof`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledKeys {
+    /// SHA-256 fingerprints (`SHA256:` + unpadded base64, as `ssh-keygen -l` prints), sorted.
+    pub fingerprints: Vec<String>,
+    /// When this entry was read (Unix seconds), when reported.
+    pub at: Option<u64>,
+    /// `present`, `locked`, `removed`, `refused` or `unmanaged` (empty when not reported).
+    pub state: String,
 }
 
 /// One page of a node search.
@@ -209,6 +236,21 @@ pub trait NodeInventory: Send + Sync {
     /// with body `{"name":["name"],"run_list":["run_list"],"recipes":["recipes"],
     /// "ohai_time":["ohai_time"]}`. One request.
     async fn search_nodes(&self, query: &str, start: u64, rows: u64) -> PortResult<NodePage>;
+    /// [`search_nodes`](Self::search_nodes) that also reads each node's `user_setup` proof
+    /// ([`NodeSummary::proof`]; Chef: two more keys in the same partial search, so pages are
+    /// larger: about 120 bytes per user a node reports). The default delegates to
+    /// `search_nodes` (for inventories whose rows always carry the proof). One request.
+    async fn search_nodes_with_proof(
+        &self,
+        query: &str,
+        start: u64,
+        rows: u64,
+    ) -> PortResult<NodePage> {
+        self.search_nodes(query, start, rows).await
+    }
+    /// The versions of cookbook `name` on the server, or `Ok(None)` when it has no such
+    /// cookbook (Chef: `GET /cookbooks/NAME?num_versions=all`, one request).
+    async fn cookbook_versions(&self, name: &str) -> PortResult<Option<Vec<String>>>;
     /// Appends `entry` to the node's run-list (Chef: `GET` then `PUT /nodes/<name>`, keeping
     /// every other field). A no-op when the entry is already there.
     async fn add_to_run_list(&self, node: &str, entry: &str) -> PortResult<()>;

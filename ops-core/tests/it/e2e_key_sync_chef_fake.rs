@@ -107,6 +107,7 @@ async fn a_bag_younger_than_the_index_is_listed_item_by_item() {
 #[tokio::test]
 async fn a_full_run_right_after_a_run_writes_nothing_while_the_index_lags() {
     let chef = FakeChefServer::start().await.unwrap();
+    chef.add_cookbook("user_setup", ops_core::key_sync::USER_SETUP_VERSION);
     let admin = chef.client().unwrap();
     for i in 0..20 {
         let mut node = chef_client::Node::new(format!("node-{i:02}"));

@@ -6,9 +6,11 @@ use crate::key_sync_support;
 use key_sync_support::*;
 use ops_core::Error;
 use ops_core::key_sync::{
-    KeyPolicy, KeySource, KeySync, KeySyncOptions, RunOptions, SyncReport, UserItem, UserSpec,
-    UserState,
+    InstalledKeys, KeyFinding, KeyPolicy, KeySource, KeySync, KeySyncOptions, NodeProof,
+    RunOptions, SyncReport, UserItem, UserSpec, UserState, fingerprint_of,
 };
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 const NODES: usize = 300;
 const USERS: usize = 40;
@@ -399,52 +401,204 @@ async fn revoke_marks_the_user_removed_everywhere_and_lists_nodes() {
     );
 }
 
+/// What a converged node reports for the bag as it is now: every item's keys, by
+/// fingerprint (removed users: none, state `locked`).
+fn installed_now(w: &World) -> BTreeMap<String, InstalledKeys> {
+    w.bag
+        .items
+        .lock()
+        .unwrap()
+        .values()
+        .map(|i| {
+            let mut fps: Vec<String> = i
+                .ssh_keys
+                .iter()
+                .flatten()
+                .filter_map(|k| fingerprint_of(k))
+                .collect();
+            fps.sort();
+            let state = if i.is_present() { "present" } else { "locked" };
+            (
+                i.id.clone(),
+                InstalledKeys {
+                    fingerprints: fps,
+                    at: Some(T0 + 120),
+                    state: state.into(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Issue #23: the audit judges nodes by what the `user_setup` recipe reports (keys by
+/// fingerprint, `checked_at`), not by `ohai_time`.
 #[tokio::test]
-async fn audit_reports_lagging_nodes_missing_recipes_and_foreign_keys() {
+async fn audit_reports_keys_by_node_from_the_recipes_proof() {
     let w = World::new(100, 0);
     let src = source(users(10, 2));
-    run(&w, &src, RunOptions::default()).await; // keys changed at T0; nodes checked in at T0-600
+    run(&w, &src, RunOptions::default()).await; // keys changed at T0
     w.account
         .add_unmanaged("someone's laptop", &ed_key("stranger"));
+    let good = installed_now(&w);
+    let mut stale_extra = good.clone();
+    // A key user-001 no longer has, still installed on a node that has not reported since.
+    stale_extra
+        .get_mut("user-001")
+        .unwrap()
+        .fingerprints
+        .push(fingerprint_of(&ed_key("user-001-old-laptop")).unwrap());
+    let mut missing_one = good.clone();
+    let lost = missing_one
+        .get_mut("user-002")
+        .unwrap()
+        .fingerprints
+        .pop()
+        .unwrap();
     {
         let mut nodes = w.nodes.nodes.lock().unwrap();
-        for n in nodes.iter_mut().take(60) {
-            n.last_check_in = Some(at(T0 + 120)); // converged since
+        for (i, n) in nodes.iter_mut().enumerate() {
+            let (installed, checked_at) = match i {
+                0..=59 => (good.clone(), T0 + 120),    // converged since
+                60 => (missing_one.clone(), T0 + 120), // converged, lost a key
+                61..=96 => (good.clone(), T0 - 600),   // report before the change
+                97 => (stale_extra.clone(), T0 - 600), // and a key to remove
+                _ => continue,                         // 98: no report
+            };
+            n.proof = Some(NodeProof {
+                installed,
+                checked_at: Some(checked_at),
+            });
+            // ohai_time says "converged" everywhere: it no longer decides anything.
+            n.last_check_in = Some(at(T0 + 500));
         }
         nodes[99].run_list.clear();
-        nodes[98].last_check_in = None;
     }
     w.log.clear();
     let audit = sync(&w, opts()).audit(&src).await.unwrap();
     assert_eq!(w.log.writes(), 0);
+    assert_eq!(
+        w.log.count("search_nodes"),
+        1,
+        "the same one paginated search"
+    );
     assert_eq!(audit.nodes_total, 100);
     assert!(audit.digest_up_to_date);
     assert_eq!(audit.missing_recipe, vec!["node-00099".to_owned()]);
+    assert_eq!(audit.no_report, vec!["node-00098".to_owned()]);
     assert_eq!(
         audit.not_converged.len(),
-        39,
-        "40 lagging, one of which lacks the recipe"
+        37,
+        "61..=97 reported before the change"
     );
     assert!(
         audit
             .not_converged
             .iter()
-            .any(|n| n.name == "node-00098" && n.last_check_in.is_none())
+            .any(|n| n.name == "node-00097" && n.last_check_in == Some(at(T0 - 600)))
+    );
+    assert_eq!(
+        audit.keys_still_installed,
+        [KeyFinding {
+            node: "node-00097".into(),
+            user: "user-001".into(),
+            fingerprint: fingerprint_of(&ed_key("user-001-old-laptop")).unwrap(),
+        }]
+    );
+    assert_eq!(
+        audit.keys_missing,
+        [KeyFinding {
+            node: "node-00060".into(),
+            user: "user-002".into(),
+            fingerprint: lost,
+        }]
     );
     assert_eq!(audit.account_keys_not_in_source.len(), 1);
     assert!(!audit.account_keys_not_in_source[0].1, "unmanaged");
     assert!(audit.bag_drift.is_empty());
     assert!(!audit.is_clean());
     let text = audit.to_string();
-    assert!(text.contains("39 node(s) not converged"), "{text}");
+    assert!(text.contains("37 node(s) not converged"), "{text}");
+    assert!(
+        text.contains("1 node(s) unknown (no report from user_setup)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 key(s) still installed that should be gone"),
+        "{text}"
+    );
     assert!(
         text.contains("1 DigitalOcean key(s) not in the source"),
         "{text}"
     );
 
-    w.nodes.converge_all(at(T0 + 300));
+    w.nodes.report_all(T0 + 300, &good);
     let audit = sync(&w, opts()).audit(&src).await.unwrap();
-    assert!(audit.not_converged.is_empty());
+    assert!(audit.not_converged.is_empty() && audit.no_report.is_empty());
+    assert!(audit.keys_still_installed.is_empty() && audit.keys_missing.is_empty());
+}
+
+/// Issue #23: `revoke` lists the nodes whose report still holds the user's key, and
+/// `wait_revoked` polls (with backoff, through the injected sleep) until none is left, or
+/// returns the status at the deadline.
+#[tokio::test]
+async fn revoke_lists_key_holders_and_wait_polls_until_they_reported() {
+    let w = World::new(30, 0);
+    let src = source(users(10, 3));
+    run(&w, &src, RunOptions::default()).await;
+    w.nodes.report_all(T0 + 60, &installed_now(&w));
+    let ks = sync(&w, opts());
+    let report = ks.revoke("user-004", false).await.unwrap();
+    assert_eq!(report.nodes_with_key.len(), 30);
+    assert!(report.nodes_unknown.is_empty());
+    assert!(
+        report
+            .to_string()
+            .contains("sudo chef-client -o 'recipe[user_setup]'"),
+        "{report}"
+    );
+
+    // Deadline already passed: one poll, not done.
+    let st = ks
+        .wait_revoked("user-004", Duration::ZERO, |_| async {})
+        .await
+        .unwrap();
+    assert!(!st.is_done());
+    assert_eq!((st.polls, st.nodes_with_key.len()), (1, 30));
+
+    // Each "sleep" converges ten more nodes; the delays grow and are never zero.
+    let after = installed_now(&w); // the bag now says user-004 is removed: no keys
+    let delays = std::sync::Mutex::new(Vec::new());
+    let st = ks
+        .wait_revoked("user-004", Duration::from_secs(3600), |d| {
+            delays.lock().unwrap().push(d);
+            let mut nodes = w.nodes.nodes.lock().unwrap();
+            for n in nodes
+                .iter_mut()
+                .filter(|n| n.proof.as_ref().unwrap().checked_at == Some(T0 + 60))
+                .take(10)
+            {
+                n.proof = Some(NodeProof {
+                    installed: after.clone(),
+                    checked_at: Some(T0 + 600),
+                });
+            }
+            async {}
+        })
+        .await
+        .unwrap();
+    assert!(st.is_done(), "{st}");
+    assert_eq!(st.polls, 4);
+    assert_eq!(st.nodes_clean, 30);
+    let delays = delays.into_inner().unwrap();
+    assert_eq!(delays.len(), 3);
+    assert!(
+        delays.iter().all(|d| *d >= Duration::from_millis(2500)),
+        "{delays:?}"
+    );
+    assert!(
+        delays[2] >= Duration::from_secs(10),
+        "backoff grows: {delays:?}"
+    );
 }
 
 #[tokio::test]
@@ -707,4 +861,86 @@ async fn revoking_a_user_absent_from_the_bag_writes_no_item() {
     assert!(!report.item_written);
     assert!(report.warnings[0].contains("no item in the users data bag"));
     assert_eq!(w.bag.items.lock().unwrap().len(), 4);
+}
+
+/// Issue #23: key-sync adds `recipe[user_setup]` to run-lists only when the server holds a
+/// compatible `user_setup` cookbook; otherwise the run is refused with the reason before any
+/// write (forced or not), and a dry run shows why.
+#[tokio::test]
+async fn run_lists_are_not_changed_without_a_compatible_user_setup_cookbook() {
+    let src = source(users(USERS, 3));
+    for (cookbooks, why) in [
+        (None, "no `user_setup` cookbook"),
+        (
+            Some(vec!["0.2.0".to_owned(), "0.0.9".to_owned()]),
+            "version(s) 0.2.0, 0.0.9",
+        ),
+    ] {
+        let w = World::new(NODES, 7);
+        match cookbooks {
+            None => {
+                w.nodes.cookbooks.lock().unwrap().clear();
+            }
+            Some(v) => {
+                w.nodes
+                    .cookbooks
+                    .lock()
+                    .unwrap()
+                    .insert("user_setup".into(), v);
+            }
+        }
+        let dry = run(
+            &w,
+            &src,
+            RunOptions {
+                dry_run: true,
+                ..RunOptions::default()
+            },
+        )
+        .await;
+        assert!(dry.to_string().contains(why), "{dry}");
+        for force in [false, true] {
+            w.log.clear();
+            let err = sync(&w, opts())
+                .sync(
+                    &src,
+                    RunOptions {
+                        force,
+                        ..RunOptions::default()
+                    },
+                )
+                .await
+                .unwrap_err();
+            let Error::CookbookMissing {
+                requirement,
+                problem,
+            } = &err
+            else {
+                panic!("{err:?}")
+            };
+            assert_eq!(requirement, "user_setup >= 0.1.0, < 0.2.0");
+            assert!(problem.contains(why), "{problem}");
+            assert_eq!(w.log.writes(), 0, "refused before any write");
+            assert_eq!(w.log.count("cookbook_versions"), 1);
+        }
+    }
+    // A compatible patch release is fine.
+    let w = World::new(NODES, 7);
+    w.nodes
+        .cookbooks
+        .lock()
+        .unwrap()
+        .insert("user_setup".into(), vec!["0.1.9".into(), "0.3.0".into()]);
+    assert!(matches!(
+        run(&w, &src, RunOptions::default()).await,
+        SyncReport::Applied { .. }
+    ));
+    // No run-list to fix: no cookbook request at all, even without the cookbook.
+    let w = World::new(NODES, 0);
+    w.nodes.cookbooks.lock().unwrap().clear();
+    assert!(matches!(
+        run(&w, &src, RunOptions::default()).await,
+        SyncReport::Applied { .. }
+    ));
+    assert_eq!(w.log.count("cookbook_versions"), 0);
 }

@@ -226,11 +226,29 @@ impl AccountKeys for FakeAccount {
     }
 }
 
-/// Chef nodes behind a partial search.
-#[derive(Debug, Default)]
+/// Chef nodes behind a partial search, and the cookbooks on that server (by default
+/// `user_setup` at the version key-sync was written against).
+#[derive(Debug)]
 pub struct FakeNodes {
     pub nodes: Mutex<Vec<NodeSummary>>,
+    pub cookbooks: Mutex<std::collections::BTreeMap<String, Vec<String>>>,
     pub log: Log,
+}
+
+impl Default for FakeNodes {
+    fn default() -> Self {
+        FakeNodes {
+            nodes: Mutex::default(),
+            cookbooks: Mutex::new(
+                [(
+                    "user_setup".to_owned(),
+                    vec![ops_core::key_sync::USER_SETUP_VERSION.to_owned()],
+                )]
+                .into(),
+            ),
+            log: Log::default(),
+        }
+    }
 }
 
 impl FakeNodes {
@@ -247,6 +265,22 @@ impl FakeNodes {
     pub fn converge_all(&self, at: SystemTime) {
         for n in self.nodes.lock().unwrap().iter_mut() {
             n.last_check_in = Some(at);
+        }
+    }
+    /// Every node with the recipe reports `installed` at `at` (Unix seconds), as the
+    /// `user_setup` recipe does at the end of a converge.
+    pub fn report_all(
+        &self,
+        at: u64,
+        installed: &std::collections::BTreeMap<String, ops_core::key_sync::InstalledKeys>,
+    ) {
+        for n in self.nodes.lock().unwrap().iter_mut() {
+            if n.run_list.iter().any(|e| e == "recipe[user_setup]") {
+                n.proof = Some(ops_core::key_sync::NodeProof {
+                    installed: installed.clone(),
+                    checked_at: Some(at),
+                });
+            }
         }
     }
 }
@@ -266,6 +300,10 @@ impl NodeInventory for FakeNodes {
             nodes: page,
             total: nodes.len() as u64,
         })
+    }
+    async fn cookbook_versions(&self, name: &str) -> PortResult<Option<Vec<String>>> {
+        self.log.push("nodes", "cookbook_versions", false, 1);
+        Ok(self.cookbooks.lock().unwrap().get(name).cloned())
     }
     async fn add_to_run_list(&self, node: &str, entry: &str) -> PortResult<()> {
         self.log.push("nodes", "add_to_run_list", true, 2);
@@ -315,6 +353,7 @@ impl World {
                     run_list,
                     recipes: Vec::new(),
                     last_check_in: Some(at(T0 - 600)),
+                    proof: None,
                 }
             })
             .collect();
@@ -330,6 +369,7 @@ impl World {
             nodes: FakeNodes {
                 nodes: Mutex::new(nodes),
                 log: log.clone(),
+                ..FakeNodes::default()
             },
             log,
         }
