@@ -626,7 +626,7 @@ mod cloud_walk;
 
 /// The fake's firewalls, VPCs, reserved IPs, projects, volumes and alert policies (the
 /// resources the provision workflow uses) behind `prism proxy --errors`: the same walk as
-/// `tests/it/testkit_cloud.rs`, its refusals (403, 409, 412, 422) included, must stay
+/// `tests/it/testkit_cloud.rs`, its refusals (409, 412, 422) included, must stay
 /// within the official spec.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]

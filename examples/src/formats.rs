@@ -31,6 +31,10 @@ attributes = { ntp = { servers = ["0.pool.ntp.org"] } }   # first-boot (normal) 
 packages = ["htop"]             # installed before Chef
 runcmd = ["touch /etc/provisioned"]   # run after the first converge
 
+[defaults.vpc]                  # optional: the droplets' private network (default: the region's default VPC)
+name = "prod-net"               # used when the account has a VPC of that name in the host's region, else created
+ip_range = "10.20.0.0/20"       # optional: the range of a created VPC (default: DigitalOcean's choice)
+
 [[hosts]]
 name = "web-01"                 # droplet, Chef node and Chef client name; record web-01.example.com
 

@@ -30,6 +30,7 @@ use crate::ports::{
     Monitoring, NewDroplet, NewNode, NewRecord, NodeInfo, PortError, PortErrorKind, PortResult,
     Published, Region, Service, Size, SshKey,
 };
+use crate::ports::{NewVpc, Vpc};
 use crate::restore::Downtime;
 
 /// The error every refused write returns, logged at `ERROR`: it is a bug in whatever
@@ -117,6 +118,21 @@ impl<P: Compute + ?Sized> Compute for ReadOnly<P> {
     }
     async fn delete_droplet(&self, id: u64) -> PortResult<()> {
         Err(refused(Service::Compute, &format!("delete droplet {id}")))
+    }
+    async fn vpcs(&self) -> PortResult<Vec<Vpc>> {
+        self.0.vpcs().await
+    }
+    async fn create_vpc(&self, req: &NewVpc) -> PortResult<Vpc> {
+        Err(refused(
+            Service::Compute,
+            &format!("create VPC `{}`", req.name),
+        ))
+    }
+    async fn delete_vpc(&self, id: &str) -> PortResult<()> {
+        Err(refused(Service::Compute, &format!("delete VPC {id}")))
+    }
+    async fn vpc_member_count(&self, id: &str) -> PortResult<usize> {
+        self.0.vpc_member_count(id).await
     }
 }
 

@@ -388,6 +388,40 @@ pub struct NewDroplet {
     pub ipv6: bool,
     /// Enable the provider's monitoring agent.
     pub monitoring: bool,
+    /// The VPC (private network) to put it in; `None`: the region's default VPC.
+    pub vpc_id: Option<String>,
+}
+
+/// A VPC (private network) as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vpc {
+    /// Provider id (a UUID on DigitalOcean).
+    pub id: String,
+    /// Name, unique in the account.
+    pub name: String,
+    /// Region slug.
+    pub region: String,
+    /// Private address range (CIDR).
+    pub ip_range: String,
+    /// Free text; the workflows mark the VPCs they create in it ([`VPC_MARK`]).
+    pub description: String,
+}
+
+/// What the provision workflow writes in the description of a VPC it creates, as VPCs carry
+/// no tags: teardown and the orphan audit remove or report only VPCs marked so.
+pub const VPC_MARK: &str = "created by ops-core";
+
+/// A VPC to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewVpc {
+    /// Name.
+    pub name: String,
+    /// Region slug.
+    pub region: String,
+    /// Private address range (CIDR); `None`: the provider picks one.
+    pub ip_range: Option<String>,
+    /// Description (the workflows put [`VPC_MARK`] here).
+    pub description: String,
 }
 
 /// Compute provider (DigitalOcean droplets).
@@ -410,6 +444,38 @@ pub trait Compute: Send + Sync {
     async fn create_droplet(&self, req: &NewDroplet) -> PortResult<Droplet>;
     /// Destroys a droplet. Already gone → error of kind [`PortErrorKind::NotFound`].
     async fn delete_droplet(&self, id: u64) -> PortResult<()>;
+
+    /// Every VPC of the account. The default answers [`PortErrorKind::Rejected`]: a
+    /// provider without VPCs (a spec with `vpc` is then refused by validation).
+    async fn vpcs(&self) -> PortResult<Vec<Vpc>> {
+        Err(no_vpcs())
+    }
+    /// Creates a VPC. Not retried on an ambiguous failure (return it
+    /// [`PortError::ambiguous`]): the workflow looks the VPC up by name.
+    async fn create_vpc(&self, req: &NewVpc) -> PortResult<Vpc> {
+        let _ = req;
+        Err(no_vpcs())
+    }
+    /// Deletes a VPC. Already gone → [`PortErrorKind::NotFound`]; still holding resources →
+    /// [`PortErrorKind::AlreadyExists`] (DigitalOcean's 409).
+    async fn delete_vpc(&self, id: &str) -> PortResult<()> {
+        let _ = id;
+        Err(no_vpcs())
+    }
+    /// How many resources a VPC holds (droplets, load balancers…).
+    async fn vpc_member_count(&self, id: &str) -> PortResult<usize> {
+        let _ = id;
+        Err(no_vpcs())
+    }
+}
+
+fn no_vpcs() -> PortError {
+    PortError::new(
+        Service::Compute,
+        "compute",
+        PortErrorKind::Rejected,
+        "this compute provider has no VPCs",
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -114,8 +114,8 @@ pub(crate) async fn walk(c: &Client, fake: &FakeDigitalOcean, opts: WaitOptions)
     refused(
         "vpcs.delete(with members)",
         c.vpcs().delete(&vpc_id).await,
-        403,
-        "forbidden",
+        409,
+        "conflict",
     );
 
     // A firewall with rules and one droplet; the other added, then removed.

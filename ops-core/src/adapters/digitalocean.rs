@@ -19,10 +19,11 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use async_trait::async_trait;
 use digitalocean_client as dock;
 
+use crate::ports::NewVpc;
 use crate::ports::{
     Compute, Dns, DnsRecord, Droplet, DropletFilter, DropletStatus, Image, NewDroplet, NewRecord,
     PortError, PortErrorKind, PortResult, ProviderError, Published, RecordType, Region, Service,
-    Size, SshKey,
+    Size, SshKey, Vpc,
 };
 
 /// Provider name used in [`PortError`]s and reports.
@@ -257,6 +258,7 @@ impl Compute for DigitalOceanCompute {
         spec.ipv6 = req.ipv6;
         spec.monitoring = req.monitoring;
         spec.tags = req.tags.clone();
+        spec.vpc_uuid = req.vpc_id.clone();
         // The user data carries the Chef client key: it leaves the secret only here, in the
         // request body (never a URL, never a log line; the client does not log bodies).
         spec.user_data = req.user_data.clone().map(dock::UserData::from);
@@ -278,6 +280,67 @@ impl Compute for DigitalOceanCompute {
             .await
             .map_err(compute_err("delete droplet", Op::Write))
     }
+
+    async fn vpcs(&self) -> PortResult<Vec<Vpc>> {
+        let all = self
+            .client
+            .vpcs()
+            .list()
+            .collect_all()
+            .await
+            .map_err(compute_err("list VPCs", Op::Read))?;
+        Ok(all.into_iter().filter_map(vpc_from).collect())
+    }
+
+    async fn create_vpc(&self, req: &NewVpc) -> PortResult<Vpc> {
+        let mut create = dock::CreateVpc::new(req.name.clone(), req.region.clone());
+        create.ip_range = req.ip_range.clone();
+        create.description = Some(req.description.clone());
+        tracing::debug!(name = %req.name, region = %req.region, "creating VPC");
+        let created = self
+            .client
+            .vpcs()
+            .create(&create)
+            .await
+            .map_err(compute_err("create VPC", Op::Write))?;
+        vpc_from(created).ok_or_else(|| {
+            PortError::new(
+                Service::Compute,
+                PROVIDER,
+                PortErrorKind::Other,
+                format!("create VPC `{}`: the answer has no id", req.name),
+            )
+            .ambiguous()
+        })
+    }
+
+    async fn delete_vpc(&self, id: &str) -> PortResult<()> {
+        self.client
+            .vpcs()
+            .delete(id)
+            .await
+            .map_err(compute_err("delete VPC", Op::Write))
+    }
+
+    async fn vpc_member_count(&self, id: &str) -> PortResult<usize> {
+        self.client
+            .vpcs()
+            .list_members(id)
+            .collect_all()
+            .await
+            .map(|m| m.len())
+            .map_err(compute_err("list VPC members", Op::Read))
+    }
+}
+
+fn vpc_from(v: dock::Vpc) -> Option<Vpc> {
+    Some(Vpc {
+        id: v.id?,
+        name: v.name,
+        region: v.region,
+        ip_range: v.ip_range,
+        description: v.description,
+    })
 }
 
 /// [`Dns`] over DigitalOcean Domains. Changes are live at once: [`Dns::publish`] is a no-op.

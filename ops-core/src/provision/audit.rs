@@ -8,7 +8,9 @@
 //!   (again, addresses outside DigitalOcean show up; filter with `ignore_addresses`);
 //! - run journals that did not finish (in progress, kept after failure, rollback incomplete);
 //! - droplets that share one run tag (a lost create answer that a lagging listing showed only
-//!   after a second create).
+//!   after a second create);
+//! - VPCs this tool created (their description is [`VPC_MARK`]) that hold nothing: left by a
+//!   teardown that ran while another host was still in them, or by a run that never resumed.
 
 use serde::Serialize;
 
@@ -16,7 +18,7 @@ use super::journal::RunStatus;
 use super::spec::{RUN_TAG_PREFIX, TOOL_TAG};
 use super::{Provisioner, RunJournal};
 use crate::error::Result;
-use crate::ports::{DnsRecord, Droplet, DropletFilter, RecordType};
+use crate::ports::{DnsRecord, Droplet, DropletFilter, PortErrorKind, RecordType, VPC_MARK, Vpc};
 
 /// Orphans found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -35,6 +37,9 @@ pub struct AuditReport {
     /// create whose answer was lost and that the listing showed only after a second create.
     /// The one the run's journal records is kept by the run; the others are duplicates.
     pub droplets_sharing_a_run_tag: Vec<Droplet>,
+    /// VPCs this tool created that hold no resource.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub empty_vpcs: Vec<Vpc>,
 }
 
 impl AuditReport {
@@ -46,6 +51,7 @@ impl AuditReport {
             && self.records_without_droplet.is_empty()
             && self.unfinished_runs.is_empty()
             && self.droplets_sharing_a_run_tag.is_empty()
+            && self.empty_vpcs.is_empty()
     }
 }
 
@@ -131,6 +137,25 @@ impl Provisioner {
         for r in records {
             if !all_addrs.contains(&r.data) && !scope.ignore_addresses.contains(&r.data) {
                 report.records_without_droplet.push(r);
+            }
+        }
+        // A compute provider without VPCs answers `Rejected`: nothing to audit there.
+        let vpcs = match self
+            .call(&self.budgets.compute, || self.compute.vpcs())
+            .await
+        {
+            Ok(v) => v,
+            Err(e) if e.kind() == PortErrorKind::Rejected => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        for v in vpcs.into_iter().filter(|v| v.description == VPC_MARK) {
+            let held = self
+                .call(&self.budgets.compute, || {
+                    self.compute.vpc_member_count(&v.id)
+                })
+                .await?;
+            if held == 0 {
+                report.empty_vpcs.push(v);
             }
         }
         let journals: Vec<RunJournal> = self.store.list().await?;

@@ -32,6 +32,9 @@ pub enum Step {
     ChefClient,
     /// 2b. Create the Chef node with run list and environment.
     ChefNode,
+    /// 2c. Use the spec's VPC, creating it when the account has none of that name (skipped
+    /// without `vpc`).
+    Vpc,
     /// 3. Create the droplet with the cloud-init user data.
     CreateDroplet,
     /// 4. Wait until the droplet is active and has its addresses.
@@ -46,10 +49,11 @@ pub enum Step {
 
 impl Step {
     /// All steps in order.
-    pub const ALL: [Step; 8] = [
+    pub const ALL: [Step; 9] = [
         Step::Validate,
         Step::ChefClient,
         Step::ChefNode,
+        Step::Vpc,
         Step::CreateDroplet,
         Step::WaitActive,
         Step::DnsRecords,
@@ -63,6 +67,7 @@ impl Step {
             Step::Validate => "validate",
             Step::ChefClient => "chef_client",
             Step::ChefNode => "chef_node",
+            Step::Vpc => "vpc",
             Step::CreateDroplet => "create_droplet",
             Step::WaitActive => "wait_active",
             Step::DnsRecords => "dns_records",
@@ -155,6 +160,19 @@ pub struct DropletRef {
     pub adopted: bool,
 }
 
+/// The VPC a run put its droplet in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcRef {
+    /// Provider id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// True when this run created it (or adopted it after an ambiguous create); rollback
+    /// removes only such a VPC, and only once nothing else is in it. False: it existed
+    /// before and is only used.
+    pub created: bool,
+}
+
 /// Everything the run created (what rollback undoes).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resources {
@@ -173,6 +191,14 @@ pub struct Resources {
     /// orphan audit look it up by that tag. Reset once a lookup by tag proves none exists.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub droplet_creates_sent: u32,
+    /// The VPC of the droplet (spec `vpc`), created or found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<VpcRef>,
+    /// VPC create requests sent, each journaled **before** it was sent: while no
+    /// [`vpc`](Self::vpc) is recorded, one of the spec's name may have been made by this
+    /// run; resume and rollback look it up by name.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub vpc_creates_sent: u32,
     /// A zone whose record removals (by a rollback) are not published yet: the publish
     /// failed, and the next rollback pass publishes it even with no record left to remove.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,6 +217,8 @@ impl Resources {
             && self.droplet.is_none()
             && self.droplet_creates_sent == 0
             && self.dns_records.is_empty()
+            && !self.vpc.as_ref().is_some_and(|v| v.created)
+            && self.vpc_creates_sent == 0
     }
 
     /// True when a droplet create was sent and no droplet is recorded: one carrying the run
@@ -219,6 +247,14 @@ impl Resources {
         }
         if let Some(c) = &self.chef_client {
             out.push(format!("chef client {c}"));
+        }
+        match &self.vpc {
+            Some(v) if v.created => out.push(format!("vpc {} ({})", v.id, v.name)),
+            None if self.vpc_creates_sent > 0 => out.push(
+                "unknown: a VPC of the spec's name may exist (create sent, outcome not confirmed)"
+                    .into(),
+            ),
+            _ => {}
         }
         out
     }
@@ -654,6 +690,7 @@ mod tests {
             },
             user_data: UserDataExtras::default(),
             wait_for_monitoring: false,
+            vpc: None,
         }
     }
 

@@ -65,7 +65,7 @@ pub use budget::{Budgets, RateBudget};
 pub use cloud_init::BootstrapConfig;
 pub use journal::{
     Addresses, JournalStore, Resources, RollbackReport, RunJournal, RunStatus, Step, UndoAction,
-    UndoOutcome,
+    UndoOutcome, VpcRef,
 };
 pub use plan::{HostPlan, Plan, PlannedWrite};
 pub use removal::{Removal, RemovalPlan};

@@ -125,6 +125,17 @@ impl Provisioner {
                 // `check` already reported why.
                 Err(_) => 0,
             };
+            if let Some(v) = &spec.vpc {
+                push(
+                    Service::Compute,
+                    format!(
+                        "use vpc {} in {}, or create it (ip_range={}) if the account has none of that name",
+                        v.name,
+                        spec.region,
+                        v.ip_range.as_deref().unwrap_or("provider's choice")
+                    ),
+                );
+            }
             let mut req = self.new_droplet(&j, None);
             if let Some(t) = req.tags.iter_mut().find(|t| t.ends_with(":planned")) {
                 *t = "ops-run:<new run id>".into();

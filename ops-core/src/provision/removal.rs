@@ -7,7 +7,7 @@
 //! the two builders and its arm in the executor, nowhere else.
 //!
 //! Order: DNS records, then one publish of the zone (providers that publish), then droplets,
-//! then the Chef node, then the Chef client — the reverse of creation, so a half-removed host
+//! then the VPC the run created (once nothing is in it), then the Chef node, then the Chef client — the reverse of creation, so a half-removed host
 //! never has a DNS name pointing at nothing that still answers.
 
 use serde::Serialize;
@@ -18,7 +18,23 @@ use super::spec::TOOL_TAG;
 use super::steps::{describe_record, same_record};
 use super::teardown::TeardownTarget;
 use super::{ProgressEvent, Provisioner, RollbackReport};
-use crate::ports::{DnsRecord, DropletFilter, PortError, PortErrorKind, PortResult, RecordType};
+use crate::error::Error;
+use crate::ports::{
+    DnsRecord, DropletFilter, PortError, PortErrorKind, PortResult, RecordType, Service, VPC_MARK,
+};
+
+/// The port error inside a workflow error from a lookup (`vpc_named`).
+fn port_of(e: Error) -> PortError {
+    match e {
+        Error::Port(p) => p,
+        other => PortError::new(
+            Service::Compute,
+            "compute",
+            PortErrorKind::Other,
+            other.to_string(),
+        ),
+    }
+}
 
 /// One thing to remove, or to report on, for a host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,6 +55,13 @@ pub enum Removal {
     Droplet {
         /// Provider id.
         id: u64,
+        /// Name.
+        name: String,
+    },
+    /// A VPC this tool created (kept, and reported so, while it holds other resources).
+    Vpc {
+        /// Provider id.
+        id: String,
         /// Name.
         name: String,
     },
@@ -73,6 +96,7 @@ impl Removal {
             Removal::DnsRecord(r) => describe_record(r),
             Removal::Publish { zone, .. } => format!("dns publish {zone}"),
             Removal::Droplet { id, name } => format!("droplet {id} ({name})"),
+            Removal::Vpc { id, name } => format!("vpc {id} ({name})"),
             Removal::ChefNode { name, .. } => format!("chef node {name}"),
             Removal::ChefClient { name, .. } => format!("chef client {name}"),
             Removal::Note { resource, .. } => resource.clone(),
@@ -253,6 +277,29 @@ impl Provisioner {
                 .map(|(id, name)| Removal::Droplet { id, name }),
         );
 
+        // The VPC, once its droplet is gone: the one recorded as made by this run, or after
+        // an unconfirmed create the one of the spec's name that carries the tool's mark.
+        match (&j.resources.vpc, &spec.vpc) {
+            (Some(v), _) if v.created => items.push(Removal::Vpc {
+                id: v.id.clone(),
+                name: v.name.clone(),
+            }),
+            (None, Some(want)) if j.resources.vpc_creates_sent > 0 => {
+                match self.vpc_named(&want.name).await {
+                    Ok(Some(v)) if v.description == VPC_MARK => items.push(Removal::Vpc {
+                        id: v.id,
+                        name: v.name,
+                    }),
+                    Ok(_) => {}
+                    Err(e) => items.push(Removal::Note {
+                        resource: format!("vpc {} (a create was sent; it may exist)", want.name),
+                        outcome: lookup_failed(&port_of(e), &mut rejected),
+                    }),
+                }
+            }
+            _ => {}
+        }
+
         // Chef node, then client.
         let name = spec.node_name().to_string();
         if j.resources.chef_node.is_some() || j.was_attempted(Step::ChefNode) {
@@ -381,6 +428,25 @@ impl Provisioner {
                 }));
             }
         }
+        if let Some(vpc) = &target.vpc {
+            match self.vpc_named(vpc).await {
+                Ok(Some(v)) if v.description == VPC_MARK => items.push(Removal::Vpc {
+                    id: v.id,
+                    name: v.name,
+                }),
+                Ok(Some(v)) => items.push(Removal::Note {
+                    resource: format!("vpc {} ({})", v.id, v.name),
+                    outcome: UndoOutcome::Skipped(format!(
+                        "its description is not `{VPC_MARK}`: not created by this tool"
+                    )),
+                }),
+                Ok(None) => {}
+                Err(e) => items.push(Removal::Note {
+                    resource: format!("vpc {vpc}"),
+                    outcome: lookup_failed(&port_of(e), &mut rejected),
+                }),
+            }
+        }
         items.push(Removal::ChefNode {
             name: name.to_string(),
             recorded: true,
@@ -465,6 +531,20 @@ impl Provisioner {
                         &mut rejected,
                     )
                 }),
+                Removal::Vpc { id, .. } => Some(if dry_run {
+                    UndoOutcome::WouldRemove
+                } else {
+                    match self
+                        .call(&self.budgets.compute, || self.compute.delete_vpc(id))
+                        .await
+                    {
+                        Err(e) if e.kind() == PortErrorKind::AlreadyExists => UndoOutcome::Skipped(
+                            "it still holds other resources (another host's droplet?): kept for                              them; tearing those down removes it"
+                                .into(),
+                        ),
+                        r => removal_outcome(r, &mut rejected),
+                    }
+                }),
                 Removal::ChefNode { name, recorded } => {
                     let o = if dry_run {
                         match self
@@ -548,6 +628,10 @@ impl Provisioner {
                 }
                 Removal::Publish { zone, .. } => {
                     j.resources.unpublished_zone = (!gone).then(|| zone.clone());
+                }
+                Removal::Vpc { .. } if gone => {
+                    j.resources.vpc = None;
+                    j.resources.vpc_creates_sent = 0;
                 }
                 Removal::ChefNode { .. } if gone => j.resources.chef_node = None,
                 Removal::ChefClient { .. } if gone => j.resources.chef_client = None,

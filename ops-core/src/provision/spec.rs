@@ -11,6 +11,7 @@
 //! ssh_keys = ["ops@bastion"]
 //! dns = { zone = "example.com" }
 //! chef = { environment = "prod", run_list = ["role[base]"], version = "18.4.12", license = "accept" }
+//! vpc = { name = "prod-net", ip_range = "10.20.0.0/20" }   # optional: used, or created
 //!
 //! [[hosts]]
 //! name = "web-01"
@@ -68,6 +69,51 @@ pub struct HostSpec {
     /// Wait until monitoring reports the host UP (the optional last step).
     #[serde(default)]
     pub wait_for_monitoring: bool,
+    /// The VPC (private network) to put the droplet in, by name: used when the account has
+    /// one of that name in the host's region, else created (and then removed by rollback
+    /// and teardown once nothing else is in it). `None`: the region's default VPC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<VpcSpec>,
+}
+
+/// The VPC part of a host spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VpcSpec {
+    /// VPC name (unique in the account): letters, digits, `.`, `-` and `_`.
+    pub name: String,
+    /// The private range (CIDR, e.g. `10.20.0.0/20`) when the VPC is created; `None` lets
+    /// DigitalOcean pick one. An existing VPC's range is not checked against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+}
+
+impl VpcSpec {
+    /// Static checks of the name and range.
+    fn check(&self, p: &mut Vec<String>) {
+        let n = &self.name;
+        if n.is_empty()
+            || n.len() > 255
+            || !n
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            p.push(format!(
+                "vpc.name `{n}`: 1 to 255 letters, digits, `.`, `-` or `_`"
+            ));
+        }
+        if let Some(r) = &self.ip_range {
+            let ok = r.split_once('/').is_some_and(|(addr, bits)| {
+                addr.parse::<std::net::Ipv4Addr>().is_ok()
+                    && bits.parse::<u8>().is_ok_and(|b| (16..=28).contains(&b))
+            });
+            if !ok {
+                p.push(format!(
+                    "vpc.ip_range `{r}`: an IPv4 CIDR range from /16 to /28, e.g. 10.20.0.0/20"
+                ));
+            }
+        }
+    }
 }
 
 /// The DNS part of a host spec.
@@ -243,6 +289,9 @@ impl HostSpec {
                 p.push(format!("user_data.packages `{pkg}`: not a package name"));
             }
         }
+        if let Some(v) = &self.vpc {
+            v.check(&mut p);
+        }
         p
     }
 }
@@ -332,6 +381,7 @@ pub struct PartialHost {
     pub chef: Option<PartialChef>,
     pub user_data: Option<UserDataExtras>,
     pub wait_for_monitoring: Option<bool>,
+    pub vpc: Option<VpcSpec>,
 }
 
 /// DNS fields of a [`PartialHost`].
@@ -459,6 +509,7 @@ fn merge(d: &PartialHost, h: &PartialHost) -> std::result::Result<HostSpec, Stri
             .wait_for_monitoring
             .or(d.wait_for_monitoring)
             .unwrap_or(false),
+        vpc: h.vpc.clone().or_else(|| d.vpc.clone()),
         name,
     })
 }

@@ -25,6 +25,10 @@ pub struct TeardownTarget {
     pub zone: Option<String>,
     /// Record name relative to the zone (default: the host name).
     pub record: Option<String>,
+    /// The spec's VPC name: removed when this tool created it (its description says so)
+    /// and nothing else is in it once the droplet is gone; `None` leaves VPCs alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<String>,
 }
 
 impl TeardownTarget {
@@ -34,7 +38,15 @@ impl TeardownTarget {
             name: name.into(),
             zone: None,
             record: None,
+            vpc: None,
         }
+    }
+
+    /// With the spec's VPC name (see [`vpc`](Self::vpc)).
+    #[must_use]
+    pub fn with_vpc(mut self, name: impl Into<String>) -> Self {
+        self.vpc = Some(name.into());
+        self
     }
 
     /// With a DNS zone (record name = host name).
@@ -58,6 +70,7 @@ impl From<&HostSpec> for TeardownTarget {
             name: s.name.clone(),
             zone: Some(s.dns.zone.clone()),
             record: s.dns.record.clone(),
+            vpc: s.vpc.as_ref().map(|v| v.name.clone()),
         }
     }
 }

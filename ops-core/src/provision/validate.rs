@@ -10,7 +10,7 @@ use super::steps::same_record;
 use super::{Provisioner, cloud_init};
 use crate::error::{Error, Result};
 use crate::ports::{
-    DnsRecord, Droplet, Image, PortError, PortResult, RecordType, Region, Size, SshKey,
+    DnsRecord, Droplet, Image, PortError, PortResult, RecordType, Region, Size, SshKey, Vpc,
 };
 
 impl Provisioner {
@@ -51,7 +51,15 @@ impl Provisioner {
             self.call(&self.budgets.config_mgmt, || self.cm.get_node(&name)),
             self.call(&self.budgets.config_mgmt, || self.cm.client_exists(&name)),
         );
+        let vpc = match &spec.vpc {
+            Some(want) => self
+                .call(&self.budgets.compute, || self.compute.vpcs())
+                .await
+                .map(|all| all.into_iter().find(|v| v.name == want.name)),
+            None => Ok(None),
+        };
         let catalog = Catalog {
+            vpc,
             regions: regions.map(|r| r.as_slice()),
             sizes: sizes.map(|s| s.as_slice()),
             image,
@@ -73,7 +81,8 @@ impl Provisioner {
             .or(catalog.owns_zone.err())
             .or(catalog.records.err())
             .or(catalog.node_exists.err())
-            .or(catalog.client_exists.err());
+            .or(catalog.client_exists.err())
+            .or(catalog.vpc.err());
         (problems, key_ids, failed_read)
     }
 
@@ -107,6 +116,8 @@ pub(crate) struct Catalog<'a> {
     pub(crate) records: PortResult<Vec<DnsRecord>>,
     pub(crate) node_exists: PortResult<bool>,
     pub(crate) client_exists: PortResult<bool>,
+    /// The account's VPC of the spec's `vpc` name (`Ok(None)`: none, or no `vpc`).
+    pub(crate) vpc: PortResult<Option<Vpc>>,
 }
 
 /// Every problem with `j.spec` given what the providers said, and the resolved SSH key ids.
@@ -136,6 +147,16 @@ pub(crate) fn problems(
     let name = spec.node_name().to_string();
     let could_not = |what: &str, e: &PortError| format!("could not check {what}: {}", chain(e));
 
+    if let Some(want) = &spec.vpc {
+        match &c.vpc {
+            Ok(Some(v)) if v.region != spec.region => p.push(format!(
+                "vpc `{}` exists in region `{}`, not `{}`: a droplet joins a VPC of its own region",
+                want.name, v.region, spec.region
+            )),
+            Ok(_) => {}
+            Err(e) => p.push(could_not("the VPC", e)),
+        }
+    }
     let region = match &c.regions {
         Ok(rs) => match rs.iter().find(|r| r.slug == spec.region) {
             None => {
@@ -344,6 +365,7 @@ chef = { environment = "prod", run_list = ["role[base]"] }
             records: Ok(Vec::new()),
             node_exists: Ok(false),
             client_exists: Ok(false),
+            vpc: Ok(None),
         }
     }
 

@@ -522,8 +522,8 @@ impl State {
         };
         if vpc["default"] == true {
             return Reply::error(
-                403,
-                "forbidden",
+                409,
+                "conflict",
                 "The default VPC of a region cannot be deleted",
             );
         }
@@ -533,8 +533,8 @@ impl State {
             .any(|d| d.vpc_uuid.as_deref() == Some(id))
         {
             return Reply::error(
-                403,
-                "forbidden",
+                409,
+                "conflict",
                 "Can not delete VPC with members: delete or move its resources first",
             );
         }

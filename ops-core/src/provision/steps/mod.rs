@@ -11,6 +11,7 @@ mod chef;
 mod dns;
 mod droplet;
 mod monitoring;
+mod vpc;
 
 pub(crate) use dns::{describe_record, same_record};
 
@@ -29,6 +30,7 @@ impl Step {
             Step::Validate
                 | Step::ChefClient
                 | Step::ChefNode
+                | Step::Vpc
                 | Step::CreateDroplet
                 | Step::DnsRecords
         )
@@ -41,6 +43,7 @@ impl Provisioner {
         match step {
             Step::PublishZone => !self.dns.needs_publish(),
             Step::WaitMonitoring => !h.j.spec.wait_for_monitoring,
+            Step::Vpc => h.j.spec.vpc.is_none(),
             _ => false,
         }
     }
@@ -58,6 +61,7 @@ impl Provisioner {
             Step::Validate => self.step_validate(b, h).await,
             Step::ChefClient => self.step_chef_client(h, retried).await,
             Step::ChefNode => self.step_chef_node(h, retried).await,
+            Step::Vpc => self.step_vpc(h).await,
             Step::CreateDroplet => self.step_create_droplet(h, retried).await,
             Step::WaitActive => self.step_wait_active(b, h, retried).await,
             Step::DnsRecords => self.step_dns_records(b, h, retried).await,
