@@ -30,7 +30,7 @@ use crate::ports::{
     Monitoring, NewDroplet, NewNode, NewRecord, NodeInfo, PortError, PortErrorKind, PortResult,
     Published, Region, Service, Size, SshKey,
 };
-use crate::ports::{NewVpc, Vpc};
+use crate::ports::{Firewall, NewFirewall, NewVpc, Vpc};
 use crate::restore::Downtime;
 
 /// The error every refused write returns, logged at `ERROR`: it is a bug in whatever
@@ -133,6 +133,24 @@ impl<P: Compute + ?Sized> Compute for ReadOnly<P> {
     }
     async fn vpc_member_count(&self, id: &str) -> PortResult<usize> {
         self.0.vpc_member_count(id).await
+    }
+    async fn firewalls(&self) -> PortResult<Vec<Firewall>> {
+        self.0.firewalls().await
+    }
+    async fn create_firewall(&self, req: &NewFirewall) -> PortResult<Firewall> {
+        Err(refused(
+            Service::Compute,
+            &format!("create firewall `{}`", req.name),
+        ))
+    }
+    async fn add_firewall_droplets(&self, id: &str, droplet_ids: &[u64]) -> PortResult<()> {
+        Err(refused(
+            Service::Compute,
+            &format!("add droplets {droplet_ids:?} to firewall {id}"),
+        ))
+    }
+    async fn delete_firewall(&self, id: &str) -> PortResult<()> {
+        Err(refused(Service::Compute, &format!("delete firewall {id}")))
     }
 }
 

@@ -411,6 +411,44 @@ pub struct Vpc {
 /// no tags: teardown and the orphan audit remove or report only VPCs marked so.
 pub const VPC_MARK: &str = "created by ops-core";
 
+/// A cloud firewall as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Firewall {
+    /// Provider id (a UUID on DigitalOcean).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Droplets it applies to.
+    pub droplet_ids: Vec<u64>,
+    /// Tags whose droplets it applies to.
+    pub tags: Vec<String>,
+}
+
+/// One firewall rule: a protocol, ports and the addresses it allows traffic from (inbound)
+/// or to (outbound).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirewallRule {
+    /// `tcp`, `udp` or `icmp`.
+    pub protocol: String,
+    /// A port, a range `8000-9000`, or `0` for all (ICMP: `0`).
+    pub ports: String,
+    /// CIDR ranges or addresses.
+    pub addresses: Vec<String>,
+}
+
+/// A firewall to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewFirewall {
+    /// Name.
+    pub name: String,
+    /// Inbound rules.
+    pub inbound: Vec<FirewallRule>,
+    /// Outbound rules.
+    pub outbound: Vec<FirewallRule>,
+    /// Droplets to apply it to from the start.
+    pub droplet_ids: Vec<u64>,
+}
+
 /// A VPC to create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewVpc {
@@ -467,6 +505,37 @@ pub trait Compute: Send + Sync {
         let _ = id;
         Err(no_vpcs())
     }
+
+    /// Every cloud firewall of the account. The default answers
+    /// [`PortErrorKind::Rejected`]: a provider without firewalls.
+    async fn firewalls(&self) -> PortResult<Vec<Firewall>> {
+        Err(no_firewalls())
+    }
+    /// Creates a firewall. Not retried on an ambiguous failure (return it
+    /// [`PortError::ambiguous`]): the workflow looks it up by name.
+    async fn create_firewall(&self, req: &NewFirewall) -> PortResult<Firewall> {
+        let _ = req;
+        Err(no_firewalls())
+    }
+    /// Applies a firewall to droplets, in one call (safe to repeat).
+    async fn add_firewall_droplets(&self, id: &str, droplet_ids: &[u64]) -> PortResult<()> {
+        let _ = (id, droplet_ids);
+        Err(no_firewalls())
+    }
+    /// Deletes a firewall. Already gone → [`PortErrorKind::NotFound`].
+    async fn delete_firewall(&self, id: &str) -> PortResult<()> {
+        let _ = id;
+        Err(no_firewalls())
+    }
+}
+
+fn no_firewalls() -> PortError {
+    PortError::new(
+        Service::Compute,
+        "compute",
+        PortErrorKind::Rejected,
+        "this compute provider has no cloud firewalls",
+    )
 }
 
 fn no_vpcs() -> PortError {

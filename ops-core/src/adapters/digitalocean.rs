@@ -19,12 +19,12 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use async_trait::async_trait;
 use digitalocean_client as dock;
 
-use crate::ports::NewVpc;
 use crate::ports::{
     Compute, Dns, DnsRecord, Droplet, DropletFilter, DropletStatus, Image, NewDroplet, NewRecord,
     PortError, PortErrorKind, PortResult, ProviderError, Published, RecordType, Region, Service,
     Size, SshKey, Vpc,
 };
+use crate::ports::{Firewall, FirewallRule, NewFirewall, NewVpc};
 
 /// Provider name used in [`PortError`]s and reports.
 pub const PROVIDER: &str = "digitalocean";
@@ -331,6 +331,87 @@ impl Compute for DigitalOceanCompute {
             .map(|m| m.len())
             .map_err(compute_err("list VPC members", Op::Read))
     }
+
+    async fn firewalls(&self) -> PortResult<Vec<Firewall>> {
+        let all = self
+            .client
+            .firewalls()
+            .list()
+            .collect_all()
+            .await
+            .map_err(compute_err("list firewalls", Op::Read))?;
+        Ok(all.into_iter().filter_map(firewall_from).collect())
+    }
+
+    async fn create_firewall(&self, req: &NewFirewall) -> PortResult<Firewall> {
+        let target = |r: &FirewallRule| dock::FirewallTarget::addresses(r.addresses.clone());
+        let protocol = |p: &str| match p {
+            "udp" => dock::Protocol::Udp,
+            "icmp" => dock::Protocol::Icmp,
+            _ => dock::Protocol::Tcp,
+        };
+        let mut create = dock::FirewallRequest::new(req.name.clone());
+        create.inbound_rules = req
+            .inbound
+            .iter()
+            .map(|r| dock::InboundRule {
+                protocol: protocol(&r.protocol),
+                ports: r.ports.clone(),
+                sources: target(r),
+            })
+            .collect();
+        create.outbound_rules = req
+            .outbound
+            .iter()
+            .map(|r| dock::OutboundRule {
+                protocol: protocol(&r.protocol),
+                ports: r.ports.clone(),
+                destinations: target(r),
+            })
+            .collect();
+        create.droplet_ids = req.droplet_ids.clone();
+        tracing::debug!(name = %req.name, "creating firewall");
+        let created = self
+            .client
+            .firewalls()
+            .create(&create)
+            .await
+            .map_err(compute_err("create firewall", Op::Write))?;
+        firewall_from(created).ok_or_else(|| {
+            PortError::new(
+                Service::Compute,
+                PROVIDER,
+                PortErrorKind::Other,
+                format!("create firewall `{}`: the answer has no id", req.name),
+            )
+            .ambiguous()
+        })
+    }
+
+    async fn add_firewall_droplets(&self, id: &str, droplet_ids: &[u64]) -> PortResult<()> {
+        self.client
+            .firewalls()
+            .add_droplets(id, droplet_ids)
+            .await
+            .map_err(compute_err("add droplets to firewall", Op::Write))
+    }
+
+    async fn delete_firewall(&self, id: &str) -> PortResult<()> {
+        self.client
+            .firewalls()
+            .delete(id)
+            .await
+            .map_err(compute_err("delete firewall", Op::Write))
+    }
+}
+
+fn firewall_from(f: dock::Firewall) -> Option<Firewall> {
+    Some(Firewall {
+        id: f.id?,
+        name: f.name,
+        droplet_ids: f.droplet_ids,
+        tags: f.tags,
+    })
 }
 
 fn vpc_from(v: dock::Vpc) -> Option<Vpc> {

@@ -39,6 +39,9 @@ pub enum Step {
     CreateDroplet,
     /// 4. Wait until the droplet is active and has its addresses.
     WaitActive,
+    /// 4b. Apply the spec's cloud firewalls to the droplet, creating those it defines and
+    /// the account lacks (skipped without `firewalls`).
+    Firewalls,
     /// 5a. Create the A/AAAA records.
     DnsRecords,
     /// 5b. Publish the zone (once per batch).
@@ -49,13 +52,14 @@ pub enum Step {
 
 impl Step {
     /// All steps in order.
-    pub const ALL: [Step; 9] = [
+    pub const ALL: [Step; 10] = [
         Step::Validate,
         Step::ChefClient,
         Step::ChefNode,
         Step::Vpc,
         Step::CreateDroplet,
         Step::WaitActive,
+        Step::Firewalls,
         Step::DnsRecords,
         Step::PublishZone,
         Step::WaitMonitoring,
@@ -70,6 +74,7 @@ impl Step {
             Step::Vpc => "vpc",
             Step::CreateDroplet => "create_droplet",
             Step::WaitActive => "wait_active",
+            Step::Firewalls => "firewalls",
             Step::DnsRecords => "dns_records",
             Step::PublishZone => "publish_zone",
             Step::WaitMonitoring => "wait_monitoring",
@@ -173,6 +178,18 @@ pub struct VpcRef {
     pub created: bool,
 }
 
+/// A cloud firewall a run applied to its droplet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirewallRef {
+    /// Provider id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// True when this run created it (or adopted it by name after an ambiguous create);
+    /// rollback removes only such a firewall, once it applies to no droplet.
+    pub created: bool,
+}
+
 /// Everything the run created (what rollback undoes).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resources {
@@ -199,6 +216,13 @@ pub struct Resources {
     /// run; resume and rollback look it up by name.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub vpc_creates_sent: u32,
+    /// The firewalls applied to the droplet (spec `firewalls`), created or found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firewalls: Vec<FirewallRef>,
+    /// Names of firewalls whose create was sent, each journaled **before** it was sent and
+    /// kept until the firewall is recorded in [`firewalls`](Self::firewalls) or proven absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firewall_creates_sent: Vec<String>,
     /// A zone whose record removals (by a rollback) are not published yet: the publish
     /// failed, and the next rollback pass publishes it even with no record left to remove.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,6 +243,8 @@ impl Resources {
             && self.dns_records.is_empty()
             && !self.vpc.as_ref().is_some_and(|v| v.created)
             && self.vpc_creates_sent == 0
+            && !self.firewalls.iter().any(|f| f.created)
+            && self.firewall_creates_sent.is_empty()
     }
 
     /// True when a droplet create was sent and no droplet is recorded: one carrying the run
@@ -247,6 +273,16 @@ impl Resources {
         }
         if let Some(c) = &self.chef_client {
             out.push(format!("chef client {c}"));
+        }
+        for f in self.firewalls.iter().filter(|f| f.created) {
+            out.push(format!("firewall {} ({})", f.id, f.name));
+        }
+        for n in &self.firewall_creates_sent {
+            if !self.firewalls.iter().any(|f| f.name == *n) {
+                out.push(format!(
+                    "unknown: a firewall named {n} may exist (create sent, outcome not confirmed)"
+                ));
+            }
         }
         match &self.vpc {
             Some(v) if v.created => out.push(format!("vpc {} ({})", v.id, v.name)),
@@ -691,6 +727,7 @@ mod tests {
             user_data: UserDataExtras::default(),
             wait_for_monitoring: false,
             vpc: None,
+            firewalls: Vec::new(),
         }
     }
 

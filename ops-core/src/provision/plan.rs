@@ -168,6 +168,21 @@ impl Provisioner {
                         .unwrap_or("not set"),
                 ),
             );
+            for f in &spec.firewalls {
+                push(
+                    Service::Compute,
+                    if f.defines_rules() {
+                        format!(
+                            "apply firewall {} to the droplet, creating it ({} inbound, {} outbound rules) if the account has none of that name",
+                            f.name,
+                            f.inbound.len(),
+                            f.outbound.len()
+                        )
+                    } else {
+                        format!("apply the existing firewall {} to the droplet", f.name)
+                    },
+                );
+            }
             let fqdn = spec.fqdn();
             let ttl = spec
                 .dns

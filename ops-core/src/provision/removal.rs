@@ -7,7 +7,7 @@
 //! the two builders and its arm in the executor, nowhere else.
 //!
 //! Order: DNS records, then one publish of the zone (providers that publish), then droplets,
-//! then the VPC the run created (once nothing is in it), then the Chef node, then the Chef client — the reverse of creation, so a half-removed host
+//! then the firewalls and the VPC the run created (once nothing is in it), then the Chef node, then the Chef client — the reverse of creation, so a half-removed host
 //! never has a DNS name pointing at nothing that still answers.
 
 use serde::Serialize;
@@ -58,6 +58,14 @@ pub enum Removal {
         /// Name.
         name: String,
     },
+    /// A cloud firewall the run created or the spec defines (removed once it applies to no
+    /// droplet and no tag; kept, and reported so, otherwise).
+    Firewall {
+        /// Provider id.
+        id: String,
+        /// Name.
+        name: String,
+    },
     /// A VPC this tool created (kept, and reported so, while it holds other resources).
     Vpc {
         /// Provider id.
@@ -97,6 +105,7 @@ impl Removal {
             Removal::Publish { zone, .. } => format!("dns publish {zone}"),
             Removal::Droplet { id, name } => format!("droplet {id} ({name})"),
             Removal::Vpc { id, name } => format!("vpc {id} ({name})"),
+            Removal::Firewall { id, name } => format!("firewall {id} ({name})"),
             Removal::ChefNode { name, .. } => format!("chef node {name}"),
             Removal::ChefClient { name, .. } => format!("chef client {name}"),
             Removal::Note { resource, .. } => resource.clone(),
@@ -277,6 +286,30 @@ impl Provisioner {
                 .map(|(id, name)| Removal::Droplet { id, name }),
         );
 
+        // Firewalls the run created, and any whose create was sent unconfirmed.
+        for f in j.resources.firewalls.iter().filter(|f| f.created) {
+            items.push(Removal::Firewall {
+                id: f.id.clone(),
+                name: f.name.clone(),
+            });
+        }
+        for name in &j.resources.firewall_creates_sent {
+            if j.resources.firewalls.iter().any(|f| f.name == *name) {
+                continue;
+            }
+            match self.firewall_named(name).await {
+                Ok(Some(f)) => items.push(Removal::Firewall {
+                    id: f.id,
+                    name: f.name,
+                }),
+                Ok(None) => {}
+                Err(e) => items.push(Removal::Note {
+                    resource: format!("firewall {name} (a create was sent; it may exist)"),
+                    outcome: lookup_failed(&port_of(e), &mut rejected),
+                }),
+            }
+        }
+
         // The VPC, once its droplet is gone: the one recorded as made by this run, or after
         // an unconfirmed create the one of the spec's name that carries the tool's mark.
         match (&j.resources.vpc, &spec.vpc) {
@@ -428,6 +461,19 @@ impl Provisioner {
                 }));
             }
         }
+        for fw in &target.firewalls {
+            match self.firewall_named(fw).await {
+                Ok(Some(f)) => items.push(Removal::Firewall {
+                    id: f.id,
+                    name: f.name,
+                }),
+                Ok(None) => {}
+                Err(e) => items.push(Removal::Note {
+                    resource: format!("firewall {fw}"),
+                    outcome: lookup_failed(&port_of(e), &mut rejected),
+                }),
+            }
+        }
         if let Some(vpc) = &target.vpc {
             match self.vpc_named(vpc).await {
                 Ok(Some(v)) if v.description == VPC_MARK => items.push(Removal::Vpc {
@@ -531,6 +577,34 @@ impl Provisioner {
                         &mut rejected,
                     )
                 }),
+                Removal::Firewall { id, .. } => Some(
+                    match self
+                        .call(&self.budgets.compute, || self.compute.firewalls())
+                        .await
+                    {
+                        Err(e) => lookup_failed(&e, &mut rejected),
+                        Ok(all) => match all.into_iter().find(|f| f.id == *id) {
+                            None => UndoOutcome::AlreadyGone,
+                            Some(f) if dry_run => {
+                                let _ = f;
+                                UndoOutcome::WouldRemove
+                            }
+                            Some(f) if !f.droplet_ids.is_empty() || !f.tags.is_empty() => {
+                                UndoOutcome::Skipped(format!(
+                                    "it still applies to droplets {:?} and tags {:?}: kept for them",
+                                    f.droplet_ids, f.tags
+                                ))
+                            }
+                            Some(_) => removal_outcome(
+                                self.call(&self.budgets.compute, || {
+                                    self.compute.delete_firewall(id)
+                                })
+                                .await,
+                                &mut rejected,
+                            ),
+                        },
+                    },
+                ),
                 Removal::Vpc { id, .. } => Some(if dry_run {
                     UndoOutcome::WouldRemove
                 } else {
@@ -628,6 +702,10 @@ impl Provisioner {
                 }
                 Removal::Publish { zone, .. } => {
                     j.resources.unpublished_zone = (!gone).then(|| zone.clone());
+                }
+                Removal::Firewall { id, name } if gone => {
+                    j.resources.firewalls.retain(|f| f.id != *id);
+                    j.resources.firewall_creates_sent.retain(|n| n != name);
                 }
                 Removal::Vpc { .. } if gone => {
                     j.resources.vpc = None;

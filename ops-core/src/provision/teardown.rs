@@ -29,6 +29,10 @@ pub struct TeardownTarget {
     /// and nothing else is in it once the droplet is gone; `None` leaves VPCs alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc: Option<String>,
+    /// Names of the firewalls the spec defines (gives rules for): each is removed once it
+    /// applies to no droplet and no tag. Firewalls the spec only names are left alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firewalls: Vec<String>,
 }
 
 impl TeardownTarget {
@@ -39,6 +43,7 @@ impl TeardownTarget {
             zone: None,
             record: None,
             vpc: None,
+            firewalls: Vec::new(),
         }
     }
 
@@ -71,6 +76,12 @@ impl From<&HostSpec> for TeardownTarget {
             zone: Some(s.dns.zone.clone()),
             record: s.dns.record.clone(),
             vpc: s.vpc.as_ref().map(|v| v.name.clone()),
+            firewalls: s
+                .firewalls
+                .iter()
+                .filter(|f| f.defines_rules())
+                .map(|f| f.name.clone())
+                .collect(),
         }
     }
 }

@@ -10,7 +10,8 @@ use super::steps::same_record;
 use super::{Provisioner, cloud_init};
 use crate::error::{Error, Result};
 use crate::ports::{
-    DnsRecord, Droplet, Image, PortError, PortResult, RecordType, Region, Size, SshKey, Vpc,
+    DnsRecord, Droplet, Firewall, Image, PortError, PortResult, RecordType, Region, Size, SshKey,
+    Vpc,
 };
 
 impl Provisioner {
@@ -58,8 +59,15 @@ impl Provisioner {
                 .map(|all| all.into_iter().find(|v| v.name == want.name)),
             None => Ok(None),
         };
+        let firewalls = if spec.firewalls.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.call(&self.budgets.compute, || self.compute.firewalls())
+                .await
+        };
         let catalog = Catalog {
             vpc,
+            firewalls,
             regions: regions.map(|r| r.as_slice()),
             sizes: sizes.map(|s| s.as_slice()),
             image,
@@ -82,7 +90,8 @@ impl Provisioner {
             .or(catalog.records.err())
             .or(catalog.node_exists.err())
             .or(catalog.client_exists.err())
-            .or(catalog.vpc.err());
+            .or(catalog.vpc.err())
+            .or(catalog.firewalls.err());
         (problems, key_ids, failed_read)
     }
 
@@ -118,6 +127,8 @@ pub(crate) struct Catalog<'a> {
     pub(crate) client_exists: PortResult<bool>,
     /// The account's VPC of the spec's `vpc` name (`Ok(None)`: none, or no `vpc`).
     pub(crate) vpc: PortResult<Option<Vpc>>,
+    /// The account's firewalls (`Ok(empty)` when the spec names none).
+    pub(crate) firewalls: PortResult<Vec<Firewall>>,
 }
 
 /// Every problem with `j.spec` given what the providers said, and the resolved SSH key ids.
@@ -155,6 +166,27 @@ pub(crate) fn problems(
             )),
             Ok(_) => {}
             Err(e) => p.push(could_not("the VPC", e)),
+        }
+    }
+    if !spec.firewalls.is_empty() {
+        match &c.firewalls {
+            Ok(all) => {
+                for want in &spec.firewalls {
+                    let n = all.iter().filter(|f| f.name == want.name).count();
+                    if n > 1 {
+                        p.push(format!(
+                            "firewall `{}`: {n} firewalls have that name; rename all but one",
+                            want.name
+                        ));
+                    } else if n == 0 && !want.defines_rules() {
+                        p.push(format!(
+                            "firewall `{}` does not exist: give its inbound/outbound rules to create it",
+                            want.name
+                        ));
+                    }
+                }
+            }
+            Err(e) => p.push(could_not("the firewalls", e)),
         }
     }
     let region = match &c.regions {
@@ -366,6 +398,7 @@ chef = { environment = "prod", run_list = ["role[base]"] }
             node_exists: Ok(false),
             client_exists: Ok(false),
             vpc: Ok(None),
+            firewalls: Ok(Vec::new()),
         }
     }
 

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use digitalocean_client::CreateVpc;
 use digitalocean_client::testkit::CloudCounts;
+use dynect_client::testkit::{Fault, FaultRule};
 use e2e_support::{CreateFault, DnsKind, Rig, spec};
 use ops_core::provision::audit::AuditScope;
-use ops_core::provision::spec::VpcSpec;
+use ops_core::provision::spec::{FirewallSpec, RuleSpec, VpcSpec};
 use ops_core::provision::{HostSpec, RunStatus, Step, TeardownTarget, UndoOutcome};
 
 /// The client's per-attempt timeout; the injected fault holds the droplet create far
@@ -25,6 +26,32 @@ fn in_vpc(name: &str, vpc: &str) -> HostSpec {
         name: vpc.into(),
         ip_range: Some("10.20.0.0/20".into()),
     });
+    s
+}
+
+/// [`in_vpc`] with a firewall the spec defines (created by the run).
+fn with_firewall(name: &str, vpc: &str, firewall: &str) -> HostSpec {
+    let mut s = in_vpc(name, vpc);
+    s.firewalls = vec![FirewallSpec {
+        name: firewall.into(),
+        inbound: vec![
+            RuleSpec {
+                protocol: "tcp".into(),
+                ports: Some("22".into()),
+                addresses: vec!["192.0.2.0/24".into()],
+            },
+            RuleSpec {
+                protocol: "tcp".into(),
+                ports: Some("443".into()),
+                addresses: vec![],
+            },
+        ],
+        outbound: vec![RuleSpec {
+            protocol: "tcp".into(),
+            ports: Some("all".into()),
+            addresses: vec![],
+        }],
+    }];
     s
 }
 
@@ -53,7 +80,7 @@ async fn host_in_a_new_vpc_interrupted_resumed_and_torn_down_to_zero() {
     config.keep_on_failure = true;
     config.create_attempts = 1;
     let p = rig.provisioner_with(config);
-    let s = in_vpc("app-01", "prod-net");
+    let s = with_firewall("app-01", "prod-net", "app-fw");
 
     let out = p.provision(&s).await;
     let run_id = out.run_id.clone().expect("a run");
@@ -109,10 +136,18 @@ async fn host_in_a_new_vpc_interrupted_resumed_and_torn_down_to_zero() {
     assert_eq!(target.vpc.as_deref(), Some("prod-net"));
     let dry = p.teardown(&target, true).await.unwrap();
     assert_eq!(outcome_of(&dry.actions, "vpc "), [UndoOutcome::WouldRemove]);
+    assert_eq!(
+        outcome_of(&dry.actions, "firewall "),
+        [UndoOutcome::WouldRemove]
+    );
     assert_eq!(rig.digitalocean.cloud_counts().vpcs, 1);
     let first = p.teardown(&target, false).await.unwrap();
     assert!(first.complete(), "{first:?}");
     assert_eq!(outcome_of(&first.actions, "vpc "), [UndoOutcome::Removed]);
+    assert_eq!(
+        outcome_of(&first.actions, "firewall "),
+        [UndoOutcome::Removed]
+    );
     assert_eq!(rig.digitalocean.cloud_counts(), CloudCounts::default());
     assert_eq!(rig.digitalocean.droplet_count(), 0);
     assert!(rig.chef.node("app-01").is_none());
@@ -197,4 +232,85 @@ async fn a_vpc_of_another_region_is_refused_before_any_write() {
     );
     assert_eq!(rig.creates_received(), 0);
     assert!(rig.chef.node("app-04").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_failing_after_its_firewall_rolls_back_to_zero() {
+    let rig = Rig::start(DnsKind::Dyn, Duration::from_secs(5)).await;
+    // The A record create keeps failing at Dyn: the run fails after the firewall step.
+    rig.dyn_fake.inject(
+        FaultRule::new(Fault::ServerError(503))
+            .times(50)
+            .method("POST")
+            .path_prefix("/REST/ARecord/"),
+    );
+    let p = rig.provisioner();
+    let out = p
+        .provision(&with_firewall("app-05", "five-net", "five-fw"))
+        .await;
+    let failure = out.result.as_ref().unwrap_err();
+    assert_eq!(failure.step, Step::DnsRecords, "{failure:?}");
+    let rollback = failure.rollback.as_ref().expect("rolled back");
+    assert!(rollback.complete(), "{rollback:?}");
+    assert_eq!(
+        outcome_of(&rollback.actions, "firewall "),
+        [UndoOutcome::Removed]
+    );
+    assert_eq!(
+        outcome_of(&rollback.actions, "vpc "),
+        [UndoOutcome::Removed]
+    );
+    assert_eq!(rig.digitalocean.cloud_counts(), CloudCounts::default());
+    assert_eq!(rig.digitalocean.droplet_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_firewall_is_applied_in_one_call_and_left_alone() {
+    use digitalocean_client::{FirewallRequest, FirewallTarget, InboundRule};
+    let rig = Rig::start(DnsKind::Dyn, Duration::from_secs(5)).await;
+    let shared = rig
+        .do_client
+        .firewalls()
+        .create(
+            &FirewallRequest::new("office-ssh")
+                .inbound(InboundRule::tcp("22", FirewallTarget::anywhere())),
+        )
+        .await
+        .unwrap();
+    let p = rig.provisioner();
+    let mut s = spec("app-06");
+    s.firewalls = vec![FirewallSpec {
+        name: "office-ssh".into(),
+        inbound: vec![],
+        outbound: vec![],
+    }];
+    let out = p.provision(&s).await;
+    let report = out.result.as_ref().expect("provisioned");
+    let id = shared.id.clone().unwrap();
+    let adds = rig
+        .digitalocean
+        .requests_matching("POST", &format!("/v2/firewalls/{id}/droplets"));
+    assert_eq!(adds.len(), 1);
+    let got = rig.do_client.firewalls().get(&id).await.unwrap();
+    assert_eq!(got.droplet_ids, vec![report.droplet_id]);
+
+    let down = p.teardown(&TeardownTarget::from(&s), false).await.unwrap();
+    assert!(down.complete(), "{down:?}");
+    assert!(outcome_of(&down.actions, "firewall ").is_empty());
+    assert_eq!(rig.digitalocean.cloud_counts().firewalls, 1);
+    // A firewall named without rules must exist: refused before any write.
+    let mut missing = spec("app-07");
+    missing.firewalls = vec![FirewallSpec {
+        name: "nowhere".into(),
+        inbound: vec![],
+        outbound: vec![],
+    }];
+    let out = p.provision(&missing).await;
+    let failure = out.result.as_ref().unwrap_err();
+    assert_eq!(failure.step, Step::Validate);
+    assert!(
+        format!("{:?}", failure.error).contains("nowhere"),
+        "{:?}",
+        failure.error
+    );
 }

@@ -10,6 +10,7 @@
 mod chef;
 mod dns;
 mod droplet;
+mod firewall;
 mod monitoring;
 mod vpc;
 
@@ -31,6 +32,7 @@ impl Step {
                 | Step::ChefClient
                 | Step::ChefNode
                 | Step::Vpc
+                | Step::Firewalls
                 | Step::CreateDroplet
                 | Step::DnsRecords
         )
@@ -44,6 +46,7 @@ impl Provisioner {
             Step::PublishZone => !self.dns.needs_publish(),
             Step::WaitMonitoring => !h.j.spec.wait_for_monitoring,
             Step::Vpc => h.j.spec.vpc.is_none(),
+            Step::Firewalls => h.j.spec.firewalls.is_empty(),
             _ => false,
         }
     }
@@ -64,6 +67,7 @@ impl Provisioner {
             Step::Vpc => self.step_vpc(h).await,
             Step::CreateDroplet => self.step_create_droplet(h, retried).await,
             Step::WaitActive => self.step_wait_active(b, h, retried).await,
+            Step::Firewalls => self.step_firewalls(h).await,
             Step::DnsRecords => self.step_dns_records(b, h, retried).await,
             Step::PublishZone => self.step_publish(b, h).await,
             Step::WaitMonitoring => self.step_wait_monitoring(h).await,
