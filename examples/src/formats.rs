@@ -45,6 +45,7 @@ outbound = [{ protocol = "tcp", ports = "all" }, { protocol = "icmp" }]   # no r
 
 [[hosts]]
 name = "web-01"                 # droplet, Chef node and Chef client name; record web-01.example.com
+reserved_ip = {}                # optional: reserve a new static IP for the droplet, or { address = "203.0.113.7" } to assign one the account has
 
 [[hosts]]
 name = "web-02"

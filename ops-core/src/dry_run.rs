@@ -30,7 +30,7 @@ use crate::ports::{
     Monitoring, NewDroplet, NewNode, NewRecord, NodeInfo, PortError, PortErrorKind, PortResult,
     Published, Region, Service, Size, SshKey,
 };
-use crate::ports::{Firewall, NewFirewall, NewVpc, Vpc};
+use crate::ports::{Firewall, NewFirewall, NewVpc, ReservedIp, Vpc};
 use crate::restore::Downtime;
 
 /// The error every refused write returns, logged at `ERROR`: it is a bug in whatever
@@ -151,6 +151,27 @@ impl<P: Compute + ?Sized> Compute for ReadOnly<P> {
     }
     async fn delete_firewall(&self, id: &str) -> PortResult<()> {
         Err(refused(Service::Compute, &format!("delete firewall {id}")))
+    }
+    async fn reserved_ips(&self) -> PortResult<Vec<ReservedIp>> {
+        self.0.reserved_ips().await
+    }
+    async fn create_reserved_ip(&self, droplet_id: u64) -> PortResult<ReservedIp> {
+        Err(refused(
+            Service::Compute,
+            &format!("reserve an IP for droplet {droplet_id}"),
+        ))
+    }
+    async fn assign_reserved_ip(&self, ip: &str, droplet_id: u64) -> PortResult<()> {
+        Err(refused(
+            Service::Compute,
+            &format!("assign reserved IP {ip} to droplet {droplet_id}"),
+        ))
+    }
+    async fn delete_reserved_ip(&self, ip: &str) -> PortResult<()> {
+        Err(refused(
+            Service::Compute,
+            &format!("release reserved IP {ip}"),
+        ))
     }
 }
 

@@ -449,6 +449,17 @@ pub struct NewFirewall {
     pub droplet_ids: Vec<u64>,
 }
 
+/// A reserved IP (DigitalOcean's static public address) as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedIp {
+    /// The address (also its id).
+    pub ip: String,
+    /// Region slug.
+    pub region: String,
+    /// The droplet it is assigned to.
+    pub droplet_id: Option<u64>,
+}
+
 /// A VPC to create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewVpc {
@@ -527,6 +538,36 @@ pub trait Compute: Send + Sync {
         let _ = id;
         Err(no_firewalls())
     }
+
+    /// Every reserved IP of the account. The default answers [`PortErrorKind::Rejected`].
+    async fn reserved_ips(&self) -> PortResult<Vec<ReservedIp>> {
+        Err(no_reserved_ips())
+    }
+    /// Reserves a new address assigned to `droplet_id`. Not retried on an ambiguous
+    /// failure: the workflow looks for an address assigned to the droplet.
+    async fn create_reserved_ip(&self, droplet_id: u64) -> PortResult<ReservedIp> {
+        let _ = droplet_id;
+        Err(no_reserved_ips())
+    }
+    /// Assigns an existing reserved IP to a droplet (moving it if assigned elsewhere).
+    async fn assign_reserved_ip(&self, ip: &str, droplet_id: u64) -> PortResult<()> {
+        let _ = (ip, droplet_id);
+        Err(no_reserved_ips())
+    }
+    /// Releases a reserved IP. Already gone → [`PortErrorKind::NotFound`].
+    async fn delete_reserved_ip(&self, ip: &str) -> PortResult<()> {
+        let _ = ip;
+        Err(no_reserved_ips())
+    }
+}
+
+fn no_reserved_ips() -> PortError {
+    PortError::new(
+        Service::Compute,
+        "compute",
+        PortErrorKind::Rejected,
+        "this compute provider has no reserved IPs",
+    )
 }
 
 fn no_firewalls() -> PortError {

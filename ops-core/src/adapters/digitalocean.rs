@@ -24,7 +24,7 @@ use crate::ports::{
     PortError, PortErrorKind, PortResult, ProviderError, Published, RecordType, Region, Service,
     Size, SshKey, Vpc,
 };
-use crate::ports::{Firewall, FirewallRule, NewFirewall, NewVpc};
+use crate::ports::{Firewall, FirewallRule, NewFirewall, NewVpc, ReservedIp};
 
 /// Provider name used in [`PortError`]s and reports.
 pub const PROVIDER: &str = "digitalocean";
@@ -403,6 +403,60 @@ impl Compute for DigitalOceanCompute {
             .await
             .map_err(compute_err("delete firewall", Op::Write))
     }
+
+    async fn reserved_ips(&self) -> PortResult<Vec<ReservedIp>> {
+        let all = self
+            .client
+            .reserved_ips()
+            .list()
+            .collect_all()
+            .await
+            .map_err(compute_err("list reserved IPs", Op::Read))?;
+        Ok(all.into_iter().filter_map(reserved_ip_from).collect())
+    }
+
+    async fn create_reserved_ip(&self, droplet_id: u64) -> PortResult<ReservedIp> {
+        let created = self
+            .client
+            .reserved_ips()
+            .create(&dock::CreateReservedIp::for_droplet(droplet_id))
+            .await
+            .map_err(compute_err("reserve an IP", Op::Write))?;
+        reserved_ip_from(created.reserved_ip).ok_or_else(|| {
+            PortError::new(
+                Service::Compute,
+                PROVIDER,
+                PortErrorKind::Other,
+                format!("reserve an IP for droplet {droplet_id}: the answer has no address"),
+            )
+            .ambiguous()
+        })
+    }
+
+    async fn assign_reserved_ip(&self, ip: &str, droplet_id: u64) -> PortResult<()> {
+        self.client
+            .reserved_ips()
+            .assign(ip, droplet_id)
+            .await
+            .map(drop)
+            .map_err(compute_err("assign reserved IP", Op::Write))
+    }
+
+    async fn delete_reserved_ip(&self, ip: &str) -> PortResult<()> {
+        self.client
+            .reserved_ips()
+            .delete(ip)
+            .await
+            .map_err(compute_err("release reserved IP", Op::Write))
+    }
+}
+
+fn reserved_ip_from(r: dock::ReservedIp) -> Option<ReservedIp> {
+    Some(ReservedIp {
+        ip: r.ip?,
+        region: r.region.map(|g| g.slug).unwrap_or_default(),
+        droplet_id: r.droplet.map(|d| d.id),
+    })
 }
 
 fn firewall_from(f: dock::Firewall) -> Option<Firewall> {

@@ -10,7 +10,8 @@
 //! - droplets that share one run tag (a lost create answer that a lagging listing showed only
 //!   after a second create);
 //! - VPCs this tool created (their description is [`VPC_MARK`]) that hold nothing: left by a
-//!   teardown that ran while another host was still in them, or by a run that never resumed.
+//!   teardown that ran while another host was still in them, or by a run that never resumed;
+//! - reserved IPs assigned to no droplet (billed while idle).
 
 use serde::Serialize;
 
@@ -18,7 +19,9 @@ use super::journal::RunStatus;
 use super::spec::{RUN_TAG_PREFIX, TOOL_TAG};
 use super::{Provisioner, RunJournal};
 use crate::error::Result;
-use crate::ports::{DnsRecord, Droplet, DropletFilter, PortErrorKind, RecordType, VPC_MARK, Vpc};
+use crate::ports::{
+    DnsRecord, Droplet, DropletFilter, PortErrorKind, RecordType, ReservedIp, VPC_MARK, Vpc,
+};
 
 /// Orphans found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -40,6 +43,9 @@ pub struct AuditReport {
     /// VPCs this tool created that hold no resource.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub empty_vpcs: Vec<Vpc>,
+    /// Reserved IPs assigned to no droplet.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unassigned_reserved_ips: Vec<ReservedIp>,
 }
 
 impl AuditReport {
@@ -52,6 +58,7 @@ impl AuditReport {
             && self.unfinished_runs.is_empty()
             && self.droplets_sharing_a_run_tag.is_empty()
             && self.empty_vpcs.is_empty()
+            && self.unassigned_reserved_ips.is_empty()
     }
 }
 
@@ -157,6 +164,17 @@ impl Provisioner {
             if held == 0 {
                 report.empty_vpcs.push(v);
             }
+        }
+        match self
+            .call(&self.budgets.compute, || self.compute.reserved_ips())
+            .await
+        {
+            Ok(ips) => {
+                report.unassigned_reserved_ips =
+                    ips.into_iter().filter(|r| r.droplet_id.is_none()).collect();
+            }
+            Err(e) if e.kind() == PortErrorKind::Rejected => {}
+            Err(e) => return Err(e.into()),
         }
         let journals: Vec<RunJournal> = self.store.list().await?;
         report.unfinished_runs = journals

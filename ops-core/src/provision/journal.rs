@@ -42,6 +42,9 @@ pub enum Step {
     /// 4b. Apply the spec's cloud firewalls to the droplet, creating those it defines and
     /// the account lacks (skipped without `firewalls`).
     Firewalls,
+    /// 4c. Assign the spec's reserved IP to the droplet, or reserve a new one for it
+    /// (skipped without `reserved_ip`).
+    ReservedIp,
     /// 5a. Create the A/AAAA records.
     DnsRecords,
     /// 5b. Publish the zone (once per batch).
@@ -52,7 +55,7 @@ pub enum Step {
 
 impl Step {
     /// All steps in order.
-    pub const ALL: [Step; 10] = [
+    pub const ALL: [Step; 11] = [
         Step::Validate,
         Step::ChefClient,
         Step::ChefNode,
@@ -60,6 +63,7 @@ impl Step {
         Step::CreateDroplet,
         Step::WaitActive,
         Step::Firewalls,
+        Step::ReservedIp,
         Step::DnsRecords,
         Step::PublishZone,
         Step::WaitMonitoring,
@@ -75,6 +79,7 @@ impl Step {
             Step::CreateDroplet => "create_droplet",
             Step::WaitActive => "wait_active",
             Step::Firewalls => "firewalls",
+            Step::ReservedIp => "reserved_ip",
             Step::DnsRecords => "dns_records",
             Step::PublishZone => "publish_zone",
             Step::WaitMonitoring => "wait_monitoring",
@@ -190,6 +195,16 @@ pub struct FirewallRef {
     pub created: bool,
 }
 
+/// The reserved IP a run gave its droplet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedIpRef {
+    /// The address.
+    pub ip: String,
+    /// True when this run reserved it (rollback releases only such an address); false: an
+    /// address the account had, only assigned.
+    pub created: bool,
+}
+
 /// Everything the run created (what rollback undoes).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resources {
@@ -223,6 +238,13 @@ pub struct Resources {
     /// kept until the firewall is recorded in [`firewalls`](Self::firewalls) or proven absent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub firewall_creates_sent: Vec<String>,
+    /// The droplet's reserved IP (spec `reserved_ip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_ip: Option<ReservedIpRef>,
+    /// Reserve requests sent (journaled before sending): while none is recorded, an address
+    /// assigned to the droplet may be this run's; resume and rollback look for it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reserved_ip_creates_sent: u32,
     /// A zone whose record removals (by a rollback) are not published yet: the publish
     /// failed, and the next rollback pass publishes it even with no record left to remove.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,6 +267,8 @@ impl Resources {
             && self.vpc_creates_sent == 0
             && !self.firewalls.iter().any(|f| f.created)
             && self.firewall_creates_sent.is_empty()
+            && !self.reserved_ip.as_ref().is_some_and(|r| r.created)
+            && self.reserved_ip_creates_sent == 0
     }
 
     /// True when a droplet create was sent and no droplet is recorded: one carrying the run
@@ -273,6 +297,14 @@ impl Resources {
         }
         if let Some(c) = &self.chef_client {
             out.push(format!("chef client {c}"));
+        }
+        match &self.reserved_ip {
+            Some(r) if r.created => out.push(format!("reserved ip {}", r.ip)),
+            None if self.reserved_ip_creates_sent > 0 => out.push(
+                "unknown: a reserved IP assigned to the droplet may exist (reserve sent, outcome not confirmed)"
+                    .into(),
+            ),
+            _ => {}
         }
         for f in self.firewalls.iter().filter(|f| f.created) {
             out.push(format!("firewall {} ({})", f.id, f.name));
@@ -728,6 +760,7 @@ mod tests {
             wait_for_monitoring: false,
             vpc: None,
             firewalls: Vec::new(),
+            reserved_ip: None,
         }
     }
 

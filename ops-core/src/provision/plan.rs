@@ -183,6 +183,15 @@ impl Provisioner {
                     },
                 );
             }
+            if let Some(r) = &spec.reserved_ip {
+                push(
+                    Service::Compute,
+                    match &r.address {
+                        Some(a) => format!("assign reserved IP {a} to the droplet"),
+                        None => "reserve a new IP for the droplet".to_string(),
+                    },
+                );
+            }
             let fqdn = spec.fqdn();
             let ttl = spec
                 .dns

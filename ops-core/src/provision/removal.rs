@@ -58,6 +58,11 @@ pub enum Removal {
         /// Name.
         name: String,
     },
+    /// A reserved IP the run reserved (released before its droplet is deleted).
+    ReservedIp {
+        /// The address.
+        ip: String,
+    },
     /// A cloud firewall the run created or the spec defines (removed once it applies to no
     /// droplet and no tag; kept, and reported so, otherwise).
     Firewall {
@@ -106,6 +111,7 @@ impl Removal {
             Removal::Droplet { id, name } => format!("droplet {id} ({name})"),
             Removal::Vpc { id, name } => format!("vpc {id} ({name})"),
             Removal::Firewall { id, name } => format!("firewall {id} ({name})"),
+            Removal::ReservedIp { ip } => format!("reserved ip {ip}"),
             Removal::ChefNode { name, .. } => format!("chef node {name}"),
             Removal::ChefClient { name, .. } => format!("chef client {name}"),
             Removal::Note { resource, .. } => resource.clone(),
@@ -228,6 +234,27 @@ impl Provisioner {
                 zone: j.resources.unpublished_zone.clone().unwrap_or(zone.clone()),
                 forced,
             });
+        }
+
+        // The reserved IP this run reserved, or after an unconfirmed reserve the one on its
+        // droplet.
+        match (&j.resources.reserved_ip, &j.resources.droplet) {
+            (Some(r), _) if r.created => items.push(Removal::ReservedIp { ip: r.ip.clone() }),
+            (None, Some(d)) if j.resources.reserved_ip_creates_sent > 0 => {
+                match self.reserved_ips_of(d.id).await {
+                    Ok(found) => {
+                        items.extend(found.into_iter().map(|r| Removal::ReservedIp { ip: r.ip }));
+                    }
+                    Err(e) => items.push(Removal::Note {
+                        resource: format!(
+                            "reserved ips of droplet {} (a reserve was sent; one may exist)",
+                            d.id
+                        ),
+                        outcome: lookup_failed(&port_of(e), &mut rejected),
+                    }),
+                }
+            }
+            _ => {}
         }
 
         // Droplets: the recorded one and anything carrying the run tag.
@@ -435,6 +462,19 @@ impl Provisioner {
             }
         }
 
+        if target.reserved_ip {
+            for d in &managed {
+                match self.reserved_ips_of(d.id).await {
+                    Ok(found) => {
+                        items.extend(found.into_iter().map(|r| Removal::ReservedIp { ip: r.ip }));
+                    }
+                    Err(e) => items.push(Removal::Note {
+                        resource: format!("reserved ips of droplet {}", d.id),
+                        outcome: lookup_failed(&port_of(e), &mut rejected),
+                    }),
+                }
+            }
+        }
         match &droplets {
             Err(e) => items.push(Removal::Note {
                 resource: format!("droplet {name}"),
@@ -577,6 +617,17 @@ impl Provisioner {
                         &mut rejected,
                     )
                 }),
+                Removal::ReservedIp { ip } => Some(if dry_run {
+                    UndoOutcome::WouldRemove
+                } else {
+                    removal_outcome(
+                        self.call(&self.budgets.compute, || {
+                            self.compute.delete_reserved_ip(ip)
+                        })
+                        .await,
+                        &mut rejected,
+                    )
+                }),
                 Removal::Firewall { id, .. } => Some(
                     match self
                         .call(&self.budgets.compute, || self.compute.firewalls())
@@ -702,6 +753,10 @@ impl Provisioner {
                 }
                 Removal::Publish { zone, .. } => {
                     j.resources.unpublished_zone = (!gone).then(|| zone.clone());
+                }
+                Removal::ReservedIp { .. } if gone => {
+                    j.resources.reserved_ip = None;
+                    j.resources.reserved_ip_creates_sent = 0;
                 }
                 Removal::Firewall { id, name } if gone => {
                     j.resources.firewalls.retain(|f| f.id != *id);

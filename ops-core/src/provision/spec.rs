@@ -79,6 +79,19 @@ pub struct HostSpec {
     /// teardown once it applies to no droplet), else refused by validation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub firewalls: Vec<FirewallSpec>,
+    /// A reserved (static) IP for the droplet: `{ address = "…" }` assigns one the account
+    /// has; `{}` reserves a new one for the droplet (released by rollback and teardown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_ip: Option<ReservedIpSpec>,
+}
+
+/// The reserved IP part of a host spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservedIpSpec {
+    /// An address the account has reserved; `None`: reserve a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 /// A firewall of a host spec.
@@ -392,6 +405,11 @@ impl HostSpec {
         if let Some(v) = &self.vpc {
             v.check(&mut p);
         }
+        if let Some(a) = self.reserved_ip.as_ref().and_then(|r| r.address.as_ref())
+            && a.parse::<std::net::Ipv4Addr>().is_err()
+        {
+            p.push(format!("reserved_ip.address `{a}`: not an IPv4 address"));
+        }
         for (i, f) in self.firewalls.iter().enumerate() {
             if f.name.is_empty()
                 || f.name.len() > 255
@@ -506,6 +524,7 @@ pub struct PartialHost {
     pub wait_for_monitoring: Option<bool>,
     pub vpc: Option<VpcSpec>,
     pub firewalls: Option<Vec<FirewallSpec>>,
+    pub reserved_ip: Option<ReservedIpSpec>,
 }
 
 /// DNS fields of a [`PartialHost`].
@@ -639,6 +658,7 @@ fn merge(d: &PartialHost, h: &PartialHost) -> std::result::Result<HostSpec, Stri
             .clone()
             .or_else(|| d.firewalls.clone())
             .unwrap_or_default(),
+        reserved_ip: h.reserved_ip.clone().or_else(|| d.reserved_ip.clone()),
         name,
     })
 }

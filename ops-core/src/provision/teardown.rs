@@ -33,6 +33,11 @@ pub struct TeardownTarget {
     /// applies to no droplet and no tag. Firewalls the spec only names are left alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub firewalls: Vec<String>,
+    /// The spec reserves a new IP for the host (`reserved_ip = {}`): the addresses assigned
+    /// to its droplets are released before the droplets go. An address the spec names is
+    /// the account's own and is left alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reserved_ip: bool,
 }
 
 impl TeardownTarget {
@@ -44,6 +49,7 @@ impl TeardownTarget {
             record: None,
             vpc: None,
             firewalls: Vec::new(),
+            reserved_ip: false,
         }
     }
 
@@ -82,6 +88,7 @@ impl From<&HostSpec> for TeardownTarget {
                 .filter(|f| f.defines_rules())
                 .map(|f| f.name.clone())
                 .collect(),
+            reserved_ip: s.reserved_ip.as_ref().is_some_and(|r| r.address.is_none()),
         }
     }
 }

@@ -10,8 +10,8 @@ use super::steps::same_record;
 use super::{Provisioner, cloud_init};
 use crate::error::{Error, Result};
 use crate::ports::{
-    DnsRecord, Droplet, Firewall, Image, PortError, PortResult, RecordType, Region, Size, SshKey,
-    Vpc,
+    DnsRecord, Droplet, Firewall, Image, PortError, PortResult, RecordType, Region, ReservedIp,
+    Size, SshKey, Vpc,
 };
 
 impl Provisioner {
@@ -65,7 +65,15 @@ impl Provisioner {
             self.call(&self.budgets.compute, || self.compute.firewalls())
                 .await
         };
+        let reserved_ip = match spec.reserved_ip.as_ref().and_then(|r| r.address.clone()) {
+            Some(address) => self
+                .call(&self.budgets.compute, || self.compute.reserved_ips())
+                .await
+                .map(|all| all.into_iter().find(|r| r.ip == address)),
+            None => Ok(None),
+        };
         let catalog = Catalog {
+            reserved_ip,
             vpc,
             firewalls,
             regions: regions.map(|r| r.as_slice()),
@@ -91,7 +99,8 @@ impl Provisioner {
             .or(catalog.node_exists.err())
             .or(catalog.client_exists.err())
             .or(catalog.vpc.err())
-            .or(catalog.firewalls.err());
+            .or(catalog.firewalls.err())
+            .or(catalog.reserved_ip.err());
         (problems, key_ids, failed_read)
     }
 
@@ -129,6 +138,8 @@ pub(crate) struct Catalog<'a> {
     pub(crate) vpc: PortResult<Option<Vpc>>,
     /// The account's firewalls (`Ok(empty)` when the spec names none).
     pub(crate) firewalls: PortResult<Vec<Firewall>>,
+    /// The reserved IP the spec names (`Ok(None)`: none named, or not the account's).
+    pub(crate) reserved_ip: PortResult<Option<ReservedIp>>,
 }
 
 /// Every problem with `j.spec` given what the providers said, and the resolved SSH key ids.
@@ -166,6 +177,25 @@ pub(crate) fn problems(
             )),
             Ok(_) => {}
             Err(e) => p.push(could_not("the VPC", e)),
+        }
+    }
+    if let Some(address) = spec.reserved_ip.as_ref().and_then(|r| r.address.as_ref()) {
+        match &c.reserved_ip {
+            Ok(None) => p.push(format!(
+                "reserved_ip.address {address}: not one of the account's reserved IPs"
+            )),
+            Ok(Some(r)) if r.region != spec.region => p.push(format!(
+                "reserved_ip.address {address} is reserved in {}, the host is in {}",
+                r.region, spec.region
+            )),
+            Ok(Some(r)) => {
+                if let Some(d) = r.droplet_id {
+                    p.push(format!(
+                        "reserved_ip.address {address} is assigned to droplet {d}: unassign it first"
+                    ));
+                }
+            }
+            Err(e) => p.push(could_not("the reserved IPs", e)),
         }
     }
     if !spec.firewalls.is_empty() {
@@ -399,6 +429,7 @@ chef = { environment = "prod", run_list = ["role[base]"] }
             client_exists: Ok(false),
             vpc: Ok(None),
             firewalls: Ok(Vec::new()),
+            reserved_ip: Ok(None),
         }
     }
 

@@ -12,7 +12,7 @@ use digitalocean_client::testkit::CloudCounts;
 use dynect_client::testkit::{Fault, FaultRule};
 use e2e_support::{CreateFault, DnsKind, Rig, spec};
 use ops_core::provision::audit::AuditScope;
-use ops_core::provision::spec::{FirewallSpec, RuleSpec, VpcSpec};
+use ops_core::provision::spec::{FirewallSpec, ReservedIpSpec, RuleSpec, VpcSpec};
 use ops_core::provision::{HostSpec, RunStatus, Step, TeardownTarget, UndoOutcome};
 
 /// The client's per-attempt timeout; the injected fault holds the droplet create far
@@ -55,6 +55,13 @@ fn with_firewall(name: &str, vpc: &str, firewall: &str) -> HostSpec {
     s
 }
 
+/// [`with_firewall`] with a new reserved IP.
+fn full(name: &str, vpc: &str, firewall: &str) -> HostSpec {
+    let mut s = with_firewall(name, vpc, firewall);
+    s.reserved_ip = Some(ReservedIpSpec::default());
+    s
+}
+
 fn vpc_creates(rig: &Rig) -> usize {
     rig.digitalocean
         .requests_matching("POST", "/v2/vpcs")
@@ -80,7 +87,7 @@ async fn host_in_a_new_vpc_interrupted_resumed_and_torn_down_to_zero() {
     config.keep_on_failure = true;
     config.create_attempts = 1;
     let p = rig.provisioner_with(config);
-    let s = with_firewall("app-01", "prod-net", "app-fw");
+    let s = full("app-01", "prod-net", "app-fw");
 
     let out = p.provision(&s).await;
     let run_id = out.run_id.clone().expect("a run");
@@ -146,6 +153,10 @@ async fn host_in_a_new_vpc_interrupted_resumed_and_torn_down_to_zero() {
     assert_eq!(outcome_of(&first.actions, "vpc "), [UndoOutcome::Removed]);
     assert_eq!(
         outcome_of(&first.actions, "firewall "),
+        [UndoOutcome::Removed]
+    );
+    assert_eq!(
+        outcome_of(&first.actions, "reserved ip "),
         [UndoOutcome::Removed]
     );
     assert_eq!(rig.digitalocean.cloud_counts(), CloudCounts::default());
@@ -245,9 +256,7 @@ async fn a_host_failing_after_its_firewall_rolls_back_to_zero() {
             .path_prefix("/REST/ARecord/"),
     );
     let p = rig.provisioner();
-    let out = p
-        .provision(&with_firewall("app-05", "five-net", "five-fw"))
-        .await;
+    let out = p.provision(&full("app-05", "five-net", "five-fw")).await;
     let failure = out.result.as_ref().unwrap_err();
     assert_eq!(failure.step, Step::DnsRecords, "{failure:?}");
     let rollback = failure.rollback.as_ref().expect("rolled back");
@@ -260,8 +269,43 @@ async fn a_host_failing_after_its_firewall_rolls_back_to_zero() {
         outcome_of(&rollback.actions, "vpc "),
         [UndoOutcome::Removed]
     );
+    assert_eq!(
+        outcome_of(&rollback.actions, "reserved ip "),
+        [UndoOutcome::Removed]
+    );
     assert_eq!(rig.digitalocean.cloud_counts(), CloudCounts::default());
     assert_eq!(rig.digitalocean.droplet_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_reserved_ip_is_assigned_and_kept() {
+    use digitalocean_client::CreateReservedIp;
+    let rig = Rig::start(DnsKind::Dyn, Duration::from_secs(5)).await;
+    let held = rig
+        .do_client
+        .reserved_ips()
+        .create(&CreateReservedIp::in_region("nyc3"))
+        .await
+        .unwrap();
+    let address = held.reserved_ip.ip.clone().unwrap();
+    let p = rig.provisioner();
+    // Unassigned, it is an orphan for the audit.
+    let audit = p.audit(&AuditScope::default()).await.unwrap();
+    assert_eq!(audit.unassigned_reserved_ips.len(), 1);
+    let mut s = spec("app-08");
+    s.reserved_ip = Some(ReservedIpSpec {
+        address: Some(address.clone()),
+    });
+    let out = p.provision(&s).await;
+    let report = out.result.as_ref().expect("provisioned");
+    let got = rig.do_client.reserved_ips().get(&address).await.unwrap();
+    assert_eq!(got.droplet.map(|d| d.id), Some(report.droplet_id));
+    let down = p.teardown(&TeardownTarget::from(&s), false).await.unwrap();
+    assert!(down.complete(), "{down:?}");
+    assert!(outcome_of(&down.actions, "reserved ip ").is_empty());
+    assert_eq!(rig.digitalocean.cloud_counts().reserved_ips, 1);
+    let after = rig.do_client.reserved_ips().get(&address).await.unwrap();
+    assert!(after.droplet.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

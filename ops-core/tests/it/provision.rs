@@ -399,7 +399,7 @@ async fn fail_at(op: &'static str, fault: Fault, expect_step: Step, monitoring: 
         Step::Validate | Step::ChefClient => vec![],
         Step::ChefNode => vec!["chef client"],
         Step::Vpc | Step::CreateDroplet => vec!["chef node", "chef client"],
-        Step::WaitActive | Step::Firewalls | Step::DnsRecords => {
+        Step::WaitActive | Step::Firewalls | Step::ReservedIp | Step::DnsRecords => {
             vec!["droplet", "chef node", "chef client"]
         }
         Step::PublishZone | Step::WaitMonitoring => {

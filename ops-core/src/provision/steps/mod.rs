@@ -12,6 +12,7 @@ mod dns;
 mod droplet;
 mod firewall;
 mod monitoring;
+mod reserved_ip;
 mod vpc;
 
 pub(crate) use dns::{describe_record, same_record};
@@ -33,6 +34,7 @@ impl Step {
                 | Step::ChefNode
                 | Step::Vpc
                 | Step::Firewalls
+                | Step::ReservedIp
                 | Step::CreateDroplet
                 | Step::DnsRecords
         )
@@ -47,6 +49,7 @@ impl Provisioner {
             Step::WaitMonitoring => !h.j.spec.wait_for_monitoring,
             Step::Vpc => h.j.spec.vpc.is_none(),
             Step::Firewalls => h.j.spec.firewalls.is_empty(),
+            Step::ReservedIp => h.j.spec.reserved_ip.is_none(),
             _ => false,
         }
     }
@@ -68,6 +71,7 @@ impl Provisioner {
             Step::CreateDroplet => self.step_create_droplet(h, retried).await,
             Step::WaitActive => self.step_wait_active(b, h, retried).await,
             Step::Firewalls => self.step_firewalls(h).await,
+            Step::ReservedIp => self.step_reserved_ip(h).await,
             Step::DnsRecords => self.step_dns_records(b, h, retried).await,
             Step::PublishZone => self.step_publish(b, h).await,
             Step::WaitMonitoring => self.step_wait_monitoring(h).await,
