@@ -621,6 +621,30 @@ async fn testkit_fake_passes_prism_proxy_validation() {
 
 // ------------------------------------------------------------------ issue #22 resources
 
+#[path = "support/cloud_walk.rs"]
+mod cloud_walk;
+
+/// The fake's firewalls, VPCs, reserved IPs, projects, volumes and alert policies (the
+/// resources the provision workflow uses) behind `prism proxy --errors`: the same walk as
+/// `tests/it/testkit_cloud.rs`, its refusals (409, 412, 422) included, must stay
+/// within the official spec.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]
+async fn testkit_fake_cloud_resources_pass_prism_proxy_validation() {
+    use digitalocean_client::testkit::{FakeConfig, FakeDigitalOcean};
+
+    let fake = FakeDigitalOcean::start_with(FakeConfig {
+        activation_delay: Duration::from_millis(100),
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let prism = Prism::proxy(&fake.uri(), LOG_PREFIX);
+    let c = prism.client();
+    let opts = WaitOptions::new(Duration::from_secs(30), Duration::from_millis(100));
+    cloud_walk::walk(&c, &fake, opts).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs Prism; run by scripts/ci/digitalocean.sh"]
 async fn firewalls_are_accepted_by_the_spec() {

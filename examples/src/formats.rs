@@ -31,8 +31,21 @@ attributes = { ntp = { servers = ["0.pool.ntp.org"] } }   # first-boot (normal) 
 packages = ["htop"]             # installed before Chef
 runcmd = ["touch /etc/provisioned"]   # run after the first converge
 
+[defaults.vpc]                  # optional: the droplets' private network (default: the region's default VPC)
+name = "prod-net"               # used when the account has a VPC of that name in the host's region, else created
+ip_range = "10.20.0.0/20"       # optional: the range of a created VPC (default: DigitalOcean's choice)
+
+[[defaults.firewalls]]          # optional, repeatable: cloud firewalls applied to each droplet, by name
+name = "web-fw"                 # used if the account has it; else created with these rules (teardown removes it once unused)
+inbound = [                     # addresses: CIDR ranges (default: anywhere); ports: a port, a range 8000-9000, or all
+  { protocol = "tcp", ports = "22", addresses = ["192.0.2.0/24"] },
+  { protocol = "tcp", ports = "443" },
+]
+outbound = [{ protocol = "tcp", ports = "all" }, { protocol = "icmp" }]   # no rules at all: the firewall must exist
+
 [[hosts]]
 name = "web-01"                 # droplet, Chef node and Chef client name; record web-01.example.com
+reserved_ip = {}                # optional: reserve a new static IP for the droplet, or { address = "203.0.113.7" } to assign one the account has
 
 [[hosts]]
 name = "web-02"

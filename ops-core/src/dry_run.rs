@@ -30,6 +30,7 @@ use crate::ports::{
     Monitoring, NewDroplet, NewNode, NewRecord, NodeInfo, PortError, PortErrorKind, PortResult,
     Published, Region, Service, Size, SshKey,
 };
+use crate::ports::{Firewall, NewFirewall, NewVpc, ReservedIp, Vpc};
 use crate::restore::Downtime;
 
 /// The error every refused write returns, logged at `ERROR`: it is a bug in whatever
@@ -117,6 +118,60 @@ impl<P: Compute + ?Sized> Compute for ReadOnly<P> {
     }
     async fn delete_droplet(&self, id: u64) -> PortResult<()> {
         Err(refused(Service::Compute, &format!("delete droplet {id}")))
+    }
+    async fn vpcs(&self) -> PortResult<Vec<Vpc>> {
+        self.0.vpcs().await
+    }
+    async fn create_vpc(&self, req: &NewVpc) -> PortResult<Vpc> {
+        Err(refused(
+            Service::Compute,
+            &format!("create VPC `{}`", req.name),
+        ))
+    }
+    async fn delete_vpc(&self, id: &str) -> PortResult<()> {
+        Err(refused(Service::Compute, &format!("delete VPC {id}")))
+    }
+    async fn vpc_member_count(&self, id: &str) -> PortResult<usize> {
+        self.0.vpc_member_count(id).await
+    }
+    async fn firewalls(&self) -> PortResult<Vec<Firewall>> {
+        self.0.firewalls().await
+    }
+    async fn create_firewall(&self, req: &NewFirewall) -> PortResult<Firewall> {
+        Err(refused(
+            Service::Compute,
+            &format!("create firewall `{}`", req.name),
+        ))
+    }
+    async fn add_firewall_droplets(&self, id: &str, droplet_ids: &[u64]) -> PortResult<()> {
+        Err(refused(
+            Service::Compute,
+            &format!("add droplets {droplet_ids:?} to firewall {id}"),
+        ))
+    }
+    async fn delete_firewall(&self, id: &str) -> PortResult<()> {
+        Err(refused(Service::Compute, &format!("delete firewall {id}")))
+    }
+    async fn reserved_ips(&self) -> PortResult<Vec<ReservedIp>> {
+        self.0.reserved_ips().await
+    }
+    async fn create_reserved_ip(&self, droplet_id: u64) -> PortResult<ReservedIp> {
+        Err(refused(
+            Service::Compute,
+            &format!("reserve an IP for droplet {droplet_id}"),
+        ))
+    }
+    async fn assign_reserved_ip(&self, ip: &str, droplet_id: u64) -> PortResult<()> {
+        Err(refused(
+            Service::Compute,
+            &format!("assign reserved IP {ip} to droplet {droplet_id}"),
+        ))
+    }
+    async fn delete_reserved_ip(&self, ip: &str) -> PortResult<()> {
+        Err(refused(
+            Service::Compute,
+            &format!("release reserved IP {ip}"),
+        ))
     }
 }
 

@@ -388,6 +388,89 @@ pub struct NewDroplet {
     pub ipv6: bool,
     /// Enable the provider's monitoring agent.
     pub monitoring: bool,
+    /// The VPC (private network) to put it in; `None`: the region's default VPC.
+    pub vpc_id: Option<String>,
+}
+
+/// A VPC (private network) as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vpc {
+    /// Provider id (a UUID on DigitalOcean).
+    pub id: String,
+    /// Name, unique in the account.
+    pub name: String,
+    /// Region slug.
+    pub region: String,
+    /// Private address range (CIDR).
+    pub ip_range: String,
+    /// Free text; the workflows mark the VPCs they create in it ([`VPC_MARK`]).
+    pub description: String,
+}
+
+/// What the provision workflow writes in the description of a VPC it creates, as VPCs carry
+/// no tags: teardown and the orphan audit remove or report only VPCs marked so.
+pub const VPC_MARK: &str = "created by ops-core";
+
+/// A cloud firewall as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Firewall {
+    /// Provider id (a UUID on DigitalOcean).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Droplets it applies to.
+    pub droplet_ids: Vec<u64>,
+    /// Tags whose droplets it applies to.
+    pub tags: Vec<String>,
+}
+
+/// One firewall rule: a protocol, ports and the addresses it allows traffic from (inbound)
+/// or to (outbound).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirewallRule {
+    /// `tcp`, `udp` or `icmp`.
+    pub protocol: String,
+    /// A port, a range `8000-9000`, or `0` for all (ICMP: `0`).
+    pub ports: String,
+    /// CIDR ranges or addresses.
+    pub addresses: Vec<String>,
+}
+
+/// A firewall to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewFirewall {
+    /// Name.
+    pub name: String,
+    /// Inbound rules.
+    pub inbound: Vec<FirewallRule>,
+    /// Outbound rules.
+    pub outbound: Vec<FirewallRule>,
+    /// Droplets to apply it to from the start.
+    pub droplet_ids: Vec<u64>,
+}
+
+/// A reserved IP (DigitalOcean's static public address) as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedIp {
+    /// The address (also its id).
+    pub ip: String,
+    /// Region slug.
+    pub region: String,
+    /// The droplet it is assigned to.
+    pub droplet_id: Option<u64>,
+}
+
+/// A VPC to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewVpc {
+    /// Name.
+    pub name: String,
+    /// Region slug.
+    pub region: String,
+    /// Private address range (CIDR); `None`: the provider picks one.
+    pub ip_range: Option<String>,
+    /// Description (the workflows put [`VPC_MARK`] here).
+    pub description: String,
 }
 
 /// Compute provider (DigitalOcean droplets).
@@ -410,6 +493,99 @@ pub trait Compute: Send + Sync {
     async fn create_droplet(&self, req: &NewDroplet) -> PortResult<Droplet>;
     /// Destroys a droplet. Already gone → error of kind [`PortErrorKind::NotFound`].
     async fn delete_droplet(&self, id: u64) -> PortResult<()>;
+
+    /// Every VPC of the account. The default answers [`PortErrorKind::Rejected`]: a
+    /// provider without VPCs (a spec with `vpc` is then refused by validation).
+    async fn vpcs(&self) -> PortResult<Vec<Vpc>> {
+        Err(no_vpcs())
+    }
+    /// Creates a VPC. Not retried on an ambiguous failure (return it
+    /// [`PortError::ambiguous`]): the workflow looks the VPC up by name.
+    async fn create_vpc(&self, req: &NewVpc) -> PortResult<Vpc> {
+        let _ = req;
+        Err(no_vpcs())
+    }
+    /// Deletes a VPC. Already gone → [`PortErrorKind::NotFound`]; still holding resources →
+    /// [`PortErrorKind::AlreadyExists`] (DigitalOcean's 409).
+    async fn delete_vpc(&self, id: &str) -> PortResult<()> {
+        let _ = id;
+        Err(no_vpcs())
+    }
+    /// How many resources a VPC holds (droplets, load balancers…).
+    async fn vpc_member_count(&self, id: &str) -> PortResult<usize> {
+        let _ = id;
+        Err(no_vpcs())
+    }
+
+    /// Every cloud firewall of the account. The default answers
+    /// [`PortErrorKind::Rejected`]: a provider without firewalls.
+    async fn firewalls(&self) -> PortResult<Vec<Firewall>> {
+        Err(no_firewalls())
+    }
+    /// Creates a firewall. Not retried on an ambiguous failure (return it
+    /// [`PortError::ambiguous`]): the workflow looks it up by name.
+    async fn create_firewall(&self, req: &NewFirewall) -> PortResult<Firewall> {
+        let _ = req;
+        Err(no_firewalls())
+    }
+    /// Applies a firewall to droplets, in one call (safe to repeat).
+    async fn add_firewall_droplets(&self, id: &str, droplet_ids: &[u64]) -> PortResult<()> {
+        let _ = (id, droplet_ids);
+        Err(no_firewalls())
+    }
+    /// Deletes a firewall. Already gone → [`PortErrorKind::NotFound`].
+    async fn delete_firewall(&self, id: &str) -> PortResult<()> {
+        let _ = id;
+        Err(no_firewalls())
+    }
+
+    /// Every reserved IP of the account. The default answers [`PortErrorKind::Rejected`].
+    async fn reserved_ips(&self) -> PortResult<Vec<ReservedIp>> {
+        Err(no_reserved_ips())
+    }
+    /// Reserves a new address assigned to `droplet_id`. Not retried on an ambiguous
+    /// failure: the workflow looks for an address assigned to the droplet.
+    async fn create_reserved_ip(&self, droplet_id: u64) -> PortResult<ReservedIp> {
+        let _ = droplet_id;
+        Err(no_reserved_ips())
+    }
+    /// Assigns an existing reserved IP to a droplet (moving it if assigned elsewhere).
+    async fn assign_reserved_ip(&self, ip: &str, droplet_id: u64) -> PortResult<()> {
+        let _ = (ip, droplet_id);
+        Err(no_reserved_ips())
+    }
+    /// Releases a reserved IP. Already gone → [`PortErrorKind::NotFound`].
+    async fn delete_reserved_ip(&self, ip: &str) -> PortResult<()> {
+        let _ = ip;
+        Err(no_reserved_ips())
+    }
+}
+
+fn no_reserved_ips() -> PortError {
+    PortError::new(
+        Service::Compute,
+        "compute",
+        PortErrorKind::Rejected,
+        "this compute provider has no reserved IPs",
+    )
+}
+
+fn no_firewalls() -> PortError {
+    PortError::new(
+        Service::Compute,
+        "compute",
+        PortErrorKind::Rejected,
+        "this compute provider has no cloud firewalls",
+    )
+}
+
+fn no_vpcs() -> PortError {
+    PortError::new(
+        Service::Compute,
+        "compute",
+        PortErrorKind::Rejected,
+        "this compute provider has no VPCs",
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -229,3 +229,77 @@ async fn through_prism(modes: &[EdgeValue]) {
     );
     assert!(rig.digitalocean.requests().len() > 30);
 }
+
+/// Issue #22: a host with a VPC, a firewall the spec defines and a new reserved IP,
+/// provisioned and torn down to zero with the DigitalOcean fake behind `prism proxy
+/// --errors`, so every VPC, firewall and reserved IP call of the workflow (and the fake's
+/// answers) is checked against the official spec.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Prism (Node.js); run by scripts/ci/provision-prism.sh"]
+async fn host_with_vpc_firewall_and_reserved_ip_through_prism() {
+    use digitalocean_client::testkit::CloudCounts;
+    use ops_core::provision::spec::{FirewallSpec, ReservedIpSpec, RuleSpec, VpcSpec};
+
+    let mut prism_slot = None;
+    let rig = Rig::start_fronted(DnsKind::DigitalOcean, Duration::from_secs(30), |upstream| {
+        let slot = &mut prism_slot;
+        async move {
+            let p = tokio::task::spawn_blocking(move || Prism::proxy(&upstream, "prism-provision"))
+                .await
+                .unwrap();
+            let uri = p.uri();
+            *slot = Some(p);
+            uri
+        }
+    })
+    .await;
+    let _prism = prism_slot.unwrap();
+    let mut s = spec("net-01");
+    s.vpc = Some(VpcSpec {
+        name: "prism-net".into(),
+        ip_range: Some("10.30.0.0/20".into()),
+    });
+    s.firewalls = vec![FirewallSpec {
+        name: "prism-fw".into(),
+        inbound: vec![RuleSpec {
+            protocol: "tcp".into(),
+            ports: Some("22".into()),
+            addresses: vec!["192.0.2.0/24".into()],
+        }],
+        outbound: vec![RuleSpec {
+            protocol: "icmp".into(),
+            ports: None,
+            addresses: vec![],
+        }],
+    }];
+    s.reserved_ip = Some(ReservedIpSpec::default());
+    let p = rig.provisioner();
+    let out = p.provision(&s).await;
+    let report = ok("provision", out.result.as_ref());
+    let counts = rig.digitalocean.cloud_counts();
+    assert_eq!(
+        (counts.vpcs, counts.firewalls, counts.reserved_ips),
+        (1, 1, 1)
+    );
+    let d = ok(
+        "get droplet",
+        rig.do_client.droplets().get(report.droplet_id).await,
+    );
+    assert!(d.vpc_uuid.is_some());
+    let down = ok(
+        "teardown",
+        p.teardown(&TeardownTarget::from(&s), false).await,
+    );
+    assert!(down.complete(), "{down:?}");
+    assert!(
+        down.actions
+            .iter()
+            .filter(|a| ["vpc ", "firewall ", "reserved ip "]
+                .iter()
+                .any(|k| a.resource.starts_with(k)))
+            .all(|a| a.outcome == UndoOutcome::Removed),
+        "{down:?}"
+    );
+    assert_eq!(rig.digitalocean.cloud_counts(), CloudCounts::default());
+    assert_eq!(rig.digitalocean.droplet_count(), 0);
+}

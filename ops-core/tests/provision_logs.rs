@@ -114,6 +114,7 @@ async fn no_secret_in_logs_events_journal_or_errors() {
         user_data: Some(secrecy::SecretString::from(SECRET_MARK.to_string())),
         ipv6: false,
         monitoring: false,
+        vpc_id: None,
     };
     assert!(!format!("{req:?}").contains(SECRET_MARK));
 }

@@ -26,7 +26,10 @@
 //! [`FakeConfig::activation_delay`], their actions, droplet power actions, account SSH
 //! keys, tags (and tagging droplets), domains and records, the catalog, pagination with
 //! absolute `links.pages` URLs, `RateLimit-*` headers, bearer-token checks and the
-//! documented error bodies. [`Faults`] injects latency, 429 + `Retry-After`, 5xx and
+//! documented error bodies; cloud firewalls (rules, droplets, tags), VPCs and their
+//! members, reserved IPs (create for a droplet or in a region, assign/unassign), projects
+//! (the default one, resources by URN), block storage volumes (attach/detach/resize) and
+//! monitoring alert policies, with the API's 404/409/412/422 refusals. [`Faults`] injects latency, 429 + `Retry-After`, 5xx and
 //! dropped connections, a listing lag ([`Faults::set_list_lag`]) and spec-valid edge values
 //! ([`Faults::set_edge_values`]: nulls, omitted optional fields, empty arrays, unknown
 //! fields); [`FakeDigitalOcean::requests`] is a request log.
@@ -38,4 +41,4 @@ mod server;
 mod state;
 
 pub use edge::EdgeValue;
-pub use server::{FakeConfig, FakeDigitalOcean, Faults, RecordedRequest};
+pub use server::{CloudCounts, FakeConfig, FakeDigitalOcean, Faults, RecordedRequest};

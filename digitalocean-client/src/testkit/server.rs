@@ -40,6 +40,24 @@ impl Default for FakeConfig {
     }
 }
 
+/// How many of each resource of issue #22 exist in a fake; see
+/// [`FakeDigitalOcean::cloud_counts`]. `CloudCounts::default()` is an account with none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CloudCounts {
+    /// Cloud firewalls.
+    pub firewalls: usize,
+    /// VPCs (the fake has no default VPCs of its own).
+    pub vpcs: usize,
+    /// Reserved IPs.
+    pub reserved_ips: usize,
+    /// Projects besides the account's default project.
+    pub projects: usize,
+    /// Block storage volumes.
+    pub volumes: usize,
+    /// Monitoring alert policies.
+    pub alert_policies: usize,
+}
+
 /// One request the fake received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedRequest {
@@ -266,6 +284,26 @@ impl FakeDigitalOcean {
             .into_iter()
             .filter(|r| r.method == method && r.path.starts_with(path_prefix))
             .collect()
+    }
+
+    /// How many of the networking, storage, project and monitoring resources exist now.
+    pub fn cloud_counts(&self) -> CloudCounts {
+        let [
+            firewalls,
+            vpcs,
+            reserved_ips,
+            projects,
+            volumes,
+            alert_policies,
+        ] = lock(&self.inner.state).cloud_counts();
+        CloudCounts {
+            firewalls,
+            vpcs,
+            reserved_ips,
+            projects,
+            volumes,
+            alert_policies,
+        }
     }
 
     /// Number of droplets that exist now.

@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 use crate::validate;
 
+mod cloud;
+
 /// An answer before it is turned into HTTP.
 #[derive(Debug)]
 pub(super) struct Reply {
@@ -111,7 +113,13 @@ struct DropletRec {
 #[derive(Debug)]
 struct ActionRec {
     kind: String,
-    resource_id: u64,
+    /// `droplet`, `reserved_ip` or `volume`.
+    resource_type: &'static str,
+    /// Numeric resource id when the API gives one (a droplet's id, a reserved IP as an
+    /// integer); `None` for volumes, whose ids are UUIDs.
+    resource_id: Option<u64>,
+    /// The resource's id as its path names it, for `…/{id}/actions/{action_id}`.
+    owner: String,
     region: String,
     started_at: String,
     done_at: Instant,
@@ -143,6 +151,8 @@ pub(super) struct State {
     keys: BTreeMap<u64, KeyRec>,
     tags: BTreeMap<String, String>,
     domains: BTreeMap<String, DomainRec>,
+    /// Firewalls, VPCs, reserved IPs, projects, volumes, alert policies.
+    cloud: cloud::Cloud,
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -333,7 +343,14 @@ impl State {
             keys: BTreeMap::new(),
             tags: BTreeMap::new(),
             domains: BTreeMap::new(),
+            cloud: cloud::Cloud::new(),
         }
+    }
+
+    /// Firewalls, VPCs, reserved IPs, projects (not the default one), volumes and alert
+    /// policies that exist now.
+    pub(super) fn cloud_counts(&self) -> [usize; 6] {
+        self.cloud.counts()
     }
 
     pub(super) fn droplet_count(&self) -> usize {
@@ -389,8 +406,16 @@ impl State {
             ("POST", ["droplets"]) => self.create_droplets(base, body),
             ("DELETE", ["droplets"]) => match query_get(&pairs, "tag_name") {
                 Some(tag) => {
-                    self.droplets
-                        .retain(|_, d| !d.tags.iter().any(|t| t == tag));
+                    let gone: Vec<u64> = self
+                        .droplets
+                        .iter()
+                        .filter(|(_, d)| d.tags.iter().any(|t| t == tag))
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for id in gone {
+                        self.droplets.remove(&id);
+                        self.droplet_gone(id);
+                    }
                     Reply::no_content()
                 }
                 None => Reply::unprocessable("tag_name is required"),
@@ -402,6 +427,7 @@ impl State {
             ("DELETE", ["droplets", id]) => match self.droplet_id(id) {
                 Some(id) => {
                     self.droplets.remove(&id);
+                    self.droplet_gone(id);
                     Reply::no_content()
                 }
                 None => Reply::not_found(),
@@ -410,7 +436,9 @@ impl State {
             ("GET", ["droplets", id, "actions", aid]) => {
                 match (self.droplet_id(id), aid.parse::<u64>()) {
                     (Some(did), Ok(aid))
-                        if self.actions.get(&aid).is_some_and(|a| a.resource_id == did) =>
+                        if self.actions.get(&aid).is_some_and(|a| {
+                            a.resource_type == "droplet" && a.resource_id == Some(did)
+                        }) =>
                     {
                         Reply::json(200, json!({"action": self.action_json(aid)}))
                     }
@@ -505,7 +533,9 @@ impl State {
             (m @ ("GET" | "PUT" | "PATCH" | "DELETE"), ["domains", d, "records", id]) => {
                 self.record(m, d, id, body)
             }
-            _ => Reply::not_found(),
+            _ => self
+                .route_cloud(base, method, path, &segs, &pairs, body)
+                .unwrap_or_else(Reply::not_found),
         }
     }
 
@@ -643,6 +673,9 @@ impl State {
         }
         let ipv6 = body.get("ipv6").and_then(Value::as_bool).unwrap_or(false);
         let vpc_uuid = str_field(Some(body), "vpc_uuid").map(str::to_owned);
+        if let Some(refused) = self.check_droplet_vpc(vpc_uuid.as_deref(), &region) {
+            return refused;
+        }
         let mut droplets = Vec::new();
         let mut links = Vec::new();
         for name in names {
@@ -686,12 +719,31 @@ impl State {
     }
 
     fn start_action(&mut self, kind: &str, resource_id: u64, region: &str) -> u64 {
+        self.start_action_on(
+            kind,
+            "droplet",
+            Some(resource_id),
+            resource_id.to_string(),
+            region,
+        )
+    }
+
+    fn start_action_on(
+        &mut self,
+        kind: &str,
+        resource_type: &'static str,
+        resource_id: Option<u64>,
+        owner: String,
+        region: &str,
+    ) -> u64 {
         let id = self.id();
         self.actions.insert(
             id,
             ActionRec {
                 kind: kind.to_owned(),
+                resource_type,
                 resource_id,
+                owner,
                 region: region.to_owned(),
                 started_at: now_str(),
                 done_at: Instant::now() + self.delay,
@@ -708,7 +760,7 @@ impl State {
         json!({
             "id": id, "status": if done { "completed" } else { "in-progress" }, "type": a.kind,
             "started_at": a.started_at, "completed_at": if done { json!(now_str()) } else { Value::Null },
-            "resource_id": a.resource_id, "resource_type": "droplet",
+            "resource_id": a.resource_id, "resource_type": a.resource_type,
             "region": region_json(&a.region), "region_slug": a.region,
         })
     }

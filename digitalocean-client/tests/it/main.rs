@@ -21,5 +21,7 @@ mod snapshots;
 mod spec_fixtures;
 #[cfg(feature = "testkit")]
 mod testkit;
+#[cfg(feature = "testkit")]
+mod testkit_cloud;
 mod volumes;
 mod vpcs;

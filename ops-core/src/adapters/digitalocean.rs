@@ -22,8 +22,9 @@ use digitalocean_client as dock;
 use crate::ports::{
     Compute, Dns, DnsRecord, Droplet, DropletFilter, DropletStatus, Image, NewDroplet, NewRecord,
     PortError, PortErrorKind, PortResult, ProviderError, Published, RecordType, Region, Service,
-    Size, SshKey,
+    Size, SshKey, Vpc,
 };
+use crate::ports::{Firewall, FirewallRule, NewFirewall, NewVpc, ReservedIp};
 
 /// Provider name used in [`PortError`]s and reports.
 pub const PROVIDER: &str = "digitalocean";
@@ -257,6 +258,7 @@ impl Compute for DigitalOceanCompute {
         spec.ipv6 = req.ipv6;
         spec.monitoring = req.monitoring;
         spec.tags = req.tags.clone();
+        spec.vpc_uuid = req.vpc_id.clone();
         // The user data carries the Chef client key: it leaves the secret only here, in the
         // request body (never a URL, never a log line; the client does not log bodies).
         spec.user_data = req.user_data.clone().map(dock::UserData::from);
@@ -278,6 +280,202 @@ impl Compute for DigitalOceanCompute {
             .await
             .map_err(compute_err("delete droplet", Op::Write))
     }
+
+    async fn vpcs(&self) -> PortResult<Vec<Vpc>> {
+        let all = self
+            .client
+            .vpcs()
+            .list()
+            .collect_all()
+            .await
+            .map_err(compute_err("list VPCs", Op::Read))?;
+        Ok(all.into_iter().filter_map(vpc_from).collect())
+    }
+
+    async fn create_vpc(&self, req: &NewVpc) -> PortResult<Vpc> {
+        let mut create = dock::CreateVpc::new(req.name.clone(), req.region.clone());
+        create.ip_range = req.ip_range.clone();
+        create.description = Some(req.description.clone());
+        tracing::debug!(name = %req.name, region = %req.region, "creating VPC");
+        let created = self
+            .client
+            .vpcs()
+            .create(&create)
+            .await
+            .map_err(compute_err("create VPC", Op::Write))?;
+        vpc_from(created).ok_or_else(|| {
+            PortError::new(
+                Service::Compute,
+                PROVIDER,
+                PortErrorKind::Other,
+                format!("create VPC `{}`: the answer has no id", req.name),
+            )
+            .ambiguous()
+        })
+    }
+
+    async fn delete_vpc(&self, id: &str) -> PortResult<()> {
+        self.client
+            .vpcs()
+            .delete(id)
+            .await
+            .map_err(compute_err("delete VPC", Op::Write))
+    }
+
+    async fn vpc_member_count(&self, id: &str) -> PortResult<usize> {
+        self.client
+            .vpcs()
+            .list_members(id)
+            .collect_all()
+            .await
+            .map(|m| m.len())
+            .map_err(compute_err("list VPC members", Op::Read))
+    }
+
+    async fn firewalls(&self) -> PortResult<Vec<Firewall>> {
+        let all = self
+            .client
+            .firewalls()
+            .list()
+            .collect_all()
+            .await
+            .map_err(compute_err("list firewalls", Op::Read))?;
+        Ok(all.into_iter().filter_map(firewall_from).collect())
+    }
+
+    async fn create_firewall(&self, req: &NewFirewall) -> PortResult<Firewall> {
+        let target = |r: &FirewallRule| dock::FirewallTarget::addresses(r.addresses.clone());
+        let protocol = |p: &str| match p {
+            "udp" => dock::Protocol::Udp,
+            "icmp" => dock::Protocol::Icmp,
+            _ => dock::Protocol::Tcp,
+        };
+        let mut create = dock::FirewallRequest::new(req.name.clone());
+        create.inbound_rules = req
+            .inbound
+            .iter()
+            .map(|r| dock::InboundRule {
+                protocol: protocol(&r.protocol),
+                ports: r.ports.clone(),
+                sources: target(r),
+            })
+            .collect();
+        create.outbound_rules = req
+            .outbound
+            .iter()
+            .map(|r| dock::OutboundRule {
+                protocol: protocol(&r.protocol),
+                ports: r.ports.clone(),
+                destinations: target(r),
+            })
+            .collect();
+        create.droplet_ids = req.droplet_ids.clone();
+        tracing::debug!(name = %req.name, "creating firewall");
+        let created = self
+            .client
+            .firewalls()
+            .create(&create)
+            .await
+            .map_err(compute_err("create firewall", Op::Write))?;
+        firewall_from(created).ok_or_else(|| {
+            PortError::new(
+                Service::Compute,
+                PROVIDER,
+                PortErrorKind::Other,
+                format!("create firewall `{}`: the answer has no id", req.name),
+            )
+            .ambiguous()
+        })
+    }
+
+    async fn add_firewall_droplets(&self, id: &str, droplet_ids: &[u64]) -> PortResult<()> {
+        self.client
+            .firewalls()
+            .add_droplets(id, droplet_ids)
+            .await
+            .map_err(compute_err("add droplets to firewall", Op::Write))
+    }
+
+    async fn delete_firewall(&self, id: &str) -> PortResult<()> {
+        self.client
+            .firewalls()
+            .delete(id)
+            .await
+            .map_err(compute_err("delete firewall", Op::Write))
+    }
+
+    async fn reserved_ips(&self) -> PortResult<Vec<ReservedIp>> {
+        let all = self
+            .client
+            .reserved_ips()
+            .list()
+            .collect_all()
+            .await
+            .map_err(compute_err("list reserved IPs", Op::Read))?;
+        Ok(all.into_iter().filter_map(reserved_ip_from).collect())
+    }
+
+    async fn create_reserved_ip(&self, droplet_id: u64) -> PortResult<ReservedIp> {
+        let created = self
+            .client
+            .reserved_ips()
+            .create(&dock::CreateReservedIp::for_droplet(droplet_id))
+            .await
+            .map_err(compute_err("reserve an IP", Op::Write))?;
+        reserved_ip_from(created.reserved_ip).ok_or_else(|| {
+            PortError::new(
+                Service::Compute,
+                PROVIDER,
+                PortErrorKind::Other,
+                format!("reserve an IP for droplet {droplet_id}: the answer has no address"),
+            )
+            .ambiguous()
+        })
+    }
+
+    async fn assign_reserved_ip(&self, ip: &str, droplet_id: u64) -> PortResult<()> {
+        self.client
+            .reserved_ips()
+            .assign(ip, droplet_id)
+            .await
+            .map(drop)
+            .map_err(compute_err("assign reserved IP", Op::Write))
+    }
+
+    async fn delete_reserved_ip(&self, ip: &str) -> PortResult<()> {
+        self.client
+            .reserved_ips()
+            .delete(ip)
+            .await
+            .map_err(compute_err("release reserved IP", Op::Write))
+    }
+}
+
+fn reserved_ip_from(r: dock::ReservedIp) -> Option<ReservedIp> {
+    Some(ReservedIp {
+        ip: r.ip?,
+        region: r.region.map(|g| g.slug).unwrap_or_default(),
+        droplet_id: r.droplet.map(|d| d.id),
+    })
+}
+
+fn firewall_from(f: dock::Firewall) -> Option<Firewall> {
+    Some(Firewall {
+        id: f.id?,
+        name: f.name,
+        droplet_ids: f.droplet_ids,
+        tags: f.tags,
+    })
+}
+
+fn vpc_from(v: dock::Vpc) -> Option<Vpc> {
+    Some(Vpc {
+        id: v.id?,
+        name: v.name,
+        region: v.region,
+        ip_range: v.ip_range,
+        description: v.description,
+    })
 }
 
 /// [`Dns`] over DigitalOcean Domains. Changes are live at once: [`Dns::publish`] is a no-op.

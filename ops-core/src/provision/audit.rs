@@ -8,7 +8,10 @@
 //!   (again, addresses outside DigitalOcean show up; filter with `ignore_addresses`);
 //! - run journals that did not finish (in progress, kept after failure, rollback incomplete);
 //! - droplets that share one run tag (a lost create answer that a lagging listing showed only
-//!   after a second create).
+//!   after a second create);
+//! - VPCs this tool created (their description is [`VPC_MARK`]) that hold nothing: left by a
+//!   teardown that ran while another host was still in them, or by a run that never resumed;
+//! - reserved IPs assigned to no droplet (billed while idle).
 
 use serde::Serialize;
 
@@ -16,7 +19,9 @@ use super::journal::RunStatus;
 use super::spec::{RUN_TAG_PREFIX, TOOL_TAG};
 use super::{Provisioner, RunJournal};
 use crate::error::Result;
-use crate::ports::{DnsRecord, Droplet, DropletFilter, RecordType};
+use crate::ports::{
+    DnsRecord, Droplet, DropletFilter, PortErrorKind, RecordType, ReservedIp, VPC_MARK, Vpc,
+};
 
 /// Orphans found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -35,6 +40,12 @@ pub struct AuditReport {
     /// create whose answer was lost and that the listing showed only after a second create.
     /// The one the run's journal records is kept by the run; the others are duplicates.
     pub droplets_sharing_a_run_tag: Vec<Droplet>,
+    /// VPCs this tool created that hold no resource.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub empty_vpcs: Vec<Vpc>,
+    /// Reserved IPs assigned to no droplet.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unassigned_reserved_ips: Vec<ReservedIp>,
 }
 
 impl AuditReport {
@@ -46,6 +57,8 @@ impl AuditReport {
             && self.records_without_droplet.is_empty()
             && self.unfinished_runs.is_empty()
             && self.droplets_sharing_a_run_tag.is_empty()
+            && self.empty_vpcs.is_empty()
+            && self.unassigned_reserved_ips.is_empty()
     }
 }
 
@@ -132,6 +145,36 @@ impl Provisioner {
             if !all_addrs.contains(&r.data) && !scope.ignore_addresses.contains(&r.data) {
                 report.records_without_droplet.push(r);
             }
+        }
+        // A compute provider without VPCs answers `Rejected`: nothing to audit there.
+        let vpcs = match self
+            .call(&self.budgets.compute, || self.compute.vpcs())
+            .await
+        {
+            Ok(v) => v,
+            Err(e) if e.kind() == PortErrorKind::Rejected => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        for v in vpcs.into_iter().filter(|v| v.description == VPC_MARK) {
+            let held = self
+                .call(&self.budgets.compute, || {
+                    self.compute.vpc_member_count(&v.id)
+                })
+                .await?;
+            if held == 0 {
+                report.empty_vpcs.push(v);
+            }
+        }
+        match self
+            .call(&self.budgets.compute, || self.compute.reserved_ips())
+            .await
+        {
+            Ok(ips) => {
+                report.unassigned_reserved_ips =
+                    ips.into_iter().filter(|r| r.droplet_id.is_none()).collect();
+            }
+            Err(e) if e.kind() == PortErrorKind::Rejected => {}
+            Err(e) => return Err(e.into()),
         }
         let journals: Vec<RunJournal> = self.store.list().await?;
         report.unfinished_runs = journals

@@ -33,10 +33,19 @@ pub enum Step {
     ChefClient,
     /// 2b. Create the Chef node with run list and environment.
     ChefNode,
+    /// 2c. Use the spec's VPC, creating it when the account has none of that name (skipped
+    /// without `vpc`).
+    Vpc,
     /// 3. Create the droplet with the cloud-init user data.
     CreateDroplet,
     /// 4. Wait until the droplet is active and has its addresses.
     WaitActive,
+    /// 4b. Apply the spec's cloud firewalls to the droplet, creating those it defines and
+    /// the account lacks (skipped without `firewalls`).
+    Firewalls,
+    /// 4c. Assign the spec's reserved IP to the droplet, or reserve a new one for it
+    /// (skipped without `reserved_ip`).
+    ReservedIp,
     /// 5a. Create the A/AAAA records.
     DnsRecords,
     /// 5b. Publish the zone (once per batch).
@@ -47,12 +56,15 @@ pub enum Step {
 
 impl Step {
     /// All steps in order.
-    pub const ALL: [Step; 8] = [
+    pub const ALL: [Step; 11] = [
         Step::Validate,
         Step::ChefClient,
         Step::ChefNode,
+        Step::Vpc,
         Step::CreateDroplet,
         Step::WaitActive,
+        Step::Firewalls,
+        Step::ReservedIp,
         Step::DnsRecords,
         Step::PublishZone,
         Step::WaitMonitoring,
@@ -64,8 +76,11 @@ impl Step {
             Step::Validate => "validate",
             Step::ChefClient => "chef_client",
             Step::ChefNode => "chef_node",
+            Step::Vpc => "vpc",
             Step::CreateDroplet => "create_droplet",
             Step::WaitActive => "wait_active",
+            Step::Firewalls => "firewalls",
+            Step::ReservedIp => "reserved_ip",
             Step::DnsRecords => "dns_records",
             Step::PublishZone => "publish_zone",
             Step::WaitMonitoring => "wait_monitoring",
@@ -156,6 +171,41 @@ pub struct DropletRef {
     pub adopted: bool,
 }
 
+/// The VPC a run put its droplet in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcRef {
+    /// Provider id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// True when this run created it (or adopted it after an ambiguous create); rollback
+    /// removes only such a VPC, and only once nothing else is in it. False: it existed
+    /// before and is only used.
+    pub created: bool,
+}
+
+/// A cloud firewall a run applied to its droplet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirewallRef {
+    /// Provider id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// True when this run created it (or adopted it by name after an ambiguous create);
+    /// rollback removes only such a firewall, once it applies to no droplet.
+    pub created: bool,
+}
+
+/// The reserved IP a run gave its droplet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedIpRef {
+    /// The address.
+    pub ip: String,
+    /// True when this run reserved it (rollback releases only such an address); false: an
+    /// address the account had, only assigned.
+    pub created: bool,
+}
+
 /// Everything the run created (what rollback undoes).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resources {
@@ -174,6 +224,28 @@ pub struct Resources {
     /// orphan audit look it up by that tag. Reset once a lookup by tag proves none exists.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub droplet_creates_sent: u32,
+    /// The VPC of the droplet (spec `vpc`), created or found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<VpcRef>,
+    /// VPC create requests sent, each journaled **before** it was sent: while no
+    /// [`vpc`](Self::vpc) is recorded, one of the spec's name may have been made by this
+    /// run; resume and rollback look it up by name.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub vpc_creates_sent: u32,
+    /// The firewalls applied to the droplet (spec `firewalls`), created or found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firewalls: Vec<FirewallRef>,
+    /// Names of firewalls whose create was sent, each journaled **before** it was sent and
+    /// kept until the firewall is recorded in [`firewalls`](Self::firewalls) or proven absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firewall_creates_sent: Vec<String>,
+    /// The droplet's reserved IP (spec `reserved_ip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_ip: Option<ReservedIpRef>,
+    /// Reserve requests sent (journaled before sending): while none is recorded, an address
+    /// assigned to the droplet may be this run's; resume and rollback look for it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reserved_ip_creates_sent: u32,
     /// A zone whose record removals (by a rollback) are not published yet: the publish
     /// failed, and the next rollback pass publishes it even with no record left to remove.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -192,6 +264,12 @@ impl Resources {
             && self.droplet.is_none()
             && self.droplet_creates_sent == 0
             && self.dns_records.is_empty()
+            && !self.vpc.as_ref().is_some_and(|v| v.created)
+            && self.vpc_creates_sent == 0
+            && !self.firewalls.iter().any(|f| f.created)
+            && self.firewall_creates_sent.is_empty()
+            && !self.reserved_ip.as_ref().is_some_and(|r| r.created)
+            && self.reserved_ip_creates_sent == 0
     }
 
     /// True when a droplet create was sent and no droplet is recorded: one carrying the run
@@ -220,6 +298,32 @@ impl Resources {
         }
         if let Some(c) = &self.chef_client {
             out.push(format!("chef client {c}"));
+        }
+        match &self.reserved_ip {
+            Some(r) if r.created => out.push(format!("reserved ip {}", r.ip)),
+            None if self.reserved_ip_creates_sent > 0 => out.push(
+                "unknown: a reserved IP assigned to the droplet may exist (reserve sent, outcome not confirmed)"
+                    .into(),
+            ),
+            _ => {}
+        }
+        for f in self.firewalls.iter().filter(|f| f.created) {
+            out.push(format!("firewall {} ({})", f.id, f.name));
+        }
+        for n in &self.firewall_creates_sent {
+            if !self.firewalls.iter().any(|f| f.name == *n) {
+                out.push(format!(
+                    "unknown: a firewall named {n} may exist (create sent, outcome not confirmed)"
+                ));
+            }
+        }
+        match &self.vpc {
+            Some(v) if v.created => out.push(format!("vpc {} ({})", v.id, v.name)),
+            None if self.vpc_creates_sent > 0 => out.push(
+                "unknown: a VPC of the spec's name may exist (create sent, outcome not confirmed)"
+                    .into(),
+            ),
+            _ => {}
         }
         out
     }
@@ -646,6 +750,9 @@ mod tests {
             },
             user_data: UserDataExtras::default(),
             wait_for_monitoring: false,
+            vpc: None,
+            firewalls: Vec::new(),
+            reserved_ip: None,
         }
     }
 

@@ -64,8 +64,8 @@ pub use audit::{AuditReport, AuditScope};
 pub use budget::{Budgets, RateBudget};
 pub use cloud_init::BootstrapConfig;
 pub use journal::{
-    Addresses, JournalStore, Resources, RollbackReport, RunJournal, RunStatus, Step, UndoAction,
-    UndoOutcome,
+    Addresses, FirewallRef, JournalStore, Resources, RollbackReport, RunJournal, RunStatus, Step,
+    UndoAction, UndoOutcome, VpcRef,
 };
 pub use plan::{HostPlan, Plan, PlannedWrite};
 pub use removal::{Removal, RemovalPlan};

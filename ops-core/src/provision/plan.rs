@@ -125,6 +125,17 @@ impl Provisioner {
                 // `check` already reported why.
                 Err(_) => 0,
             };
+            if let Some(v) = &spec.vpc {
+                push(
+                    Service::Compute,
+                    format!(
+                        "use vpc {} in {}, or create it (ip_range={}) if the account has none of that name",
+                        v.name,
+                        spec.region,
+                        v.ip_range.as_deref().unwrap_or("provider's choice")
+                    ),
+                );
+            }
             let mut req = self.new_droplet(&j, None);
             if let Some(t) = req.tags.iter_mut().find(|t| t.ends_with(":planned")) {
                 *t = "ops-run:<new run id>".into();
@@ -157,6 +168,30 @@ impl Provisioner {
                         .unwrap_or("not set"),
                 ),
             );
+            for f in &spec.firewalls {
+                push(
+                    Service::Compute,
+                    if f.defines_rules() {
+                        format!(
+                            "apply firewall {} to the droplet, creating it ({} inbound, {} outbound rules) if the account has none of that name",
+                            f.name,
+                            f.inbound.len(),
+                            f.outbound.len()
+                        )
+                    } else {
+                        format!("apply the existing firewall {} to the droplet", f.name)
+                    },
+                );
+            }
+            if let Some(r) = &spec.reserved_ip {
+                push(
+                    Service::Compute,
+                    match &r.address {
+                        Some(a) => format!("assign reserved IP {a} to the droplet"),
+                        None => "reserve a new IP for the droplet".to_string(),
+                    },
+                );
+            }
             let fqdn = spec.fqdn();
             let ttl = spec
                 .dns

@@ -7,7 +7,7 @@
 //! the two builders and its arm in the executor, nowhere else.
 //!
 //! Order: DNS records, then one publish of the zone (providers that publish), then droplets,
-//! then the Chef node, then the Chef client — the reverse of creation, so a half-removed host
+//! then the firewalls and the VPC the run created (once nothing is in it), then the Chef node, then the Chef client — the reverse of creation, so a half-removed host
 //! never has a DNS name pointing at nothing that still answers.
 
 use serde::Serialize;
@@ -18,7 +18,23 @@ use super::spec::TOOL_TAG;
 use super::steps::{describe_record, same_record};
 use super::teardown::TeardownTarget;
 use super::{ProgressEvent, Provisioner, RollbackReport};
-use crate::ports::{DnsRecord, DropletFilter, PortError, PortErrorKind, PortResult, RecordType};
+use crate::error::Error;
+use crate::ports::{
+    DnsRecord, DropletFilter, PortError, PortErrorKind, PortResult, RecordType, Service, VPC_MARK,
+};
+
+/// The port error inside a workflow error from a lookup (`vpc_named`).
+fn port_of(e: Error) -> PortError {
+    match e {
+        Error::Port(p) => p,
+        other => PortError::new(
+            Service::Compute,
+            "compute",
+            PortErrorKind::Other,
+            other.to_string(),
+        ),
+    }
+}
 
 /// One thing to remove, or to report on, for a host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,6 +55,26 @@ pub enum Removal {
     Droplet {
         /// Provider id.
         id: u64,
+        /// Name.
+        name: String,
+    },
+    /// A reserved IP the run reserved (released before its droplet is deleted).
+    ReservedIp {
+        /// The address.
+        ip: String,
+    },
+    /// A cloud firewall the run created or the spec defines (removed once it applies to no
+    /// droplet and no tag; kept, and reported so, otherwise).
+    Firewall {
+        /// Provider id.
+        id: String,
+        /// Name.
+        name: String,
+    },
+    /// A VPC this tool created (kept, and reported so, while it holds other resources).
+    Vpc {
+        /// Provider id.
+        id: String,
         /// Name.
         name: String,
     },
@@ -73,6 +109,9 @@ impl Removal {
             Removal::DnsRecord(r) => describe_record(r),
             Removal::Publish { zone, .. } => format!("dns publish {zone}"),
             Removal::Droplet { id, name } => format!("droplet {id} ({name})"),
+            Removal::Vpc { id, name } => format!("vpc {id} ({name})"),
+            Removal::Firewall { id, name } => format!("firewall {id} ({name})"),
+            Removal::ReservedIp { ip } => format!("reserved ip {ip}"),
             Removal::ChefNode { name, .. } => format!("chef node {name}"),
             Removal::ChefClient { name, .. } => format!("chef client {name}"),
             Removal::Note { resource, .. } => resource.clone(),
@@ -197,6 +236,27 @@ impl Provisioner {
             });
         }
 
+        // The reserved IP this run reserved, or after an unconfirmed reserve the one on its
+        // droplet.
+        match (&j.resources.reserved_ip, &j.resources.droplet) {
+            (Some(r), _) if r.created => items.push(Removal::ReservedIp { ip: r.ip.clone() }),
+            (None, Some(d)) if j.resources.reserved_ip_creates_sent > 0 => {
+                match self.reserved_ips_of(d.id).await {
+                    Ok(found) => {
+                        items.extend(found.into_iter().map(|r| Removal::ReservedIp { ip: r.ip }));
+                    }
+                    Err(e) => items.push(Removal::Note {
+                        resource: format!(
+                            "reserved ips of droplet {} (a reserve was sent; one may exist)",
+                            d.id
+                        ),
+                        outcome: lookup_failed(&port_of(e), &mut rejected),
+                    }),
+                }
+            }
+            _ => {}
+        }
+
         // Droplets: the recorded one and anything carrying the run tag.
         let mut droplets: Vec<(u64, String)> = j
             .resources
@@ -252,6 +312,53 @@ impl Provisioner {
                 .into_iter()
                 .map(|(id, name)| Removal::Droplet { id, name }),
         );
+
+        // Firewalls the run created, and any whose create was sent unconfirmed.
+        for f in j.resources.firewalls.iter().filter(|f| f.created) {
+            items.push(Removal::Firewall {
+                id: f.id.clone(),
+                name: f.name.clone(),
+            });
+        }
+        for name in &j.resources.firewall_creates_sent {
+            if j.resources.firewalls.iter().any(|f| f.name == *name) {
+                continue;
+            }
+            match self.firewall_named(name).await {
+                Ok(Some(f)) => items.push(Removal::Firewall {
+                    id: f.id,
+                    name: f.name,
+                }),
+                Ok(None) => {}
+                Err(e) => items.push(Removal::Note {
+                    resource: format!("firewall {name} (a create was sent; it may exist)"),
+                    outcome: lookup_failed(&port_of(e), &mut rejected),
+                }),
+            }
+        }
+
+        // The VPC, once its droplet is gone: the one recorded as made by this run, or after
+        // an unconfirmed create the one of the spec's name that carries the tool's mark.
+        match (&j.resources.vpc, &spec.vpc) {
+            (Some(v), _) if v.created => items.push(Removal::Vpc {
+                id: v.id.clone(),
+                name: v.name.clone(),
+            }),
+            (None, Some(want)) if j.resources.vpc_creates_sent > 0 => {
+                match self.vpc_named(&want.name).await {
+                    Ok(Some(v)) if v.description == VPC_MARK => items.push(Removal::Vpc {
+                        id: v.id,
+                        name: v.name,
+                    }),
+                    Ok(_) => {}
+                    Err(e) => items.push(Removal::Note {
+                        resource: format!("vpc {} (a create was sent; it may exist)", want.name),
+                        outcome: lookup_failed(&port_of(e), &mut rejected),
+                    }),
+                }
+            }
+            _ => {}
+        }
 
         // Chef node, then client.
         let name = spec.node_name().to_string();
@@ -355,6 +462,19 @@ impl Provisioner {
             }
         }
 
+        if target.reserved_ip {
+            for d in &managed {
+                match self.reserved_ips_of(d.id).await {
+                    Ok(found) => {
+                        items.extend(found.into_iter().map(|r| Removal::ReservedIp { ip: r.ip }));
+                    }
+                    Err(e) => items.push(Removal::Note {
+                        resource: format!("reserved ips of droplet {}", d.id),
+                        outcome: lookup_failed(&port_of(e), &mut rejected),
+                    }),
+                }
+            }
+        }
         match &droplets {
             Err(e) => items.push(Removal::Note {
                 resource: format!("droplet {name}"),
@@ -379,6 +499,38 @@ impl Provisioner {
                     id: d.id,
                     name: d.name,
                 }));
+            }
+        }
+        for fw in &target.firewalls {
+            match self.firewall_named(fw).await {
+                Ok(Some(f)) => items.push(Removal::Firewall {
+                    id: f.id,
+                    name: f.name,
+                }),
+                Ok(None) => {}
+                Err(e) => items.push(Removal::Note {
+                    resource: format!("firewall {fw}"),
+                    outcome: lookup_failed(&port_of(e), &mut rejected),
+                }),
+            }
+        }
+        if let Some(vpc) = &target.vpc {
+            match self.vpc_named(vpc).await {
+                Ok(Some(v)) if v.description == VPC_MARK => items.push(Removal::Vpc {
+                    id: v.id,
+                    name: v.name,
+                }),
+                Ok(Some(v)) => items.push(Removal::Note {
+                    resource: format!("vpc {} ({})", v.id, v.name),
+                    outcome: UndoOutcome::Skipped(format!(
+                        "its description is not `{VPC_MARK}`: not created by this tool"
+                    )),
+                }),
+                Ok(None) => {}
+                Err(e) => items.push(Removal::Note {
+                    resource: format!("vpc {vpc}"),
+                    outcome: lookup_failed(&port_of(e), &mut rejected),
+                }),
             }
         }
         items.push(Removal::ChefNode {
@@ -465,6 +617,59 @@ impl Provisioner {
                         &mut rejected,
                     )
                 }),
+                Removal::ReservedIp { ip } => Some(if dry_run {
+                    UndoOutcome::WouldRemove
+                } else {
+                    removal_outcome(
+                        self.call(&self.budgets.compute, || {
+                            self.compute.delete_reserved_ip(ip)
+                        })
+                        .await,
+                        &mut rejected,
+                    )
+                }),
+                Removal::Firewall { id, .. } => Some(
+                    match self
+                        .call(&self.budgets.compute, || self.compute.firewalls())
+                        .await
+                    {
+                        Err(e) => lookup_failed(&e, &mut rejected),
+                        Ok(all) => match all.into_iter().find(|f| f.id == *id) {
+                            None => UndoOutcome::AlreadyGone,
+                            Some(f) if dry_run => {
+                                let _ = f;
+                                UndoOutcome::WouldRemove
+                            }
+                            Some(f) if !f.droplet_ids.is_empty() || !f.tags.is_empty() => {
+                                UndoOutcome::Skipped(format!(
+                                    "it still applies to droplets {:?} and tags {:?}: kept for them",
+                                    f.droplet_ids, f.tags
+                                ))
+                            }
+                            Some(_) => removal_outcome(
+                                self.call(&self.budgets.compute, || {
+                                    self.compute.delete_firewall(id)
+                                })
+                                .await,
+                                &mut rejected,
+                            ),
+                        },
+                    },
+                ),
+                Removal::Vpc { id, .. } => Some(if dry_run {
+                    UndoOutcome::WouldRemove
+                } else {
+                    match self
+                        .call(&self.budgets.compute, || self.compute.delete_vpc(id))
+                        .await
+                    {
+                        Err(e) if e.kind() == PortErrorKind::AlreadyExists => UndoOutcome::Skipped(
+                            "it still holds other resources (another host's droplet?): kept for                              them; tearing those down removes it"
+                                .into(),
+                        ),
+                        r => removal_outcome(r, &mut rejected),
+                    }
+                }),
                 Removal::ChefNode { name, recorded } => {
                     let o = if dry_run {
                         match self
@@ -548,6 +753,18 @@ impl Provisioner {
                 }
                 Removal::Publish { zone, .. } => {
                     j.resources.unpublished_zone = (!gone).then(|| zone.clone());
+                }
+                Removal::ReservedIp { .. } if gone => {
+                    j.resources.reserved_ip = None;
+                    j.resources.reserved_ip_creates_sent = 0;
+                }
+                Removal::Firewall { id, name } if gone => {
+                    j.resources.firewalls.retain(|f| f.id != *id);
+                    j.resources.firewall_creates_sent.retain(|n| n != name);
+                }
+                Removal::Vpc { .. } if gone => {
+                    j.resources.vpc = None;
+                    j.resources.vpc_creates_sent = 0;
                 }
                 Removal::ChefNode { .. } if gone => j.resources.chef_node = None,
                 Removal::ChefClient { .. } if gone => j.resources.chef_client = None,

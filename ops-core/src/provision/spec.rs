@@ -11,6 +11,7 @@
 //! ssh_keys = ["ops@bastion"]
 //! dns = { zone = "example.com" }
 //! chef = { environment = "prod", run_list = ["role[base]"], version = "18.4.12", license = "accept" }
+//! vpc = { name = "prod-net", ip_range = "10.20.0.0/20" }   # optional: used, or created
 //!
 //! [[hosts]]
 //! name = "web-01"
@@ -68,6 +69,164 @@ pub struct HostSpec {
     /// Wait until monitoring reports the host UP (the optional last step).
     #[serde(default)]
     pub wait_for_monitoring: bool,
+    /// The VPC (private network) to put the droplet in, by name: used when the account has
+    /// one of that name in the host's region, else created (and then removed by rollback
+    /// and teardown once nothing else is in it). `None`: the region's default VPC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<VpcSpec>,
+    /// Cloud firewalls to apply to the droplet, by name: one that exists is used; one that
+    /// does not is created when its rules are given here (and removed by rollback and
+    /// teardown once it applies to no droplet), else refused by validation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firewalls: Vec<FirewallSpec>,
+    /// A reserved (static) IP for the droplet: `{ address = "…" }` assigns one the account
+    /// has; `{}` reserves a new one for the droplet (released by rollback and teardown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_ip: Option<ReservedIpSpec>,
+}
+
+/// The reserved IP part of a host spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservedIpSpec {
+    /// An address the account has reserved; `None`: reserve a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+/// A firewall of a host spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirewallSpec {
+    /// Firewall name.
+    pub name: String,
+    /// Inbound rules; with `outbound`, what a firewall created by the run allows. Both empty:
+    /// the firewall must exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inbound: Vec<RuleSpec>,
+    /// Outbound rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbound: Vec<RuleSpec>,
+}
+
+impl FirewallSpec {
+    /// True when the spec defines the firewall (it is created if missing).
+    pub fn defines_rules(&self) -> bool {
+        !self.inbound.is_empty() || !self.outbound.is_empty()
+    }
+}
+
+/// One firewall rule of a spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// `tcp`, `udp` or `icmp`.
+    pub protocol: String,
+    /// A port, a range (`8000-9000`) or `all`; omitted for ICMP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<String>,
+    /// CIDR ranges or addresses allowed (from, inbound; to, outbound); default: anywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+}
+
+impl RuleSpec {
+    /// The wire form: ports `0` for all (and ICMP), addresses anywhere by default.
+    pub fn to_rule(&self) -> crate::ports::FirewallRule {
+        let ports = match (self.protocol.as_str(), self.ports.as_deref()) {
+            ("icmp", _) | (_, None | Some("all")) => "0".to_owned(),
+            (_, Some(p)) => p.to_owned(),
+        };
+        let addresses = if self.addresses.is_empty() {
+            vec!["0.0.0.0/0".to_owned(), "::/0".to_owned()]
+        } else {
+            self.addresses.clone()
+        };
+        crate::ports::FirewallRule {
+            protocol: self.protocol.clone(),
+            ports,
+            addresses,
+        }
+    }
+
+    fn check(&self, at: &str, p: &mut Vec<String>) {
+        if !matches!(self.protocol.as_str(), "tcp" | "udp" | "icmp") {
+            p.push(format!(
+                "{at}.protocol `{}`: tcp, udp or icmp",
+                self.protocol
+            ));
+        }
+        if let Some(ports) = &self.ports {
+            let ok = ports == "all"
+                || ports.split_once('-').map_or_else(
+                    || ports.parse::<u16>().is_ok_and(|n| n > 0),
+                    |(a, b)| {
+                        a.parse::<u16>()
+                            .ok()
+                            .zip(b.parse::<u16>().ok())
+                            .is_some_and(|(a, b)| 0 < a && a < b)
+                    },
+                );
+            if !ok {
+                p.push(format!(
+                    "{at}.ports `{ports}`: a port (1-65535), a range like 8000-9000, or all"
+                ));
+            }
+        } else if self.protocol != "icmp" {
+            p.push(format!(
+                "{at}.ports: required for {} (a port, a range or all)",
+                self.protocol
+            ));
+        }
+        for a in &self.addresses {
+            let addr = a.split_once('/').map_or(a.as_str(), |(x, _)| x);
+            if addr.parse::<std::net::IpAddr>().is_err() {
+                p.push(format!(
+                    "{at}.addresses `{a}`: not an IP address or CIDR range"
+                ));
+            }
+        }
+    }
+}
+
+/// The VPC part of a host spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VpcSpec {
+    /// VPC name (unique in the account): letters, digits, `.`, `-` and `_`.
+    pub name: String,
+    /// The private range (CIDR, e.g. `10.20.0.0/20`) when the VPC is created; `None` lets
+    /// DigitalOcean pick one. An existing VPC's range is not checked against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+}
+
+impl VpcSpec {
+    /// Static checks of the name and range.
+    fn check(&self, p: &mut Vec<String>) {
+        let n = &self.name;
+        if n.is_empty()
+            || n.len() > 255
+            || !n
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            p.push(format!(
+                "vpc.name `{n}`: 1 to 255 letters, digits, `.`, `-` or `_`"
+            ));
+        }
+        if let Some(r) = &self.ip_range {
+            let ok = r.split_once('/').is_some_and(|(addr, bits)| {
+                addr.parse::<std::net::Ipv4Addr>().is_ok()
+                    && bits.parse::<u8>().is_ok_and(|b| (16..=28).contains(&b))
+            });
+            if !ok {
+                p.push(format!(
+                    "vpc.ip_range `{r}`: an IPv4 CIDR range from /16 to /28, e.g. 10.20.0.0/20"
+                ));
+            }
+        }
+    }
 }
 
 /// The DNS part of a host spec.
@@ -243,6 +402,37 @@ impl HostSpec {
                 p.push(format!("user_data.packages `{pkg}`: not a package name"));
             }
         }
+        if let Some(v) = &self.vpc {
+            v.check(&mut p);
+        }
+        if let Some(a) = self.reserved_ip.as_ref().and_then(|r| r.address.as_ref())
+            && a.parse::<std::net::Ipv4Addr>().is_err()
+        {
+            p.push(format!("reserved_ip.address `{a}`: not an IPv4 address"));
+        }
+        for (i, f) in self.firewalls.iter().enumerate() {
+            if f.name.is_empty()
+                || f.name.len() > 255
+                || !f
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            {
+                p.push(format!(
+                    "firewalls[{i}].name `{}`: 1 to 255 letters, digits, `.`, `-` or `_`",
+                    f.name
+                ));
+            }
+            if self.firewalls[..i].iter().any(|o| o.name == f.name) {
+                p.push(format!("firewalls[{i}]: `{}` is listed twice", f.name));
+            }
+            for (k, r) in f.inbound.iter().enumerate() {
+                r.check(&format!("firewalls[{i}].inbound[{k}]"), &mut p);
+            }
+            for (k, r) in f.outbound.iter().enumerate() {
+                r.check(&format!("firewalls[{i}].outbound[{k}]"), &mut p);
+            }
+        }
         p
     }
 }
@@ -332,6 +522,9 @@ pub struct PartialHost {
     pub chef: Option<PartialChef>,
     pub user_data: Option<UserDataExtras>,
     pub wait_for_monitoring: Option<bool>,
+    pub vpc: Option<VpcSpec>,
+    pub firewalls: Option<Vec<FirewallSpec>>,
+    pub reserved_ip: Option<ReservedIpSpec>,
 }
 
 /// DNS fields of a [`PartialHost`].
@@ -459,6 +652,13 @@ fn merge(d: &PartialHost, h: &PartialHost) -> std::result::Result<HostSpec, Stri
             .wait_for_monitoring
             .or(d.wait_for_monitoring)
             .unwrap_or(false),
+        vpc: h.vpc.clone().or_else(|| d.vpc.clone()),
+        firewalls: h
+            .firewalls
+            .clone()
+            .or_else(|| d.firewalls.clone())
+            .unwrap_or_default(),
+        reserved_ip: h.reserved_ip.clone().or_else(|| d.reserved_ip.clone()),
         name,
     })
 }

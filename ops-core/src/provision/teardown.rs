@@ -25,6 +25,19 @@ pub struct TeardownTarget {
     pub zone: Option<String>,
     /// Record name relative to the zone (default: the host name).
     pub record: Option<String>,
+    /// The spec's VPC name: removed when this tool created it (its description says so)
+    /// and nothing else is in it once the droplet is gone; `None` leaves VPCs alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<String>,
+    /// Names of the firewalls the spec defines (gives rules for): each is removed once it
+    /// applies to no droplet and no tag. Firewalls the spec only names are left alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firewalls: Vec<String>,
+    /// The spec reserves a new IP for the host (`reserved_ip = {}`): the addresses assigned
+    /// to its droplets are released before the droplets go. An address the spec names is
+    /// the account's own and is left alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reserved_ip: bool,
 }
 
 impl TeardownTarget {
@@ -34,7 +47,17 @@ impl TeardownTarget {
             name: name.into(),
             zone: None,
             record: None,
+            vpc: None,
+            firewalls: Vec::new(),
+            reserved_ip: false,
         }
+    }
+
+    /// With the spec's VPC name (see [`vpc`](Self::vpc)).
+    #[must_use]
+    pub fn with_vpc(mut self, name: impl Into<String>) -> Self {
+        self.vpc = Some(name.into());
+        self
     }
 
     /// With a DNS zone (record name = host name).
@@ -58,6 +81,14 @@ impl From<&HostSpec> for TeardownTarget {
             name: s.name.clone(),
             zone: Some(s.dns.zone.clone()),
             record: s.dns.record.clone(),
+            vpc: s.vpc.as_ref().map(|v| v.name.clone()),
+            firewalls: s
+                .firewalls
+                .iter()
+                .filter(|f| f.defines_rules())
+                .map(|f| f.name.clone())
+                .collect(),
+            reserved_ip: s.reserved_ip.as_ref().is_some_and(|r| r.address.is_none()),
         }
     }
 }

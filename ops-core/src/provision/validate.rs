@@ -10,7 +10,8 @@ use super::steps::same_record;
 use super::{Provisioner, cloud_init};
 use crate::error::{Error, Result};
 use crate::ports::{
-    DnsRecord, Droplet, Image, PortError, PortResult, RecordType, Region, Size, SshKey,
+    DnsRecord, Droplet, Firewall, Image, PortError, PortResult, RecordType, Region, ReservedIp,
+    Size, SshKey, Vpc,
 };
 
 impl Provisioner {
@@ -51,7 +52,30 @@ impl Provisioner {
             self.call(&self.budgets.config_mgmt, || self.cm.get_node(&name)),
             self.call(&self.budgets.config_mgmt, || self.cm.client_exists(&name)),
         );
+        let vpc = match &spec.vpc {
+            Some(want) => self
+                .call(&self.budgets.compute, || self.compute.vpcs())
+                .await
+                .map(|all| all.into_iter().find(|v| v.name == want.name)),
+            None => Ok(None),
+        };
+        let firewalls = if spec.firewalls.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.call(&self.budgets.compute, || self.compute.firewalls())
+                .await
+        };
+        let reserved_ip = match spec.reserved_ip.as_ref().and_then(|r| r.address.clone()) {
+            Some(address) => self
+                .call(&self.budgets.compute, || self.compute.reserved_ips())
+                .await
+                .map(|all| all.into_iter().find(|r| r.ip == address)),
+            None => Ok(None),
+        };
         let catalog = Catalog {
+            reserved_ip,
+            vpc,
+            firewalls,
             regions: regions.map(|r| r.as_slice()),
             sizes: sizes.map(|s| s.as_slice()),
             image,
@@ -73,7 +97,10 @@ impl Provisioner {
             .or(catalog.owns_zone.err())
             .or(catalog.records.err())
             .or(catalog.node_exists.err())
-            .or(catalog.client_exists.err());
+            .or(catalog.client_exists.err())
+            .or(catalog.vpc.err())
+            .or(catalog.firewalls.err())
+            .or(catalog.reserved_ip.err());
         (problems, key_ids, failed_read)
     }
 
@@ -107,6 +134,12 @@ pub(crate) struct Catalog<'a> {
     pub(crate) records: PortResult<Vec<DnsRecord>>,
     pub(crate) node_exists: PortResult<bool>,
     pub(crate) client_exists: PortResult<bool>,
+    /// The account's VPC of the spec's `vpc` name (`Ok(None)`: none, or no `vpc`).
+    pub(crate) vpc: PortResult<Option<Vpc>>,
+    /// The account's firewalls (`Ok(empty)` when the spec names none).
+    pub(crate) firewalls: PortResult<Vec<Firewall>>,
+    /// The reserved IP the spec names (`Ok(None)`: none named, or not the account's).
+    pub(crate) reserved_ip: PortResult<Option<ReservedIp>>,
 }
 
 /// Every problem with `j.spec` given what the providers said, and the resolved SSH key ids.
@@ -136,6 +169,56 @@ pub(crate) fn problems(
     let name = spec.node_name().to_string();
     let could_not = |what: &str, e: &PortError| format!("could not check {what}: {}", chain(e));
 
+    if let Some(want) = &spec.vpc {
+        match &c.vpc {
+            Ok(Some(v)) if v.region != spec.region => p.push(format!(
+                "vpc `{}` exists in region `{}`, not `{}`: a droplet joins a VPC of its own region",
+                want.name, v.region, spec.region
+            )),
+            Ok(_) => {}
+            Err(e) => p.push(could_not("the VPC", e)),
+        }
+    }
+    if let Some(address) = spec.reserved_ip.as_ref().and_then(|r| r.address.as_ref()) {
+        match &c.reserved_ip {
+            Ok(None) => p.push(format!(
+                "reserved_ip.address {address}: not one of the account's reserved IPs"
+            )),
+            Ok(Some(r)) if r.region != spec.region => p.push(format!(
+                "reserved_ip.address {address} is reserved in {}, the host is in {}",
+                r.region, spec.region
+            )),
+            Ok(Some(r)) => {
+                if let Some(d) = r.droplet_id {
+                    p.push(format!(
+                        "reserved_ip.address {address} is assigned to droplet {d}: unassign it first"
+                    ));
+                }
+            }
+            Err(e) => p.push(could_not("the reserved IPs", e)),
+        }
+    }
+    if !spec.firewalls.is_empty() {
+        match &c.firewalls {
+            Ok(all) => {
+                for want in &spec.firewalls {
+                    let n = all.iter().filter(|f| f.name == want.name).count();
+                    if n > 1 {
+                        p.push(format!(
+                            "firewall `{}`: {n} firewalls have that name; rename all but one",
+                            want.name
+                        ));
+                    } else if n == 0 && !want.defines_rules() {
+                        p.push(format!(
+                            "firewall `{}` does not exist: give its inbound/outbound rules to create it",
+                            want.name
+                        ));
+                    }
+                }
+            }
+            Err(e) => p.push(could_not("the firewalls", e)),
+        }
+    }
     let region = match &c.regions {
         Ok(rs) => match rs.iter().find(|r| r.slug == spec.region) {
             None => {
@@ -344,6 +427,9 @@ chef = { environment = "prod", run_list = ["role[base]"] }
             records: Ok(Vec::new()),
             node_exists: Ok(false),
             client_exists: Ok(false),
+            vpc: Ok(None),
+            firewalls: Ok(Vec::new()),
+            reserved_ip: Ok(None),
         }
     }
 

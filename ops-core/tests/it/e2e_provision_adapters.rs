@@ -33,6 +33,7 @@ fn new_droplet(name: &str) -> NewDroplet {
         )),
         ipv6: true,
         monitoring: false,
+        vpc_id: None,
     }
 }
 

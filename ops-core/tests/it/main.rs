@@ -16,6 +16,7 @@ mod e2e_key_sync_chef_fake;
 mod e2e_key_sync_do;
 mod e2e_provision;
 mod e2e_provision_adapters;
+mod e2e_provision_cloud;
 mod key_sync;
 mod key_sync_source;
 mod provision;

@@ -398,8 +398,10 @@ async fn fail_at(op: &'static str, fault: Fault, expect_step: Step, monitoring: 
     let expected: Vec<&str> = match expect_step {
         Step::Validate | Step::ChefClient => vec![],
         Step::ChefNode => vec!["chef client"],
-        Step::CreateDroplet => vec!["chef node", "chef client"],
-        Step::WaitActive | Step::DnsRecords => vec!["droplet", "chef node", "chef client"],
+        Step::Vpc | Step::CreateDroplet => vec!["chef node", "chef client"],
+        Step::WaitActive | Step::Firewalls | Step::ReservedIp | Step::DnsRecords => {
+            vec!["droplet", "chef node", "chef client"]
+        }
         Step::PublishZone | Step::WaitMonitoring => {
             if op == "publish" {
                 // the removal publish fails as well: reported, not hidden

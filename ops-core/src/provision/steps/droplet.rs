@@ -111,6 +111,7 @@ impl Provisioner {
             user_data,
             ipv6: spec.ipv6,
             monitoring: spec.monitoring_agent,
+            vpc_id: j.resources.vpc.as_ref().map(|v| v.id.clone()),
         }
     }
 

@@ -10,7 +10,10 @@
 mod chef;
 mod dns;
 mod droplet;
+mod firewall;
 mod monitoring;
+mod reserved_ip;
+mod vpc;
 
 pub(crate) use dns::{describe_record, same_record};
 
@@ -29,6 +32,9 @@ impl Step {
             Step::Validate
                 | Step::ChefClient
                 | Step::ChefNode
+                | Step::Vpc
+                | Step::Firewalls
+                | Step::ReservedIp
                 | Step::CreateDroplet
                 | Step::DnsRecords
         )
@@ -41,6 +47,9 @@ impl Provisioner {
         match step {
             Step::PublishZone => !self.dns.needs_publish(),
             Step::WaitMonitoring => !h.j.spec.wait_for_monitoring,
+            Step::Vpc => h.j.spec.vpc.is_none(),
+            Step::Firewalls => h.j.spec.firewalls.is_empty(),
+            Step::ReservedIp => h.j.spec.reserved_ip.is_none(),
             _ => false,
         }
     }
@@ -58,8 +67,11 @@ impl Provisioner {
             Step::Validate => self.step_validate(b, h).await,
             Step::ChefClient => self.step_chef_client(h, retried).await,
             Step::ChefNode => self.step_chef_node(h, retried).await,
+            Step::Vpc => self.step_vpc(h).await,
             Step::CreateDroplet => self.step_create_droplet(h, retried).await,
             Step::WaitActive => self.step_wait_active(b, h, retried).await,
+            Step::Firewalls => self.step_firewalls(h).await,
+            Step::ReservedIp => self.step_reserved_ip(h).await,
             Step::DnsRecords => self.step_dns_records(b, h, retried).await,
             Step::PublishZone => self.step_publish(b, h).await,
             Step::WaitMonitoring => self.step_wait_monitoring(h).await,
