@@ -1159,6 +1159,61 @@ async fn a_cancelled_run_cleans_up_and_says_where_it_stopped() {
     );
 }
 
+/// Issue #19: a run killed (`kill -9`, no cleanup) in the swap's window leaves QA closed to
+/// connections and its working copy marked "swapping". The next run reopens QA before it
+/// does anything else, says so, and restores as usual. A QA closed on purpose (no such mark)
+/// stays closed by the sweep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_killed_midway_leaves_qa_reopened_by_the_next_run() {
+    init_tracing();
+    let c = cluster();
+    fixture(&c, false);
+    let qa = "t19_qa_killed_swap";
+    make_qa(qa);
+    // What the killed run left: its marked copy (a dead owner: a pid that cannot exist on this
+    // host) marked as being swapped in, and QA closed.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    c.psql("postgres", &format!("CREATE DATABASE {qa}_next"));
+    c.psql(
+        "postgres",
+        &format!(
+            "COMMENT ON DATABASE {qa}_next IS 'ops-core restore working copy of `{qa}`: \
+             run=killed host={host} pid=4194303 start=1 swapping=qa-was-open';
+             ALTER DATABASE {qa}_next ALLOW_CONNECTIONS false;
+             ALTER DATABASE {qa} ALLOW_CONNECTIONS false"
+        ),
+    );
+    let report = RestoreJob::new(
+        c.server(),
+        qa,
+        DumpSource::Database {
+            server: c.server(),
+            database: "fixture_small".into(),
+        },
+    )
+    .options(c.options())
+    .run()
+    .await
+    .unwrap();
+    assert!(
+        report
+            .leftovers_removed
+            .iter()
+            .any(|l| l.contains("reopened") && l.contains(qa)),
+        "the run says it reopened QA: {:?}",
+        report.leftovers_removed
+    );
+    assert_eq!(
+        c.psql(
+            "postgres",
+            &format!("SELECT datallowconn FROM pg_database WHERE datname = '{qa}'")
+        ),
+        "t"
+    );
+}
+
 // ------------------------------------------- the swap with sessions open on QA (issue #19)
 
 /// What the reconnecting client saw.

@@ -20,6 +20,7 @@ use tokio_postgres::Client;
 
 use super::catalog::Catalog;
 use super::error::{Guard, RestoreError};
+use super::sql::{self, exec};
 use super::{RestoreJob, swap};
 
 /// The marker file in a dump folder.
@@ -27,6 +28,9 @@ pub(crate) const OWNER_FILE: &str = "ops-restore-owner";
 
 /// The prefix of the dump folders a run creates.
 pub(crate) const DUMP_PREFIX: &str = "ops-restore-";
+
+/// Appended to the marker while the swap closes QA (QA was open before).
+const SWAPPING: &str = "swapping=qa-was-open";
 
 /// The prefix of the working copy's marker comment.
 const COMMENT_PREFIX: &str = "ops-core restore working copy of ";
@@ -115,6 +119,12 @@ impl Owner {
         format!("{COMMENT_PREFIX}`{qa}`: {}", self.fields())
     }
 
+    /// The marker once the swap is about to close QA: the same owner, and that QA was open
+    /// (so a run that finds it on a dead run's copy, with QA closed, reopens QA).
+    pub(crate) fn swap_comment(&self, qa: &str) -> String {
+        format!("{} {SWAPPING}", self.comment(qa))
+    }
+
     /// The owner a working copy's comment names, if it is a marker for `qa`.
     fn from_comment(qa: &str, comment: &str) -> Option<Self> {
         let rest = comment.strip_prefix(&format!("{COMMENT_PREFIX}`{qa}`: "))?;
@@ -161,13 +171,15 @@ pub(crate) fn work_parent(job: &RestoreJob) -> PathBuf {
 }
 
 /// Remove what killed runs left: the working copy `next` of `job`'s QA (the caller holds
-/// QA's advisory lock) and dead runs' dump folders. Returns a line per thing removed.
+/// QA's advisory lock) and dead runs' dump folders, and reopen QA if a run killed in its swap
+/// left it closed. Returns a line per thing done, and whether QA was reopened.
 pub(crate) async fn sweep(
     job: &RestoreJob,
     admin: &Client,
     next: &str,
-) -> Result<Vec<String>, RestoreError> {
+) -> Result<(Vec<String>, bool), RestoreError> {
     let mut removed = Vec::new();
+    let mut reopened = false;
     if let Some(copy) = admin.database(next).await? {
         let owner = copy
             .comment
@@ -193,6 +205,31 @@ pub(crate) async fn sweep(
                 ),
             ));
         }
+        // Killed in the swap's window: QA was closed to connections and never reopened.
+        let swapping = copy
+            .comment
+            .as_deref()
+            .is_some_and(|c| c.ends_with(SWAPPING));
+        if swapping
+            && admin
+                .database(&job.qa)
+                .await?
+                .is_some_and(|qa| !qa.allow_conn)
+        {
+            exec(
+                admin,
+                &sql::allow_connections(&job.qa, true),
+                "reopen QA left closed by an interrupted swap",
+            )
+            .await?;
+            reopened = true;
+            tracing::warn!(database = %job.qa, run = %owner.run, "reopened QA, left closed by an interrupted swap");
+            removed.push(format!(
+                "`{}` reopened to connections (closed by the swap of interrupted {})",
+                job.qa,
+                owner.describe()
+            ));
+        }
         swap::drop_database(admin, next).await?;
         let line = format!("working copy `{next}` of interrupted {}", owner.describe());
         tracing::warn!(database = next, run = %owner.run, "removed the working copy of an interrupted run");
@@ -210,7 +247,7 @@ pub(crate) async fn sweep(
             owner.describe()
         ));
     }
-    Ok(removed)
+    Ok((removed, reopened))
 }
 
 /// Remove the marked dump folders under `parent` whose owner on this host is gone.

@@ -59,7 +59,9 @@
 //! `<qa>_next` unless its owner is a live process on this host, refuses an unmarked one
 //! ([`Guard::WorkingCopy`]: it never drops what it did not create), removes marked dump
 //! folders in the work folder whose owner on this host is gone (never unmarked ones, nor
-//! another host's), logs each and lists them in [`RestoreReport::leftovers_removed`].
+//! another host's), logs each and lists them in [`RestoreReport::leftovers_removed`]. A
+//! run killed inside the swap (QA closed to connections, the renames not committed) marked
+//! its copy as being swapped in just before closing QA: the next run reopens QA first.
 //!
 //! ## Same server, any spelling
 //! A live source ([`DumpSource::Database`]) that is QA itself is refused

@@ -103,9 +103,17 @@ pub(super) async fn run(job: &RestoreJob) -> Result<RestoreReport, RestoreError>
     // Dropped by an interrupt: nothing to undo (the lock goes with its session).
     let (session, leftovers) = cancellable(job, Step::Preflight, async {
         pause(job, Step::Preflight).await;
-        let session = steps::preflight(job).await?;
+        let mut session = steps::preflight(job).await?;
         match leftovers::sweep(job, &session.admin, &next).await {
-            Ok(removed) => Ok((session, removed)),
+            Ok((removed, qa_reopened)) => {
+                if qa_reopened {
+                    // Closed only by the killed run's swap: the new QA opens as the old did.
+                    if let Some(qa) = session.qa.as_mut() {
+                        qa.allow_conn = true;
+                    }
+                }
+                Ok((session, removed))
+            }
             Err(e) => {
                 swap::unlock(&session.admin, &job.qa).await;
                 Err(e)

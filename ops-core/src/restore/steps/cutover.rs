@@ -59,6 +59,17 @@ pub(super) async fn swap(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
         .qa_now
         .as_ref()
         .map(|_| format!("{qa}_prev_{}", swap::stamp()));
+    let qa_open = st.qa_now.as_ref().is_none_or(|s| s.allow_conn);
+    if prev.is_some() && qa_open {
+        // Before QA is closed: should this process die (kill -9) between closing QA and the
+        // swap's commit, the next run finds this mark on the copy and reopens QA.
+        exec(
+            cx.admin,
+            &sql::comment(cx.next, &cx.owner.swap_comment(qa)),
+            "mark the working copy as being swapped in",
+        )
+        .await?;
+    }
     let downtime_id =
         schedule_downtime(job.downtime.as_deref(), qa, "restore", opts.downtime_window).await;
     let swapped = swap::swap_in(
@@ -66,7 +77,7 @@ pub(super) async fn swap(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
         qa,
         cx.next,
         prev.as_deref(),
-        st.qa_now.as_ref().is_none_or(|s| s.allow_conn),
+        qa_open,
         opts.terminate_timeout,
     )
     .await;
