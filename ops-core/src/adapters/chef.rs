@@ -707,13 +707,43 @@ impl NodeInventory for ChefNodes {
         self.search(query, start, rows, false).await
     }
 
+    /// The reports make pages large (about 120 bytes per user a node reports): a page the
+    /// client refuses as larger than its response limit is read again in halves, down to
+    /// single nodes, so an audit of a big fleet never fails on its page size. Reads only:
+    /// safe to repeat.
     async fn search_nodes_with_proof(
         &self,
         query: &str,
         start: u64,
         rows: u64,
     ) -> PortResult<NodePage> {
-        self.search(query, start, rows, true).await
+        let end = start.saturating_add(rows.max(1));
+        let mut size = rows.max(1);
+        let mut at = start;
+        let mut nodes = Vec::new();
+        loop {
+            match self.search(query, at, size.min(end - at), true).await {
+                Ok(page) => {
+                    let n = page.nodes.len() as u64;
+                    nodes.extend(page.nodes);
+                    at += n;
+                    if n == 0 || at >= end || at >= page.total {
+                        return Ok(NodePage {
+                            nodes,
+                            total: page.total,
+                        });
+                    }
+                }
+                Err(e) if size > 1 && too_large(&e) => {
+                    size /= 2;
+                    tracing::debug!(
+                        rows = size,
+                        "node page over the response limit: smaller pages"
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     async fn cookbook_versions(&self, name: &str) -> PortResult<Option<Vec<String>>> {
@@ -741,6 +771,21 @@ impl NodeInventory for ChefNodes {
             .map(|_| ())
             .map_err(|e| port_error(&format!("add `{entry}` to node `{node}`"), Op::Write, e))
     }
+}
+
+/// Whether a port error comes from an answer over the Chef client's response limit.
+fn too_large(e: &PortError) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if matches!(
+            s.downcast_ref::<chef_client::Error>(),
+            Some(chef_client::Error::ResponseTooLarge { .. })
+        ) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -64,9 +64,11 @@
 //!
 //! The reports make node pages larger: about 120 bytes per user a node reports, so a
 //! 1,000-row page of nodes serving 500 users each is ~58 MB, over the Chef client's 32 MiB
-//! default response limit. Keep `page_rows × users per node` under about 250,000 (e.g.
-//! [`KeySyncOptions::page_rows`] 250 for 500 users) or raise
-//! `ClientBuilder::max_response_bytes`. A sync never reads the reports. In the bench (release
+//! default response limit. The Chef adapter then reads that page again in halves (reads
+//! only, safe to repeat), so the audit still works, at the cost of the refused request;
+//! keeping `page_rows × users per node` under about 250,000 (e.g.
+//! [`KeySyncOptions::page_rows`] 250 for 500 users), or raising
+//! `ClientBuilder::max_response_bytes`, avoids it. A sync never reads the reports. In the bench (release
 //! build, a loaded 2-core machine) the scheduled run took 1.3 ms, the full converged run
 //! 90 ms, the audit of 10,000 reports of 500 users each 4.2 s and one `--wait` poll 3.1 s
 //! (mostly copying those reports in the fake); against a server, moving them dominates

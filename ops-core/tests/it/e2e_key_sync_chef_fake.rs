@@ -158,3 +158,55 @@ async fn a_full_run_right_after_a_run_writes_nothing_while_the_index_lags() {
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
 }
+
+/// Issue #23: node reports make search pages large (a big fleet's pages outgrow the Chef
+/// client's response limit). A page the client refuses as too large is read again in
+/// smaller pages: every node and its report still arrive, in a few more requests.
+#[tokio::test]
+async fn a_node_page_over_the_response_limit_is_read_in_smaller_pages() {
+    use ops_core::key_sync::NodeInventory;
+    let chef = FakeChefServer::start().await.unwrap();
+    let admin = chef.client().unwrap();
+    // 40 nodes, each reporting 30 users with two keys (~5 KB of report per node).
+    let installed: serde_json::Map<String, serde_json::Value> = (0..30)
+        .map(|u| {
+            (
+                format!("user{u:02}"),
+                json!({"fingerprints": [format!("SHA256:{:0>43}", u), format!("SHA256:{:1>43}", u)],
+                       "at": T0, "state": "present"}),
+            )
+        })
+        .collect();
+    for i in 0..40 {
+        let mut node = chef_client::Node::new(format!("node-{i:02}"));
+        node.add_to_run_list("recipe[user_setup]");
+        node.set_normal(&["user_setup", "installed"], json!(installed));
+        node.set_normal(&["user_setup", "checked_at"], json!(T0));
+        admin.nodes().create(&node).await.unwrap();
+    }
+    // A limit that holds about 8 nodes' rows, not 40.
+    let small = chef
+        .client_builder()
+        .max_response_bytes(40_000)
+        .build()
+        .unwrap();
+    let nodes = ChefNodes::new(small);
+    chef.clear_requests();
+    let page = nodes
+        .search_nodes_with_proof("*:*", 0, 1000)
+        .await
+        .expect("a too-large page is read in smaller ones");
+    assert_eq!(page.nodes.len(), 40);
+    assert_eq!(page.total, 40);
+    assert!(
+        page.nodes
+            .iter()
+            .all(|n| n.proof.as_ref().is_some_and(|p| p.installed.len() == 30)),
+        "every node's report arrives whole"
+    );
+    let searches = paths(&chef)
+        .iter()
+        .filter(|p| p.starts_with("POST /organizations/testorg/search"))
+        .count();
+    assert!(searches > 1, "smaller pages were asked for: {searches}");
+}
