@@ -55,7 +55,8 @@ pub(crate) enum Liveness {
     OtherHost,
 }
 
-fn host_name() -> String {
+/// This machine's host name (the kernel's node name), as markers and leases record it.
+pub(crate) fn host_name() -> String {
     rustix::system::uname()
         .nodename()
         .to_string_lossy()

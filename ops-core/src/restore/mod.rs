@@ -179,7 +179,7 @@ mod cancel;
 mod catalog;
 mod error;
 mod guards;
-mod leftovers;
+pub(crate) mod leftovers;
 pub mod local;
 mod plan;
 mod server;

@@ -97,20 +97,10 @@ impl Holder {
     pub fn this_process(run: impl Into<String>) -> Self {
         Holder {
             run: run.into(),
-            host: host_name(),
+            host: crate::restore::leftovers::host_name(),
             pid: std::process::id(),
         }
     }
-}
-
-/// The machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`, else `unknown`).
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// A granted lease. Its `token` is larger than any earlier grant of the same name.
