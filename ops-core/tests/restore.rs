@@ -1161,8 +1161,7 @@ async fn a_cancelled_run_cleans_up_and_says_where_it_stopped() {
 
 /// Issue #19: a run killed (`kill -9`, no cleanup) in the swap's window leaves QA closed to
 /// connections and its working copy marked "swapping". The next run reopens QA before it
-/// does anything else, says so, and restores as usual. A QA closed on purpose (no such mark)
-/// stays closed by the sweep.
+/// does anything else, says so, and restores as usual.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_swap_killed_midway_leaves_qa_reopened_by_the_next_run() {
     init_tracing();
