@@ -918,3 +918,30 @@ fn an_echoing_nagios_api_puts_the_password_nowhere() {
         false,
     );
 }
+
+/// Issue #17 item 6, as a process: a fleet with one invalid host name (`web_32`) beside a
+/// valid one is refused as a whole before the first write — exit 2, one line naming the bad
+/// host, no run journal (before the fix `web-31` was created and the run exited 4).
+#[test]
+fn a_fleet_with_one_invalid_host_is_refused_before_any_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, env) = start_sandbox(dir.path(), 300);
+    let spec = dir.path().join("fleet.toml");
+    std::fs::write(
+        &spec,
+        TWO_HOSTS
+            .replace("app-01", "web-31")
+            .replace("app-02", "web_32"),
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let out = sandboxed(PROVISION, &state, &env)
+        .arg("--spec")
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let line = one_line_error(&out, 2);
+    assert!(line.contains("web_32"), "{line}");
+    let journals = std::fs::read_dir(&state).map_or(0, |d| d.count());
+    assert_eq!(journals, 0, "nothing was journaled, so nothing was created");
+}
