@@ -607,6 +607,23 @@ impl JournalStore {
         }
     }
 
+    /// Gives back every lease the journal writes are fenced with now (the host leases of
+    /// runs under way), e.g. once a run's future was dropped by an interrupt: a `resume` can
+    /// then start at once instead of after the leases expire.
+    pub async fn release_leases(&self) {
+        let leases: Vec<Lease> = self
+            .fences
+            .lock()
+            .map(|mut m| m.drain().map(|(_, l)| l).collect())
+            .unwrap_or_default();
+        for lease in leases {
+            if let Err(e) = self.store.release(&lease).await {
+                tracing::warn!(lease = %lease.name, error = %e,
+                    "could not release a lease; it expires by itself");
+            }
+        }
+    }
+
     /// Writes of `run_id`'s journal are no longer fenced.
     pub(crate) fn unfence(&self, run_id: &str) {
         if let Ok(mut m) = self.fences.lock() {
@@ -630,6 +647,10 @@ impl JournalStore {
     }
 
     fn state_error(&self, run_id: &str, action: &'static str, e: StateError) -> Error {
+        if let e @ StateError::LeaseLost { .. } = e {
+            // Not a journal failure: another run took the host over; this one must stop.
+            return Error::State(e);
+        }
         let source = match e {
             StateError::Io { source, .. } => source,
             other => std::io::Error::other(other),

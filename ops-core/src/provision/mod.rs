@@ -430,4 +430,11 @@ impl Provisioner {
     pub fn journals(&self) -> &JournalStore {
         &self.store
     }
+
+    /// Gives back the host leases of runs whose future was dropped midway (a binary
+    /// interrupted by Ctrl-C), so a `resume` can start at once instead of after the leases
+    /// expire. Call it only once that future is gone.
+    pub async fn release_leases(&self) {
+        self.store.release_leases().await;
+    }
 }

@@ -435,6 +435,31 @@ impl Provisioner {
             b.publish.withdraw(&zone_of(&h.j.spec));
             h.registered = false;
         }
+        if matches!(err, Error::State(StateError::LeaseLost { .. })) {
+            // The host's lease expired and another run may have taken the host over: this
+            // run neither writes its journal nor removes anything (that run owns them now).
+            tracing::error!(run_id = %run_id, host = %name,
+                "lost the host's lease; stopping without a rollback");
+            let err = step_err(step, &name, err);
+            self.emit(ProgressEvent::StepFailed {
+                host: name.clone(),
+                run_id: run_id.clone(),
+                step,
+                error: chain(&err),
+            });
+            return HostOutcome {
+                name: name.clone(),
+                run_id: Some(run_id),
+                result: Err(HostFailure {
+                    name,
+                    step,
+                    error: err,
+                    kept: h.j.resources.clone(),
+                    rollback: None,
+                    journal_error: None,
+                }),
+            };
+        }
         let err = step_err(step, &name, err);
         let text = chain(&err);
         self.emit(ProgressEvent::StepFailed {
