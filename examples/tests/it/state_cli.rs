@@ -339,3 +339,45 @@ fn two_key_syncs_at_once_one_applies_one_is_already_running() {
     let v: serde_json::Value = serde_json::from_str(&again.stdout()).unwrap();
     assert_eq!(v["result"], "up_to_date", "{v}");
 }
+
+/// `OPS_STATE_URL` is a secret: a state database that cannot be reached is a provider
+/// failure (exit 3) whose one error line names the server, never the password, and nothing
+/// the binaries print holds it (also at debug level).
+#[test]
+fn the_state_url_password_never_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let canary = "state-db-pw-canary-21";
+    let url = format!("postgres://ops:{canary}@127.0.0.1:{port}/ops_state");
+    let users = dir.path().join("users.toml");
+    std::fs::write(&users, ops_examples::sandbox::providers::SANDBOX_USERS_TOML).unwrap();
+    for (bin, args) in [
+        (PROVISION, vec!["--sandbox", "-v"]),
+        (KEY_SYNC, vec!["--sandbox", "-v"]),
+        (
+            crate::fleet_cli::TEARDOWN,
+            vec!["--sandbox", "-v", "--zone", "example.com", "app-01"],
+        ),
+    ] {
+        let out = crate::fleet_cli::cmd(bin, &dir.path().join("state"))
+            .env("OPS_STATE_URL", &url)
+            .args(&args)
+            .output()
+            .unwrap();
+        let line = crate::fleet_cli::one_line_error(&out, 3);
+        assert!(
+            line.contains("cannot open the state database (127.0.0.1"),
+            "{bin}: {line}"
+        );
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(canary), "{bin}: {all}");
+    }
+}
