@@ -613,6 +613,74 @@ async fn a_host_is_worked_on_by_one_runner(a: Arc<dyn StateStore>, b: Arc<dyn St
     b.delete(Kind::Journal, &rep.run_id).await.unwrap();
 }
 
+/// A run that takes longer than its lease's time to live keeps the lease: it renews it while
+/// it works. Runner A, paused mid-run, is watched by runner B until A's first grant has
+/// expired by the clock and a renewal has pushed the expiry past it; B is refused all along.
+async fn a_long_run_renews_its_lease(a: Arc<dyn StateStore>, b: Arc<dyn StateStore>) {
+    use ops_core::provision::Step;
+    use std::time::SystemTime;
+    let world = Arc::new(World::new());
+    let paused = Arc::new(tokio::sync::Notify::new());
+    let go = Arc::new(tokio::sync::Notify::new());
+    let (p2, g2) = (paused.clone(), go.clone());
+    let mut c = rolling_back(&world, a.clone()).config().clone();
+    // Renewed every ~1.7 s: a margin of more than 3 s for a loaded machine.
+    c.lease_ttl = Duration::from_secs(5);
+    let pa = Provisioner::new(
+        world.clone(),
+        world.clone(),
+        world.clone(),
+        world.clone(),
+        c,
+    )
+    .test_pause(move |_, step| {
+        let (p2, g2) = (p2.clone(), g2.clone());
+        Box::pin(async move {
+            if step == Step::CreateDroplet {
+                p2.notify_one();
+                g2.notified().await;
+            }
+        })
+    });
+    let watcher = holder("watcher", 4242);
+    let watch = async {
+        paused.notified().await;
+        let first = match b
+            .acquire("host:web-05", &watcher, Duration::from_secs(60))
+            .await
+        {
+            Err(StateError::Held { expires_at, .. }) => expires_at,
+            other => panic!("runner A holds the lease: {other:?}"),
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            match b
+                .acquire("host:web-05", &watcher, Duration::from_secs(60))
+                .await
+            {
+                Err(StateError::Held { expires_at, .. }) => {
+                    if expires_at > first && SystemTime::now() > first {
+                        break;
+                    }
+                }
+                other => panic!("runner A lost its lease while working: {other:?}"),
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no renewal of the lease observed within 2 minutes"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        go.notify_one();
+    };
+    let spec = host("web-05");
+    let (out, ()) = tokio::join!(pa.provision(&spec), watch);
+    let rep = out
+        .result
+        .expect("runner A finishes with its renewed lease");
+    a.delete(Kind::Journal, &rep.run_id).await.unwrap();
+}
+
 async fn journal_suite(a: Arc<dyn StateStore>, b: Arc<dyn StateStore>) {
     for (op, fault) in [
         ("create_client", Fault::HangBefore),
@@ -626,7 +694,8 @@ async fn journal_suite(a: Arc<dyn StateStore>, b: Arc<dyn StateStore>) {
     a_failure_rolls_back(a.clone(), b.clone()).await;
     kept_then_resumed_elsewhere(a.clone(), b.clone()).await;
     a_fleet_is_resumed_as_a_batch_elsewhere(a.clone(), b.clone()).await;
-    a_host_is_worked_on_by_one_runner(a, b).await;
+    a_host_is_worked_on_by_one_runner(a.clone(), b.clone()).await;
+    a_long_run_renews_its_lease(a, b).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
