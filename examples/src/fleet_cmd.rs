@@ -1255,6 +1255,18 @@ pub async fn with_bag_lease<T>(
                 ),
             ));
         }
+        // The local folder cannot be written (a read-only root, a hardened unit without a
+        // state directory): the lease would only have kept apart key-syncs of this machine,
+        // which the scheduler already does; go on without it, and say how to get it.
+        Err(e @ StateError::Io { .. }) if state.store.is_none() => {
+            tracing::warn!(
+                error = %e,
+                "key-sync runs without the users bag's lease: the state folder cannot be \
+                 written; point OPS_STATE_DIR at a writable folder (or set OPS_STATE_URL) so \
+                 two key-syncs never run at once"
+            );
+            return work.await;
+        }
         Err(e) => {
             return Err(CliError::new(
                 crate::cli::classify_state(&e),

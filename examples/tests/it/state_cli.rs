@@ -381,3 +381,24 @@ fn the_state_url_password_never_appears() {
         assert!(!all.contains(canary), "{bin}: {all}");
     }
 }
+
+/// A key-sync whose state folder cannot be written (the read-only root of a hardened unit or
+/// container) still runs, without the users bag's lease, and says so in a warning; the
+/// folder backend's lease only ever kept apart runs of one machine.
+#[test]
+fn key_sync_without_a_writable_state_folder_runs_without_the_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let out = crate::fleet_cli::cmd(KEY_SYNC, &blocker.join("state"))
+        .args(["--sandbox", "--json"])
+        .output()
+        .unwrap();
+    let v = crate::fleet_cli::json_ok(&out);
+    assert_eq!(v["result"], "applied", "{v}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("without the users bag's lease"),
+        "a warning says so: {err}"
+    );
+}
