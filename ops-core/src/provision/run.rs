@@ -14,7 +14,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::ports::{ClientCredentials, PortResult};
-use crate::state::{Holder, Lease, StateError, acquire_waiting};
+use crate::state::{Holder, Lease, StateError};
 
 /// The lease a run holds on a host name.
 pub(crate) fn lease_name(host: &str) -> String {
@@ -152,9 +152,10 @@ impl Provisioner {
         }
     }
 
-    /// The lease of every host name of `runs`, in name order (two runners asking for the
+    /// The lease of every host name of `hosts`, in name order (two runners asking for the
     /// same fleet ask in the same order: one gets them all). On a refusal the ones taken are
-    /// given back.
+    /// given back; with `lease_wait`, the whole set is asked for again every poll until the
+    /// deadline (nothing is held meanwhile, so nothing expires while waiting).
     pub(crate) async fn take_leases<'a>(
         &self,
         hosts: impl Iterator<Item = (&'a str, &'a str)>,
@@ -164,20 +165,35 @@ impl Provisioner {
             .collect();
         names.sort();
         names.dedup_by(|a, b| a.0 == b.0);
-        let store = self.store.state();
         let ttl = self.config.lease_ttl;
+        let poll = (ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
+        let start = tokio::time::Instant::now();
+        loop {
+            match self.take_all(&names).await {
+                Err(StateError::Held { .. })
+                    if self
+                        .config
+                        .lease_wait
+                        .is_some_and(|d| start.elapsed() + poll <= d) =>
+                {
+                    tokio::time::sleep(poll).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt of [`Self::take_leases`].
+    async fn take_all(
+        &self,
+        names: &[(String, String)],
+    ) -> std::result::Result<Vec<(Lease, String)>, StateError> {
+        let store = self.store.state();
         let mut taken = Vec::with_capacity(names.len());
         for (name, run) in names {
             let holder = Holder::this_process(run.clone());
-            let got = match self.config.lease_wait {
-                None => store.acquire(&name, &holder, ttl).await,
-                Some(deadline) => {
-                    let poll = (ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
-                    acquire_waiting(store.as_ref(), &name, &holder, ttl, poll, deadline).await
-                }
-            };
-            match got {
-                Ok(l) => taken.push((l, run)),
+            match store.acquire(name, &holder, self.config.lease_ttl).await {
+                Ok(l) => taken.push((l, run.clone())),
                 Err(e) => {
                     for (l, _) in &taken {
                         let _ = store.release(l).await;
