@@ -24,6 +24,10 @@ pub enum ExitKind {
     /// `6`: `key-sync --revoke USER --wait` reached its deadline while nodes still hold a
     /// key of USER or have not reported (issue #23).
     Pending,
+    /// `7`: another run holds the lease this run needs (a host name, the users bag): "held
+    /// by run R on host H since T" (issue #21). Nothing was written; wait for it (`--wait`)
+    /// or check that run.
+    Busy,
     /// `128 + signal`: stopped by a signal after cleaning up, as shells report a process
     /// killed by it (`restore`: 130 for SIGINT, 143 for SIGTERM).
     Interrupted {
@@ -42,6 +46,7 @@ impl ExitKind {
             ExitKind::Partial => 4,
             ExitKind::Drift => 5,
             ExitKind::Pending => 6,
+            ExitKind::Busy => 7,
             ExitKind::Interrupted { signal } => 128u8.saturating_add(signal),
         }
     }
@@ -150,6 +155,7 @@ pub fn classify(e: &ops_core::Error) -> ExitKind {
         },
         E::Timeout { .. } => ExitKind::Provider,
         E::Journal { .. } => ExitKind::Other,
+        E::State(s) => classify_state(s),
         E::Restore(r) => match r.as_ref() {
             R::Refused { .. }
             | R::Config(_)
@@ -163,6 +169,18 @@ pub fn classify(e: &ops_core::Error) -> ExitKind {
             }
             _ => ExitKind::Other,
         },
+        _ => ExitKind::Other,
+    }
+}
+
+/// Which exit code a state store error maps to: a lease held by another run is 7, the
+/// state database failing is a provider failure (3), the local folder failing is 1.
+pub fn classify_state(s: &ops_core::state::StateError) -> ExitKind {
+    use ops_core::state::StateError as S;
+    match s {
+        S::Held { .. } => ExitKind::Busy,
+        S::InvalidKey(_) | S::SchemaTooNew { .. } => ExitKind::BadInput,
+        S::Postgres { .. } => ExitKind::Provider,
         _ => ExitKind::Other,
     }
 }
@@ -293,7 +311,42 @@ where
     };
     tokio::select! {
         r = work => r,
-        () = interrupted => Err(CliError::other(format!("interrupted: {then}"))),
+        () = interrupted => {
+            // `work` is gone: give back what it held (its leases).
+            run_interrupt_cleanups().await;
+            Err(CliError::other(format!("interrupted: {then}")))
+        }
+    }
+}
+
+type Cleanup =
+    Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send>;
+
+fn cleanups() -> &'static std::sync::Mutex<Vec<Cleanup>> {
+    static CLEANUPS: OnceLock<std::sync::Mutex<Vec<Cleanup>>> = OnceLock::new();
+    CLEANUPS.get_or_init(Default::default)
+}
+
+/// Registers `f` to run when [`interruptible`] (or `provision`'s own Ctrl-C handling) stops
+/// the work: a lease the work holds is given back then, so the re-run the message
+/// suggests is not refused until the lease expires (issue #21). A cleanup must be harmless
+/// when the work had already finished.
+pub fn on_interrupt(
+    f: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + 'static,
+) {
+    if let Ok(mut v) = cleanups().lock() {
+        v.push(Box::new(f));
+    }
+}
+
+/// Runs (once) every cleanup [`on_interrupt`] registered.
+pub async fn run_interrupt_cleanups() {
+    let fs: Vec<Cleanup> = cleanups()
+        .lock()
+        .map(|mut v| v.drain(..).collect())
+        .unwrap_or_default();
+    for f in fs {
+        f().await;
     }
 }
 

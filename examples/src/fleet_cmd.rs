@@ -60,9 +60,19 @@ pub struct ProviderArgs {
     /// nagios-api URL (needed only for `wait_for_monitoring`).
     #[arg(long, env = "NAGIOS_API_URL")]
     pub nagios_url: Option<String>,
-    /// Directory of the run journals.
+    /// Directory of the run journals and leases (unless `OPS_STATE_URL` names a Postgres
+    /// state database: then that holds them, shared by every machine).
     #[arg(long, env = "OPS_STATE_DIR", default_value = ".ops-state")]
     pub state_dir: PathBuf,
+    /// How long a run's lease (on each host name; key-sync: on the users bag) lasts unless
+    /// renewed; the run renews it every third of this. A runner that died is taken over
+    /// this long after it stopped renewing (`90s`, `2m`). Default 2m.
+    #[arg(long, env = "OPS_LEASE_TTL", value_name = "DURATION", value_parser = parse_ttl)]
+    pub lease_ttl: Option<Duration>,
+    /// How long to wait for a lease another run holds (set by each binary from its own
+    /// flag: `--wait`, key-sync's `--wait-lease`); `None`: refuse at once (exit 7).
+    #[arg(skip)]
+    pub lease_wait: Option<Duration>,
     /// Print results as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -209,12 +219,18 @@ impl Providers {
     /// ([`ops_core::dry_run`]): a write would be refused, loudly, whatever the workflow does.
     pub fn engine(
         &self,
-        state_dir: PathBuf,
+        state: &State,
         sandbox: bool,
         keep_on_failure: bool,
         dry_run: bool,
     ) -> Engine {
-        let mut c = ProvisionConfig::new(state_dir, BootstrapConfig::new(self.chef_url.clone()));
+        let mut c = ProvisionConfig::new(
+            state.dir.clone(),
+            BootstrapConfig::new(self.chef_url.clone()),
+        );
+        c.state_store.clone_from(&state.store);
+        c.lease_ttl = state.lease_ttl;
+        c.lease_wait = state.lease_wait;
         c.redactor = crate::cli::redactor().clone();
         c.keep_on_failure = keep_on_failure;
         if sandbox {
@@ -237,8 +253,136 @@ impl Providers {
             config = ops_core::dry_run::config_mgmt(config);
             monitoring = ops_core::dry_run::monitoring(monitoring);
         }
-        Provisioner::new(compute, dns, config, monitoring, c)
+        let engine = Provisioner::new(compute, dns, config, monitoring, c);
+        with_test_pause(engine)
     }
+}
+
+/// `OPS_PROVISION_TEST_PAUSE=<step>` and `OPS_PROVISION_TEST_RELEASE=<file>`, for the process
+/// tests only: before `<step>` of each host the run prints `test hook: paused before step
+/// <step> of <host>` on stderr and waits until `<file>` exists.
+fn with_test_pause(engine: Engine) -> Engine {
+    let (Ok(want), Ok(release)) = (
+        std::env::var("OPS_PROVISION_TEST_PAUSE"),
+        std::env::var("OPS_PROVISION_TEST_RELEASE"),
+    ) else {
+        return engine;
+    };
+    engine.test_pause(move |host, step| {
+        if step.as_str() != want {
+            return Box::pin(std::future::ready(()));
+        }
+        eprintln!("test hook: paused before step {step} of {host}");
+        let release = PathBuf::from(&release);
+        Box::pin(async move {
+            while !release.exists() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    })
+}
+
+/// Where the journals and leases live (issue #21): the state folder (`OPS_STATE_DIR`, the
+/// default), or the Postgres database `OPS_STATE_URL` names, shared by every machine.
+#[derive(Clone)]
+pub struct State {
+    /// The state folder (the journals' home unless `store` is set).
+    pub dir: PathBuf,
+    /// The Postgres state store, when `OPS_STATE_URL` is set.
+    pub store: Option<Arc<dyn ops_core::state::StateStore>>,
+    /// A lease's time to live.
+    pub lease_ttl: Duration,
+    /// How long to wait for a lease another run holds (`--wait`); `None`: refuse at once.
+    pub lease_wait: Option<Duration>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("where", &self.describe())
+            .field("lease_ttl", &self.lease_ttl)
+            .field("lease_wait", &self.lease_wait)
+            .finish()
+    }
+}
+
+/// The default lease time to live.
+pub const LEASE_TTL: Duration = Duration::from_secs(120);
+
+impl State {
+    /// The state folder `dir`, default lease settings.
+    pub fn dir(dir: impl Into<PathBuf>) -> Self {
+        State {
+            dir: dir.into(),
+            store: None,
+            lease_ttl: LEASE_TTL,
+            lease_wait: None,
+        }
+    }
+
+    /// From the flags and the environment: `OPS_STATE_URL` (a secret: its password is
+    /// redacted everywhere) selects Postgres, else the folder. Connects and creates or
+    /// migrates the schema; a server that cannot be reached is a provider failure (3).
+    pub async fn resolve(p: &ProviderArgs, secrets: &mut Secrets) -> Result<State, CliError> {
+        let mut state = State::dir(p.state_dir.clone());
+        state.lease_ttl = p.lease_ttl.unwrap_or(LEASE_TTL);
+        state.lease_wait = p.lease_wait;
+        let Some(url) = env_secret("OPS_STATE_URL") else {
+            return Ok(state);
+        };
+        let server = crate::restore_cmd::server(url, "state", "OPS_STATE_URL", secrets)?;
+        let store = ops_core::state::PgStore::connect(&server)
+            .await
+            .map_err(|e| {
+                let kind = match e {
+                    ops_core::state::StateError::SchemaTooNew { .. } => ExitKind::BadInput,
+                    _ => ExitKind::Provider,
+                };
+                CliError::new(
+                    kind,
+                    format!(
+                        "cannot open the state database ({}): check OPS_STATE_URL and that the                          server is up",
+                        server.host_label()
+                    ),
+                )
+                .with_source(e)
+            })?;
+        state.store = Some(Arc::new(store));
+        Ok(state)
+    }
+
+    /// The run journals.
+    pub fn journals(&self) -> JournalStore {
+        match &self.store {
+            Some(s) => JournalStore::with_store(s.clone()),
+            None => JournalStore::new(self.dir.clone()),
+        }
+    }
+
+    /// The store leases are taken in.
+    pub fn leases(&self) -> Arc<dyn ops_core::state::StateStore> {
+        match &self.store {
+            Some(s) => s.clone(),
+            None => Arc::new(ops_core::state::FileStore::new(self.dir.clone())),
+        }
+    }
+
+    /// Where the state is, for messages (never a password).
+    pub fn describe(&self) -> String {
+        match &self.store {
+            Some(s) => format!("{} (OPS_STATE_URL)", s.describe()),
+            None => format!("{} (OPS_STATE_DIR / --state-dir)", self.dir.display()),
+        }
+    }
+}
+
+/// `--lease-ttl`: a duration of at least a second.
+pub fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let d = parse_wait(s)?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("{s:?} is shorter than a second"));
+    }
+    Ok(d)
 }
 
 /// The DigitalOcean API token: `DIGITALOCEAN_TOKEN`, else `DIGITALOCEAN_ACCESS_TOKEN` (the
@@ -558,16 +702,16 @@ pub struct ChefOverrides {
 
 /// Refuses a `--resume RUN` whose journal is not there (bad input, like an unknown batch) or
 /// cannot be read (names the file), before any provider is touched (issue #17).
-async fn check_resumable(state_dir: &std::path::Path, run: &str) -> Result<(), CliError> {
-    match JournalStore::new(state_dir).load(run).await {
+async fn check_resumable(state: &State, run: &str) -> Result<(), CliError> {
+    match state.journals().load(run).await {
         Ok(_) => Ok(()),
         Err(ops_core::Error::Journal { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
             Err(CliError::bad_input(format!(
                 "cannot resume run {run}: there is no journal of it in {} (check the run id \
-                 and OPS_STATE_DIR / --state-dir); nothing was changed",
-                state_dir.display()
+                 and where the state is); nothing was changed",
+                state.describe()
             )))
         }
         Err(e) => Err(CliError::from_workflow(
@@ -613,13 +757,14 @@ pub async fn provision(
     } else {
         Vec::new()
     };
+    let state = State::resolve(p, secrets).await?;
     if let Some(run) = resume {
-        check_resumable(&p.state_dir, run).await?;
+        check_resumable(&state, run).await?;
     }
     // Installed before the first request: a Ctrl-C once anything was written is handled.
     let sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let providers = Providers::resolve(p, secrets).await?;
-    let engine = providers.engine(p.state_dir.clone(), p.sandbox, keep_on_failure, p.dry_run);
+    let engine = providers.engine(&state, p.sandbox, keep_on_failure, p.dry_run);
     if let Some(batch) = resume_batch {
         let (engine, task) = spawn_progress(engine);
         let report = engine.resume_batch(batch).await;
@@ -627,7 +772,10 @@ pub async fn provision(
         let _ = task.await;
         let report = report.map_err(|e| {
             CliError::from_workflow(
-                format!("cannot resume batch {batch} (check the id and OPS_STATE_DIR)"),
+                format!(
+                    "cannot resume batch {batch} (check the id and where the state is: {})",
+                    state.describe()
+                ),
                 e,
             )
         })?;
@@ -691,6 +839,7 @@ pub async fn provision(
         r = engine.provision_fleet(&specs) => r,
         () = interrupted => {
             task.abort();
+            engine.release_leases().await;
             return Err(interrupted_error(&engine, &ids).await);
         }
     };
@@ -805,11 +954,12 @@ fn found_nothing(r: &TeardownReport) -> bool {
         .all(|a| a.outcome == UndoOutcome::AlreadyGone)
 }
 
-/// The latest journal of each host name under `state_dir` (its spec: zone and record).
+/// The latest journal of each host name in the state (its spec: zone and record).
 async fn journaled_specs(
-    state_dir: &std::path::Path,
+    state: &State,
 ) -> Result<std::collections::BTreeMap<String, HostSpec>, ops_core::Error> {
-    Ok(JournalStore::new(state_dir)
+    Ok(state
+        .journals()
         .list()
         .await?
         .into_iter()
@@ -823,10 +973,11 @@ async fn journaled_specs(
 /// returns the names no journal knows.
 async fn name_targets(
     p: &ProviderArgs,
+    state: &State,
     names: &[String],
     zone: Option<&str>,
 ) -> Result<(Vec<TeardownTarget>, Vec<String>), CliError> {
-    let journals = match journaled_specs(&p.state_dir).await {
+    let journals = match journaled_specs(state).await {
         Ok(j) => j,
         // With --zone the journals only tell a torn-down host from a misspelled one.
         Err(e) if zone.is_some() || p.sandbox => {
@@ -872,7 +1023,7 @@ async fn name_targets(
             "no --zone, and no run journal in {} for {} to take the DNS zone from: pass \
              --zone ZONE (or --spec fleet.toml), or their DNS records would be left behind; \
              nothing was changed",
-            p.state_dir.display(),
+            state.describe(),
             no_zone.join(", ")
         )));
     }
@@ -901,6 +1052,17 @@ pub async fn teardown(
     spec: Option<&PathBuf>,
     secrets: &mut Secrets,
 ) -> Result<(), CliError> {
+    if spec.is_some() && (!names.is_empty() || zone.is_some()) {
+        return Err(CliError::bad_input(
+            "pass either host names (with --zone) or --spec, not both",
+        ));
+    }
+    if spec.is_none() && names.is_empty() {
+        return Err(CliError::bad_input(
+            "name at least one host to tear down, or pass --spec fleet.toml",
+        ));
+    }
+    let state = State::resolve(p, secrets).await?;
     let (targets, unjournaled) = match spec {
         Some(_) if !names.is_empty() || zone.is_some() => {
             return Err(CliError::bad_input(
@@ -919,10 +1081,12 @@ pub async fn teardown(
                 "name at least one host to tear down, or pass --spec fleet.toml",
             ));
         }
-        None => name_targets(p, names, zone).await?,
+        None => name_targets(p, &state, names, zone).await?,
     };
     let providers = Providers::resolve(p, secrets).await?;
-    let engine = providers.engine(p.state_dir.clone(), p.sandbox, false, p.dry_run);
+    let engine = providers.engine(&state, p.sandbox, false, p.dry_run);
+    let journals = engine.journals().clone();
+    crate::cli::on_interrupt(move || Box::pin(async move { journals.release_leases().await }));
     // Names no journal knows: look first (reads only), refuse if one matches nothing.
     let probe: Vec<TeardownTarget> = targets
         .iter()
@@ -1016,23 +1180,141 @@ pub async fn key_sync(
     secrets: &mut Secrets,
 ) -> Result<(), CliError> {
     let source = load_users(users, p.sandbox)?;
+    let state = State::resolve(p, secrets).await?;
     let providers = Providers::resolve(p, secrets).await?;
-    let report = key_sync_with(
-        &providers,
-        &source,
-        RunOptions {
-            dry_run: p.dry_run,
-            full,
-            force,
-        },
-    )
-    .await?;
+    let run = RunOptions {
+        dry_run: p.dry_run,
+        full,
+        force,
+    };
+    // A dry run only reads: it takes no lease.
+    let report = if p.dry_run {
+        key_sync_with(&providers, &source, run).await?
+    } else {
+        with_bag_lease(&state, key_sync_with(&providers, &source, run)).await?
+    };
     if p.json {
         crate::emit_json(&sync_json(&report));
     } else {
         crate::emit(report.to_string().trim_end());
     }
     Ok(())
+}
+
+/// The lease key-sync holds while it writes: one run at a time per users bag.
+pub const USERS_BAG_LEASE: &str = "key-sync:users";
+
+/// Runs `work` holding the users bag's lease (issue #21), renewed meanwhile: a second
+/// key-sync (on this machine or, with `OPS_STATE_URL`, any) is refused with "already
+/// running" (exit 7), or waits `state.lease_wait` for it.
+pub async fn with_bag_lease<T>(
+    state: &State,
+    work: impl std::future::Future<Output = Result<T, CliError>>,
+) -> Result<T, CliError> {
+    use ops_core::state::{Holder, StateError, acquire_waiting};
+    let store = state.leases();
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let holder = Holder::this_process(format!("key-sync-{stamp}-{}", std::process::id()));
+    let ttl = state.lease_ttl;
+    let got = match state.lease_wait {
+        None => store.acquire(USERS_BAG_LEASE, &holder, ttl).await,
+        Some(deadline) => {
+            let poll = (ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
+            acquire_waiting(
+                store.as_ref(),
+                USERS_BAG_LEASE,
+                &holder,
+                ttl,
+                poll,
+                deadline,
+            )
+            .await
+        }
+    };
+    let lease = match got {
+        Ok(l) => l,
+        Err(StateError::Held {
+            holder,
+            since,
+            expires_at,
+            ..
+        }) => {
+            return Err(CliError::new(
+                ExitKind::Busy,
+                format!(
+                    "key-sync is already running: the users bag is held by run {} on host {} \
+                     (pid {}) since {}, until {} unless renewed; nothing was written: wait for \
+                     it (--wait-lease DURATION) or check that run",
+                    holder.run,
+                    holder.host,
+                    holder.pid,
+                    ops_core::status::rfc3339(since),
+                    ops_core::status::rfc3339(expires_at)
+                ),
+            ));
+        }
+        // The local folder cannot be written (a read-only root, a hardened unit without a
+        // state directory): the lease would only have kept apart key-syncs of this machine,
+        // which the scheduler already does; go on without it, and say how to get it.
+        Err(e @ StateError::Io { .. }) if state.store.is_none() => {
+            tracing::warn!(
+                error = %e,
+                "key-sync runs without the users bag's lease: the state folder cannot be \
+                 written; point OPS_STATE_DIR at a writable folder (or set OPS_STATE_URL) so \
+                 two key-syncs never run at once"
+            );
+            return work.await;
+        }
+        Err(e) => {
+            return Err(CliError::new(
+                crate::cli::classify_state(&e),
+                format!("cannot take the users bag's lease in {}", state.describe()),
+            )
+            .with_source(e));
+        }
+    };
+    {
+        let (store, lease) = (store.clone(), lease.clone());
+        crate::cli::on_interrupt(move || {
+            Box::pin(async move {
+                let _ = store.release(&lease).await;
+            })
+        });
+    }
+    if let Ok(release) = std::env::var("OPS_KEY_SYNC_TEST_PAUSE") {
+        // Process tests only: hold the lease until `release` exists.
+        eprintln!("test hook: paused holding the users bag lease");
+        let release = PathBuf::from(release);
+        while !release.exists() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let renew = async {
+        let mut current = lease.clone();
+        loop {
+            tokio::time::sleep((ttl / 3).max(Duration::from_millis(10))).await;
+            match store.renew(&current, ttl).await {
+                Ok(l) => current = l,
+                Err(e) => tracing::error!(
+                    error = %e,
+                    "could not renew the users bag's lease; another key-sync may start"
+                ),
+            }
+        }
+    };
+    tokio::pin!(work, renew);
+    let out = loop {
+        tokio::select! {
+            r = &mut work => break r,
+            () = &mut renew => {}
+        }
+    };
+    if let Err(e) = store.release(&lease).await {
+        tracing::warn!(error = %e, "could not release the users bag's lease; it expires by itself");
+    }
+    out
 }
 
 /// The key-sync ports; with `read_only` their writes are refused ([`ops_core::dry_run`]):
@@ -1104,6 +1386,7 @@ pub async fn key_revoke(
             "--wait waits for a revoke to reach the nodes: it cannot follow a --dry-run",
         ));
     }
+    let state = State::resolve(p, secrets).await?;
     let providers = Providers::resolve(p, secrets).await?;
     let (bag, keys, nodes) = key_sync_parts(&providers, p.dry_run);
     let ks = KeySync::new(&*bag, &*keys, &*nodes, KeySyncOptions::default());
@@ -1120,11 +1403,17 @@ pub async fn key_revoke(
         )));
     }
     let report = if p.dry_run {
-        ks.revoke_dry_run(user, force).await
+        ks.revoke_dry_run(user, force)
+            .await
+            .map_err(|e| CliError::from_workflow("revoke failed", e))?
     } else {
-        ks.revoke(user, force).await
-    }
-    .map_err(|e| CliError::from_workflow("revoke failed", e))?;
+        with_bag_lease(&state, async {
+            ks.revoke(user, force)
+                .await
+                .map_err(|e| CliError::from_workflow("revoke failed", e))
+        })
+        .await?
+    };
     if p.json {
         crate::emit_json(&json!({
             "result": if report.dry_run { "would_revoke" } else { "revoked" },

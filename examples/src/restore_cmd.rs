@@ -131,8 +131,9 @@ fn from_pg_env() -> Option<SecretString> {
     Some(SecretString::from(s))
 }
 
-/// Parse a connection string into a server, remembering its password as a secret.
-fn server(
+/// Parse a connection string into a server, remembering its password as a secret (also
+/// the state database's, `OPS_STATE_URL`).
+pub(crate) fn server(
     conn: SecretString,
     what: &str,
     flag: &str,

@@ -89,6 +89,12 @@ pub enum Error {
     /// The restore-to-QA workflow failed; the [`RestoreError`](crate::restore::RestoreError) says how.
     #[error("restore to QA failed")]
     Restore(#[source] Box<crate::restore::RestoreError>),
+    /// The state store refused or failed: a lease held by another run
+    /// ([`StateError::Held`](crate::state::StateError::Held): "held by run R on host H since
+    /// T"), a lease this run lost, or the store itself (issue #21). Nothing was written
+    /// under a lease this run did not hold.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
 }
 
 /// `Result` with this crate's [`Error`].

@@ -121,8 +121,11 @@ async fn no_secret_in_logs_events_journal_or_errors() {
 
 fn journal_text(dir: &std::path::Path) -> String {
     let mut s = String::new();
+    // The journals; the `leases` folder (issue #21) holds no document.
     for e in std::fs::read_dir(dir).unwrap().flatten() {
-        s.push_str(&std::fs::read_to_string(e.path()).unwrap());
+        if e.path().is_file() {
+            s.push_str(&std::fs::read_to_string(e.path()).unwrap());
+        }
     }
     assert!(s.contains("\"run_id\""));
     s

@@ -10,7 +10,9 @@ use std::time::Duration;
 #[path = "provision_fakes/mod.rs"]
 mod provision_fakes;
 
-use ops_core::provision::{BootstrapConfig, HostSpec, ProvisionConfig, Provisioner};
+use ops_core::provision::{
+    BootstrapConfig, HostSpec, JournalStore, ProvisionConfig, Provisioner, RunStatus,
+};
 use ops_core::restore::PgServer;
 use ops_core::restore::local::{Cluster, Options};
 use ops_core::state::{
@@ -406,4 +408,309 @@ async fn journals_in_the_state_folder_move_between_runners() {
 async fn journals_in_postgres_move_between_runners() {
     let c = cluster();
     a_run_is_rolled_back_from_another_runner(pg_store(&c).await, pg_store(&c).await).await;
+}
+
+// ------------------------------------------------------------------------------------------
+// The provision journal suite, run against both backends (issue #21, "done when"): resume
+// after an interruption, rollback after a failure, keep-then-resume, a fleet resumed as a
+// batch, and the host leases — each time with a second runner (its own store instance and
+// connection, as another machine would have) finishing what the first started.
+// ------------------------------------------------------------------------------------------
+
+fn host(name: &str) -> HostSpec {
+    HostSpec::from_toml_str(&format!(
+        r#"
+name = "{name}"
+region = "nyc3"
+size = "s-1vcpu-1gb"
+image = "ubuntu-24-04-x64"
+ssh_keys = ["ops"]
+dns = {{ zone = "example.com" }}
+chef = {{ environment = "prod", run_list = ["role[base]"] }}
+"#
+    ))
+    .unwrap()
+}
+
+/// A provisioner that rolls back on failure (the default), over `store`.
+fn rolling_back(world: &Arc<World>, store: Arc<dyn StateStore>) -> Provisioner {
+    let p = provisioner(world, store);
+    let mut c = p.config().clone();
+    c.keep_on_failure = false;
+    Provisioner::new(
+        world.clone(),
+        world.clone(),
+        world.clone(),
+        world.clone(),
+        c,
+    )
+}
+
+/// The one journal in `store`.
+async fn only_journal(store: &Arc<dyn StateStore>) -> ops_core::provision::RunJournal {
+    let js = JournalStore::with_store(store.clone())
+        .list()
+        .await
+        .unwrap();
+    assert_eq!(js.len(), 1, "expected one journal");
+    js.into_iter().next().unwrap()
+}
+
+/// Runner A is interrupted inside `op` (its future dropped, its leases given back as the
+/// binary does on Ctrl-C); runner B resumes the run to success with exactly one of each
+/// resource.
+async fn interrupted_then_resumed_elsewhere(
+    a: Arc<dyn StateStore>,
+    b: Arc<dyn StateStore>,
+    op: &'static str,
+    fault: Fault,
+) {
+    let world = Arc::new(World::new());
+    world.inject(Injection::new(op, fault));
+    let pa = rolling_back(&world, a.clone());
+    world.run_until_hung(1, pa.provision(&host("web-01"))).await;
+    pa.release_leases().await;
+    let j = only_journal(&a).await;
+    assert_eq!(j.status, RunStatus::InProgress, "{op}");
+    world.clear_injections();
+    let pb = rolling_back(&world, b.clone());
+    let rep = pb.resume(&j.run_id).await.result.unwrap_or_else(|f| {
+        panic!(
+            "{op}/{fault:?}: the other runner's resume failed: {}",
+            f.error
+        )
+    });
+    assert_eq!(rep.run_id, j.run_id);
+    assert_eq!(world.droplets().len(), 1, "{op}: exactly one droplet");
+    assert_eq!(
+        world.state.lock().unwrap().created_names.len(),
+        1,
+        "{op}: never created twice"
+    );
+    assert_eq!(only_journal(&b).await.status, RunStatus::Succeeded);
+    for s in [&a, &b] {
+        s.delete(Kind::Journal, &j.run_id).await.unwrap();
+    }
+}
+
+/// A failure rolls the run back to nothing; the journal says so wherever it is read, and the
+/// run cannot be resumed.
+async fn a_failure_rolls_back(a: Arc<dyn StateStore>, b: Arc<dyn StateStore>) {
+    let world = Arc::new(World::new());
+    world.inject(Injection::new("create_record", Fault::Reject));
+    let out = rolling_back(&world, a).provision(&host("web-02")).await;
+    let f = out.result.expect_err("the injected failure fails the run");
+    assert!(f.rollback.as_ref().is_some_and(|r| r.complete()), "{f:?}");
+    assert!(world.is_empty_of_resources(), "rolled back to nothing");
+    let run = out.run_id.unwrap();
+    let j = JournalStore::with_store(b.clone())
+        .load(&run)
+        .await
+        .unwrap();
+    assert_eq!(j.status, RunStatus::RolledBack);
+    world.clear_injections();
+    let again = rolling_back(&world, b.clone()).resume(&run).await;
+    assert!(
+        again.result.is_err(),
+        "a rolled-back run is not resumed, from any runner"
+    );
+    b.delete(Kind::Journal, &run).await.unwrap();
+}
+
+/// A run kept after a failure is resumed to success by the other runner.
+async fn kept_then_resumed_elsewhere(a: Arc<dyn StateStore>, b: Arc<dyn StateStore>) {
+    let world = Arc::new(World::new());
+    world.inject(Injection::new("create_record", Fault::Reject));
+    let out = provisioner(&world, a).provision(&host("web-03")).await;
+    assert!(out.result.is_err());
+    let run = out.run_id.unwrap();
+    world.clear_injections();
+    let rep = provisioner(&world, b.clone()).resume(&run).await;
+    rep.result.expect("the other runner finishes the kept run");
+    assert_eq!(world.count("create_droplet"), 1);
+    assert_eq!(
+        JournalStore::with_store(b.clone())
+            .load(&run)
+            .await
+            .unwrap()
+            .status,
+        RunStatus::Succeeded
+    );
+    b.delete(Kind::Journal, &run).await.unwrap();
+}
+
+/// A fleet interrupted on runner A is resumed as a batch by runner B: every host once.
+async fn a_fleet_is_resumed_as_a_batch_elsewhere(a: Arc<dyn StateStore>, b: Arc<dyn StateStore>) {
+    let world = Arc::new(World::new());
+    world.inject(Injection::new("create_record", Fault::HangAfter).times(100));
+    let specs: Vec<HostSpec> = (1..=3).map(|n| host(&format!("db-{n}"))).collect();
+    let pa = rolling_back(&world, a);
+    world.run_until_hung(3, pa.provision_fleet(&specs)).await;
+    pa.release_leases().await;
+    world.clear_injections();
+    let js = JournalStore::with_store(b.clone()).list().await.unwrap();
+    assert_eq!(js.len(), 3);
+    let batch = js[0].batch_id.clone().unwrap();
+    let rep = rolling_back(&world, b.clone())
+        .resume_batch(&batch)
+        .await
+        .unwrap();
+    assert_eq!(rep.succeeded(), 3, "{rep:?}");
+    assert_eq!(
+        world.state.lock().unwrap().created_names.len(),
+        3,
+        "no droplet created twice"
+    );
+    for j in js {
+        b.delete(Kind::Journal, &j.run_id).await.unwrap();
+    }
+}
+
+/// While runner A works on a host (paused before its droplet, holding the host's lease),
+/// runner B's run of the same host is refused naming A's run, and writes nothing; once A is
+/// done, B's `teardown` is granted the lease.
+async fn a_host_is_worked_on_by_one_runner(a: Arc<dyn StateStore>, b: Arc<dyn StateStore>) {
+    use ops_core::provision::Step;
+    let world = Arc::new(World::new());
+    let paused = Arc::new(tokio::sync::Notify::new());
+    let go = Arc::new(tokio::sync::Notify::new());
+    let (p2, g2) = (paused.clone(), go.clone());
+    let pa = rolling_back(&world, a).test_pause(move |_, step| {
+        let (p2, g2) = (p2.clone(), g2.clone());
+        Box::pin(async move {
+            if step == Step::CreateDroplet {
+                p2.notify_one();
+                g2.notified().await;
+            }
+        })
+    });
+    let pb = rolling_back(&world, b.clone());
+    let spec = host("web-04");
+    let run_a = pa.provision(&spec);
+    let other = async {
+        paused.notified().await;
+        let out = pb.provision(&spec).await;
+        go.notify_one();
+        out
+    };
+    let (done, refused) = tokio::join!(run_a, other);
+    let rep = done.result.expect("runner A finishes");
+    let f = refused.result.expect_err("runner B is refused");
+    match &f.error {
+        ops_core::Error::State(StateError::Held { holder, name, .. }) => {
+            assert_eq!(name, "host:web-04");
+            assert_eq!(holder.run, rep.run_id, "the refusal names A's run");
+        }
+        other => panic!("expected a lease refusal, got {other}"),
+    }
+    assert_eq!(world.count("create_droplet"), 1);
+    let journals = JournalStore::with_store(b.clone()).list().await.unwrap();
+    assert_eq!(journals.len(), 1, "the refused run wrote no journal");
+    // A gave the lease back: B may now tear the host down.
+    let target = ops_core::provision::TeardownTarget::from(&spec);
+    let td = pb.teardown(&target, false).await.unwrap();
+    assert!(td.complete(), "{td:?}");
+    b.delete(Kind::Journal, &rep.run_id).await.unwrap();
+}
+
+/// A run that takes longer than its lease's time to live keeps the lease: it renews it while
+/// it works. Runner A, paused mid-run, is watched by runner B until A's first grant has
+/// expired by the clock and a renewal has pushed the expiry past it; B is refused all along.
+async fn a_long_run_renews_its_lease(a: Arc<dyn StateStore>, b: Arc<dyn StateStore>) {
+    use ops_core::provision::Step;
+    use std::time::SystemTime;
+    let world = Arc::new(World::new());
+    let paused = Arc::new(tokio::sync::Notify::new());
+    let go = Arc::new(tokio::sync::Notify::new());
+    let (p2, g2) = (paused.clone(), go.clone());
+    let mut c = rolling_back(&world, a.clone()).config().clone();
+    // Renewed every ~1.7 s: a margin of more than 3 s for a loaded machine.
+    c.lease_ttl = Duration::from_secs(5);
+    let pa = Provisioner::new(
+        world.clone(),
+        world.clone(),
+        world.clone(),
+        world.clone(),
+        c,
+    )
+    .test_pause(move |_, step| {
+        let (p2, g2) = (p2.clone(), g2.clone());
+        Box::pin(async move {
+            if step == Step::CreateDroplet {
+                p2.notify_one();
+                g2.notified().await;
+            }
+        })
+    });
+    let watcher = holder("watcher", 4242);
+    let watch = async {
+        paused.notified().await;
+        let first = match b
+            .acquire("host:web-05", &watcher, Duration::from_secs(60))
+            .await
+        {
+            Err(StateError::Held { expires_at, .. }) => expires_at,
+            other => panic!("runner A holds the lease: {other:?}"),
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            match b
+                .acquire("host:web-05", &watcher, Duration::from_secs(60))
+                .await
+            {
+                Err(StateError::Held { expires_at, .. }) => {
+                    if expires_at > first && SystemTime::now() > first {
+                        break;
+                    }
+                }
+                other => panic!("runner A lost its lease while working: {other:?}"),
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no renewal of the lease observed within 2 minutes"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        go.notify_one();
+    };
+    let spec = host("web-05");
+    let (out, ()) = tokio::join!(pa.provision(&spec), watch);
+    let rep = out
+        .result
+        .expect("runner A finishes with its renewed lease");
+    a.delete(Kind::Journal, &rep.run_id).await.unwrap();
+}
+
+async fn journal_suite(a: Arc<dyn StateStore>, b: Arc<dyn StateStore>) {
+    for (op, fault) in [
+        ("create_client", Fault::HangBefore),
+        ("create_droplet", Fault::HangBefore),
+        ("create_droplet", Fault::HangAfter),
+        ("create_record", Fault::HangAfter),
+        ("publish", Fault::HangBefore),
+    ] {
+        interrupted_then_resumed_elsewhere(a.clone(), b.clone(), op, fault).await;
+    }
+    a_failure_rolls_back(a.clone(), b.clone()).await;
+    kept_then_resumed_elsewhere(a.clone(), b.clone()).await;
+    a_fleet_is_resumed_as_a_batch_elsewhere(a.clone(), b.clone()).await;
+    a_host_is_worked_on_by_one_runner(a.clone(), b.clone()).await;
+    a_long_run_renews_its_lease(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_journal_suite_passes_on_the_state_folder() {
+    let dir = tempfile::Builder::new()
+        .prefix("ops-core-state-test-")
+        .tempdir()
+        .unwrap();
+    let a: Arc<dyn StateStore> = Arc::new(FileStore::new(dir.path().join("state")));
+    let b: Arc<dyn StateStore> = Arc::new(FileStore::new(dir.path().join("state")));
+    journal_suite(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_journal_suite_passes_on_postgres() {
+    let c = cluster();
+    journal_suite(pg_store(&c).await, pg_store(&c).await).await;
 }

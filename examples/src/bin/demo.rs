@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use ops_examples::cli::{CliError, Secrets, finish, render_error};
-use ops_examples::fleet_cmd::{self, DnsProvider, Providers};
+use ops_examples::fleet_cmd::{self, DnsProvider, Providers, State};
 use ops_examples::sandbox::providers::{FLEET, Fakes, ZONE};
 use ops_examples::{emit, restore_cmd, status_cmd};
 use std::sync::Arc;
@@ -146,7 +146,7 @@ async fn fleet_parts(secrets: &Secrets, parts: &mut Vec<Part>) -> Option<Arc<Fak
             return None;
         }
     };
-    let engine = providers.engine(state.path().to_path_buf(), true, false, false);
+    let engine = providers.engine(&State::dir(state.path()), true, false, false);
 
     emit(format!(
         "\n== provision a fleet of {} hosts (DigitalOcean droplet + Dyn A record + Chef node, droplets boot in 1.5 s)",
@@ -228,7 +228,7 @@ async fn fleet_parts(secrets: &Secrets, parts: &mut Vec<Part>) -> Option<Arc<Fak
     record(parts, "status summary", r, secrets);
 
     emit("\n== tear the fleet down (DNS records + publish, Chef node and client, droplet)");
-    let engine = providers.engine(state.path().to_path_buf(), true, false, false);
+    let engine = providers.engine(&State::dir(state.path()), true, false, false);
     let r = async {
         let names: Vec<String> = FLEET.iter().map(|s| (*s).to_owned()).collect();
         let reports =

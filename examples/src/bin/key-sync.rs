@@ -16,7 +16,8 @@ use ops_examples::formats;
      environment, users source, rejected credentials, the lockout guard, --revoke of a user \
      that matches nothing, a missing or incompatible user_setup cookbook); 3 a provider \
      failed; 5 --audit found drift; 6 --revoke --wait passed its deadline with nodes still \
-     holding the key or not reporting. The users format, every field shown:",
+     holding the key or not reporting; 7 already running (another key-sync holds the users \
+     bag's lease; --wait-lease waits). The users format, every field shown:",
     Some(formats::USERS_EXAMPLE),
 ))]
 struct Cli {
@@ -46,6 +47,11 @@ struct Cli {
     /// recipe, account keys not in the source. Exits 5 on drift (for cron).
     #[arg(long, conflicts_with_all = ["full", "force"])]
     audit: bool,
+    /// When another key-sync holds the users bag's lease, wait up to DURATION for it
+    /// (`90s`, `15m`) instead of exiting 7 ("already running").
+    #[arg(long, value_name = "DURATION", conflicts_with = "audit",
+          value_parser = ops_examples::fleet_cmd::parse_wait)]
+    wait_lease: Option<std::time::Duration>,
     #[command(flatten)]
     providers: ProviderArgs,
     /// Debug logging.
@@ -58,7 +64,8 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    cli.providers.lease_wait = cli.wait_lease;
     ops_examples::logging::init(cli.verbose, cli.quiet);
     let mut secrets = Secrets::new();
     let work = async {

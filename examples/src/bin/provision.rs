@@ -12,7 +12,8 @@ use ops_examples::formats;
 #[command(name = "provision", version, after_long_help = formats::help(
     "Exit codes: 0 every host provisioned; 1 interrupted (Ctrl-C) or a local/journal failure; \
      2 bad input (flags, environment, spec, rejected credentials, unknown run or batch); 3 a \
-     provider failed (also a resumed run that was rolling back); 4 some hosts failed. The \
+     provider failed (also a resumed run that was rolling back); 4 some hosts failed; 7 \
+     another run holds a host's lease (\"held by run R on host H since T\"; --wait waits). The \
      spec format, every field shown:",
     Some(formats::FLEET_SPEC_EXAMPLE),
 ))]
@@ -38,6 +39,11 @@ struct Cli {
     /// `chef.license`).
     #[arg(long, value_name = "LICENSE", conflicts_with_all = ["resume", "resume_batch"])]
     chef_license: Option<String>,
+    /// When another run holds a host name's lease, wait up to DURATION for it (`90s`,
+    /// `15m`; a runner that died is taken over once its lease expires) instead of exiting
+    /// 7 at once.
+    #[arg(long, value_name = "DURATION", value_parser = ops_examples::fleet_cmd::parse_wait)]
+    wait: Option<std::time::Duration>,
     #[command(flatten)]
     providers: ProviderArgs,
     /// Debug logging.
@@ -50,7 +56,8 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    cli.providers.lease_wait = cli.wait;
     ops_examples::logging::init(cli.verbose, cli.quiet);
     let mut secrets = Secrets::new();
     let result = provision(

@@ -13,7 +13,8 @@ use ops_examples::formats;
     "Exit codes: 0 every host torn down (or already gone, with a journal of it); 1 \
      interrupted (Ctrl-C: run it again) or a local/journal failure; 2 bad input (flags, \
      environment, spec, rejected credentials, a name that matches nothing, no zone known); 3 \
-     no teardown completed (a provider failed); 4 some teardowns are incomplete. \
+     no teardown completed (a provider failed); 4 some teardowns are incomplete; 7 another \
+     run holds a host's lease (--wait waits). \
      `--spec` takes a provision spec (see `provision --help`).",
     None,
 ))]
@@ -29,6 +30,11 @@ struct Cli {
     /// the DNS zone and record name it gave each host; instead of names and --zone.
     #[arg(long, value_name = "fleet.toml")]
     spec: Option<PathBuf>,
+    /// When another run holds a host name's lease (a provision or teardown of it), wait up to DURATION for it (`90s`,
+    /// `15m`; a runner that died is taken over once its lease expires) instead of exiting
+    /// 7 at once.
+    #[arg(long, value_name = "DURATION", value_parser = ops_examples::fleet_cmd::parse_wait)]
+    wait: Option<std::time::Duration>,
     #[command(flatten)]
     providers: ProviderArgs,
     /// Debug logging.
@@ -41,7 +47,8 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    cli.providers.lease_wait = cli.wait;
     ops_examples::logging::init(cli.verbose, cli.quiet);
     let mut secrets = Secrets::new();
     let result = interruptible(

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::fleet_cli::{KEY_SYNC, ONE_HOST, PROVISION, SANDBOX, STATUS, TEARDOWN, sandboxed};
 
 /// The sandbox server, stopped with SIGKILL and waited for on drop (also when the test fails).
-struct Server {
+pub(crate) struct Server {
     child: std::process::Child,
 }
 
@@ -24,7 +24,7 @@ impl Drop for Server {
     }
 }
 
-fn start(dir: &Path, log: &Path) -> (Server, Vec<(String, String)>) {
+pub(crate) fn start(dir: &Path, log: &Path) -> (Server, Vec<(String, String)>) {
     let env_file = dir.join("sandbox.env");
     let tmp = dir.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
@@ -58,7 +58,7 @@ fn start(dir: &Path, log: &Path) -> (Server, Vec<(String, String)>) {
 
 /// Asks the server for dump `n` of its request log (SIGUSR1) and waits for it (a deadline
 /// for a condition, not a duration the test relies on): per provider, `(method, path)`.
-fn dump(server: &Server, log: &Path, n: u64) -> BTreeMap<String, Vec<(String, String)>> {
+pub(crate) fn dump(server: &Server, log: &Path, n: u64) -> BTreeMap<String, Vec<(String, String)>> {
     let pid = server.child.id().to_string();
     assert!(
         Command::new("kill")

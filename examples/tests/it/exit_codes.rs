@@ -76,6 +76,22 @@ fn run(binary: &'static str, code: i32, what: &'static str, f: fn(&Ctx<'_>) -> O
 
 const A_RUN: &str = "1796000000-0badc0de";
 
+/// `name`'s lease in the state folder `state`, held by another (made-up) run for an hour.
+fn hold_lease(state: &Path, name: &str) {
+    use ops_core::state::{FileStore, Holder, StateStore};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let holder = Holder {
+        run: A_RUN.into(),
+        host: "another-machine".into(),
+        pid: 1,
+    };
+    rt.block_on(FileStore::new(state).acquire(name, &holder, std::time::Duration::from_secs(3600)))
+        .unwrap();
+}
+
 /// A journal that does not decode, under the case's state folder.
 fn corrupt_journal(c: &Ctx<'_>) {
     std::fs::create_dir_all(c.state()).unwrap();
@@ -112,6 +128,15 @@ fn cases() -> Vec<Case> {
             corrupt_journal(c);
             c.run(PROVISION, &["--sandbox", "--resume", A_RUN])
         }),
+        Case {
+            binary: "provision",
+            code: 7,
+            what: "another run holds a host's lease",
+            check: Check::Elsewhere(
+                "it/state_cli.rs",
+                "two_provisions_of_one_spec_at_once_make_each_host_once",
+            ),
+        },
         run("provision", 2, "an unknown run", |c| {
             c.run(PROVISION, &["--sandbox", "--resume", "1796000000-00000000"])
         }),
@@ -174,6 +199,11 @@ fn cases() -> Vec<Case> {
                 )
             },
         ),
+        run("teardown", 7, "another run holds the host's lease", |c| {
+            hold_lease(&c.state(), "host:app-01");
+            let spec = c.file("one.toml", ONE_HOST);
+            c.served(TEARDOWN, &[], &["--spec", spec.to_str().unwrap()])
+        }),
         // key-sync
         run("key-sync", 0, "a dry run", |c| {
             c.run(KEY_SYNC, &["--sandbox", "--dry-run"])
@@ -240,6 +270,15 @@ fn cases() -> Vec<Case> {
                 c.served(KEY_SYNC, &[], &["--revoke", user, "--wait", "0s"])
             },
         ),
+        Case {
+            binary: "key-sync",
+            code: 7,
+            what: "already running (another key-sync holds the users bag's lease)",
+            check: Check::Elsewhere(
+                "it/state_cli.rs",
+                "two_key_syncs_at_once_one_applies_one_is_already_running",
+            ),
+        },
         // status
         run("status", 0, "the sandbox's summary", |c| {
             c.run(STATUS, &["--sandbox"])

@@ -12,7 +12,11 @@ pub(crate) const KEY_SYNC: &str = env!("CARGO_BIN_EXE_key-sync");
 pub(crate) const SANDBOX: &str = env!("CARGO_BIN_EXE_sandbox");
 pub(crate) const STATUS: &str = env!("CARGO_BIN_EXE_status");
 
-pub(crate) const PROVIDER_ENV: [&str; 13] = [
+pub(crate) const PROVIDER_ENV: [&str; 17] = [
+    "OPS_STATE_URL",
+    "OPS_LEASE_TTL",
+    "OPS_PROVISION_TEST_PAUSE",
+    "OPS_KEY_SYNC_TEST_PAUSE",
     "DIGITALOCEAN_TOKEN",
     "DIGITALOCEAN_ACCESS_TOKEN",
     "DIGITALOCEAN_API_URL",

@@ -136,9 +136,18 @@ impl Provisioner {
     }
 
     /// Undoes what the run `run_id` created (e.g. one kept with `keep_on_failure`).
+    ///
+    /// Holds the lease on the run's host name meanwhile (refused with
+    /// [`StateError::Held`](crate::state::StateError::Held) while another run holds it).
     pub async fn rollback(&self, run_id: &str) -> Result<RollbackReport> {
         let mut j = self.store.load(run_id).await?;
-        Ok(self.undo(&mut j).await)
+        let name = j.spec.name.clone();
+        let leases = self
+            .take_leases(std::iter::once((name.as_str(), run_id)))
+            .await?;
+        let report = self.leased(&leases, self.undo(&mut j)).await;
+        self.give_back(&leases).await;
+        Ok(report)
     }
 
     /// What [`rollback`](Self::rollback) of `run_id` would remove, in order (reads only).

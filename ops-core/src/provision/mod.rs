@@ -117,6 +117,14 @@ pub struct ProvisionConfig {
     /// Scrubs every secret it knows out of the journals before they are written (the
     /// binaries share theirs with every other output path). Default: knows none.
     pub redactor: crate::redact::Redactor,
+    /// How long the lease a run holds on each host name lasts unless renewed (issue #21).
+    /// The run renews it every third of this while it works; a runner that died loses it
+    /// this long after its last renewal, and then any machine's resume takes it over.
+    /// Default 2 min.
+    pub lease_ttl: Duration,
+    /// How long to wait for a host name's lease held by another run before refusing
+    /// (`None`, the default: refuse at once with "held by run R on host H since T").
+    pub lease_wait: Option<Duration>,
 }
 
 impl ProvisionConfig {
@@ -137,6 +145,8 @@ impl ProvisionConfig {
             adopt_delay: Duration::from_secs(5),
             publish_linger: Duration::from_secs(20),
             redactor: crate::redact::Redactor::new(),
+            lease_ttl: Duration::from_secs(120),
+            lease_wait: None,
         }
     }
 }
@@ -333,7 +343,12 @@ pub struct Provisioner {
     budgets: Budgets,
     store: JournalStore,
     progress: Option<ProgressFn>,
+    pause: Option<PauseHook>,
 }
+
+/// The test-only pause hook (see [`Provisioner::test_pause`]).
+type PauseHook =
+    Arc<dyn Fn(&str, Step) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
 
 impl std::fmt::Debug for Provisioner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -367,7 +382,24 @@ impl Provisioner {
             budgets: Budgets::default(),
             store,
             progress: None,
+            pause: None,
         }
+    }
+
+    /// Test hook, not for use: `hook(host, step)` is awaited before each step of each host
+    /// starts (its journal says the steps before it are done). The process tests use it to
+    /// stop or kill a runner mid-run deterministically.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn test_pause(
+        mut self,
+        hook: impl Fn(&str, Step) -> futures_util::future::BoxFuture<'static, ()>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.pause = Some(Arc::new(hook));
+        self
     }
 
     /// Uses these rate budgets (share them between provisioners that use the same accounts).
@@ -397,5 +429,12 @@ impl Provisioner {
     /// The journal store.
     pub fn journals(&self) -> &JournalStore {
         &self.store
+    }
+
+    /// Gives back the host leases of runs whose future was dropped midway (a binary
+    /// interrupted by Ctrl-C), so a `resume` can start at once instead of after the leases
+    /// expire. Call it only once that future is gone.
+    pub async fn release_leases(&self) {
+        self.store.release_leases().await;
     }
 }

@@ -14,6 +14,40 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::ports::{ClientCredentials, PortResult};
+use crate::state::{Holder, Lease, StateError};
+
+/// The lease a run holds on a host name.
+pub(crate) fn lease_name(host: &str) -> String {
+    format!("host:{host}")
+}
+
+/// The report of a batch refused because a host name's lease is held: every host fails at
+/// `validate` with the refusal, and nothing was written (no journal either).
+fn refused(batch_id: Option<String>, runs: &[(RunJournal, bool)], e: &StateError) -> FleetReport {
+    let hosts = runs
+        .iter()
+        .map(|(j, _)| {
+            let error = Error::State(e.duplicate());
+            HostOutcome {
+                name: j.spec.name.clone(),
+                run_id: Some(j.run_id.clone()),
+                result: Err(HostFailure {
+                    name: j.spec.name.clone(),
+                    step: Step::Validate,
+                    error,
+                    kept: j.resources.clone(),
+                    rollback: None,
+                    journal_error: None,
+                }),
+            }
+        })
+        .collect();
+    FleetReport {
+        batch_id,
+        hosts,
+        publishes: 0,
+    }
+}
 
 /// The error and every source below it, joined with `": "`. Never contains secrets: no
 /// error in this crate or a port carries one.
@@ -67,7 +101,135 @@ impl Provisioner {
     pub(crate) async fn save(&self, j: &mut RunJournal) -> Result<()> {
         self.store.save(j).await
     }
+    /// Runs hosts as one batch, holding the lease on each host name for the whole batch
+    /// (issue #21): taken before anything is written, renewed while the batch runs, released
+    /// at the end. One name held by another run refuses the whole batch, and nothing is
+    /// written.
     pub(crate) async fn run_batch(
+        &self,
+        batch_id: Option<String>,
+        runs: Vec<(RunJournal, bool)>,
+    ) -> FleetReport {
+        let names = runs
+            .iter()
+            .map(|(j, _)| (j.spec.name.as_str(), j.run_id.as_str()));
+        let leases = match self.take_leases(names).await {
+            Ok(l) => l,
+            Err(e) => return refused(batch_id, &runs, &e),
+        };
+        let report = self.leased(&leases, self.run_leased(batch_id, runs)).await;
+        self.give_back(&leases).await;
+        report
+    }
+
+    /// Runs `work` while renewing `leases`.
+    pub(crate) async fn leased<T>(
+        &self,
+        leases: &[(Lease, String)],
+        work: impl Future<Output = T>,
+    ) -> T {
+        for (lease, run) in leases {
+            self.store.fence(run, lease.clone());
+        }
+        let renew = self.renew_leases(leases.iter().map(|(l, _)| l.clone()).collect());
+        tokio::pin!(work, renew);
+        loop {
+            tokio::select! {
+                r = &mut work => return r,
+                () = &mut renew => {}
+            }
+        }
+    }
+
+    /// Stops fencing and releases `leases`.
+    pub(crate) async fn give_back(&self, leases: &[(Lease, String)]) {
+        for (lease, run) in leases {
+            self.store.unfence(run);
+            if let Err(e) = self.store.state().release(lease).await {
+                tracing::warn!(lease = %lease.name, error = %chain(&e),
+                    "could not release a lease; it expires by itself");
+            }
+        }
+    }
+
+    /// The lease of every host name of `hosts`, in name order (two runners asking for the
+    /// same fleet ask in the same order: one gets them all). On a refusal the ones taken are
+    /// given back; with `lease_wait`, the whole set is asked for again every poll until the
+    /// deadline (nothing is held meanwhile, so nothing expires while waiting).
+    pub(crate) async fn take_leases<'a>(
+        &self,
+        hosts: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> std::result::Result<Vec<(Lease, String)>, StateError> {
+        let mut names: Vec<(String, String)> = hosts
+            .map(|(host, run)| (lease_name(host), run.to_owned()))
+            .collect();
+        names.sort();
+        names.dedup_by(|a, b| a.0 == b.0);
+        let ttl = self.config.lease_ttl;
+        let poll = (ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
+        let start = tokio::time::Instant::now();
+        loop {
+            match self.take_all(&names).await {
+                Err(StateError::Held { .. })
+                    if self
+                        .config
+                        .lease_wait
+                        .is_some_and(|d| start.elapsed() + poll <= d) =>
+                {
+                    tokio::time::sleep(poll).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt of [`Self::take_leases`].
+    async fn take_all(
+        &self,
+        names: &[(String, String)],
+    ) -> std::result::Result<Vec<(Lease, String)>, StateError> {
+        let store = self.store.state();
+        let mut taken = Vec::with_capacity(names.len());
+        for (name, run) in names {
+            let holder = Holder::this_process(run.clone());
+            match store.acquire(name, &holder, self.config.lease_ttl).await {
+                Ok(l) => taken.push((l, run.clone())),
+                Err(e) => {
+                    for (l, _) in &taken {
+                        let _ = store.release(l).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Renews `leases` every third of their time to live, forever (the caller stops it). A
+    /// lease that was lost is logged and dropped: the fenced journal writes fail from then on.
+    async fn renew_leases(&self, mut leases: Vec<Lease>) {
+        let every = (self.config.lease_ttl / 3).max(Duration::from_millis(10));
+        loop {
+            tokio::time::sleep(every).await;
+            let mut kept = Vec::with_capacity(leases.len());
+            for l in leases {
+                match self.store.state().renew(&l, self.config.lease_ttl).await {
+                    Ok(n) => kept.push(n),
+                    Err(e @ StateError::LeaseLost { .. }) => {
+                        tracing::error!(lease = %l.name, error = %e, "lost a host lease");
+                    }
+                    Err(e) => {
+                        tracing::warn!(lease = %l.name, error = %chain(&e),
+                            "could not renew a host lease; trying again");
+                        kept.push(l);
+                    }
+                }
+            }
+            leases = kept;
+        }
+    }
+
+    async fn run_leased(
         &self,
         batch_id: Option<String>,
         runs: Vec<(RunJournal, bool)>,
@@ -214,6 +376,9 @@ impl Provisioner {
                 });
                 continue;
             }
+            if let Some(pause) = &self.pause {
+                pause(&name, step).await;
+            }
             let retried = h.j.was_attempted(step);
             let permit = if step.holds_api_permit() {
                 b.permits.acquire().await.ok()
@@ -285,6 +450,31 @@ impl Provisioner {
         if h.registered && h.ticket.is_none() {
             b.publish.withdraw(&zone_of(&h.j.spec));
             h.registered = false;
+        }
+        if matches!(err, Error::State(StateError::LeaseLost { .. })) {
+            // The host's lease expired and another run may have taken the host over: this
+            // run neither writes its journal nor removes anything (that run owns them now).
+            tracing::error!(run_id = %run_id, host = %name,
+                "lost the host's lease; stopping without a rollback");
+            let err = step_err(step, &name, err);
+            self.emit(ProgressEvent::StepFailed {
+                host: name.clone(),
+                run_id: run_id.clone(),
+                step,
+                error: chain(&err),
+            });
+            return HostOutcome {
+                name: name.clone(),
+                run_id: Some(run_id),
+                result: Err(HostFailure {
+                    name,
+                    step,
+                    error: err,
+                    kept: h.j.resources.clone(),
+                    rollback: None,
+                    journal_error: None,
+                }),
+            };
         }
         let err = step_err(step, &name, err);
         let text = chain(&err);

@@ -120,10 +120,23 @@ impl TeardownReport {
 
 impl Provisioner {
     /// Tears down one host. With `dry_run`, only reads are made and the report lists what
-    /// would be removed. Returns `Err` only for an invalid target.
+    /// would be removed. Returns `Err` for an invalid target, and (not a dry run) when
+    /// another run holds the host name's lease (a provision or teardown of it is under way:
+    /// [`StateError::Held`](crate::state::StateError::Held)).
     pub async fn teardown(&self, target: &TeardownTarget, dry_run: bool) -> Result<TeardownReport> {
         check_target(target)?;
-        Ok(self.teardown_one(target, dry_run, true).await.0)
+        if dry_run {
+            return Ok(self.teardown_one(target, dry_run, true).await.0);
+        }
+        let run = format!("teardown-{}", super::journal::new_id());
+        let leases = self
+            .take_leases(std::iter::once((target.name.as_str(), run.as_str())))
+            .await?;
+        let report = self
+            .leased(&leases, self.teardown_one(target, dry_run, true))
+            .await;
+        self.give_back(&leases).await;
+        Ok(report.0)
     }
 
     /// What [`teardown`](Self::teardown) of `target` would remove, in order (reads only).

@@ -233,6 +233,45 @@ pub enum StateError {
     },
 }
 
+impl StateError {
+    /// The same error again (for reporting one refusal on each host of a batch); a cause
+    /// is kept as its text.
+    pub(crate) fn duplicate(&self) -> StateError {
+        match self {
+            StateError::Held {
+                name,
+                holder,
+                since,
+                expires_at,
+            } => StateError::Held {
+                name: name.clone(),
+                holder: holder.clone(),
+                since: *since,
+                expires_at: *expires_at,
+            },
+            StateError::LeaseLost { name, token } => StateError::LeaseLost {
+                name: name.clone(),
+                token: *token,
+            },
+            StateError::InvalidKey(k) => StateError::InvalidKey(k.clone()),
+            StateError::Io {
+                path,
+                action,
+                source,
+            } => StateError::Io {
+                path: path.clone(),
+                action,
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            StateError::Postgres { action, source } => StateError::Postgres {
+                action,
+                source: source.to_string().into(),
+            },
+            StateError::SchemaTooNew { found } => StateError::SchemaTooNew { found: *found },
+        }
+    }
+}
+
 /// Where the state lives.
 #[derive(Debug, Clone)]
 pub enum StateLocation {

@@ -492,7 +492,7 @@ fn slug(s: &str) -> String {
 
 /// RFC 3339, clamped to what the format can say (1970 to 9999): never a panic, whatever
 /// clock or data a caller passes.
-pub(crate) fn rfc3339(t: SystemTime) -> String {
+pub fn rfc3339(t: SystemTime) -> String {
     let since = t
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
