@@ -765,9 +765,30 @@ pub async fn provision(
     let sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let providers = Providers::resolve(p, secrets).await?;
     let engine = providers.engine(&state, p.sandbox, keep_on_failure, p.dry_run);
+    // Every path that writes answers Ctrl-C: the handler above replaced the default exit by
+    // signal, so a path that did not listen would ignore the operator's Ctrl-C.
+    let mut sigint = sigint;
+    let interrupted = async {
+        match sigint.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(interrupted);
     if let Some(batch) = resume_batch {
         let (engine, task) = spawn_progress(engine);
-        let report = engine.resume_batch(batch).await;
+        let report = tokio::select! {
+            r = engine.resume_batch(batch) => r,
+            () = &mut interrupted => {
+                task.abort();
+                engine.release_leases().await;
+                return Err(CliError::other(format!(
+                    "interrupted; the journals keep every step done so far: continue with `provision --resume-batch {batch}`"
+                )));
+            }
+        };
         drop(engine);
         let _ = task.await;
         let report = report.map_err(|e| {
@@ -784,7 +805,16 @@ pub async fn provision(
     }
     if let Some(run) = resume {
         let (engine, task) = spawn_progress(engine);
-        let out = engine.resume(run).await;
+        let out = tokio::select! {
+            r = engine.resume(run) => r,
+            () = &mut interrupted => {
+                task.abort();
+                engine.release_leases().await;
+                return Err(CliError::other(format!(
+                    "interrupted; the journal keeps every step done so far: continue with `provision --resume {run}`"
+                )));
+            }
+        };
         drop(engine);
         let _ = task.await;
         if p.json {
@@ -826,18 +856,9 @@ pub async fn provision(
         };
     }
     let (engine, task, ids) = spawn_progress_ids(engine);
-    let mut sigint = sigint;
-    let interrupted = async {
-        match sigint.as_mut() {
-            Some(s) => {
-                s.recv().await;
-            }
-            None => std::future::pending::<()>().await,
-        }
-    };
     let report = tokio::select! {
         r = engine.provision_fleet(&specs) => r,
-        () = interrupted => {
+        () = &mut interrupted => {
             task.abort();
             engine.release_leases().await;
             return Err(interrupted_error(&engine, &ids).await);

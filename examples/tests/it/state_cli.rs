@@ -402,3 +402,79 @@ fn key_sync_without_a_writable_state_folder_runs_without_the_lease() {
         "a warning says so: {err}"
     );
 }
+
+/// Sends SIGINT (Ctrl-C) to a runner.
+fn interrupt(r: &Runner) {
+    let status = Command::new("kill")
+        .args(["-INT", &r.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Ctrl-C during `provision --resume` and `--resume-batch` stops the run (exit 1, one line
+/// naming the command that continues it, the lease given back) instead of being ignored:
+/// the binary replaces the default exit by signal with its own handler, so every path must
+/// listen. Then a plain resume finishes the host with the droplet it already has.
+#[test]
+fn ctrl_c_stops_a_resume_and_a_resume_batch_and_the_next_resume_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests.log");
+    let (server, env) = start(dir.path(), &log);
+    let state = dir.path().join("state");
+    let spec = dir.path().join("one.toml");
+    std::fs::write(&spec, crate::fleet_cli::ONE_HOST).unwrap();
+    let release = dir.path().join("never-released");
+    let paused = |name: &str, args: &[&str]| {
+        let mut r = Runner::spawn(
+            sandboxed(PROVISION, &state, &env)
+                .env("OPS_PROVISION_TEST_PAUSE", "dns_records")
+                .env("OPS_PROVISION_TEST_RELEASE", &release)
+                .args(args),
+            dir.path(),
+            name,
+        );
+        r.wait_for("test hook: paused before step dns_records", name);
+        interrupt(&r);
+        let status = r.wait(name);
+        assert_eq!(status.code(), Some(1), "{name}: {}", r.stderr());
+        error_line(&r)
+    };
+
+    let line = paused("first", &["--spec", spec.to_str().unwrap()]);
+    let run = line
+        .split("app-01=")
+        .nth(1)
+        .and_then(|s| s.split([')', ',']).next())
+        .unwrap_or_else(|| panic!("run id in: {line}"))
+        .to_owned();
+    let batch = line
+        .split("provision --resume-batch ")
+        .nth(1)
+        .and_then(|s| s.split('`').next())
+        .unwrap_or_else(|| panic!("batch id in: {line}"))
+        .to_owned();
+
+    let line = paused("resume", &["--resume", &run]);
+    assert!(
+        line.contains("interrupted") && line.contains(&format!("provision --resume {run}")),
+        "{line}"
+    );
+    let line = paused("resume-batch", &["--resume-batch", &batch]);
+    assert!(
+        line.contains("interrupted") && line.contains(&format!("provision --resume-batch {batch}")),
+        "{line}"
+    );
+
+    // The leases were given back: the next resume is not refused, and finishes.
+    let mut done = Runner::spawn(
+        sandboxed(PROVISION, &state, &env).args(["--resume", &run, "--json"]),
+        dir.path(),
+        "finish",
+    );
+    let status = done.wait("the last resume");
+    assert!(status.success(), "{}", done.stderr());
+    let v: serde_json::Value = serde_json::from_str(&done.stdout()).unwrap();
+    assert_eq!(v["hosts"][0]["ok"], true, "{v}");
+    assert_eq!(droplet_creates(&server, &log, 1), 1, "one droplet in all");
+}
