@@ -25,7 +25,10 @@ fi
 
 # The testkit on its own (no workspace feature unification): it must build and lint with
 # only the features it declares. Its tests run in the workspace test step (tests/it).
-cargo clippy -p chef-client --locked --features testkit --all-targets -- -D warnings
+# target/ci-lint: the folder .ci/run's clippy and rustdoc use (beside the tests), so
+# this reuses their checked dependencies.
+cargo clippy --target-dir target/ci-lint -p chef-client --locked --features testkit \
+  --all-targets -- -D warnings
 # `--workspace`: the features of the workspace test step, so its build is reused.
 cargo test --workspace --locked --test mixlib -- --ignored
 cargo test --workspace --locked --test goiardi -- --ignored
