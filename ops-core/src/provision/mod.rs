@@ -64,12 +64,13 @@ pub use audit::{AuditReport, AuditScope};
 pub use budget::{Budgets, RateBudget};
 pub use cloud_init::BootstrapConfig;
 pub use journal::{
-    Addresses, FirewallRef, JournalStore, Resources, RollbackReport, RunJournal, RunStatus, Step,
-    UndoAction, UndoOutcome, VpcRef,
+    Addresses, AlertRef, FirewallRef, JournalStore, ProjectRef, Resources, RollbackReport,
+    RunJournal, RunStatus, Step, UndoAction, UndoOutcome, VolumeRef, VpcRef,
 };
 pub use plan::{HostPlan, Plan, PlannedWrite};
 pub use removal::{Removal, RemovalPlan};
 pub use spec::{FleetSpec, HostSpec};
+pub use steps::alert_description;
 pub use teardown::{FleetTeardown, TeardownReport, TeardownTarget};
 
 use crate::error::Error;

@@ -34,6 +34,7 @@ fn new_droplet(name: &str) -> NewDroplet {
         ipv6: true,
         monitoring: false,
         vpc_id: None,
+        volume_ids: Vec::new(),
     }
 }
 
