@@ -742,3 +742,42 @@ async fn an_existing_volume_is_attached_and_kept_and_one_elsewhere_is_refused() 
     let after = rig.do_client.volumes().get(&id).await.unwrap();
     assert!(after.droplet_ids.is_empty());
 }
+
+/// Creates whose answer is lost (the proxy forwards them, then answers 502) are adopted,
+/// never sent again: the volume by name and run tag, the project by name, the alert policy
+/// by its description. The host then tears down to zero.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_answers_to_volume_project_and_alert_creates_are_adopted_not_repeated() {
+    let rig = Rig::start(DnsKind::Dyn, Duration::from_secs(5)).await;
+    for path in ["/v2/volumes", "/v2/projects", "/v2/monitoring/alerts"] {
+        rig.proxy.push_on(path, CreateFault::BadGatewayAnswer);
+    }
+    let p = rig.provisioner();
+    let s = everything("app-14", "fourteen-net", "fourteen-fw", "fourteen-proj");
+    let out = p.provision(&s).await;
+    let report = out
+        .result
+        .as_ref()
+        .expect("provisioned despite the lost answers");
+    assert_eq!(rig.proxy.pending(), 0, "every fault was used");
+    assert_eq!(posts_to(&rig, "/v2/volumes"), 1);
+    assert_eq!(posts_to(&rig, "/v2/projects"), 1);
+    assert_eq!(posts_to(&rig, "/v2/monitoring/alerts"), 2, "one per metric");
+    let counts = rig.digitalocean.cloud_counts();
+    assert_eq!(
+        (counts.volumes, counts.projects, counts.alert_policies),
+        (1, 1, 2)
+    );
+    let j = p.journals().load(&report.run_id).await.unwrap();
+    assert!(j.resources.volumes.iter().all(|v| v.created), "{j:?}");
+    assert!(j.resources.project.as_ref().is_some_and(|p| p.created));
+    assert_eq!(j.resources.alerts.len(), 2);
+    assert!(j.resources.volume_creates_sent.is_empty());
+    assert_eq!(j.resources.project_creates_sent, 0);
+    assert!(j.resources.alert_creates_sent.is_empty());
+
+    let down = p.teardown(&TeardownTarget::from(&s), false).await.unwrap();
+    assert!(down.complete(), "{down:?}");
+    assert_eq!(rig.digitalocean.cloud_counts(), CloudCounts::default());
+    assert_eq!(rig.digitalocean.droplet_count(), 0);
+}
