@@ -9,7 +9,7 @@ use crate::e2e_support;
 use std::time::Duration;
 
 use digitalocean_client::CreateVpc;
-use digitalocean_client::testkit::CloudCounts;
+use digitalocean_client::testkit::{CloudCounts, EdgeValue};
 use dynect_client::testkit::{Fault, FaultRule};
 use e2e_support::{CreateFault, DnsKind, Rig, spec};
 use ops_core::provision::audit::AuditScope;
@@ -780,4 +780,50 @@ async fn lost_answers_to_volume_project_and_alert_creates_are_adopted_not_repeat
     assert!(down.complete(), "{down:?}");
     assert_eq!(rig.digitalocean.cloud_counts(), CloudCounts::default());
     assert_eq!(rig.digitalocean.droplet_count(), 0);
+}
+
+/// Issue #22 with the testkit's spec-valid edge values (each confirmed within the spec by
+/// `e2e_provision_prism.rs`): a host with every resource is provisioned, its volume create
+/// answer lost and adopted, and torn down to zero, whatever the fake leaves out, nulls,
+/// empties or adds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_resource_holds_with_each_edge_value_mode() {
+    let all = [
+        EdgeValue::Nulls,
+        EdgeValue::OmittedOptional,
+        EdgeValue::EmptyArrays,
+        EdgeValue::UnknownFields,
+    ];
+    let mut runs: Vec<Vec<EdgeValue>> = all.iter().map(|m| vec![*m]).collect();
+    runs.push(all.to_vec());
+    for modes in runs {
+        let rig = Rig::start(DnsKind::DigitalOcean, Duration::from_secs(5)).await;
+        rig.digitalocean.faults().set_edge_values(&modes);
+        rig.proxy
+            .push_on("/v2/volumes", CreateFault::BadGatewayAnswer);
+        let p = rig.provisioner();
+        let s = everything("edge-10", "edge-net", "edge-fw", "edge-proj");
+        let out = p.provision(&s).await;
+        let report = out
+            .result
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{modes:?}: provision failed: {e:?}"));
+        assert_eq!(posts_to(&rig, "/v2/volumes"), 1, "{modes:?}");
+        let j = p.journals().load(&report.run_id).await.unwrap();
+        assert!(j.resources.volumes.iter().all(|v| v.created), "{modes:?}");
+        let counts = rig.digitalocean.cloud_counts();
+        assert_eq!(
+            (counts.volumes, counts.projects, counts.alert_policies),
+            (1, 1, 2),
+            "{modes:?}"
+        );
+        let down = p.teardown(&TeardownTarget::from(&s), false).await.unwrap();
+        assert!(down.complete(), "{modes:?}: {down:?}");
+        assert_eq!(
+            rig.digitalocean.cloud_counts(),
+            CloudCounts::default(),
+            "{modes:?}: {down:?}"
+        );
+        assert_eq!(rig.digitalocean.droplet_count(), 0, "{modes:?}");
+    }
 }
