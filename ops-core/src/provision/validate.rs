@@ -607,4 +607,87 @@ chef = { environment = "prod", run_list = ["role[base]"] }
         let (p, _) = problems(&j, &bootstrap(), &c);
         assert!(p.is_empty(), "{p:?}");
     }
+
+    /// Issue #22: volumes of the host's region are used unless another droplet holds them
+    /// (this run's own droplet is fine on a resumed check); a volume of that name only in
+    /// another region is refused; a disk alert needs the agent; a read that failed is a
+    /// problem, never a pass.
+    #[test]
+    fn volumes_alerts_and_projects_are_checked_before_any_write() {
+        use super::super::journal::DropletRef;
+        use super::super::spec::{AlertsSpec, ProjectSpec, VolumeSpec};
+        let w = world();
+        let mut j = journal();
+        j.spec.volumes = vec![
+            VolumeSpec {
+                name: "web-01-data".into(),
+                size_gib: 10,
+                filesystem: None,
+                mount: None,
+            },
+            VolumeSpec {
+                name: "far-data".into(),
+                size_gib: 10,
+                filesystem: None,
+                mount: None,
+            },
+        ];
+        j.spec.alerts = Some(AlertsSpec {
+            cpu_percent: None,
+            disk_percent: Some(80),
+            window: None,
+            emails: vec!["ops@example.com".into()],
+        });
+        j.spec.project = Some(ProjectSpec {
+            name: "web".into(),
+            purpose: None,
+        });
+        let vol = |name: &str, region: &str, on: Vec<u64>| Volume {
+            id: format!("id-{name}-{region}"),
+            name: name.into(),
+            region: region.into(),
+            size_gib: 10,
+            droplet_ids: on,
+            tags: vec![],
+        };
+        let mut c = catalog(&w);
+        c.volumes = Ok(vec![
+            vol("web-01-data", "nyc3", vec![77]),
+            vol("far-data", "ams3", vec![]),
+        ]);
+        let (p, _) = problems(&j, &bootstrap(), &c);
+        assert!(
+            p.iter()
+                .any(|x| x.contains("web-01-data") && x.contains("droplet 77")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|x| x.contains("far-data") && x.contains("ams3")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter().any(|x| x.starts_with("alerts.disk_percent")),
+            "{p:?}"
+        );
+        assert_eq!(p.len(), 3, "{p:?}");
+
+        // Resumed: the volume is on this run's droplet; the agent is on; the far volume is
+        // renamed; a failed project read is a problem.
+        j.resources.droplet = Some(DropletRef {
+            id: 77,
+            name: "web-01".into(),
+            adopted: false,
+        });
+        j.spec.monitoring_agent = true;
+        j.spec.volumes[1].name = "web-01-logs".into();
+        let mut c = catalog(&w);
+        c.volumes = Ok(vec![vol("web-01-data", "nyc3", vec![77])]);
+        let (p, _) = problems(&j, &bootstrap(), &c);
+        assert!(p.is_empty(), "{p:?}");
+        c.project = Err(failed());
+        let (p, _) = problems(&j, &bootstrap(), &c);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("could not check the projects"), "{p:?}");
+    }
 }

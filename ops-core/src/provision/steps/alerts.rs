@@ -13,7 +13,7 @@ use crate::ports::{AlertMetric, AlertPolicy, NewAlertPolicy};
 
 /// The description of the alert policy a run creates for `host` on `metric`:
 /// `ops-core web-01: cpu (ops-run:<id>)`. Teardown finds a host's policies by its start
-/// ([`alert_prefix`]), adoption by the whole of it.
+/// (`ops-core <host>: `), adoption by the whole of it.
 pub fn alert_description(host: &str, metric: AlertMetric, run_tag: &str) -> String {
     format!("{}{} ({run_tag})", alert_prefix(host), metric.as_str())
 }
