@@ -50,6 +50,14 @@ pub(crate) struct HostRun {
 }
 
 impl HostRun {
+    /// Leaves the batch's add call for firewall `name`, if still registered for it.
+    pub(crate) fn leave_firewall(&mut self, b: &Batch, name: &str) {
+        if let Some(i) = self.gathering_firewalls.iter().position(|k| k == name) {
+            self.gathering_firewalls.remove(i);
+            b.firewall_adds.withdraw(name);
+        }
+    }
+
     /// Leaves every batch call this host was registered for and will not make.
     pub(crate) fn withdraw_gathers(&mut self, b: &Batch) {
         for k in std::mem::take(&mut self.gathering_firewalls) {

@@ -600,12 +600,15 @@ async fn a_fleet_adds_its_droplets_to_a_firewall_and_a_project_in_one_call_each(
     let specs: Vec<HostSpec> = ["fleet-01", "fleet-02", "fleet-03"]
         .into_iter()
         .map(|n| {
-            let mut s = spec(n);
-            s.firewalls = vec![FirewallSpec {
+            // A firewall the batch creates (once: its creator's droplet goes in with the
+            // create, the others' in one add call), then an existing one.
+            let mut s = with_firewall(n, "fleet-net", "fleet-fw");
+            s.vpc = None;
+            s.firewalls.push(FirewallSpec {
                 name: "office-ssh".into(),
                 inbound: vec![],
                 outbound: vec![],
-            }];
+            });
             s.project = Some(ProjectSpec {
                 name: "fleet-proj".into(),
                 purpose: Some("Web Application".into()),
@@ -632,6 +635,30 @@ async fn a_fleet_adds_its_droplets_to_a_firewall_and_a_project_in_one_call_each(
         .droplet_ids;
     on_fw.sort_unstable();
     assert_eq!(on_fw, ids);
+    assert_eq!(
+        posts_to(&rig, "/v2/firewalls"),
+        2,
+        "the test's own and one fleet-fw"
+    );
+    let all_fw = rig
+        .do_client
+        .firewalls()
+        .list()
+        .collect_all()
+        .await
+        .unwrap();
+    let made = all_fw.iter().find(|f| f.name == "fleet-fw").unwrap();
+    let made_id = made.id.clone().unwrap();
+    let mut on_made = made.droplet_ids.clone();
+    on_made.sort_unstable();
+    assert_eq!(on_made, ids);
+    assert_eq!(
+        rig.digitalocean
+            .requests_matching("POST", &format!("/v2/firewalls/{made_id}/droplets"))
+            .len(),
+        1,
+        "the hosts that did not create it are added in one call"
+    );
     let projects = rig.do_client.projects().list().collect_all().await.unwrap();
     let proj = projects
         .iter()
@@ -661,14 +688,16 @@ async fn a_fleet_adds_its_droplets_to_a_firewall_and_a_project_in_one_call_each(
     for (i, s) in specs.iter().enumerate() {
         let down = p.teardown(&TeardownTarget::from(s), false).await.unwrap();
         assert!(down.complete(), "{down:?}");
-        let project = outcome_of(&down.actions, "project ");
-        if i + 1 < specs.len() {
-            assert!(
-                matches!(project.as_slice(), [UndoOutcome::Skipped(_)]),
-                "{down:?}"
-            );
-        } else {
-            assert_eq!(project, [UndoOutcome::Removed], "{down:?}");
+        for prefix in ["project ", "firewall "] {
+            let o = outcome_of(&down.actions, prefix);
+            if i + 1 < specs.len() {
+                assert!(
+                    matches!(o.as_slice(), [UndoOutcome::Skipped(_)]),
+                    "{prefix}: {down:?}"
+                );
+            } else {
+                assert_eq!(o, [UndoOutcome::Removed], "{prefix}: {down:?}");
+            }
         }
     }
     assert_eq!(rig.digitalocean.droplet_count(), 0);

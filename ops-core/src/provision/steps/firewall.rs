@@ -70,9 +70,14 @@ impl Provisioner {
         };
         for want in h.j.spec.firewalls.clone() {
             if h.j.resources.firewalls.iter().any(|f| f.name == want.name) {
+                h.leave_firewall(b, &want.name);
                 continue;
             }
-            self.one_firewall(b, h, &want, droplet).await?;
+            let r = self.one_firewall(b, h, &want, droplet).await;
+            // Done with this firewall (added, created with the droplet in it, or failed):
+            // the other hosts' add call for it must not wait for this one.
+            h.leave_firewall(b, &want.name);
+            r?;
             self.save(&mut h.j).await?;
         }
         Ok(())

@@ -59,8 +59,8 @@ impl Provisioner {
         }
         // One call for every host of the batch that is ready to assign to this project.
         if h.gathering_project.take().is_none() {
-            // Not registered (a single run, or resumed past registration): register now so
-            // the bookkeeping of `send` holds.
+            // Not registered by `run_batch` (defensive): register now so the bookkeeping
+            // of `send` holds.
             b.project_assigns.register(&want.name);
         }
         let id = project.id.clone();
