@@ -14,6 +14,16 @@ use crate::ports::{AlertMetric, AlertPolicy, NewAlertPolicy};
 /// The description of the alert policy a run creates for `host` on `metric`:
 /// `ops-core web-01: cpu (ops-run:<id>)`. Teardown finds a host's policies by its start
 /// (`ops-core <host>: `), adoption by the whole of it.
+///
+/// ```
+/// use ops_core::ports::AlertMetric;
+/// use ops_core::provision::alert_description;
+///
+/// assert_eq!(
+///     alert_description("web-01", AlertMetric::Cpu, "ops-run:42"),
+///     "ops-core web-01: cpu (ops-run:42)"
+/// );
+/// ```
 pub fn alert_description(host: &str, metric: AlertMetric, run_tag: &str) -> String {
     format!("{}{} ({run_tag})", alert_prefix(host), metric.as_str())
 }
