@@ -789,6 +789,17 @@ impl FleetSpec {
                     } else if out.iter().any(|o: &HostSpec| o.fqdn() == spec.fqdn()) {
                         problems.push(format!("hosts[{i}]: duplicate DNS name `{}`", spec.fqdn()));
                     }
+                    for v in &spec.volumes {
+                        if let Some(o) = out.iter().find(|o: &&HostSpec| {
+                            o.region == spec.region && o.volumes.iter().any(|w| w.name == v.name)
+                        }) {
+                            problems.push(format!(
+                                "hosts[{i}]: volume `{}` is also host `{}`'s: a volume attaches \
+                                 to one droplet (put `{{host}}` in its name)",
+                                v.name, o.name
+                            ));
+                        }
+                    }
                     out.push(spec);
                 }
                 Err(missing) => problems.push(format!("hosts[{i}]: {missing}")),
@@ -878,4 +889,52 @@ fn merge(d: &PartialHost, h: &PartialHost) -> std::result::Result<HostSpec, Stri
         alerts: h.alerts.clone().or_else(|| d.alerts.clone()),
         name,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const FLEET: &str = r#"
+[defaults]
+region = "nyc3"
+size = "s-1vcpu-1gb"
+image = "ubuntu-24-04-x64"
+ssh_keys = ["ops"]
+dns = { zone = "example.com" }
+chef = { environment = "prod", run_list = ["role[base]"] }
+volumes = [{ name = "VOLUME", size_gib = 10, mount = "/srv/data" }]
+
+[[hosts]]
+name = "web-01"
+
+[[hosts]]
+name = "web-02"
+"#;
+
+    /// Issue #22: `{host}` gives each host of a fleet its own volume; one volume name
+    /// shared by two hosts of a region is refused before any request.
+    #[test]
+    fn a_volume_belongs_to_one_host_of_a_fleet() {
+        let hosts = FleetSpec::from_toml_str(&FLEET.replace("VOLUME", "{host}-data"))
+            .unwrap()
+            .hosts()
+            .unwrap();
+        let names: Vec<&str> = hosts.iter().map(|h| h.volumes[0].name.as_str()).collect();
+        assert_eq!(names, ["web-01-data", "web-02-data"]);
+        assert!(hosts.iter().all(|h| h.check().is_empty()));
+        let err = FleetSpec::from_toml_str(&FLEET.replace("VOLUME", "shared-data"))
+            .unwrap()
+            .hosts()
+            .unwrap_err();
+        let Error::Validation { problems, .. } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("shared-data") && problems[0].contains("web-01"),
+            "{problems:?}"
+        );
+    }
 }
