@@ -43,6 +43,21 @@ inbound = [                     # addresses: CIDR ranges (default: anywhere); po
 ]
 outbound = [{ protocol = "tcp", ports = "all" }, { protocol = "icmp" }]   # no rules at all: the firewall must exist
 
+[[defaults.volumes]]            # optional, repeatable: block storage attached at droplet create, by name in the host's region
+name = "{host}-data"            # {host}: the host name; used if the account has it unattached, else created (tagged ops-core, ops-run:RUN)
+size_gib = 20                   # size of a created volume, 1 to 16384
+filesystem = "ext4"             # ext4 (default) or xfs: DigitalOcean formats a created volume with it
+mount = "/srv/data"             # optional: mounted there at first boot by the cloud-init user data (nofail)
+
+[defaults.project]              # optional: the project of the droplet, its volumes and reserved IP (default: the account's default)
+name = "web"                    # used if the account has a project of that name, else created (teardown removes it once empty)
+purpose = "Web Application"     # optional: the purpose of a created project
+
+[defaults.alerts]               # optional: monitoring alert policies on each droplet, removed with the host
+cpu_percent = 90                # CPU above 90% for `window`; disk_percent = 85 too (needs monitoring_agent = true)
+window = "5m"                   # 5m (default), 10m, 30m or 1h
+emails = ["ops@example.com"]    # who is told: addresses verified on the DigitalOcean account
+
 [[hosts]]
 name = "web-01"                 # droplet, Chef node and Chef client name; record web-01.example.com
 reserved_ip = {}                # optional: reserve a new static IP for the droplet, or { address = "203.0.113.7" } to assign one the account has

@@ -26,6 +26,9 @@ use crate::key_sync::{
 };
 use crate::ports::HostState;
 use crate::ports::{
+    AlertPolicy, NewAlertPolicy, NewProject, NewVolume, Project, ProjectMember, Volume,
+};
+use crate::ports::{
     ClientCredentials, Compute, ConfigMgmt, Dns, DnsRecord, Droplet, DropletFilter, Image,
     Monitoring, NewDroplet, NewNode, NewRecord, NodeInfo, PortError, PortErrorKind, PortResult,
     Published, Region, Service, Size, SshKey,
@@ -171,6 +174,54 @@ impl<P: Compute + ?Sized> Compute for ReadOnly<P> {
         Err(refused(
             Service::Compute,
             &format!("release reserved IP {ip}"),
+        ))
+    }
+    async fn volumes(&self) -> PortResult<Vec<Volume>> {
+        self.0.volumes().await
+    }
+    async fn create_volume(&self, req: &NewVolume) -> PortResult<Volume> {
+        Err(refused(
+            Service::Compute,
+            &format!("create volume `{}`", req.name),
+        ))
+    }
+    async fn delete_volume(&self, id: &str) -> PortResult<()> {
+        Err(refused(Service::Compute, &format!("delete volume {id}")))
+    }
+    async fn projects(&self) -> PortResult<Vec<Project>> {
+        self.0.projects().await
+    }
+    async fn create_project(&self, req: &NewProject) -> PortResult<Project> {
+        Err(refused(
+            Service::Compute,
+            &format!("create project `{}`", req.name),
+        ))
+    }
+    async fn assign_to_project(&self, id: &str, members: &[ProjectMember]) -> PortResult<()> {
+        Err(refused(
+            Service::Compute,
+            &format!("assign {} resources to project {id}", members.len()),
+        ))
+    }
+    async fn project_member_count(&self, id: &str) -> PortResult<usize> {
+        self.0.project_member_count(id).await
+    }
+    async fn delete_project(&self, id: &str) -> PortResult<()> {
+        Err(refused(Service::Compute, &format!("delete project {id}")))
+    }
+    async fn alert_policies(&self) -> PortResult<Vec<AlertPolicy>> {
+        self.0.alert_policies().await
+    }
+    async fn create_alert_policy(&self, req: &NewAlertPolicy) -> PortResult<AlertPolicy> {
+        Err(refused(
+            Service::Compute,
+            &format!("create alert policy `{}`", req.description),
+        ))
+    }
+    async fn delete_alert_policy(&self, id: &str) -> PortResult<()> {
+        Err(refused(
+            Service::Compute,
+            &format!("delete alert policy {id}"),
         ))
     }
 }

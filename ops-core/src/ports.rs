@@ -390,6 +390,8 @@ pub struct NewDroplet {
     pub monitoring: bool,
     /// The VPC (private network) to put it in; `None`: the region's default VPC.
     pub vpc_id: Option<String>,
+    /// Block-storage volumes (ids) to attach at creation, in the droplet's region.
+    pub volume_ids: Vec<String>,
 }
 
 /// A VPC (private network) as the provider reports it.
@@ -410,6 +412,129 @@ pub struct Vpc {
 /// What the provision workflow writes in the description of a VPC it creates, as VPCs carry
 /// no tags: teardown and the orphan audit remove or report only VPCs marked so.
 pub const VPC_MARK: &str = "created by ops-core";
+
+/// A block-storage volume as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volume {
+    /// Provider id (a UUID on DigitalOcean).
+    pub id: String,
+    /// Name, unique per region.
+    pub name: String,
+    /// Region slug.
+    pub region: String,
+    /// Size in GiB.
+    pub size_gib: u64,
+    /// Droplets it is attached to (at most one).
+    pub droplet_ids: Vec<u64>,
+    /// Tags (the workflows put the tool tag and the run tag on the volumes they create).
+    pub tags: Vec<String>,
+}
+
+/// A volume to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewVolume {
+    /// Name.
+    pub name: String,
+    /// Region slug.
+    pub region: String,
+    /// Size in GiB.
+    pub size_gib: u64,
+    /// Filesystem the provider formats it with (`ext4` or `xfs`); `None`: unformatted.
+    pub filesystem: Option<String>,
+    /// Filesystem label (needs `filesystem`).
+    pub label: Option<String>,
+    /// Tags (the tool tag and the run tag: an ambiguous create is answered by a lookup by
+    /// name and run tag).
+    pub tags: Vec<String>,
+}
+
+/// A project (a group of resources) as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    /// Provider id (a UUID on DigitalOcean).
+    pub id: String,
+    /// Name, unique in the account.
+    pub name: String,
+    /// Free text; the workflows mark the projects they create in it ([`PROJECT_MARK`]).
+    pub description: String,
+}
+
+/// What the provision workflow writes in the description of a project it creates, as
+/// projects carry no tags: teardown and the orphan audit remove or report only those.
+pub const PROJECT_MARK: &str = "created by ops-core";
+
+/// A project to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewProject {
+    /// Name.
+    pub name: String,
+    /// What it is for (DigitalOcean requires one).
+    pub purpose: String,
+    /// Description (the workflows put [`PROJECT_MARK`] here).
+    pub description: String,
+}
+
+/// A resource to put in a project.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProjectMember {
+    /// A droplet, by id.
+    Droplet(u64),
+    /// A volume, by id.
+    Volume(String),
+    /// A reserved IP, by address.
+    ReservedIp(String),
+}
+
+/// The metric of a monitoring alert policy the workflows create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertMetric {
+    /// CPU use, percent.
+    Cpu,
+    /// Disk use, percent.
+    Disk,
+}
+
+impl AlertMetric {
+    /// `cpu` or `disk`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertMetric::Cpu => "cpu",
+            AlertMetric::Disk => "disk",
+        }
+    }
+}
+
+/// A monitoring alert policy as the provider reports it (the part the workflows read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertPolicy {
+    /// Provider id (a UUID on DigitalOcean).
+    pub id: String,
+    /// Description: alert policies have no name, so the workflows identify theirs by it
+    /// (see [`alert_description`](crate::provision::alert_description)).
+    pub description: String,
+    /// The metric, when it is one the workflows use.
+    pub metric: Option<AlertMetric>,
+    /// Droplets it watches.
+    pub droplet_ids: Vec<u64>,
+}
+
+/// An alert policy to create: fires when `metric` stays above `percent` for `window`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAlertPolicy {
+    /// The metric.
+    pub metric: AlertMetric,
+    /// Description (identifies the policy; see [`AlertPolicy::description`]).
+    pub description: String,
+    /// Threshold, percent (0 to 100).
+    pub percent: f64,
+    /// `5m`, `10m`, `30m` or `1h`.
+    pub window: String,
+    /// Droplets to watch.
+    pub droplet_ids: Vec<u64>,
+    /// Email addresses to tell (verified on the account).
+    pub emails: Vec<String>,
+}
 
 /// A cloud firewall as the provider reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -559,6 +684,78 @@ pub trait Compute: Send + Sync {
         let _ = ip;
         Err(no_reserved_ips())
     }
+
+    /// Every block-storage volume of the account. The default answers
+    /// [`PortErrorKind::Rejected`]: a provider without volumes.
+    async fn volumes(&self) -> PortResult<Vec<Volume>> {
+        Err(unsupported("volumes"))
+    }
+    /// Creates a volume. Not retried on an ambiguous failure (return it
+    /// [`PortError::ambiguous`]): the workflow looks it up by name and run tag.
+    async fn create_volume(&self, req: &NewVolume) -> PortResult<Volume> {
+        let _ = req;
+        Err(unsupported("volumes"))
+    }
+    /// Deletes a volume. Already gone → [`PortErrorKind::NotFound`]; still attached →
+    /// [`PortErrorKind::AlreadyExists`] (DigitalOcean's 409).
+    async fn delete_volume(&self, id: &str) -> PortResult<()> {
+        let _ = id;
+        Err(unsupported("volumes"))
+    }
+
+    /// Every project of the account. The default answers [`PortErrorKind::Rejected`].
+    async fn projects(&self) -> PortResult<Vec<Project>> {
+        Err(unsupported("projects"))
+    }
+    /// Creates a project. Not retried on an ambiguous failure: the workflow looks it up by
+    /// name.
+    async fn create_project(&self, req: &NewProject) -> PortResult<Project> {
+        let _ = req;
+        Err(unsupported("projects"))
+    }
+    /// Puts resources in a project, all in one call (safe to repeat: a resource already
+    /// there stays). A resource the provider did not put there is an error.
+    async fn assign_to_project(&self, id: &str, members: &[ProjectMember]) -> PortResult<()> {
+        let _ = (id, members);
+        Err(unsupported("projects"))
+    }
+    /// How many resources a project holds.
+    async fn project_member_count(&self, id: &str) -> PortResult<usize> {
+        let _ = id;
+        Err(unsupported("projects"))
+    }
+    /// Deletes a project. Already gone → [`PortErrorKind::NotFound`]; still holding
+    /// resources → [`PortErrorKind::AlreadyExists`].
+    async fn delete_project(&self, id: &str) -> PortResult<()> {
+        let _ = id;
+        Err(unsupported("projects"))
+    }
+
+    /// Every monitoring alert policy of the account. The default answers
+    /// [`PortErrorKind::Rejected`].
+    async fn alert_policies(&self) -> PortResult<Vec<AlertPolicy>> {
+        Err(unsupported("alert policies"))
+    }
+    /// Creates an alert policy. Not retried on an ambiguous failure: the workflow looks it
+    /// up by description.
+    async fn create_alert_policy(&self, req: &NewAlertPolicy) -> PortResult<AlertPolicy> {
+        let _ = req;
+        Err(unsupported("alert policies"))
+    }
+    /// Deletes an alert policy. Already gone → [`PortErrorKind::NotFound`].
+    async fn delete_alert_policy(&self, id: &str) -> PortResult<()> {
+        let _ = id;
+        Err(unsupported("alert policies"))
+    }
+}
+
+fn unsupported(what: &str) -> PortError {
+    PortError::new(
+        Service::Compute,
+        "compute",
+        PortErrorKind::Rejected,
+        format!("this compute provider has no {what}"),
+    )
 }
 
 fn no_reserved_ips() -> PortError {

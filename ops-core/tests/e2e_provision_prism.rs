@@ -230,15 +230,41 @@ async fn through_prism(modes: &[EdgeValue]) {
     assert!(rig.digitalocean.requests().len() > 30);
 }
 
-/// Issue #22: a host with a VPC, a firewall the spec defines and a new reserved IP,
-/// provisioned and torn down to zero with the DigitalOcean fake behind `prism proxy
-/// --errors`, so every VPC, firewall and reserved IP call of the workflow (and the fake's
-/// answers) is checked against the official spec.
+/// Issue #22: a host with a VPC, a firewall the spec defines, a new reserved IP, a volume
+/// (mounted), a project and CPU and disk alerts, with the DigitalOcean fake behind `prism
+/// proxy --errors`, so every call of the workflow for them (and the fake's answers) is
+/// checked against the official spec: created, interrupted as a crash would (the run is
+/// dropped when its project step starts, the journal saying the step started), resumed
+/// to success with nothing made twice, and torn down to zero.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Prism (Node.js); run by scripts/ci/provision-prism.sh"]
-async fn host_with_vpc_firewall_and_reserved_ip_through_prism() {
+async fn host_with_every_network_storage_and_monitoring_resource_through_prism() {
+    every_resource_through_prism(&[]).await;
+}
+
+/// The same host with every edge-value mode of the fake at once: the testkit's tables for
+/// volumes, projects, project resources and alert policies (issue #22) stay within the
+/// spec, and the workflow holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Prism (Node.js); run by scripts/ci/provision-prism.sh"]
+async fn host_with_every_resource_and_every_edge_value_through_prism() {
+    every_resource_through_prism(&[
+        EdgeValue::Nulls,
+        EdgeValue::OmittedOptional,
+        EdgeValue::EmptyArrays,
+        EdgeValue::UnknownFields,
+    ])
+    .await;
+}
+
+async fn every_resource_through_prism(modes: &[EdgeValue]) {
+    use std::sync::Arc;
+
     use digitalocean_client::testkit::CloudCounts;
-    use ops_core::provision::spec::{FirewallSpec, ReservedIpSpec, RuleSpec, VpcSpec};
+    use ops_core::provision::spec::{
+        AlertsSpec, FirewallSpec, ProjectSpec, ReservedIpSpec, RuleSpec, VolumeSpec, VpcSpec,
+    };
+    use ops_core::provision::{ProgressEvent, RunStatus, Step};
 
     let mut prism_slot = None;
     let rig = Rig::start_fronted(DnsKind::DigitalOcean, Duration::from_secs(30), |upstream| {
@@ -253,8 +279,10 @@ async fn host_with_vpc_firewall_and_reserved_ip_through_prism() {
         }
     })
     .await;
-    let _prism = prism_slot.unwrap();
+    let prism = prism_slot.unwrap();
+    rig.digitalocean.faults().set_edge_values(modes);
     let mut s = spec("net-01");
+    s.monitoring_agent = true;
     s.vpc = Some(VpcSpec {
         name: "prism-net".into(),
         ip_range: Some("10.30.0.0/20".into()),
@@ -273,19 +301,87 @@ async fn host_with_vpc_firewall_and_reserved_ip_through_prism() {
         }],
     }];
     s.reserved_ip = Some(ReservedIpSpec::default());
-    let p = rig.provisioner();
-    let out = p.provision(&s).await;
-    let report = ok("provision", out.result.as_ref());
+    s.volumes = vec![VolumeSpec {
+        name: "net-01-data".into(),
+        size_gib: 10,
+        filesystem: Some("ext4".into()),
+        mount: Some("/srv/data".into()),
+    }];
+    s.project = Some(ProjectSpec {
+        name: "prism-proj".into(),
+        purpose: Some("Web Application".into()),
+    });
+    s.alerts = Some(AlertsSpec {
+        cpu_percent: Some(90),
+        disk_percent: Some(80),
+        window: Some("10m".into()),
+        emails: vec!["ops@example.com".into()],
+    });
+
+    // The first run is dropped (a crash, not an error) once its project step has started.
+    let project_started = Arc::new(tokio::sync::Notify::new());
+    let seen = project_started.clone();
+    let p = rig
+        .provisioner()
+        .with_progress(Arc::new(move |e: &ProgressEvent| {
+            if let ProgressEvent::StepStarted {
+                step: Step::Project,
+                ..
+            } = e
+            {
+                seen.notify_one();
+            }
+        }));
+    tokio::select! {
+        out = p.provision(&s) => panic!("the run should have been interrupted: {out:?}"),
+        () = project_started.notified() => {}
+    }
+    let journals = ok("list journals", p.journals().list().await);
+    let [j] = journals.as_slice() else {
+        panic!("one journal expected: {journals:?}")
+    };
+    assert_eq!(j.status, RunStatus::InProgress);
+    assert!(
+        j.is_done(Step::Alerts) && !j.is_done(Step::Project),
+        "{j:?}"
+    );
+    let run_id = j.run_id.clone();
+
+    let resumed = p.resume(&run_id).await;
+    let report = ok("resume", resumed.result.as_ref());
     let counts = rig.digitalocean.cloud_counts();
     assert_eq!(
-        (counts.vpcs, counts.firewalls, counts.reserved_ips),
-        (1, 1, 1)
+        counts,
+        CloudCounts {
+            firewalls: 1,
+            vpcs: 1,
+            reserved_ips: 1,
+            projects: 1,
+            volumes: 1,
+            alert_policies: 2,
+        }
     );
     let d = ok(
         "get droplet",
         rig.do_client.droplets().get(report.droplet_id).await,
     );
-    assert!(d.vpc_uuid.is_some());
+    if modes.is_empty() {
+        // (The edge modes leave out `vpc_uuid` and empty `volume_ids`.)
+        assert!(d.vpc_uuid.is_some());
+        assert_eq!(d.volume_ids.len(), 1);
+    }
+    let j = ok("load journal", p.journals().load(&run_id).await);
+    let project = j.resources.project.clone().expect("project recorded");
+    let urns = ok(
+        "project resources",
+        rig.do_client
+            .projects()
+            .list_resources(&project.id)
+            .collect_all()
+            .await,
+    );
+    assert_eq!(urns.len(), 3, "droplet, volume and reserved IP: {urns:?}");
+
     let down = ok(
         "teardown",
         p.teardown(&TeardownTarget::from(&s), false).await,
@@ -294,12 +390,26 @@ async fn host_with_vpc_firewall_and_reserved_ip_through_prism() {
     assert!(
         down.actions
             .iter()
-            .filter(|a| ["vpc ", "firewall ", "reserved ip "]
-                .iter()
-                .any(|k| a.resource.starts_with(k)))
+            .filter(|a| [
+                "vpc ",
+                "firewall ",
+                "reserved ip ",
+                "volume ",
+                "project ",
+                "alert policy "
+            ]
+            .iter()
+            .any(|k| a.resource.starts_with(k)))
             .all(|a| a.outcome == UndoOutcome::Removed),
         "{down:?}"
     );
     assert_eq!(rig.digitalocean.cloud_counts(), CloudCounts::default());
     assert_eq!(rig.digitalocean.droplet_count(), 0);
+    let violations = prism.violations();
+    assert!(
+        violations.is_empty(),
+        "Prism logged {} spec violation(s):\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
 }

@@ -115,6 +115,7 @@ async fn no_secret_in_logs_events_journal_or_errors() {
         ipv6: false,
         monitoring: false,
         vpc_id: None,
+        volume_ids: Vec::new(),
     };
     assert!(!format!("{req:?}").contains(SECRET_MARK));
 }

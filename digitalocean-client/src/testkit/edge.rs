@@ -4,8 +4,16 @@
 //! and may do more tomorrow; these modes make the fake do it so code built on the client
 //! is tested against it. Which fields each mode touches is taken from the spec (the
 //! `nullable`, `required` and array fields of `droplet`, `image`, `size`, `region`,
-//! `action`, `sshKeys`, `domain`, `domain_record`, `tags`, `network_v4`/`v6`), and the
-//! workspace's Prism tests check that every mode stays within the spec.
+//! `action`, `sshKeys`, `domain`, `domain_record`, `tags`, `network_v4`/`v6`, and for the
+//! objects the provision workflow's volumes, projects and alerts use (issue #22)
+//! `volume_full`, `project`, `resource` and `alert_policy`), and the workspace's Prism
+//! tests check that every mode stays within the spec.
+//!
+//! Fields that carry identity stay, even where the spec allows `null`: a volume's `tags`
+//! (the run tag adopts it, the tool tag lets teardown touch it) and `droplet_ids` (what it
+//! is attached to), a project's `description` (the tool's mark), an alert policy's
+//! `description` and `entities`. A server that sent `null` there would be saying something
+//! else (no tags, attached to nothing), not the same thing in another form.
 
 use serde_json::{Map, Value, json};
 
@@ -17,18 +25,23 @@ pub enum EdgeValue {
     /// Every field the spec marks `nullable` is `null` (a droplet's `kernel` and
     /// `next_backup_window`; an image's `slug`, `min_disk_size`, `size_gigabytes`, `tags`;
     /// an action's `completed_at`, `resource_id`, `region_slug`; a domain's `ttl` and
-    /// `zone_file`; a record's `priority`, `port`, `weight`, `flags`, `tag`).
+    /// `zone_file`; a record's `priority`, `port`, `weight`, `flags`, `tag`), except the
+    /// identity fields named in the module docs.
     Nulls,
     /// Optional fields that describe rather than identify are left out: the droplet's
     /// `disk_info`, `kernel`, `vpc_uuid`, `gpu_info`; everything of an image but `id`,
     /// `name` and `slug`; a size's `disk_info`/`gpu_info`; an action's timestamps,
     /// resource and region fields; a domain's `ip_address`, `ttl`, `zone_file`; a record's
     /// `ttl`, `priority`, `port`, `weight`, `flags`, `tag`; a tag's `resources`; a
-    /// network's `netmask` and `gateway`. Ids, names, status, addresses, types stay.
+    /// network's `netmask` and `gateway`; a volume's `description`, `created_at`,
+    /// `size_gigabytes`, `filesystem_type`, `filesystem_label`; a project's `purpose`,
+    /// `environment`, `owner_uuid`, `owner_id`, `created_at`, `updated_at`, `is_default`;
+    /// a project resource's `assigned_at` and `links`. Ids, names, status, addresses,
+    /// types stay.
     OmittedOptional,
     /// Arrays that carry no identity are empty: a droplet's `features`, `backup_ids`,
     /// `snapshot_ids`, `volume_ids`, `disk_info`; an image's `tags`; a size's `disk_info`;
-    /// a region's `features`.
+    /// a region's `features`; an alert policy's `tags` and its destinations' `slack`.
     EmptyArrays,
     /// Every object carries a field the spec does not list.
     UnknownFields,
@@ -46,6 +59,11 @@ enum Kind {
     Record,
     Tag,
     Network,
+    Volume,
+    Project,
+    ProjectResource,
+    AlertPolicy,
+    AlertDestinations,
     Other,
 }
 
@@ -60,6 +78,11 @@ fn kind_of(key: &str) -> Kind {
         "domain_record" | "domain_records" => Kind::Record,
         "tag" | "tags" => Kind::Tag,
         "v4" | "v6" => Kind::Network,
+        "volume" | "volumes" => Kind::Volume,
+        "project" | "projects" => Kind::Project,
+        "resources" => Kind::ProjectResource,
+        "policy" | "policies" => Kind::AlertPolicy,
+        "alerts" => Kind::AlertDestinations,
         _ => Kind::Other,
     }
 }
@@ -105,6 +128,23 @@ fn omittable(kind: Kind) -> &'static [&'static str] {
         Kind::Record => &["ttl", "priority", "port", "weight", "flags", "tag"],
         Kind::Tag => &["resources"],
         Kind::Network => &["netmask", "gateway"],
+        Kind::Volume => &[
+            "description",
+            "created_at",
+            "size_gigabytes",
+            "filesystem_type",
+            "filesystem_label",
+        ],
+        Kind::Project => &[
+            "purpose",
+            "environment",
+            "owner_uuid",
+            "owner_id",
+            "created_at",
+            "updated_at",
+            "is_default",
+        ],
+        Kind::ProjectResource => &["assigned_at", "links"],
         _ => &[],
     }
 }
@@ -121,6 +161,8 @@ fn emptiable(kind: Kind) -> &'static [&'static str] {
         Kind::Image => &["tags"],
         Kind::Size => &["disk_info"],
         Kind::Region => &["features"],
+        Kind::AlertPolicy => &["tags"],
+        Kind::AlertDestinations => &["slack"],
         _ => &[],
     }
 }
@@ -224,5 +266,43 @@ mod tests {
                 .is_some()
         );
         assert!(body.get("x_field_the_spec_does_not_list").is_some());
+    }
+
+    /// Issue #22: the volume, project, project resource and alert policy tables; identity
+    /// fields (tags, droplet_ids, description, entities, urn, status) are never touched.
+    #[test]
+    fn the_provision_resources_keep_their_identity_fields() {
+        let mut body = json!({
+            "volumes": [{"id": "v", "name": "d", "description": "x", "size_gigabytes": 10,
+                         "droplet_ids": [3], "tags": ["ops-core"], "created_at": "t",
+                         "filesystem_type": "ext4", "filesystem_label": "", "region": {"slug": "nyc3"}}],
+            "project": {"id": "p", "name": "n", "description": "created by ops-core",
+                        "purpose": "Web", "is_default": false, "owner_id": 1},
+            "resources": [{"urn": "do:droplet:3", "status": "assigned", "assigned_at": "t",
+                           "links": {"self": "h"}}],
+            "policy": {"uuid": "u", "description": "ops-core h: cpu", "entities": ["3"],
+                       "tags": ["web"], "alerts": {"email": ["a@b.c"], "slack": [{"channel": "#x"}]}}
+        });
+        apply(
+            &mut body,
+            &[
+                EdgeValue::Nulls,
+                EdgeValue::OmittedOptional,
+                EdgeValue::EmptyArrays,
+            ],
+        );
+        let v = &body["volumes"][0];
+        assert_eq!(v["tags"], json!(["ops-core"]));
+        assert_eq!(v["droplet_ids"], json!([3]));
+        assert!(v.get("description").is_none() && v.get("filesystem_type").is_none());
+        assert_eq!(v["region"]["slug"], "nyc3");
+        assert_eq!(body["project"]["description"], "created by ops-core");
+        assert!(body["project"].get("purpose").is_none());
+        assert_eq!(body["resources"][0]["status"], "assigned");
+        assert!(body["resources"][0].get("links").is_none());
+        assert_eq!(body["policy"]["entities"], json!(["3"]));
+        assert_eq!(body["policy"]["tags"], json!([]));
+        assert_eq!(body["policy"]["alerts"]["slack"], json!([]));
+        assert_eq!(body["policy"]["alerts"]["email"], json!(["a@b.c"]));
     }
 }

@@ -593,7 +593,7 @@ impl State {
             "locked": false, "status": status, "kernel": null, "created_at": d.created_at,
             "features": if d.ipv6 { json!(["ipv6", "droplet_agent"]) } else { json!(["droplet_agent"]) },
             "backup_ids": [], "next_backup_window": null, "snapshot_ids": [],
-            "image": image_json(d.image), "volume_ids": [], "size": size, "size_slug": d.size,
+            "image": image_json(d.image), "volume_ids": self.volume_ids_of(id), "size": size, "size_slug": d.size,
             "networks": {"v4": v4, "v6": v6}, "region": region_json(&d.region),
             "tags": d.tags, "vpc_uuid": d.vpc_uuid.clone().unwrap_or_else(|| "5a4981aa-9653-4bd1-bef5-d6bff52042e4".to_owned()),
         })
@@ -676,6 +676,18 @@ impl State {
         if let Some(refused) = self.check_droplet_vpc(vpc_uuid.as_deref(), &region) {
             return refused;
         }
+        let volumes: Vec<String> = body
+            .get("volumes")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(refused) = self.check_droplet_volumes(&volumes, &region, names.len()) {
+            return refused;
+        }
         let mut droplets = Vec::new();
         let mut links = Vec::new();
         for name in names {
@@ -696,6 +708,7 @@ impl State {
                     vpc_uuid: vpc_uuid.clone(),
                 },
             );
+            self.attach_volumes(&volumes, id);
             let action_id = self.start_action("create", id, &region);
             droplets.push(self.droplet_json(id));
             links.push(json!({

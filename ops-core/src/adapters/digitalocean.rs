@@ -20,6 +20,9 @@ use async_trait::async_trait;
 use digitalocean_client as dock;
 
 use crate::ports::{
+    AlertMetric, AlertPolicy, NewAlertPolicy, NewProject, NewVolume, Project, ProjectMember, Volume,
+};
+use crate::ports::{
     Compute, Dns, DnsRecord, Droplet, DropletFilter, DropletStatus, Image, NewDroplet, NewRecord,
     PortError, PortErrorKind, PortResult, ProviderError, Published, RecordType, Region, Service,
     Size, SshKey, Vpc,
@@ -259,6 +262,7 @@ impl Compute for DigitalOceanCompute {
         spec.monitoring = req.monitoring;
         spec.tags = req.tags.clone();
         spec.vpc_uuid = req.vpc_id.clone();
+        spec.volumes = req.volume_ids.clone();
         // The user data carries the Chef client key: it leaves the secret only here, in the
         // request body (never a URL, never a log line; the client does not log bodies).
         spec.user_data = req.user_data.clone().map(dock::UserData::from);
@@ -448,6 +452,253 @@ impl Compute for DigitalOceanCompute {
             .delete(ip)
             .await
             .map_err(compute_err("release reserved IP", Op::Write))
+    }
+
+    async fn volumes(&self) -> PortResult<Vec<Volume>> {
+        let all = self
+            .client
+            .volumes()
+            .list()
+            .collect_all()
+            .await
+            .map_err(compute_err("list volumes", Op::Read))?;
+        Ok(all.into_iter().filter_map(volume_from).collect())
+    }
+
+    async fn create_volume(&self, req: &NewVolume) -> PortResult<Volume> {
+        let mut create =
+            dock::CreateVolume::new(req.name.clone(), req.size_gib, req.region.clone());
+        create.filesystem_type = match req.filesystem.as_deref() {
+            Some("xfs") => Some(dock::FilesystemType::Xfs),
+            Some(_) => Some(dock::FilesystemType::Ext4),
+            None => None,
+        };
+        create.filesystem_label = req.label.clone();
+        create.tags = req.tags.clone();
+        tracing::debug!(name = %req.name, region = %req.region, "creating volume");
+        let created = self
+            .client
+            .volumes()
+            .create(&create)
+            .await
+            .map_err(compute_err("create volume", Op::Write))?;
+        volume_from(created).ok_or_else(|| {
+            PortError::new(
+                Service::Compute,
+                PROVIDER,
+                PortErrorKind::Other,
+                format!("create volume `{}`: the answer has no id", req.name),
+            )
+            .ambiguous()
+        })
+    }
+
+    async fn delete_volume(&self, id: &str) -> PortResult<()> {
+        self.client
+            .volumes()
+            .delete(id)
+            .await
+            .map_err(compute_err("delete volume", Op::Write))
+    }
+
+    async fn projects(&self) -> PortResult<Vec<Project>> {
+        let all = self
+            .client
+            .projects()
+            .list()
+            .collect_all()
+            .await
+            .map_err(compute_err("list projects", Op::Read))?;
+        Ok(all
+            .into_iter()
+            .filter_map(|p| {
+                Some(Project {
+                    id: p.id?,
+                    name: p.name,
+                    description: p.description,
+                })
+            })
+            .collect())
+    }
+
+    async fn create_project(&self, req: &NewProject) -> PortResult<Project> {
+        let mut create = dock::CreateProject::new(req.name.clone(), req.purpose.clone());
+        create.description = Some(req.description.clone());
+        tracing::debug!(name = %req.name, "creating project");
+        let created = self
+            .client
+            .projects()
+            .create(&create)
+            .await
+            .map_err(compute_err("create project", Op::Write))?;
+        match created.id {
+            Some(id) => Ok(Project {
+                id,
+                name: created.name,
+                description: created.description,
+            }),
+            None => Err(PortError::new(
+                Service::Compute,
+                PROVIDER,
+                PortErrorKind::Other,
+                format!("create project `{}`: the answer has no id", req.name),
+            )
+            .ambiguous()),
+        }
+    }
+
+    async fn assign_to_project(&self, id: &str, members: &[ProjectMember]) -> PortResult<()> {
+        let urns: Vec<String> = members
+            .iter()
+            .map(|m| match m {
+                ProjectMember::Droplet(d) => dock::droplet_urn(*d),
+                ProjectMember::Volume(v) => dock::volume_urn(v),
+                ProjectMember::ReservedIp(ip) => dock::reserved_ip_urn(ip),
+            })
+            .collect();
+        let answered = self
+            .client
+            .projects()
+            .assign_resources(id, &urns)
+            .await
+            .map_err(compute_err("assign resources to project", Op::Write))?;
+        // A 200 can still leave some out: each resource has its own status.
+        let left: Vec<String> = urns
+            .iter()
+            .filter(|u| {
+                !answered
+                    .iter()
+                    .any(|r| r.urn == **u && r.status.is_in_project())
+            })
+            .cloned()
+            .collect();
+        if left.is_empty() {
+            return Ok(());
+        }
+        let down = answered
+            .iter()
+            .any(|r| r.status == dock::ProjectResourceStatus::ServiceDown);
+        Err(PortError::new(
+            Service::Compute,
+            PROVIDER,
+            if down {
+                PortErrorKind::Unavailable
+            } else {
+                PortErrorKind::NotFound
+            },
+            format!("project {id}: not assigned: {}", left.join(", ")),
+        ))
+    }
+
+    async fn project_member_count(&self, id: &str) -> PortResult<usize> {
+        self.client
+            .projects()
+            .list_resources(id)
+            .collect_all()
+            .await
+            .map(|r| r.len())
+            .map_err(compute_err("list project resources", Op::Read))
+    }
+
+    async fn delete_project(&self, id: &str) -> PortResult<()> {
+        match self.client.projects().delete(id).await {
+            // DigitalOcean refuses a project that still holds resources with a 412.
+            Err(e) if e.status().is_some_and(|s| s.as_u16() == 412) => Err(PortError::new(
+                Service::Compute,
+                PROVIDER,
+                PortErrorKind::AlreadyExists,
+                format!("delete project {id}: it still holds resources"),
+            )),
+            r => r.map_err(compute_err("delete project", Op::Write)),
+        }
+    }
+
+    async fn alert_policies(&self) -> PortResult<Vec<AlertPolicy>> {
+        let all = self
+            .client
+            .alert_policies()
+            .list()
+            .collect_all()
+            .await
+            .map_err(compute_err("list alert policies", Op::Read))?;
+        Ok(all.into_iter().map(alert_policy_from).collect())
+    }
+
+    async fn create_alert_policy(&self, req: &NewAlertPolicy) -> PortResult<AlertPolicy> {
+        let kind = match req.metric {
+            AlertMetric::Cpu => dock::ALERT_DROPLET_CPU,
+            AlertMetric::Disk => dock::ALERT_DROPLET_DISK,
+        };
+        let window = match req.window.as_str() {
+            "10m" => dock::AlertWindow::TenMinutes,
+            "30m" => dock::AlertWindow::ThirtyMinutes,
+            "1h" => dock::AlertWindow::OneHour,
+            _ => dock::AlertWindow::FiveMinutes,
+        };
+        let mut create = dock::AlertPolicyRequest::new(
+            kind,
+            req.description.clone(),
+            dock::AlertCompare::GreaterThan,
+            req.percent,
+            window,
+        )
+        .droplets(req.droplet_ids.iter().copied());
+        for e in &req.emails {
+            create = create.email(e.clone());
+        }
+        tracing::debug!(description = %req.description, "creating alert policy");
+        let created = self
+            .client
+            .alert_policies()
+            .create(&create)
+            .await
+            .map_err(compute_err("create alert policy", Op::Write))?;
+        if created.uuid.is_empty() {
+            return Err(PortError::new(
+                Service::Compute,
+                PROVIDER,
+                PortErrorKind::Other,
+                format!(
+                    "create alert policy `{}`: the answer has no uuid",
+                    req.description
+                ),
+            )
+            .ambiguous());
+        }
+        Ok(alert_policy_from(created))
+    }
+
+    async fn delete_alert_policy(&self, id: &str) -> PortResult<()> {
+        self.client
+            .alert_policies()
+            .delete(id)
+            .await
+            .map_err(compute_err("delete alert policy", Op::Write))
+    }
+}
+
+fn volume_from(v: dock::Volume) -> Option<Volume> {
+    Some(Volume {
+        id: v.id?,
+        name: v.name,
+        region: v.region.map(|r| r.slug).unwrap_or_default(),
+        size_gib: v.size_gigabytes,
+        droplet_ids: v.droplet_ids,
+        tags: v.tags,
+    })
+}
+
+fn alert_policy_from(p: dock::AlertPolicy) -> AlertPolicy {
+    let metric = match p.kind.as_str() {
+        dock::ALERT_DROPLET_CPU => Some(AlertMetric::Cpu),
+        dock::ALERT_DROPLET_DISK => Some(AlertMetric::Disk),
+        _ => None,
+    };
+    AlertPolicy {
+        id: p.uuid,
+        description: p.description,
+        metric,
+        droplet_ids: p.entities.iter().filter_map(|e| e.parse().ok()).collect(),
     }
 }
 

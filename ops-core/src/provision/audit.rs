@@ -20,7 +20,8 @@ use super::spec::{RUN_TAG_PREFIX, TOOL_TAG};
 use super::{Provisioner, RunJournal};
 use crate::error::Result;
 use crate::ports::{
-    DnsRecord, Droplet, DropletFilter, PortErrorKind, RecordType, ReservedIp, VPC_MARK, Vpc,
+    AlertPolicy, DnsRecord, Droplet, DropletFilter, PROJECT_MARK, PortErrorKind, Project,
+    RecordType, ReservedIp, VPC_MARK, Volume, Vpc,
 };
 
 /// Orphans found.
@@ -46,6 +47,15 @@ pub struct AuditReport {
     /// Reserved IPs assigned to no droplet.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unassigned_reserved_ips: Vec<ReservedIp>,
+    /// Volumes this tool created (tool tag) that are attached to no droplet.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detached_volumes: Vec<Volume>,
+    /// Projects this tool created that hold no resource.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub empty_projects: Vec<Project>,
+    /// Alert policies this tool created whose droplets are all gone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts_without_droplet: Vec<AlertPolicy>,
 }
 
 impl AuditReport {
@@ -59,6 +69,9 @@ impl AuditReport {
             && self.droplets_sharing_a_run_tag.is_empty()
             && self.empty_vpcs.is_empty()
             && self.unassigned_reserved_ips.is_empty()
+            && self.detached_volumes.is_empty()
+            && self.empty_projects.is_empty()
+            && self.alerts_without_droplet.is_empty()
     }
 }
 
@@ -172,6 +185,58 @@ impl Provisioner {
             Ok(ips) => {
                 report.unassigned_reserved_ips =
                     ips.into_iter().filter(|r| r.droplet_id.is_none()).collect();
+            }
+            Err(e) if e.kind() == PortErrorKind::Rejected => {}
+            Err(e) => return Err(e.into()),
+        }
+        // Providers without volumes, projects or alert policies answer `Rejected`.
+        match self
+            .call(&self.budgets.compute, || self.compute.volumes())
+            .await
+        {
+            Ok(vs) => {
+                report.detached_volumes = vs
+                    .into_iter()
+                    .filter(|v| v.tags.iter().any(|t| t == TOOL_TAG) && v.droplet_ids.is_empty())
+                    .collect();
+            }
+            Err(e) if e.kind() == PortErrorKind::Rejected => {}
+            Err(e) => return Err(e.into()),
+        }
+        let projects = match self
+            .call(&self.budgets.compute, || self.compute.projects())
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if e.kind() == PortErrorKind::Rejected => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        for p in projects
+            .into_iter()
+            .filter(|p| p.description == PROJECT_MARK)
+        {
+            let held = self
+                .call(&self.budgets.compute, || {
+                    self.compute.project_member_count(&p.id)
+                })
+                .await?;
+            if held == 0 {
+                report.empty_projects.push(p);
+            }
+        }
+        match self
+            .call(&self.budgets.compute, || self.compute.alert_policies())
+            .await
+        {
+            Ok(ps) => {
+                let prefix = format!("{TOOL_TAG} ");
+                report.alerts_without_droplet = ps
+                    .into_iter()
+                    .filter(|p| {
+                        p.description.starts_with(&prefix)
+                            && !p.droplet_ids.iter().any(|d| all.iter().any(|x| x.id == *d))
+                    })
+                    .collect();
             }
             Err(e) if e.kind() == PortErrorKind::Rejected => {}
             Err(e) => return Err(e.into()),

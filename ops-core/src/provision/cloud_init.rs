@@ -1,7 +1,8 @@
 //! cloud-init user data that turns a fresh droplet into a converged Chef node.
 //!
 //! The generated `#cloud-config` document:
-//! 1. installs the extra packages of the spec;
+//! 1. installs the extra packages of the spec, and mounts the spec's volumes that have a
+//!    `mount` (cloud-init `mounts`: by the device DigitalOcean gives an attached volume);
 //! 2. writes `/etc/chef/client.pem` (the node's own API client key, mode 0600),
 //!    `/etc/chef/client.rb` and `/etc/chef/first-boot.json` (run list + attributes);
 //! 3. optionally blocks non-root processes from the metadata service (see below);
@@ -174,6 +175,25 @@ pub fn render(
             out.push_str(&format!("  - {}\n", yq(p)));
         }
     }
+    let mounted: Vec<_> = spec
+        .volumes
+        .iter()
+        .filter_map(|v| v.mount.as_ref().map(|m| (v, m)))
+        .collect();
+    if !mounted.is_empty() {
+        // The volumes are attached when the droplet is created, so they are there at first
+        // boot; DigitalOcean formats a volume it creates with the spec's filesystem.
+        // `nofail`: a volume that is not there does not stop the boot.
+        out.push_str("mounts:\n");
+        for (v, m) in mounted {
+            out.push_str(&format!(
+                "  - [{}, {}, {}, \"defaults,nofail,discard,noatime\", \"0\", \"2\"]\n",
+                yq(&v.device()),
+                yq(m),
+                yq(v.filesystem())
+            ));
+        }
+    }
     out.push_str("write_files:\n");
     out.push_str("  - path: /etc/chef/client.pem\n    owner: root:root\n    permissions: '0600'\n    content: |\n");
     block(&mut out, "      ", key);
@@ -238,6 +258,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use crate::provision::spec::VolumeSpec;
 
     const KEY: &str = "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n";
 
@@ -286,5 +307,42 @@ mod tests {
             "{:?}",
             bad.check()
         );
+    }
+
+    /// Issue #22: a volume with `mount` is mounted by the user data, by the device an
+    /// attached DigitalOcean volume shows up as, with its filesystem; one without is not.
+    #[test]
+    fn volumes_with_a_mount_are_mounted_at_first_boot() {
+        let cfg = BootstrapConfig::new("https://chef.example.com/organizations/ops");
+        let mut s = spec("");
+        assert!(!render_text(&s, &cfg).contains("mounts:"));
+        s.volumes = vec![
+            VolumeSpec {
+                name: "web-01-data".into(),
+                size_gib: 20,
+                filesystem: Some("xfs".into()),
+                mount: Some("/srv/data".into()),
+            },
+            VolumeSpec {
+                name: "web-01-raw".into(),
+                size_gib: 5,
+                filesystem: None,
+                mount: None,
+            },
+        ];
+        assert!(s.check().is_empty(), "{:?}", s.check());
+        let text = render_text(&s, &cfg);
+        assert!(
+            text.contains(
+                "mounts:\n  - [\"/dev/disk/by-id/scsi-0DO_Volume_web-01-data\", \"/srv/data\", \"xfs\", \"defaults,nofail,discard,noatime\", \"0\", \"2\"]\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("web-01-raw"), "{text}");
+        s.volumes[0].mount = Some("/srv/../etc".into());
+        s.volumes[1].name = "Bad_Name".into();
+        let p = s.check();
+        assert!(p.iter().any(|p| p.starts_with("volumes[0].mount")), "{p:?}");
+        assert!(p.iter().any(|p| p.starts_with("volumes[1].name")), "{p:?}");
     }
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::sync::{Notify, OnceCell, Semaphore};
 use tokio::time::Instant;
 
-use crate::ports::{DnsRecord, Droplet, Image, PortErrorKind, Published, Region, Size, SshKey};
+use crate::ports::{
+    DnsRecord, Droplet, Image, PortErrorKind, ProjectMember, Published, Region, Size, SshKey,
+};
 
 type Cells<T> = Mutex<HashMap<String, Arc<OnceCell<T>>>>;
 
@@ -33,6 +35,15 @@ pub(crate) struct Batch {
     pub(crate) status: tokio::sync::Mutex<Option<(Instant, HashMap<u64, Droplet>)>>,
     pub(crate) permits: Semaphore,
     pub(crate) publish: PublishCoordinator,
+    /// Droplets to add to an existing firewall, by firewall name: one call per firewall.
+    pub(crate) firewall_adds: Gather<u64>,
+    /// Resources to assign to a project, by project name: one call per project.
+    pub(crate) project_assigns: Gather<ProjectMember>,
+    /// One lock per shared resource name (`vpc:<name>`, `firewall:<name>`,
+    /// `project:<name>`): the hosts of a batch look such a resource up and create it one at
+    /// a time, so the first creates it and the others find it (one create per batch, and
+    /// no two firewalls of one name — DigitalOcean does not refuse those).
+    name_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Batch {
@@ -49,7 +60,19 @@ impl Batch {
             status: tokio::sync::Mutex::new(None),
             permits: Semaphore::new(concurrency.max(1)),
             publish: PublishCoordinator::new(linger),
+            firewall_adds: Gather::new(linger),
+            project_assigns: Gather::new(linger),
+            name_locks: Mutex::default(),
         }
+    }
+
+    /// Waits for this batch's lock on `key` (see `name_locks`).
+    pub(crate) async fn lock_name(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let m = match self.name_locks.lock() {
+            Ok(mut g) => g.entry(key.to_string()).or_default().clone(),
+            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+        };
+        m.lock_owned().await
     }
 }
 
@@ -180,5 +203,191 @@ impl PublishCoordinator {
                 _ = tokio::time::sleep_until(arrived_at + self.linger) => {}
             }
         }
+    }
+}
+
+/// The outcome of a gathered call as every host of it sees it.
+pub(crate) type GatherResult = Result<(), (PortErrorKind, String)>;
+
+struct GatherState<T> {
+    outstanding: usize,
+    pending: Vec<T>,
+    arrived: u64,
+    sent: u64,
+    last: Option<GatherResult>,
+    calls: u32,
+}
+
+impl<T> Default for GatherState<T> {
+    fn default() -> Self {
+        GatherState {
+            outstanding: 0,
+            pending: Vec::new(),
+            arrived: 0,
+            sent: 0,
+            last: None,
+            calls: 0,
+        }
+    }
+}
+
+/// Sends what many hosts of a batch want written to one resource in one call: the droplets
+/// to add to a firewall, the resources to assign to a project (issue #22: one call per
+/// resource per batch where the API takes a list).
+///
+/// The same protocol as [`PublishCoordinator`]: every host that will need the call is
+/// registered up front under the resource's name; a host with its items ready *arrives*
+/// (and gets a ticket), a host that fails first *withdraws*. The call is made, by one of
+/// the arrived hosts, with every item that arrived, when no registered host is still on
+/// its way or an arrived host has waited `linger`; later arrivals get another call.
+pub(crate) struct Gather<T> {
+    keys: Mutex<HashMap<String, GatherState<T>>>,
+    notify: Notify,
+    sending: tokio::sync::Mutex<()>,
+    linger: Duration,
+}
+
+impl<T: Clone> Gather<T> {
+    fn new(linger: Duration) -> Self {
+        Gather {
+            keys: Mutex::default(),
+            notify: Notify::new(),
+            sending: tokio::sync::Mutex::new(()),
+            linger,
+        }
+    }
+
+    fn with<R>(&self, key: &str, f: impl FnOnce(&mut GatherState<T>) -> R) -> Option<R> {
+        let mut g = self.keys.lock().ok()?;
+        Some(f(g.entry(key.to_string()).or_default()))
+    }
+
+    pub(crate) fn register(&self, key: &str) {
+        self.with(key, |z| z.outstanding += 1);
+    }
+
+    pub(crate) fn withdraw(&self, key: &str) {
+        self.with(key, |z| z.outstanding = z.outstanding.saturating_sub(1));
+        self.notify.notify_waiters();
+    }
+
+    /// Calls made for `key` so far.
+    #[cfg(test)]
+    pub(crate) fn calls(&self, key: &str) -> u32 {
+        self.with(key, |z| z.calls).unwrap_or(0)
+    }
+
+    /// Arrives with `items` and waits until a call carrying them was made, making it with
+    /// every item that arrived when this host's turn comes. `send` is called at most once.
+    pub(crate) async fn send<F, Fut>(&self, key: &str, items: Vec<T>, send: F) -> GatherResult
+    where
+        F: FnOnce(Vec<T>) -> Fut,
+        Fut: Future<Output = GatherResult>,
+    {
+        let Some(ticket) = self.with(key, |z| {
+            z.outstanding = z.outstanding.saturating_sub(1);
+            z.pending.extend(items.iter().cloned());
+            z.arrived += 1;
+            z.arrived
+        }) else {
+            // A poisoned lock: send alone rather than not at all.
+            return send(items).await;
+        };
+        self.notify.notify_waiters();
+        let arrived_at = Instant::now();
+        let mut send = Some(send);
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let state = self.with(key, |z| {
+                if z.sent >= ticket {
+                    Err(z.last.clone())
+                } else {
+                    Ok(z.outstanding == 0)
+                }
+            });
+            let ready = match state {
+                Some(Err(Some(last))) => return last,
+                Some(Err(None)) | None => return Ok(()),
+                Some(Ok(none_outstanding)) => {
+                    none_outstanding || Instant::now() >= arrived_at + self.linger
+                }
+            };
+            if ready {
+                let _g = self.sending.lock().await;
+                let taken = self.with(key, |z| {
+                    if z.sent >= ticket {
+                        Err(z.last.clone())
+                    } else {
+                        Ok((z.arrived, std::mem::take(&mut z.pending)))
+                    }
+                });
+                let (target, batch) = match taken {
+                    Some(Ok(t)) => t,
+                    Some(Err(Some(last))) => return last,
+                    Some(Err(None)) | None => return Ok(()),
+                };
+                let Some(f) = send.take() else {
+                    return Ok(());
+                };
+                let r = f(batch).await;
+                self.with(key, |z| {
+                    z.sent = target;
+                    z.last = Some(r.clone());
+                    z.calls += 1;
+                });
+                self.notify.notify_waiters();
+                return r;
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(arrived_at + self.linger) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Three hosts registered for one firewall: one withdraws (it failed), two arrive with
+    /// their droplets; one call carries both, and both hosts see its outcome. No clock: the
+    /// linger is far longer than the test may take.
+    #[tokio::test]
+    async fn a_gather_makes_one_call_for_every_host_that_arrives() {
+        let g: Gather<u64> = Gather::new(Duration::from_secs(3600));
+        for _ in 0..3 {
+            g.register("fw");
+        }
+        let made = AtomicUsize::new(0);
+        let sent = Mutex::new(Vec::new());
+        let call = |ids: Vec<u64>| {
+            made.fetch_add(1, Ordering::SeqCst);
+            if let Ok(mut s) = sent.lock() {
+                s.extend(ids);
+            }
+            async { Ok(()) }
+        };
+        g.withdraw("fw");
+        let (a, b) = tokio::join!(g.send("fw", vec![1], call), g.send("fw", vec![2], call));
+        assert_eq!((a, b), (Ok(()), Ok(())));
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+        assert_eq!(g.calls("fw"), 1);
+        let mut s = sent.lock().map(|s| s.clone()).unwrap_or_default();
+        s.sort_unstable();
+        assert_eq!(s, [1, 2]);
+        // A failed call is every arrived host's failure.
+        g.register("fw");
+        let r = g
+            .send("fw", vec![3], |_| async {
+                Err((PortErrorKind::Unavailable, "down".to_string()))
+            })
+            .await;
+        assert_eq!(r, Err((PortErrorKind::Unavailable, "down".to_string())));
+        assert_eq!(g.calls("fw"), 2);
     }
 }

@@ -36,6 +36,9 @@ pub enum Step {
     /// 2c. Use the spec's VPC, creating it when the account has none of that name (skipped
     /// without `vpc`).
     Vpc,
+    /// 2d. Find or create the spec's volumes, attached when the droplet is created (skipped
+    /// without `volumes`).
+    Volumes,
     /// 3. Create the droplet with the cloud-init user data.
     CreateDroplet,
     /// 4. Wait until the droplet is active and has its addresses.
@@ -46,6 +49,12 @@ pub enum Step {
     /// 4c. Assign the spec's reserved IP to the droplet, or reserve a new one for it
     /// (skipped without `reserved_ip`).
     ReservedIp,
+    /// 4d. Create the spec's monitoring alert policies on the droplet (skipped without
+    /// `alerts`).
+    Alerts,
+    /// 4e. Put the droplet, its volumes and its reserved IP in the spec's project, creating
+    /// it when the account has none of that name (skipped without `project`).
+    Project,
     /// 5a. Create the A/AAAA records.
     DnsRecords,
     /// 5b. Publish the zone (once per batch).
@@ -56,15 +65,18 @@ pub enum Step {
 
 impl Step {
     /// All steps in order.
-    pub const ALL: [Step; 11] = [
+    pub const ALL: [Step; 14] = [
         Step::Validate,
         Step::ChefClient,
         Step::ChefNode,
         Step::Vpc,
+        Step::Volumes,
         Step::CreateDroplet,
         Step::WaitActive,
         Step::Firewalls,
         Step::ReservedIp,
+        Step::Alerts,
+        Step::Project,
         Step::DnsRecords,
         Step::PublishZone,
         Step::WaitMonitoring,
@@ -77,6 +89,9 @@ impl Step {
             Step::ChefClient => "chef_client",
             Step::ChefNode => "chef_node",
             Step::Vpc => "vpc",
+            Step::Volumes => "volumes",
+            Step::Alerts => "alerts",
+            Step::Project => "project",
             Step::CreateDroplet => "create_droplet",
             Step::WaitActive => "wait_active",
             Step::Firewalls => "firewalls",
@@ -206,6 +221,38 @@ pub struct ReservedIpRef {
     pub created: bool,
 }
 
+/// A block-storage volume a run attached to its droplet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeRef {
+    /// Provider id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// True when this run created it (or adopted it by name and run tag after an ambiguous
+    /// create); rollback removes only such a volume. False: it existed and is only attached.
+    pub created: bool,
+}
+
+/// The project a run put its resources in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRef {
+    /// Provider id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// True when this run created it (rollback removes it once it holds nothing).
+    pub created: bool,
+}
+
+/// A monitoring alert policy a run created for its droplet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRef {
+    /// Provider id.
+    pub id: String,
+    /// The metric.
+    pub metric: crate::ports::AlertMetric,
+}
+
 /// Everything the run created (what rollback undoes).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resources {
@@ -246,6 +293,27 @@ pub struct Resources {
     /// assigned to the droplet may be this run's; resume and rollback look for it.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub reserved_ip_creates_sent: u32,
+    /// The volumes attached to the droplet (spec `volumes`), created or found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeRef>,
+    /// Names of volumes whose create was sent (journaled before sending), kept until the
+    /// volume is recorded or proven absent: one carrying the run tag may exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volume_creates_sent: Vec<String>,
+    /// The project (spec `project`), created or found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectRef>,
+    /// Project create requests sent (journaled before sending): while no project is
+    /// recorded, one of the spec's name may have been made by this run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub project_creates_sent: u32,
+    /// The alert policies created for the droplet (spec `alerts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertRef>,
+    /// Metrics whose policy create was sent (journaled before sending), kept until the
+    /// policy is recorded or proven absent: one with the run's description may exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alert_creates_sent: Vec<crate::ports::AlertMetric>,
     /// A zone whose record removals (by a rollback) are not published yet: the publish
     /// failed, and the next rollback pass publishes it even with no record left to remove.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -270,6 +338,12 @@ impl Resources {
             && self.firewall_creates_sent.is_empty()
             && !self.reserved_ip.as_ref().is_some_and(|r| r.created)
             && self.reserved_ip_creates_sent == 0
+            && !self.volumes.iter().any(|v| v.created)
+            && self.volume_creates_sent.is_empty()
+            && !self.project.as_ref().is_some_and(|p| p.created)
+            && self.project_creates_sent == 0
+            && self.alerts.is_empty()
+            && self.alert_creates_sent.is_empty()
     }
 
     /// True when a droplet create was sent and no droplet is recorded: one carrying the run
@@ -316,6 +390,35 @@ impl Resources {
                     "unknown: a firewall named {n} may exist (create sent, outcome not confirmed)"
                 ));
             }
+        }
+        for a in &self.alerts {
+            out.push(format!("alert policy {} ({})", a.id, a.metric.as_str()));
+        }
+        for m in &self.alert_creates_sent {
+            if !self.alerts.iter().any(|a| a.metric == *m) {
+                out.push(format!(
+                    "unknown: a {} alert policy for the droplet may exist (create sent, outcome not confirmed)",
+                    m.as_str()
+                ));
+            }
+        }
+        for v in self.volumes.iter().filter(|v| v.created) {
+            out.push(format!("volume {} ({})", v.id, v.name));
+        }
+        for n in &self.volume_creates_sent {
+            if !self.volumes.iter().any(|v| v.name == *n) {
+                out.push(format!(
+                    "unknown: a volume named {n} tagged {run_tag} may exist (create sent, outcome not confirmed)"
+                ));
+            }
+        }
+        match &self.project {
+            Some(p) if p.created => out.push(format!("project {} ({})", p.id, p.name)),
+            None if self.project_creates_sent > 0 => out.push(
+                "unknown: a project of the spec's name may exist (create sent, outcome not confirmed)"
+                    .into(),
+            ),
+            _ => {}
         }
         match &self.vpc {
             Some(v) if v.created => out.push(format!("vpc {} ({})", v.id, v.name)),
@@ -803,6 +906,9 @@ mod tests {
             vpc: None,
             firewalls: Vec::new(),
             reserved_ip: None,
+            volumes: Vec::new(),
+            project: None,
+            alerts: None,
         }
     }
 

@@ -8,9 +8,14 @@
 //!    node/client or DNS record claims the name unless this very run created it;
 //! 2. register the node in Chef the validatorless way: **create the client** (its private key
 //!    stays in memory as a secret) and the **node** with run list and environment;
+//!    then, when the spec asks for them (issue #22), use or create its **VPC** and its
+//!    **volumes** (attached by the droplet create);
 //! 3. **create the droplet** with [cloud-init user data](cloud_init) that installs Chef, writes
-//!    the key, `client.rb` and first-boot JSON, and runs the first converge;
+//!    the key, `client.rb` and first-boot JSON, mounts the volumes, and runs the first
+//!    converge;
 //! 4. **wait** until it is active (deadline, progress events) and take its IPv4 (and IPv6);
+//!    then apply its **firewalls**, give it its **reserved IP**, create its **alert
+//!    policies** and put it (with its volumes and reserved IP) in its **project**;
 //! 5. create the **A/AAAA records** and **publish** the zone (once per zone per batch);
 //! 6. optionally **wait until monitoring reports the host UP**.
 //!
@@ -26,7 +31,8 @@
 //!   [`ProvisionConfig::keep_on_failure`] leaves everything for inspection instead.
 //! - **Fleets** ([`Provisioner::provision_fleet`]): bounded concurrency for API work, shared
 //!   [rate budgets](budget) (DigitalOcean 250/min, Dyn 300/min), one publish per zone per
-//!   batch, droplet status polled for the whole batch with one call, and a per-host outcome —
+//!   batch, droplet status polled for the whole batch with one call, one add call per
+//!   firewall and one assign call per project for the batch's hosts, and a per-host outcome —
 //!   one host's failure neither aborts nor orphans the others.
 //! - **Teardown** ([`Provisioner::teardown`], [`Provisioner::teardown_fleet`] with one publish
 //!   per zone) tolerant of already-gone resources, and an **orphan audit**
@@ -64,12 +70,13 @@ pub use audit::{AuditReport, AuditScope};
 pub use budget::{Budgets, RateBudget};
 pub use cloud_init::BootstrapConfig;
 pub use journal::{
-    Addresses, FirewallRef, JournalStore, Resources, RollbackReport, RunJournal, RunStatus, Step,
-    UndoAction, UndoOutcome, VpcRef,
+    Addresses, AlertRef, FirewallRef, JournalStore, ProjectRef, Resources, RollbackReport,
+    RunJournal, RunStatus, Step, UndoAction, UndoOutcome, VolumeRef, VpcRef,
 };
 pub use plan::{HostPlan, Plan, PlannedWrite};
 pub use removal::{Removal, RemovalPlan};
 pub use spec::{FleetSpec, HostSpec};
+pub use steps::alert_description;
 pub use teardown::{FleetTeardown, TeardownReport, TeardownTarget};
 
 use crate::error::Error;

@@ -136,6 +136,21 @@ impl Provisioner {
                     ),
                 );
             }
+            for v in &spec.volumes {
+                push(
+                    Service::Compute,
+                    format!(
+                        "use volume {} in {}, or create it ({} GiB, {}) if the account has none of that name there; attached at droplet create{}",
+                        v.name,
+                        spec.region,
+                        v.size_gib,
+                        v.filesystem(),
+                        v.mount
+                            .as_deref()
+                            .map_or_else(String::new, |m| format!(", mounted at {m}"))
+                    ),
+                );
+            }
             let mut req = self.new_droplet(&j, None);
             if let Some(t) = req.tags.iter_mut().find(|t| t.ends_with(":planned")) {
                 *t = "ops-run:<new run id>".into();
@@ -190,6 +205,38 @@ impl Provisioner {
                         Some(a) => format!("assign reserved IP {a} to the droplet"),
                         None => "reserve a new IP for the droplet".to_string(),
                     },
+                );
+            }
+            if let Some(a) = &spec.alerts {
+                for (metric, percent) in a.policies() {
+                    push(
+                        Service::Compute,
+                        format!(
+                            "create alert policy: {} above {percent}% for {} on the droplet, telling {}",
+                            metric.as_str(),
+                            a.window(),
+                            a.emails.join(", ")
+                        ),
+                    );
+                }
+            }
+            if let Some(pr) = &spec.project {
+                push(
+                    Service::Compute,
+                    format!(
+                        "put the droplet{}{} in project {}, creating it if the account has none of that name (one call per batch)",
+                        if spec.volumes.is_empty() {
+                            ""
+                        } else {
+                            ", its volumes"
+                        },
+                        if spec.reserved_ip.is_some() {
+                            ", its reserved IP"
+                        } else {
+                            ""
+                        },
+                        pr.name
+                    ),
                 );
             }
             let fqdn = spec.fqdn();

@@ -6,21 +6,24 @@
 //! of resource (a firewall, a volume) therefore means one [`Removal`] variant, its line in
 //! the two builders and its arm in the executor, nowhere else.
 //!
-//! Order: DNS records, then one publish of the zone (providers that publish), then droplets,
-//! then the firewalls and the VPC the run created (once nothing is in it), then the Chef node, then the Chef client — the reverse of creation, so a half-removed host
-//! never has a DNS name pointing at nothing that still answers.
+//! Order: DNS records, then one publish of the zone (providers that publish), then the alert
+//! policies and the reserved IP, then droplets, then the volumes, firewalls, project and VPC
+//! the run created (the project and VPC once nothing is in them), then the Chef node, then
+//! the Chef client — the reverse of creation, so a half-removed host never has a DNS name
+//! pointing at nothing that still answers.
 
 use serde::Serialize;
 
 use super::journal::{RunJournal, RunStatus, Step, UndoAction, UndoOutcome};
 use super::run::{chain, zone_of};
 use super::spec::TOOL_TAG;
-use super::steps::{describe_record, same_record};
+use super::steps::{alert_description, alert_prefix, describe_record, same_record};
 use super::teardown::TeardownTarget;
 use super::{ProgressEvent, Provisioner, RollbackReport};
 use crate::error::Error;
 use crate::ports::{
-    DnsRecord, DropletFilter, PortError, PortErrorKind, PortResult, RecordType, Service, VPC_MARK,
+    DnsRecord, DropletFilter, PROJECT_MARK, PortError, PortErrorKind, PortResult, RecordType,
+    Service, VPC_MARK,
 };
 
 /// The port error inside a workflow error from a lookup (`vpc_named`).
@@ -71,6 +74,27 @@ pub enum Removal {
         /// Name.
         name: String,
     },
+    /// A monitoring alert policy the run created for the host.
+    AlertPolicy {
+        /// Provider id.
+        id: String,
+        /// Its description (how the tool names its policies).
+        description: String,
+    },
+    /// A block-storage volume the run created (removed once its droplet is gone).
+    Volume {
+        /// Provider id.
+        id: String,
+        /// Name.
+        name: String,
+    },
+    /// A project this tool created (kept, and reported so, while it holds other resources).
+    Project {
+        /// Provider id.
+        id: String,
+        /// Name.
+        name: String,
+    },
     /// A VPC this tool created (kept, and reported so, while it holds other resources).
     Vpc {
         /// Provider id.
@@ -110,6 +134,9 @@ impl Removal {
             Removal::Publish { zone, .. } => format!("dns publish {zone}"),
             Removal::Droplet { id, name } => format!("droplet {id} ({name})"),
             Removal::Vpc { id, name } => format!("vpc {id} ({name})"),
+            Removal::AlertPolicy { id, .. } => format!("alert policy {id}"),
+            Removal::Volume { id, name } => format!("volume {id} ({name})"),
+            Removal::Project { id, name } => format!("project {id} ({name})"),
             Removal::Firewall { id, name } => format!("firewall {id} ({name})"),
             Removal::ReservedIp { ip } => format!("reserved ip {ip}"),
             Removal::ChefNode { name, .. } => format!("chef node {name}"),
@@ -257,6 +284,33 @@ impl Provisioner {
             _ => {}
         }
 
+        // The alert policies the run created, and any whose create was sent unconfirmed.
+        for a in &j.resources.alerts {
+            items.push(Removal::AlertPolicy {
+                id: a.id.clone(),
+                description: alert_description(&spec.name, a.metric, &j.run_tag()),
+            });
+        }
+        for m in &j.resources.alert_creates_sent {
+            if j.resources.alerts.iter().any(|a| a.metric == *m) {
+                continue;
+            }
+            let description = alert_description(&spec.name, *m, &j.run_tag());
+            match self.alert_described(&description).await {
+                Ok(Some(p)) => items.push(Removal::AlertPolicy {
+                    id: p.id,
+                    description,
+                }),
+                Ok(None) => {}
+                Err(e) => items.push(Removal::Note {
+                    resource: format!(
+                        "alert policy `{description}` (a create was sent; it may exist)"
+                    ),
+                    outcome: lookup_failed(&port_of(e), &mut rejected),
+                }),
+            }
+        }
+
         // Droplets: the recorded one and anything carrying the run tag.
         let mut droplets: Vec<(u64, String)> = j
             .resources
@@ -335,6 +389,59 @@ impl Provisioner {
                     outcome: lookup_failed(&port_of(e), &mut rejected),
                 }),
             }
+        }
+
+        // Volumes the run created (detached by the droplet's removal), and any whose create
+        // was sent unconfirmed and that carries the run tag.
+        for v in j.resources.volumes.iter().filter(|v| v.created) {
+            items.push(Removal::Volume {
+                id: v.id.clone(),
+                name: v.name.clone(),
+            });
+        }
+        for name in &j.resources.volume_creates_sent {
+            if j.resources.volumes.iter().any(|v| v.name == *name) {
+                continue;
+            }
+            match self.volume_named(name, &spec.region).await {
+                Ok(Some(v)) if v.tags.contains(&j.run_tag()) => items.push(Removal::Volume {
+                    id: v.id,
+                    name: v.name,
+                }),
+                Ok(_) => {}
+                Err(e) => items.push(Removal::Note {
+                    resource: format!("volume {name} (a create was sent; it may exist)"),
+                    outcome: lookup_failed(&port_of(e), &mut rejected),
+                }),
+            }
+        }
+
+        // The project, once the resources above are gone: the one recorded as made by this
+        // run, or after an unconfirmed create the one of the spec's name with the mark.
+        match (&j.resources.project, &spec.project) {
+            (Some(p), _) if p.created => items.push(Removal::Project {
+                id: p.id.clone(),
+                name: p.name.clone(),
+            }),
+            (None, Some(want)) if j.resources.project_creates_sent > 0 => {
+                match self.project_named(&want.name).await {
+                    Ok(Some(p)) if p.description == PROJECT_MARK => {
+                        items.push(Removal::Project {
+                            id: p.id,
+                            name: p.name,
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(e) => items.push(Removal::Note {
+                        resource: format!(
+                            "project {} (a create was sent; it may exist)",
+                            want.name
+                        ),
+                        outcome: lookup_failed(&port_of(e), &mut rejected),
+                    }),
+                }
+            }
+            _ => {}
         }
 
         // The VPC, once its droplet is gone: the one recorded as made by this run, or after
@@ -462,6 +569,26 @@ impl Provisioner {
             }
         }
 
+        if target.alerts {
+            let prefix = alert_prefix(name);
+            match self
+                .call(&self.budgets.compute, || self.compute.alert_policies())
+                .await
+            {
+                Ok(all) => items.extend(
+                    all.into_iter()
+                        .filter(|p| p.description.starts_with(&prefix))
+                        .map(|p| Removal::AlertPolicy {
+                            id: p.id,
+                            description: p.description,
+                        }),
+                ),
+                Err(e) => items.push(Removal::Note {
+                    resource: format!("alert policies of {name}"),
+                    outcome: lookup_failed(&e, &mut rejected),
+                }),
+            }
+        }
         if target.reserved_ip {
             for d in &managed {
                 match self.reserved_ips_of(d.id).await {
@@ -510,6 +637,55 @@ impl Provisioner {
                 Ok(None) => {}
                 Err(e) => items.push(Removal::Note {
                     resource: format!("firewall {fw}"),
+                    outcome: lookup_failed(&port_of(e), &mut rejected),
+                }),
+            }
+        }
+        if !target.volumes.is_empty() {
+            match self
+                .call(&self.budgets.compute, || self.compute.volumes())
+                .await
+            {
+                Ok(all) => {
+                    for want in &target.volumes {
+                        for v in all.iter().filter(|v| v.name == *want) {
+                            if v.tags.iter().any(|t| t == TOOL_TAG) {
+                                items.push(Removal::Volume {
+                                    id: v.id.clone(),
+                                    name: v.name.clone(),
+                                });
+                            } else {
+                                items.push(Removal::Note {
+                                    resource: format!("volume {} ({})", v.id, v.name),
+                                    outcome: UndoOutcome::Skipped(format!(
+                                        "no `{TOOL_TAG}` tag: not created by this tool"
+                                    )),
+                                });
+                            }
+                        }
+                    }
+                }
+                Err(e) => items.push(Removal::Note {
+                    resource: format!("volumes {}", target.volumes.join(", ")),
+                    outcome: lookup_failed(&e, &mut rejected),
+                }),
+            }
+        }
+        if let Some(project) = &target.project {
+            match self.project_named(project).await {
+                Ok(Some(p)) if p.description == PROJECT_MARK => items.push(Removal::Project {
+                    id: p.id,
+                    name: p.name,
+                }),
+                Ok(Some(p)) => items.push(Removal::Note {
+                    resource: format!("project {} ({})", p.id, p.name),
+                    outcome: UndoOutcome::Skipped(format!(
+                        "its description is not `{PROJECT_MARK}`: not created by this tool"
+                    )),
+                }),
+                Ok(None) => {}
+                Err(e) => items.push(Removal::Note {
+                    resource: format!("project {project}"),
                     outcome: lookup_failed(&port_of(e), &mut rejected),
                 }),
             }
@@ -656,6 +832,49 @@ impl Provisioner {
                         },
                     },
                 ),
+                Removal::AlertPolicy { id, .. } => Some(if dry_run {
+                    UndoOutcome::WouldRemove
+                } else {
+                    removal_outcome(
+                        self.call(&self.budgets.compute, || {
+                            self.compute.delete_alert_policy(id)
+                        })
+                        .await,
+                        &mut rejected,
+                    )
+                }),
+                Removal::Volume { id, .. } => Some(if dry_run {
+                    UndoOutcome::WouldRemove
+                } else {
+                    match self
+                        .call(&self.budgets.compute, || self.compute.delete_volume(id))
+                        .await
+                    {
+                        Err(e) if e.kind() == PortErrorKind::AlreadyExists => {
+                            UndoOutcome::Failed(format!(
+                                "still attached to a droplet (its detach may lag the droplet's \
+                                 removal): run the teardown again: {}",
+                                chain(&e)
+                            ))
+                        }
+                        r => removal_outcome(r, &mut rejected),
+                    }
+                }),
+                Removal::Project { id, .. } => Some(if dry_run {
+                    UndoOutcome::WouldRemove
+                } else {
+                    match self
+                        .call(&self.budgets.compute, || self.compute.delete_project(id))
+                        .await
+                    {
+                        Err(e) if e.kind() == PortErrorKind::AlreadyExists => UndoOutcome::Skipped(
+                            "it still holds other resources (another host's?): kept for them; \
+                             tearing those down removes it"
+                                .into(),
+                        ),
+                        r => removal_outcome(r, &mut rejected),
+                    }
+                }),
                 Removal::Vpc { id, .. } => Some(if dry_run {
                     UndoOutcome::WouldRemove
                 } else {
@@ -765,6 +984,21 @@ impl Provisioner {
                 Removal::Vpc { .. } if gone => {
                     j.resources.vpc = None;
                     j.resources.vpc_creates_sent = 0;
+                }
+                Removal::AlertPolicy { id, description } if gone => {
+                    j.resources.alerts.retain(|a| a.id != *id);
+                    let (host, tag) = (j.spec.name.clone(), j.run_tag());
+                    j.resources
+                        .alert_creates_sent
+                        .retain(|m| alert_description(&host, *m, &tag) != *description);
+                }
+                Removal::Volume { id, name } if gone => {
+                    j.resources.volumes.retain(|v| v.id != *id);
+                    j.resources.volume_creates_sent.retain(|n| n != name);
+                }
+                Removal::Project { .. } if gone => {
+                    j.resources.project = None;
+                    j.resources.project_creates_sent = 0;
                 }
                 Removal::ChefNode { .. } if gone => j.resources.chef_node = None,
                 Removal::ChefClient { .. } if gone => j.resources.chef_client = None,

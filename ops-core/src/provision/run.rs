@@ -76,6 +76,31 @@ pub(crate) struct HostRun {
     pub(crate) creds: Option<ClientCredentials>,
     pub(crate) registered: bool,
     pub(crate) ticket: Option<u64>,
+    /// Firewall names this host is registered for in the batch's add calls and has not
+    /// arrived at yet (withdrawn if it fails first).
+    pub(crate) gathering_firewalls: Vec<String>,
+    /// The project name this host is registered for in the batch's assign calls.
+    pub(crate) gathering_project: Option<String>,
+}
+
+impl HostRun {
+    /// Leaves the batch's add call for firewall `name`, if still registered for it.
+    pub(crate) fn leave_firewall(&mut self, b: &Batch, name: &str) {
+        if let Some(i) = self.gathering_firewalls.iter().position(|k| k == name) {
+            self.gathering_firewalls.remove(i);
+            b.firewall_adds.withdraw(name);
+        }
+    }
+
+    /// Leaves every batch call this host was registered for and will not make.
+    pub(crate) fn withdraw_gathers(&mut self, b: &Batch) {
+        for k in std::mem::take(&mut self.gathering_firewalls) {
+            b.firewall_adds.withdraw(&k);
+        }
+        if let Some(k) = self.gathering_project.take() {
+            b.project_assigns.withdraw(&k);
+        }
+    }
 }
 
 impl Provisioner {
@@ -248,11 +273,31 @@ impl Provisioner {
             if registered {
                 b.publish.register(&zone_of(&j.spec));
             }
+            let open = matches!(j.status, RunStatus::InProgress | RunStatus::Failed);
+            let gathering_firewalls: Vec<String> = if open && !j.is_done(Step::Firewalls) {
+                j.spec.firewalls.iter().map(|f| f.name.clone()).collect()
+            } else {
+                Vec::new()
+            };
+            for k in &gathering_firewalls {
+                b.firewall_adds.register(k);
+            }
+            let gathering_project = j
+                .spec
+                .project
+                .as_ref()
+                .filter(|_| open && !j.is_done(Step::Project))
+                .map(|p| p.name.clone());
+            if let Some(k) = &gathering_project {
+                b.project_assigns.register(k);
+            }
             let h = HostRun {
                 j,
                 creds: None,
                 registered,
                 ticket: None,
+                gathering_firewalls,
+                gathering_project,
             };
             futs.push(self.run_host(&b, h, resumed));
         }
@@ -451,6 +496,7 @@ impl Provisioner {
             b.publish.withdraw(&zone_of(&h.j.spec));
             h.registered = false;
         }
+        h.withdraw_gathers(b);
         if matches!(err, Error::State(StateError::LeaseLost { .. })) {
             // The host's lease expired and another run may have taken the host over: this
             // run neither writes its journal nor removes anything (that run owns them now).

@@ -12,6 +12,9 @@
 //! dns = { zone = "example.com" }
 //! chef = { environment = "prod", run_list = ["role[base]"], version = "18.4.12", license = "accept" }
 //! vpc = { name = "prod-net", ip_range = "10.20.0.0/20" }   # optional: used, or created
+//! project = { name = "web" }                                  # optional: used, or created
+//! alerts = { cpu_percent = 90, disk_percent = 85, emails = ["ops@example.com"] }
+//! volumes = [{ name = "{host}-data", size_gib = 20, mount = "/srv/data" }]
 //!
 //! [[hosts]]
 //! name = "web-01"
@@ -83,6 +86,175 @@ pub struct HostSpec {
     /// has; `{}` reserves a new one for the droplet (released by rollback and teardown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved_ip: Option<ReservedIpSpec>,
+    /// Block-storage volumes for the droplet, by name in its region: one the account has
+    /// (unattached) is attached, one it lacks is created (and removed by rollback and
+    /// teardown); either is attached when the droplet is created and, with `mount`, mounted
+    /// by the cloud-init user data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeSpec>,
+    /// The project to put the droplet, its volumes and its reserved IP in, by name: used
+    /// when the account has one of that name, else created (and removed by rollback and
+    /// teardown once empty). `None`: the account's default project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectSpec>,
+    /// Monitoring alert policies on the droplet (CPU and/or disk use), created by the run
+    /// and removed by rollback and teardown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<AlertsSpec>,
+}
+
+/// A block-storage volume of a host spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeSpec {
+    /// Volume name (unique per region): lowercase letters, digits and `-`, starting with a
+    /// letter, at most 64. In a fleet file `{host}` stands for the host name.
+    pub name: String,
+    /// Size in GiB of a volume the run creates (1 to 16,384); an existing volume's size is
+    /// not checked against it.
+    pub size_gib: u64,
+    /// Filesystem a created volume is formatted with: `ext4` (default) or `xfs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<String>,
+    /// Where the cloud-init user data mounts it (an absolute path); `None`: not mounted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<String>,
+}
+
+impl VolumeSpec {
+    /// The filesystem (`ext4` unless the spec says `xfs`).
+    pub fn filesystem(&self) -> &str {
+        self.filesystem.as_deref().unwrap_or("ext4")
+    }
+
+    /// The device the volume shows up as on a droplet.
+    pub fn device(&self) -> String {
+        format!("/dev/disk/by-id/scsi-0DO_Volume_{}", self.name)
+    }
+
+    fn check(&self, at: &str, p: &mut Vec<String>) {
+        let n = &self.name;
+        let ok = n.len() <= 64
+            && n.starts_with(|c: char| c.is_ascii_lowercase())
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            p.push(format!(
+                "{at}.name `{n}`: lowercase letters, digits and `-`, starting with a letter, at most 64"
+            ));
+        }
+        if !(1..=16_384).contains(&self.size_gib) {
+            p.push(format!("{at}.size_gib {}: from 1 to 16384", self.size_gib));
+        }
+        if !matches!(self.filesystem(), "ext4" | "xfs") {
+            p.push(format!(
+                "{at}.filesystem `{}`: ext4 or xfs",
+                self.filesystem()
+            ));
+        }
+        if let Some(m) = &self.mount {
+            let plain = m.starts_with('/')
+                && m.len() > 1
+                && m.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c))
+                && !m.split('/').any(|seg| seg == "..");
+            if !plain {
+                p.push(format!(
+                    "{at}.mount `{m}`: an absolute path of letters, digits, `/`, `-`, `_` and `.`"
+                ));
+            }
+        }
+    }
+}
+
+/// The project part of a host spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSpec {
+    /// Project name (unique in the account), 1 to 175 characters.
+    pub name: String,
+    /// What a created project is for (DigitalOcean asks for one); default
+    /// `Operational / Developer tooling`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+}
+
+impl ProjectSpec {
+    /// The purpose a created project gets.
+    pub fn purpose(&self) -> &str {
+        self.purpose
+            .as_deref()
+            .unwrap_or("Operational / Developer tooling")
+    }
+}
+
+/// The monitoring part of a host spec: one alert policy per metric given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsSpec {
+    /// Alert when CPU use stays above this percent (1 to 100) for `window`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<u8>,
+    /// Alert when disk use stays above this percent (1 to 100) for `window`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_percent: Option<u8>,
+    /// `5m` (default), `10m`, `30m` or `1h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// Who is told (addresses verified on the DigitalOcean account); at least one.
+    pub emails: Vec<String>,
+}
+
+impl AlertsSpec {
+    /// The window (`5m` unless given).
+    pub fn window(&self) -> &str {
+        self.window.as_deref().unwrap_or("5m")
+    }
+
+    /// The policies the spec asks for, as (metric, percent).
+    pub fn policies(&self) -> Vec<(crate::ports::AlertMetric, u8)> {
+        use crate::ports::AlertMetric;
+        [
+            (AlertMetric::Cpu, self.cpu_percent),
+            (AlertMetric::Disk, self.disk_percent),
+        ]
+        .into_iter()
+        .filter_map(|(m, v)| v.map(|v| (m, v)))
+        .collect()
+    }
+
+    fn check(&self, p: &mut Vec<String>) {
+        if self.cpu_percent.is_none() && self.disk_percent.is_none() {
+            p.push("alerts: give cpu_percent, disk_percent or both".into());
+        }
+        for (f, v) in [
+            ("cpu_percent", self.cpu_percent),
+            ("disk_percent", self.disk_percent),
+        ] {
+            if let Some(v) = v
+                && !(1..=100).contains(&v)
+            {
+                p.push(format!("alerts.{f} {v}: from 1 to 100"));
+            }
+        }
+        if !matches!(self.window(), "5m" | "10m" | "30m" | "1h") {
+            p.push(format!(
+                "alerts.window `{}`: 5m, 10m, 30m or 1h",
+                self.window()
+            ));
+        }
+        if self.emails.is_empty() {
+            p.push("alerts.emails: at least one address to tell".into());
+        }
+        for e in &self.emails {
+            let ok = e.split_once('@').is_some_and(|(u, d)| {
+                !u.is_empty() && d.contains('.') && !e.chars().any(|c| c.is_whitespace())
+            });
+            if !ok {
+                p.push(format!("alerts.emails `{e}`: not an email address"));
+            }
+        }
+    }
 }
 
 /// The reserved IP part of a host spec.
@@ -433,6 +605,35 @@ impl HostSpec {
                 r.check(&format!("firewalls[{i}].outbound[{k}]"), &mut p);
             }
         }
+        for (i, v) in self.volumes.iter().enumerate() {
+            v.check(&format!("volumes[{i}]"), &mut p);
+            if self.volumes[..i].iter().any(|o| o.name == v.name) {
+                p.push(format!("volumes[{i}]: `{}` is listed twice", v.name));
+            }
+            if let Some(m) = &v.mount
+                && self.volumes[..i]
+                    .iter()
+                    .any(|o| o.mount.as_ref() == Some(m))
+            {
+                p.push(format!(
+                    "volumes[{i}].mount `{m}`: two volumes mounted there"
+                ));
+            }
+        }
+        if self.volumes.len() > 7 {
+            p.push("volumes: at most 7 per droplet".into());
+        }
+        if let Some(pr) = &self.project {
+            if pr.name.trim().is_empty() || pr.name.len() > 175 {
+                p.push(format!("project.name `{}`: 1 to 175 characters", pr.name));
+            }
+            if pr.purpose().trim().is_empty() || pr.purpose().len() > 255 {
+                p.push("project.purpose: 1 to 255 characters".into());
+            }
+        }
+        if let Some(a) = &self.alerts {
+            a.check(&mut p);
+        }
         p
     }
 }
@@ -525,6 +726,9 @@ pub struct PartialHost {
     pub vpc: Option<VpcSpec>,
     pub firewalls: Option<Vec<FirewallSpec>>,
     pub reserved_ip: Option<ReservedIpSpec>,
+    pub volumes: Option<Vec<VolumeSpec>>,
+    pub project: Option<ProjectSpec>,
+    pub alerts: Option<AlertsSpec>,
 }
 
 /// DNS fields of a [`PartialHost`].
@@ -584,6 +788,17 @@ impl FleetSpec {
                         problems.push(format!("hosts[{i}]: duplicate name `{}`", spec.name));
                     } else if out.iter().any(|o: &HostSpec| o.fqdn() == spec.fqdn()) {
                         problems.push(format!("hosts[{i}]: duplicate DNS name `{}`", spec.fqdn()));
+                    }
+                    for v in &spec.volumes {
+                        if let Some(o) = out.iter().find(|o: &&HostSpec| {
+                            o.region == spec.region && o.volumes.iter().any(|w| w.name == v.name)
+                        }) {
+                            problems.push(format!(
+                                "hosts[{i}]: volume `{}` is also host `{}`'s: a volume attaches \
+                                 to one droplet (put `{{host}}` in its name)",
+                                v.name, o.name
+                            ));
+                        }
                     }
                     out.push(spec);
                 }
@@ -659,6 +874,67 @@ fn merge(d: &PartialHost, h: &PartialHost) -> std::result::Result<HostSpec, Stri
             .or_else(|| d.firewalls.clone())
             .unwrap_or_default(),
         reserved_ip: h.reserved_ip.clone().or_else(|| d.reserved_ip.clone()),
+        volumes: h
+            .volumes
+            .clone()
+            .or_else(|| d.volumes.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut v| {
+                v.name = v.name.replace("{host}", &name);
+                v
+            })
+            .collect(),
+        project: h.project.clone().or_else(|| d.project.clone()),
+        alerts: h.alerts.clone().or_else(|| d.alerts.clone()),
         name,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const FLEET: &str = r#"
+[defaults]
+region = "nyc3"
+size = "s-1vcpu-1gb"
+image = "ubuntu-24-04-x64"
+ssh_keys = ["ops"]
+dns = { zone = "example.com" }
+chef = { environment = "prod", run_list = ["role[base]"] }
+volumes = [{ name = "VOLUME", size_gib = 10, mount = "/srv/data" }]
+
+[[hosts]]
+name = "web-01"
+
+[[hosts]]
+name = "web-02"
+"#;
+
+    /// Issue #22: `{host}` gives each host of a fleet its own volume; one volume name
+    /// shared by two hosts of a region is refused before any request.
+    #[test]
+    fn a_volume_belongs_to_one_host_of_a_fleet() {
+        let hosts = FleetSpec::from_toml_str(&FLEET.replace("VOLUME", "{host}-data"))
+            .unwrap()
+            .hosts()
+            .unwrap();
+        let names: Vec<&str> = hosts.iter().map(|h| h.volumes[0].name.as_str()).collect();
+        assert_eq!(names, ["web-01-data", "web-02-data"]);
+        assert!(hosts.iter().all(|h| h.check().is_empty()));
+        let err = FleetSpec::from_toml_str(&FLEET.replace("VOLUME", "shared-data"))
+            .unwrap()
+            .hosts()
+            .unwrap_err();
+        let Error::Validation { problems, .. } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("shared-data") && problems[0].contains("web-01"),
+            "{problems:?}"
+        );
+    }
 }

@@ -38,6 +38,18 @@ pub struct TeardownTarget {
     /// the account's own and is left alone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reserved_ip: bool,
+    /// Names of the spec's volumes: each one this tool created (it carries the tool tag) is
+    /// removed once the droplets are gone; others are left alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
+    /// The spec's project name: removed when this tool created it (its description says
+    /// so) and nothing else is in it once the host's resources are gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Remove the monitoring alert policies this tool created for the host (their
+    /// description starts `ops-core <host>: `).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub alerts: bool,
 }
 
 impl TeardownTarget {
@@ -50,6 +62,9 @@ impl TeardownTarget {
             vpc: None,
             firewalls: Vec::new(),
             reserved_ip: false,
+            volumes: Vec::new(),
+            project: None,
+            alerts: false,
         }
     }
 
@@ -89,6 +104,9 @@ impl From<&HostSpec> for TeardownTarget {
                 .map(|f| f.name.clone())
                 .collect(),
             reserved_ip: s.reserved_ip.as_ref().is_some_and(|r| r.address.is_none()),
+            volumes: s.volumes.iter().map(|v| v.name.clone()).collect(),
+            project: s.project.as_ref().map(|p| p.name.clone()),
+            alerts: s.alerts.is_some(),
         }
     }
 }

@@ -10,8 +10,8 @@ use super::steps::same_record;
 use super::{Provisioner, cloud_init};
 use crate::error::{Error, Result};
 use crate::ports::{
-    DnsRecord, Droplet, Firewall, Image, PortError, PortResult, RecordType, Region, ReservedIp,
-    Size, SshKey, Vpc,
+    DnsRecord, Droplet, Firewall, Image, PortError, PortResult, Project, RecordType, Region,
+    ReservedIp, Size, SshKey, Volume, Vpc,
 };
 
 impl Provisioner {
@@ -72,7 +72,32 @@ impl Provisioner {
                 .map(|all| all.into_iter().find(|r| r.ip == address)),
             None => Ok(None),
         };
+        let volumes = if spec.volumes.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.call(&self.budgets.compute, || self.compute.volumes())
+                .await
+        };
+        // Read to find out early that the provider has projects (and the credentials may
+        // list them); a missing project is created.
+        let project = match &spec.project {
+            Some(want) => self
+                .call(&self.budgets.compute, || self.compute.projects())
+                .await
+                .map(|all| all.into_iter().find(|p| p.name == want.name)),
+            None => Ok(None),
+        };
+        let alert_policies = if spec.alerts.is_some() {
+            self.call(&self.budgets.compute, || self.compute.alert_policies())
+                .await
+                .map(drop)
+        } else {
+            Ok(())
+        };
         let catalog = Catalog {
+            volumes,
+            project,
+            alert_policies,
             reserved_ip,
             vpc,
             firewalls,
@@ -100,7 +125,10 @@ impl Provisioner {
             .or(catalog.client_exists.err())
             .or(catalog.vpc.err())
             .or(catalog.firewalls.err())
-            .or(catalog.reserved_ip.err());
+            .or(catalog.reserved_ip.err())
+            .or(catalog.volumes.err())
+            .or(catalog.project.err())
+            .or(catalog.alert_policies.err());
         (problems, key_ids, failed_read)
     }
 
@@ -140,6 +168,13 @@ pub(crate) struct Catalog<'a> {
     pub(crate) firewalls: PortResult<Vec<Firewall>>,
     /// The reserved IP the spec names (`Ok(None)`: none named, or not the account's).
     pub(crate) reserved_ip: PortResult<Option<ReservedIp>>,
+    /// The account's volumes (`Ok(empty)` when the spec names none).
+    pub(crate) volumes: PortResult<Vec<Volume>>,
+    /// The account's project of the spec's `project` name (`Ok(None)`: none, or no
+    /// `project`).
+    pub(crate) project: PortResult<Option<Project>>,
+    /// Whether the alert policies could be listed (only read with `alerts`).
+    pub(crate) alert_policies: PortResult<()>,
 }
 
 /// Every problem with `j.spec` given what the providers said, and the resolved SSH key ids.
@@ -196,6 +231,52 @@ pub(crate) fn problems(
                 }
             }
             Err(e) => p.push(could_not("the reserved IPs", e)),
+        }
+    }
+    if !spec.volumes.is_empty() {
+        match &c.volumes {
+            Ok(all) => {
+                let mine = j.resources.droplet.as_ref().map(|d| d.id);
+                for want in &spec.volumes {
+                    let named: Vec<&Volume> = all.iter().filter(|v| v.name == want.name).collect();
+                    match named.iter().find(|v| v.region == spec.region) {
+                        Some(v) => {
+                            if let Some(d) = v.droplet_ids.iter().find(|d| Some(**d) != mine) {
+                                p.push(format!(
+                                    "volume `{}` is attached to droplet {d}: detach it first",
+                                    want.name
+                                ));
+                            }
+                        }
+                        None => {
+                            if let Some(v) = named.first() {
+                                p.push(format!(
+                                    "volume `{}` exists in region `{}`, not `{}`: a droplet \
+                                     attaches volumes of its own region (rename the spec's \
+                                     volume to create one here)",
+                                    want.name, v.region, spec.region
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => p.push(could_not("the volumes", e)),
+        }
+    }
+    if let Err(e) = &c.project {
+        p.push(could_not("the projects", e));
+    }
+    if let Some(a) = &spec.alerts {
+        if let Err(e) = &c.alert_policies {
+            p.push(could_not("the alert policies", e));
+        }
+        if a.disk_percent.is_some() && !spec.monitoring_agent {
+            p.push(
+                "alerts.disk_percent needs monitoring_agent = true: the disk metric comes \
+                 from DigitalOcean's agent"
+                    .into(),
+            );
         }
     }
     if !spec.firewalls.is_empty() {
@@ -430,6 +511,9 @@ chef = { environment = "prod", run_list = ["role[base]"] }
             vpc: Ok(None),
             firewalls: Ok(Vec::new()),
             reserved_ip: Ok(None),
+            volumes: Ok(Vec::new()),
+            project: Ok(None),
+            alert_policies: Ok(()),
         }
     }
 
@@ -522,5 +606,88 @@ chef = { environment = "prod", run_list = ["role[base]"] }
         }]);
         let (p, _) = problems(&j, &bootstrap(), &c);
         assert!(p.is_empty(), "{p:?}");
+    }
+
+    /// Issue #22: volumes of the host's region are used unless another droplet holds them
+    /// (this run's own droplet is fine on a resumed check); a volume of that name only in
+    /// another region is refused; a disk alert needs the agent; a read that failed is a
+    /// problem, never a pass.
+    #[test]
+    fn volumes_alerts_and_projects_are_checked_before_any_write() {
+        use super::super::journal::DropletRef;
+        use super::super::spec::{AlertsSpec, ProjectSpec, VolumeSpec};
+        let w = world();
+        let mut j = journal();
+        j.spec.volumes = vec![
+            VolumeSpec {
+                name: "web-01-data".into(),
+                size_gib: 10,
+                filesystem: None,
+                mount: None,
+            },
+            VolumeSpec {
+                name: "far-data".into(),
+                size_gib: 10,
+                filesystem: None,
+                mount: None,
+            },
+        ];
+        j.spec.alerts = Some(AlertsSpec {
+            cpu_percent: None,
+            disk_percent: Some(80),
+            window: None,
+            emails: vec!["ops@example.com".into()],
+        });
+        j.spec.project = Some(ProjectSpec {
+            name: "web".into(),
+            purpose: None,
+        });
+        let vol = |name: &str, region: &str, on: Vec<u64>| Volume {
+            id: format!("id-{name}-{region}"),
+            name: name.into(),
+            region: region.into(),
+            size_gib: 10,
+            droplet_ids: on,
+            tags: vec![],
+        };
+        let mut c = catalog(&w);
+        c.volumes = Ok(vec![
+            vol("web-01-data", "nyc3", vec![77]),
+            vol("far-data", "ams3", vec![]),
+        ]);
+        let (p, _) = problems(&j, &bootstrap(), &c);
+        assert!(
+            p.iter()
+                .any(|x| x.contains("web-01-data") && x.contains("droplet 77")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|x| x.contains("far-data") && x.contains("ams3")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter().any(|x| x.starts_with("alerts.disk_percent")),
+            "{p:?}"
+        );
+        assert_eq!(p.len(), 3, "{p:?}");
+
+        // Resumed: the volume is on this run's droplet; the agent is on; the far volume is
+        // renamed; a failed project read is a problem.
+        j.resources.droplet = Some(DropletRef {
+            id: 77,
+            name: "web-01".into(),
+            adopted: false,
+        });
+        j.spec.monitoring_agent = true;
+        j.spec.volumes[1].name = "web-01-logs".into();
+        let mut c = catalog(&w);
+        c.volumes = Ok(vec![vol("web-01-data", "nyc3", vec![77])]);
+        let (p, _) = problems(&j, &bootstrap(), &c);
+        assert!(p.is_empty(), "{p:?}");
+        c.project = Err(failed());
+        let (p, _) = problems(&j, &bootstrap(), &c);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("could not check the projects"), "{p:?}");
     }
 }

@@ -27,7 +27,8 @@ pub type P = Provisioner;
 pub const ZONE: &str = "example.com";
 pub const KEY_NAME: &str = "ops";
 
-/// What the proxy does to one `POST /v2/droplets`.
+/// What the proxy does to one create (`POST /v2/droplets` unless pushed with
+/// [`FaultProxy::push_on`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateFault {
     /// Forward it (the droplet is created), then close the connection without answering.
@@ -41,10 +42,11 @@ pub enum CreateFault {
 }
 
 /// A loopback HTTP/1.1 proxy in front of an upstream, injecting [`CreateFault`]s into
-/// droplet creates, one per create, in queue order. Everything else passes through.
+/// creates (`POST` to a path, droplets by default), one per create, in queue order.
+/// Everything else passes through.
 pub struct FaultProxy {
     addr: SocketAddr,
-    faults: Arc<Mutex<VecDeque<CreateFault>>>,
+    faults: Arc<Mutex<VecDeque<(String, CreateFault)>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -58,7 +60,7 @@ impl FaultProxy {
     pub async fn start(upstream: SocketAddr) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let faults: Arc<Mutex<VecDeque<CreateFault>>> = Arc::default();
+        let faults: Arc<Mutex<VecDeque<(String, CreateFault)>>> = Arc::default();
         let f2 = faults.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
@@ -76,7 +78,15 @@ impl FaultProxy {
     }
 
     pub fn push(&self, fault: CreateFault) {
-        self.faults.lock().unwrap().push_back(fault);
+        self.push_on("/v2/droplets", fault);
+    }
+
+    /// A fault for the next `POST` to exactly `path` (e.g. `/v2/volumes`).
+    pub fn push_on(&self, path: &str, fault: CreateFault) {
+        self.faults
+            .lock()
+            .unwrap()
+            .push_back((path.to_owned(), fault));
     }
 
     pub fn pending(&self) -> usize {
@@ -125,20 +135,22 @@ async fn forward(upstream: SocketAddr, request: &[u8]) -> std::io::Result<Vec<u8
 async fn serve(
     mut client: TcpStream,
     upstream: SocketAddr,
-    faults: Arc<Mutex<VecDeque<CreateFault>>>,
+    faults: Arc<Mutex<VecDeque<(String, CreateFault)>>>,
 ) -> std::io::Result<()> {
     // One request per connection: the fake answers `connection: close`.
     let Some(request) = read_request(&mut client).await? else {
         return Ok(());
     };
     let line = String::from_utf8_lossy(&request[..request.len().min(200)]).to_string();
-    let is_create =
-        line.starts_with("POST /v2/droplets ") || line.starts_with("POST /v2/droplets?");
-    let fault = if is_create {
-        faults.lock().unwrap().pop_front()
-    } else {
-        None
-    };
+    let post_path = line
+        .strip_prefix("POST ")
+        .and_then(|r| r.split([' ', '?']).next())
+        .map(str::to_owned);
+    let fault = post_path.and_then(|path| {
+        let mut q = faults.lock().unwrap();
+        let i = q.iter().position(|(p, _)| *p == path)?;
+        q.remove(i).map(|(_, f)| f)
+    });
     match fault {
         None => {
             let resp = forward(upstream, &request).await?;

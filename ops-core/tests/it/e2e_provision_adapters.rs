@@ -34,6 +34,7 @@ fn new_droplet(name: &str) -> NewDroplet {
         ipv6: true,
         monitoring: false,
         vpc_id: None,
+        volume_ids: Vec::new(),
     }
 }
 
@@ -134,6 +135,135 @@ async fn digitalocean_compute_maps_answers_and_failures() {
     assert!(!e.is_ambiguous(), "{e:?}");
     assert_eq!(e.kind(), PortErrorKind::Unavailable);
     assert_eq!(fake.droplet_count(), 1);
+}
+
+/// Issue #22: volumes, projects and alert policies through the DigitalOcean adapter: a
+/// volume attached at droplet create, a project assignment in one call (a resource the
+/// provider did not take is an error), the refusals mapped (an attached volume and a
+/// project holding resources → `AlreadyExists`; gone → `NotFound`), a create failing with
+/// a 5xx → ambiguous.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digitalocean_compute_maps_volumes_projects_and_alerts() {
+    use ops_core::ports::{
+        AlertMetric, NewAlertPolicy, NewProject, NewVolume, PROJECT_MARK, ProjectMember,
+    };
+    let fake = FakeDigitalOcean::start().await.unwrap();
+    let compute = DigitalOceanCompute::new(fake.client().unwrap());
+
+    let v = compute
+        .create_volume(&NewVolume {
+            name: "web-01-data".into(),
+            region: "nyc3".into(),
+            size_gib: 10,
+            filesystem: Some("xfs".into()),
+            label: None,
+            tags: vec!["ops-core".into(), "ops-run:web-01".into()],
+        })
+        .await
+        .unwrap();
+    assert_eq!((v.region.as_str(), v.size_gib), ("nyc3", 10));
+    assert!(v.tags.contains(&"ops-run:web-01".to_string()));
+    let mut req = new_droplet("web-01");
+    req.volume_ids = vec![v.id.clone()];
+    let d = compute.create_droplet(&req).await.unwrap();
+    let listed = compute.volumes().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].droplet_ids, vec![d.id]);
+    let e = compute.delete_volume(&v.id).await.unwrap_err();
+    assert_eq!(e.kind(), PortErrorKind::AlreadyExists, "{e:?}");
+    assert!(!e.is_ambiguous());
+
+    let p = compute
+        .create_project(&NewProject {
+            name: "web".into(),
+            purpose: "Web Application".into(),
+            description: PROJECT_MARK.into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(p.description, PROJECT_MARK);
+    assert!(
+        compute
+            .projects()
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.id == p.id)
+    );
+    compute
+        .assign_to_project(
+            &p.id,
+            &[
+                ProjectMember::Droplet(d.id),
+                ProjectMember::Volume(v.id.clone()),
+            ],
+        )
+        .await
+        .unwrap();
+    // Again: already there is fine (safe to repeat).
+    compute
+        .assign_to_project(&p.id, &[ProjectMember::Droplet(d.id)])
+        .await
+        .unwrap();
+    assert_eq!(compute.project_member_count(&p.id).await.unwrap(), 2);
+    let e = compute
+        .assign_to_project(&p.id, &[ProjectMember::ReservedIp("192.0.2.99".into())])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), PortErrorKind::NotFound, "{e:?}");
+    assert!(e.to_string().contains("do:floatingip:192.0.2.99"), "{e}");
+    let e = compute.delete_project(&p.id).await.unwrap_err();
+    assert_eq!(e.kind(), PortErrorKind::AlreadyExists, "{e:?}");
+
+    let a = compute
+        .create_alert_policy(&NewAlertPolicy {
+            metric: AlertMetric::Disk,
+            description: "ops-core web-01: disk (ops-run:web-01)".into(),
+            percent: 85.0,
+            window: "10m".into(),
+            droplet_ids: vec![d.id],
+            emails: vec!["ops@example.com".into()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(a.metric, Some(AlertMetric::Disk));
+    assert_eq!(a.droplet_ids, vec![d.id]);
+    assert_eq!(compute.alert_policies().await.unwrap(), vec![a.clone()]);
+    compute.delete_alert_policy(&a.id).await.unwrap();
+    let e = compute.delete_alert_policy(&a.id).await.unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+
+    // Gone in order: droplet (detaches the volume, leaves the project), volume, project.
+    compute.delete_droplet(d.id).await.unwrap();
+    compute.delete_volume(&v.id).await.unwrap();
+    compute.delete_project(&p.id).await.unwrap();
+    assert!(
+        compute
+            .delete_project(&p.id)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+
+    // A create answered with a 5xx may have been applied: ambiguous, never retried.
+    fake.faults().fail_next(1, 503);
+    let e = compute
+        .create_project(&NewProject {
+            name: "later".into(),
+            purpose: "x".into(),
+            description: PROJECT_MARK.into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(e.is_ambiguous(), "{e:?}");
+    assert_eq!(
+        fake.requests_matching("POST", "/v2/projects")
+            .into_iter()
+            .filter(|r| r.path == "/v2/projects")
+            .count(),
+        2,
+        "the first create and this one, not retried"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -398,8 +398,13 @@ async fn fail_at(op: &'static str, fault: Fault, expect_step: Step, monitoring: 
     let expected: Vec<&str> = match expect_step {
         Step::Validate | Step::ChefClient => vec![],
         Step::ChefNode => vec!["chef client"],
-        Step::Vpc | Step::CreateDroplet => vec!["chef node", "chef client"],
-        Step::WaitActive | Step::Firewalls | Step::ReservedIp | Step::DnsRecords => {
+        Step::Vpc | Step::Volumes | Step::CreateDroplet => vec!["chef node", "chef client"],
+        Step::WaitActive
+        | Step::Firewalls
+        | Step::ReservedIp
+        | Step::Alerts
+        | Step::Project
+        | Step::DnsRecords => {
             vec!["droplet", "chef node", "chef client"]
         }
         Step::PublishZone | Step::WaitMonitoring => {

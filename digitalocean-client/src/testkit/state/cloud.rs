@@ -150,6 +150,62 @@ impl State {
         self.cloud.assigned.remove(&format!("do:droplet:{id}"));
     }
 
+    /// Checks a droplet create's `volumes`: each must exist, be in the droplet's region and
+    /// be attached to nothing, and a volume goes to one droplet only.
+    pub(super) fn check_droplet_volumes(
+        &self,
+        volumes: &[String],
+        region: &str,
+        droplets: usize,
+    ) -> Option<Reply> {
+        if !volumes.is_empty() && droplets > 1 {
+            return Some(Reply::unprocessable(
+                "volumes can only be attached to a single Droplet create",
+            ));
+        }
+        for id in volumes {
+            let Some(v) = self.cloud.volumes.get(id) else {
+                return Some(Reply::unprocessable(format!("volume {id} not found")));
+            };
+            if v["region"]["slug"] != region {
+                return Some(Reply::unprocessable(format!(
+                    "volume {id} is in region {}, not {region}",
+                    v["region"]["slug"].as_str().unwrap_or_default()
+                )));
+            }
+            if v["droplet_ids"].as_array().is_some_and(|a| !a.is_empty()) {
+                return Some(Reply::unprocessable(format!(
+                    "volume {id} is already attached to a Droplet"
+                )));
+            }
+        }
+        None
+    }
+
+    /// Attaches `volumes` (checked by [`check_droplet_volumes`](Self::check_droplet_volumes))
+    /// to a new droplet.
+    pub(super) fn attach_volumes(&mut self, volumes: &[String], droplet: u64) {
+        for id in volumes {
+            if let Some(v) = self.cloud.volumes.get_mut(id) {
+                v["droplet_ids"] = json!([droplet]);
+            }
+        }
+    }
+
+    /// The ids of the volumes attached to `droplet`.
+    pub(super) fn volume_ids_of(&self, droplet: u64) -> Vec<String> {
+        self.cloud
+            .volumes
+            .iter()
+            .filter(|(_, v)| {
+                v["droplet_ids"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x.as_u64() == Some(droplet)))
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// Checks a droplet create's `vpc_uuid` against the VPCs the fake knows: an unknown
     /// UUID is taken as the region's default VPC; a known one must be in the region.
     pub(super) fn check_droplet_vpc(&self, vpc: Option<&str>, region: &str) -> Option<Reply> {

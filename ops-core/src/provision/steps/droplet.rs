@@ -112,6 +112,7 @@ impl Provisioner {
             ipv6: spec.ipv6,
             monitoring: spec.monitoring_agent,
             vpc_id: j.resources.vpc.as_ref().map(|v| v.id.clone()),
+            volume_ids: j.resources.volumes.iter().map(|v| v.id.clone()).collect(),
         }
     }
 

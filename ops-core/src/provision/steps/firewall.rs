@@ -3,12 +3,13 @@
 //! (journaled before the create is sent; an ambiguous create is answered by a lookup by
 //! name — a firewall's `tags` select droplets, so they cannot mark it — and adoption).
 
+use super::super::fleet::Batch;
 use super::super::journal::FirewallRef;
 use super::super::run::{HostRun, chain};
 use super::super::spec::FirewallSpec;
 use super::super::{ProgressEvent, Provisioner};
 use crate::error::{Error, Result};
-use crate::ports::{Firewall, NewFirewall};
+use crate::ports::{Firewall, NewFirewall, PortError, Service};
 
 impl Provisioner {
     /// The account's firewall named `name`; two of that name are refused (which one is
@@ -54,21 +55,79 @@ impl Provisioner {
         }
     }
 
-    pub(crate) async fn step_firewalls(&self, h: &mut HostRun) -> Result<()> {
+    pub(crate) async fn step_firewalls(&self, b: &Batch, h: &mut HostRun) -> Result<()> {
+        let r = self.firewalls_step(b, h).await;
+        // Whatever happened, this host no longer holds up the batch's add calls.
+        for key in std::mem::take(&mut h.gathering_firewalls) {
+            b.firewall_adds.withdraw(&key);
+        }
+        r
+    }
+
+    async fn firewalls_step(&self, b: &Batch, h: &mut HostRun) -> Result<()> {
         let Some(droplet) = h.j.resources.droplet.as_ref().map(|d| d.id) else {
             return Err(Error::Precondition("no droplet recorded".into()));
         };
         for want in h.j.spec.firewalls.clone() {
             if h.j.resources.firewalls.iter().any(|f| f.name == want.name) {
+                h.leave_firewall(b, &want.name);
                 continue;
             }
-            self.one_firewall(h, &want, droplet).await?;
+            let r = self.one_firewall(b, h, &want, droplet).await;
+            // Done with this firewall (added, created with the droplet in it, or failed):
+            // the other hosts' add call for it must not wait for this one.
+            h.leave_firewall(b, &want.name);
+            r?;
             self.save(&mut h.j).await?;
         }
         Ok(())
     }
 
-    async fn one_firewall(&self, h: &mut HostRun, want: &FirewallSpec, droplet: u64) -> Result<()> {
+    /// Adds `droplet` to firewall `f`: in one call with every other host of the batch
+    /// adding its droplet to the same firewall.
+    async fn add_to_firewall(
+        &self,
+        b: &Batch,
+        h: &mut HostRun,
+        f: &Firewall,
+        droplet: u64,
+    ) -> Result<()> {
+        if f.droplet_ids.contains(&droplet) {
+            return Ok(());
+        }
+        let registered = h.gathering_firewalls.iter().position(|k| *k == f.name);
+        match registered {
+            Some(i) => {
+                h.gathering_firewalls.remove(i);
+            }
+            None => b.firewall_adds.register(&f.name),
+        }
+        let id = f.id.clone();
+        b.firewall_adds
+            .send(&f.name, vec![droplet], |ids| async move {
+                tracing::debug!(firewall = %id, droplets = ids.len(), "adding droplets to firewall");
+                self.call(&self.budgets.compute, || {
+                    self.compute.add_firewall_droplets(&id, &ids)
+                })
+                .await
+                .map_err(|e| (e.kind(), chain(&e)))
+            })
+            .await
+            .map_err(|(kind, msg)| {
+                Error::Port(PortError::new(Service::Compute, "compute", kind, msg))
+            })
+    }
+
+    async fn one_firewall(
+        &self,
+        b: &Batch,
+        h: &mut HostRun,
+        want: &FirewallSpec,
+        droplet: u64,
+    ) -> Result<()> {
+        // One host of the batch at a time looks the firewall up and creates it: the first
+        // creates it, the others find it (DigitalOcean would take a second of that name).
+        let one = b.lock_name(&format!("firewall:{}", want.name)).await;
         let sent = h.j.resources.firewall_creates_sent.contains(&want.name);
         let found = if sent {
             self.await_firewall(h, &want.name).await?
@@ -83,13 +142,8 @@ impl Provisioner {
                     resource: format!("firewall {} ({}) found by name", f.id, f.name),
                 });
             }
-            if !f.droplet_ids.contains(&droplet) {
-                let ids: &[u64] = &[droplet];
-                self.call(&self.budgets.compute, || {
-                    self.compute.add_firewall_droplets(&f.id, ids)
-                })
-                .await?;
-            }
+            drop(one);
+            self.add_to_firewall(b, h, &f, droplet).await?;
             return self.record_firewall(h, &f, sent);
         }
         if !want.defines_rules() {
@@ -121,13 +175,8 @@ impl Provisioner {
                             run_id: h.j.run_id.clone(),
                             resource: format!("firewall {} ({}) found by name", f.id, f.name),
                         });
-                        if !f.droplet_ids.contains(&droplet) {
-                            let ids: &[u64] = &[droplet];
-                            self.call(&self.budgets.compute, || {
-                                self.compute.add_firewall_droplets(&f.id, ids)
-                            })
-                            .await?;
-                        }
+                        drop(one);
+                        self.add_to_firewall(b, h, &f, droplet).await?;
                         self.record_firewall(h, &f, true)
                     }
                     None => {

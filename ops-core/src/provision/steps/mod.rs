@@ -7,25 +7,34 @@
 //! skipped for this run, whether it holds one of the batch's API permits, and how to run it.
 //! A new step is a [`Step`] variant, its file here and its arm in each of them.
 
+mod alerts;
 mod chef;
 mod dns;
 mod droplet;
 mod firewall;
 mod monitoring;
+mod project;
 mod reserved_ip;
+mod volume;
 mod vpc;
 
+pub use alerts::alert_description;
+pub(crate) use alerts::alert_prefix;
 pub(crate) use dns::{describe_record, same_record};
+
+use std::future::Future;
 
 use super::Provisioner;
 use super::fleet::Batch;
 use super::journal::Step;
-use super::run::HostRun;
-use crate::error::Result;
+use super::run::{HostRun, chain};
+use crate::error::{Error, Result};
 
 impl Step {
     /// Whether the step makes API calls that count against the batch's concurrency limit
-    /// (the waits do not: they poll under the rate budget only).
+    /// (the waits do not: they poll under the rate budget only; nor do the firewall and
+    /// project steps, which wait for the other hosts of the batch to make one call with
+    /// them — a permit held while waiting would stall those hosts).
     pub(crate) fn holds_api_permit(self) -> bool {
         matches!(
             self,
@@ -33,8 +42,9 @@ impl Step {
                 | Step::ChefClient
                 | Step::ChefNode
                 | Step::Vpc
-                | Step::Firewalls
+                | Step::Volumes
                 | Step::ReservedIp
+                | Step::Alerts
                 | Step::CreateDroplet
                 | Step::DnsRecords
         )
@@ -50,6 +60,9 @@ impl Provisioner {
             Step::Vpc => h.j.spec.vpc.is_none(),
             Step::Firewalls => h.j.spec.firewalls.is_empty(),
             Step::ReservedIp => h.j.spec.reserved_ip.is_none(),
+            Step::Volumes => h.j.spec.volumes.is_empty(),
+            Step::Alerts => h.j.spec.alerts.is_none(),
+            Step::Project => h.j.spec.project.is_none(),
             _ => false,
         }
     }
@@ -67,14 +80,57 @@ impl Provisioner {
             Step::Validate => self.step_validate(b, h).await,
             Step::ChefClient => self.step_chef_client(h, retried).await,
             Step::ChefNode => self.step_chef_node(h, retried).await,
-            Step::Vpc => self.step_vpc(h).await,
+            Step::Vpc => self.step_vpc(b, h).await,
             Step::CreateDroplet => self.step_create_droplet(h, retried).await,
             Step::WaitActive => self.step_wait_active(b, h, retried).await,
-            Step::Firewalls => self.step_firewalls(h).await,
+            Step::Volumes => self.step_volumes(h).await,
+            Step::Firewalls => self.step_firewalls(b, h).await,
             Step::ReservedIp => self.step_reserved_ip(h).await,
+            Step::Alerts => self.step_alerts(h).await,
+            Step::Project => self.step_project(b, h).await,
             Step::DnsRecords => self.step_dns_records(b, h, retried).await,
             Step::PublishZone => self.step_publish(b, h).await,
             Step::WaitMonitoring => self.step_wait_monitoring(h).await,
+        }
+    }
+}
+
+impl Provisioner {
+    /// Looks for what a create whose outcome is unknown may have made, for the adopt
+    /// window (a listing may lag a create); a failed last lookup stops the run rather than
+    /// risk a second create. `what` names it for the error: ``"volume `data`"``.
+    pub(crate) async fn await_found<T, F, Fut>(
+        &self,
+        h: &HostRun,
+        what: &str,
+        lookup: F,
+    ) -> Result<Option<T>>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<T>>>,
+    {
+        let mut last_err = None;
+        for k in 0..self.config.adopt_lookups.max(1) {
+            if k > 0 {
+                tokio::time::sleep(self.config.adopt_delay).await;
+            }
+            match lookup().await {
+                Ok(Some(v)) => return Ok(Some(v)),
+                Ok(None) => last_err = None,
+                Err(e) => {
+                    tracing::debug!(host = %h.j.spec.name, attempt = k + 1, error = %chain(&e), "lookup after an unconfirmed create failed");
+                    last_err = Some(e);
+                }
+            }
+        }
+        match last_err {
+            None => Ok(None),
+            Some(e) => Err(Error::Precondition(format!(
+                "could not confirm whether the create of {what} took effect: the lookup \
+                 failed ({}); no second create was sent: resume or roll back this run once \
+                 the provider answers",
+                chain(&e)
+            ))),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! create is sent, and an ambiguous create is answered by a lookup by name — VPCs carry no
 //! tags — and adoption).
 
+use super::super::fleet::Batch;
 use super::super::journal::{Step, VpcRef};
 use super::super::run::{HostRun, chain};
 use super::super::{ProgressEvent, Provisioner};
@@ -62,13 +63,15 @@ impl Provisioner {
         Ok(())
     }
 
-    pub(crate) async fn step_vpc(&self, h: &mut HostRun) -> Result<()> {
+    pub(crate) async fn step_vpc(&self, b: &Batch, h: &mut HostRun) -> Result<()> {
         let Some(want) = h.j.spec.vpc.clone() else {
             return Ok(());
         };
         if h.j.resources.vpc.is_some() {
             return Ok(());
         }
+        // One host of the batch at a time: the first creates it, the others find it.
+        let _one = b.lock_name(&format!("vpc:{}", want.name)).await;
         let sent = h.j.resources.vpc_creates_sent > 0;
         let found = if sent {
             // An earlier attempt sent a create: give the listing time to show it.
