@@ -9,8 +9,11 @@
 //!    Postgres advisory lock so that two restores of the same QA cannot overlap; then what
 //!    killed runs left is removed (see [Interrupts](#interrupts)). Nothing is written
 //!    before all of these pass; [`RestoreJob::plan`] runs the same reads for a dry run.
-//! 2. **Dump** (only for [`DumpSource::Database`]) — `pg_dump -Fd -Z1 -j N` to
-//!    local disk, row counts taken in the same snapshot.
+//! 2. **Dump** (only for [`DumpSource::Database`] with [`Engine::Dump`]) — `pg_dump -Fd -Z1
+//!    -j N` to local disk, row counts taken in the same snapshot. With [`Engine::Stream`] (the
+//!    default for a live source) steps 2 and 3 are **Schema**, **Copy** and **PostData**
+//!    instead: the rows are streamed between the servers with `COPY` in one exported
+//!    snapshot, no dump of the data is written (see [`Engine`]).
 //! 3. **Restore** into `<qa>_next`, created from `template0` with QA's encoding and
 //!    locale (see below), with
 //!    `pg_restore --exit-on-error -j N --no-owner --no-acl`. Progress (items
