@@ -747,7 +747,9 @@ impl RestoreJob {
 
     /// Test hook, not for use: `hook(step, tool_pid)` is awaited where `step` can be
     /// interrupted (inside the swap's shield for the swap; with `pg_dump`/`pg_restore`
-    /// stopped by `SIGSTOP` in `dump`/`restore`). The process tests use it to signal the
+    /// stopped by `SIGSTOP` in `dump`/`restore`/`schema`/`post-data`; in `copy`, once, by the
+    /// first worker to receive rows, with its source session's server pid, the copy of that
+    /// table held meanwhile). The process tests use it to signal the
     /// binary at each step deterministically.
     #[doc(hidden)]
     #[must_use]
