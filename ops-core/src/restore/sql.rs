@@ -211,6 +211,24 @@ pub(crate) const COPY_TABLES: &str = concat!(
     " ORDER BY 3 DESC, 1, 2"
 );
 
+/// Plain tables that are not partitions (their indexes are built as soon as their rows are
+/// in): schema, name.
+pub(crate) const PLAIN_TABLES: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind = 'r' AND NOT c.relispartition AND ",
+    user_relation!()
+);
+
+/// The indexes of [`PLAIN_TABLES`]: schema, table, index.
+pub(crate) const PLAIN_TABLE_INDEXES: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text, ic.relname::text FROM pg_index i \
+     JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind = 'r' AND NOT c.relispartition AND ",
+    user_relation!()
+);
+
 /// Partitioned tables (no rows of their own; their rows are copied per leaf): schema, name.
 pub(crate) const PARTITIONED_TABLES: &str = concat!(
     "SELECT n.nspname::text, c.relname::text FROM pg_class c \

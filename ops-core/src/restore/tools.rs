@@ -264,16 +264,18 @@ pub(crate) fn restore_command(
     dump: &Path,
     opts: &RestoreOptions,
 ) -> Command {
-    restore_section_command(server, database, dump, opts, None)
+    restore_section_command(server, database, dump, opts, None, None)
 }
 
-/// [`restore_command`] for one section of the archive (`pre-data`, `post-data`), or all.
+/// [`restore_command`] for one section of the archive (`pre-data`, `post-data`), or all,
+/// and only the items of the list file `list` (`pg_restore -L`), if given.
 pub(crate) fn restore_section_command(
     server: &PgServer,
     database: &str,
     dump: &Path,
     opts: &RestoreOptions,
     section: Option<&str>,
+    list: Option<&Path>,
 ) -> Command {
     let (jobs, no_owner, no_acl, extra) = (
         opts.jobs,
@@ -293,6 +295,9 @@ pub(crate) fn restore_section_command(
     }
     if let Some(s) = section {
         cmd.arg(format!("--section={s}"));
+    }
+    if let Some(l) = list {
+        cmd.arg("-L").arg(l);
     }
     cmd.args(extra);
     cmd.arg("-d").arg(dbname_conninfo(database)).arg(dump);

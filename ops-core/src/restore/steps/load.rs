@@ -50,7 +50,16 @@ pub(super) async fn pg_restore(
     let done = Arc::new(AtomicUsize::new(st.items_restored));
     let bytes = Arc::new(AtomicU64::new(0));
     let mut seen = std::collections::HashSet::new();
-    let cmd = tools::restore_section_command(&cx.job.server, cx.next, &st.dump_path, opts, section);
+    let cmd = tools::restore_section_command(
+        &cx.job.server,
+        cx.next,
+        &st.dump_path,
+        opts,
+        section,
+        st.post_list
+            .as_deref()
+            .filter(|_| section == Some("post-data")),
+    );
     let report = |items_done: usize, b: u64| {
         let p = Progress::Restore {
             items_done,

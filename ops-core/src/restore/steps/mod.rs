@@ -89,6 +89,9 @@ pub(super) struct State {
     items_restored: usize,
     /// The stream engine's source session holding the exported snapshot, and its name.
     snapshot: Option<(Client, String)>,
+    /// The stream engine's list of the post-data items left for PostData (`pg_restore -L`):
+    /// the tables' own indexes and constraints were built by Copy, each once its table was.
+    post_list: Option<PathBuf>,
     /// The stream engine's sequence values, read at the snapshot.
     sequences: Vec<stream::SequenceValue>,
     /// The session on the working copy: opened by Verify, used by Sanitize and Checks (a
@@ -125,6 +128,7 @@ impl State {
             expected: None,
             items_restored: 0,
             snapshot: None,
+            post_list: None,
             sequences: Vec::new(),
             copy: None,
             present: Vec::new(),

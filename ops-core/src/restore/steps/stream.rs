@@ -22,6 +22,7 @@
 //! the work folder, as for the dump engine; QA is never touched before the swap.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -30,6 +31,7 @@ use tokio_postgres::Client;
 
 use super::super::error::RestoreError;
 use super::super::sql::{self, exec};
+use super::super::toc::Toc;
 use super::super::{DumpSource, RowCounts, Step, tools, verify};
 use super::{Ctx, Expected, State, dump, load};
 
@@ -138,10 +140,40 @@ pub(super) async fn copy(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
         workers = jobs,
         "streaming the source's rows into the working copy"
     );
+    let folder = st
+        .dump_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let (early, rest) = early_lists(&st.toc, &folder, holder).await?;
     let queue = Mutex::new(tasks);
     let paused = AtomicBool::new(false);
-    let workers = (0..jobs).map(|_| worker(cx, server, database, snap, &queue, &paused));
-    let all = futures_util::future::try_join_all(workers);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
+    let rx = tokio::sync::Mutex::new(rx);
+    // Each worker holds a sender: the indexers stop once every worker is done and the
+    // tables' lists are all taken.
+    let workers = (0..jobs)
+        .map(|_| {
+            worker(
+                cx,
+                server,
+                database,
+                snap,
+                &queue,
+                &paused,
+                (&early, tx.clone()),
+            )
+        })
+        .collect::<Vec<_>>();
+    drop(tx);
+    let indexers = (0..jobs).map(|_| indexer(cx, &st.dump_path, &rx));
+    let all = async {
+        let (copied, _) = tokio::try_join!(
+            futures_util::future::try_join_all(workers),
+            futures_util::future::try_join_all(indexers)
+        )?;
+        Ok::<_, RestoreError>(copied)
+    };
     let results = match &cx.job.cancel {
         Some(token) => tokio::select! {
             biased;
@@ -168,6 +200,7 @@ pub(super) async fn copy(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
         sequences,
         "rows, large objects and sequences copied"
     );
+    st.post_list = Some(rest);
     if matches!(cx.job.options.row_counts, RowCounts::Auto) {
         st.expected = Some(Expected {
             counts,
@@ -183,6 +216,106 @@ pub(super) async fn post_data(cx: &Ctx<'_>, st: &mut State) -> Result<(), Restor
     load::pg_restore(cx, st, Some("post-data"), Some(Step::PostData)).await?;
     st.items_restored = st.items.len();
     Ok(())
+}
+
+/// Per plain table (not a partition), a `pg_restore -L` list of its own post-data indexes
+/// and constraints (primary keys, unique, exclusion), built as soon as its rows are in while
+/// other tables are still copied; the rest of the post-data (foreign keys, triggers,
+/// policies, partitioned indexes, materialized views…) goes into the list PostData restores
+/// ([`State::post_list`]). Files in the work folder.
+async fn early_lists(
+    toc: &Toc,
+    folder: &Path,
+    holder: &Client,
+) -> Result<(BTreeMap<String, PathBuf>, PathBuf), RestoreError> {
+    let tables = holder
+        .query(sql::PLAIN_TABLES, &[])
+        .await
+        .map_err(|e| RestoreError::pg("list the source's plain tables", e))?;
+    let indexes = holder
+        .query(sql::PLAIN_TABLE_INDEXES, &[])
+        .await
+        .map_err(|e| RestoreError::pg("list the source's indexes", e))?;
+    // Longest names first: with names holding spaces, `schema a b ` wins over `schema a `.
+    let mut tables: Vec<(String, String)> = tables.iter().map(|r| (r.get(0), r.get(1))).collect();
+    tables.sort_by_key(|(s, t)| std::cmp::Reverse(s.len() + t.len()));
+    let index_of: BTreeMap<(String, String), String> = indexes
+        .iter()
+        .map(|r| {
+            let (s, t, i): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+            ((s.clone(), i), verify::key(&s, &t))
+        })
+        .collect();
+    let mut per_table: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    let mut early_ids = std::collections::HashSet::new();
+    for e in &toc.entries {
+        let owner = match e.kind.as_str() {
+            "CONSTRAINT" => tables
+                .iter()
+                .find(|(s, t)| e.rest.starts_with(&format!("{s} {t} ")))
+                .map(|(s, t)| verify::key(s, t)),
+            "INDEX" => index_of
+                .iter()
+                .find(|((s, i), _)| e.rest.starts_with(&format!("{s} {i} ")))
+                .map(|(_, k)| k.clone()),
+            _ => None,
+        };
+        if let Some(k) = owner {
+            per_table.entry(k).or_default().push(e.id);
+            early_ids.insert(e.id);
+        }
+    }
+    let write = |path: &Path, ids: &mut dyn Iterator<Item = u32>| {
+        let text: String = ids.map(|id| format!("{id};\n")).collect();
+        std::fs::write(path, text)
+            .map_err(|e| RestoreError::io(format!("write {}", path.display()), e))
+    };
+    let mut out = BTreeMap::new();
+    for (n, (table, ids)) in per_table.into_iter().enumerate() {
+        let path = folder.join(format!("early-{n}.list"));
+        write(&path, &mut ids.into_iter())?;
+        out.insert(table, path);
+    }
+    let rest = folder.join("post-data.list");
+    write(
+        &rest,
+        &mut toc
+            .entries
+            .iter()
+            .map(|e| e.id)
+            .filter(|id| !early_ids.contains(id)),
+    )?;
+    Ok((out, rest))
+}
+
+/// Build the indexes and constraints of tables whose rows are in (their lists arrive on
+/// `rx`), one `pg_restore -L` each, until the workers are done.
+async fn indexer(
+    cx: &Ctx<'_>,
+    dump: &Path,
+    rx: &tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<PathBuf>>,
+) -> Result<(), RestoreError> {
+    loop {
+        let next = rx.lock().await.recv().await;
+        let Some(list) = next else {
+            return Ok(());
+        };
+        let mut opts = cx.job.options.clone();
+        opts.jobs = 1;
+        let cmd = tools::restore_section_command(
+            &cx.job.server,
+            cx.next,
+            dump,
+            &opts,
+            Some("post-data"),
+            Some(&list),
+        );
+        let ctl = tools::Control {
+            cancel: cx.job.cancel.clone(),
+            pause: None,
+        };
+        tools::run_streaming(cmd, "pg_restore", |_| {}, &ctl).await?;
+    }
 }
 
 /// The tables (and the large objects, if any) largest first, read in the snapshot.
@@ -226,6 +359,10 @@ async fn worker(
     snapshot: &str,
     queue: &Mutex<VecDeque<Task>>,
     paused: &AtomicBool,
+    (early, built): (
+        &BTreeMap<String, PathBuf>,
+        tokio::sync::mpsc::UnboundedSender<PathBuf>,
+    ),
 ) -> Result<Copied, RestoreError> {
     let src = server.connect(database).await?;
     exec(
@@ -257,7 +394,13 @@ async fn worker(
                 let (rows, bytes) =
                     copy_table(cx, &src, src_pid, &dst, &schema, &table, &columns, paused).await?;
                 tracing::debug!(schema, table, rows, bytes, "table copied");
-                out.rows.insert(verify::key(&schema, &table), rows);
+                let key = verify::key(&schema, &table);
+                if let Some(list) = early.get(&key) {
+                    // Its indexes now, while other tables are copied (the indexers outlive
+                    // the workers, so a send cannot fail but when they failed first).
+                    let _ = built.send(list.clone());
+                }
+                out.rows.insert(key, rows);
                 out.bytes += bytes;
             }
             Task::LargeObjects => {
