@@ -468,9 +468,11 @@ pub struct RestoreOptions {
 ///   its pre-data is restored, then every table's rows are streamed with `COPY … TO STDOUT`
 ///   on the source into `COPY … FROM STDIN` on the working copy by `jobs` workers, each in
 ///   the same snapshot, largest tables first, partitioned tables per leaf, generated columns
-///   left out; large objects and sequence values follow ([`Step::Copy`]); then the
-///   post-data (indexes, constraints, triggers, policies, materialized views refreshed) with
-///   `pg_restore -j N` ([`Step::PostData`]). Memory is bounded per worker (a 256 KiB
+///   left out; each plain table's own indexes and primary/unique keys are built (one
+///   `pg_restore -L` each, by N indexers) as soon as its rows are in, while other tables are
+///   still copied; large objects and sequence values follow ([`Step::Copy`]); then the rest
+///   of the post-data (foreign keys, triggers, policies, partitioned indexes, materialized
+///   views refreshed) with `pg_restore -j N` ([`Step::PostData`]). Memory is bounded per worker (a 256 KiB
 ///   batch). Row counts are those the copy read in the snapshot; the verify, sanitise,
 ///   check and swap steps are the same as for the dump engine.
 /// - [`Engine::Auto`] (default): the stream engine for a live source whose snapshot can be

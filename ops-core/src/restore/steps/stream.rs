@@ -9,12 +9,15 @@
 //!   working copy, take the tables largest first and stream each with `COPY … TO STDOUT` into
 //!   `TRUNCATE; COPY … FROM STDIN (FREEZE)` (plain tables and leaf partitions; generated
 //!   columns left out), in batches of [`BATCH`] bytes: memory is bounded per worker. Rows
-//!   are counted in the stream and must be what the target took. Large objects (created
-//!   empty by the pre-data) are filled in [`LO_CHUNK`] slices by one worker; then the
-//!   sequences are set to their values in the snapshot.
-//! - **PostData**: `pg_restore -j N --section=post-data` from the schema file (a file, so
-//!   `pg_restore` builds indexes in parallel): indexes, constraints, triggers, policies,
-//!   materialized views refreshed.
+//!   are counted in the stream and must be what the target took. As soon as a plain table's
+//!   rows are in, its own indexes and primary/unique/exclusion constraints are built by one
+//!   of N indexers (`pg_restore --section=post-data -L <its items>`), while other tables
+//!   are still copied. Large objects (created empty by the pre-data) are filled in
+//!   [`LO_CHUNK`] slices by one worker; the sequences are set to their values read at the
+//!   snapshot.
+//! - **PostData**: `pg_restore -j N --section=post-data -L <the rest>` from the schema file
+//!   (a file, so `pg_restore` works in parallel): foreign keys, triggers, policies,
+//!   partitioned tables' indexes, materialized views refreshed.
 //!
 //! An interrupt drops the workers (their sessions close; the target's transactions roll
 //! back) and kills `pg_restore`/`pg_dump`'s process groups; a worker whose session dies or
