@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use ops_core::restore::{
-    CancelToken, CheckQuery, DumpSource, LocaleFrom, PgServer, Plan, Progress as RestoreProgress,
-    RestoreError, RestoreJob, RestoreOptions, RestoreReport, RollbackOptions, SpaceCheck,
-    SpaceOutcome, SqlScript, rollback,
+    CancelToken, CheckQuery, DumpSource, Engine, LocaleFrom, PgServer, Plan,
+    Progress as RestoreProgress, RestoreError, RestoreJob, RestoreOptions, RestoreReport,
+    RollbackOptions, SpaceCheck, SpaceOutcome, SqlScript, rollback,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -85,6 +85,16 @@ pub struct RestoreArgs {
     /// when the server is local), `off`, or the free bytes where the copy will go.
     #[arg(long, value_name = "auto|off|BYTES", env = "RESTORE_SPACE_CHECK", default_value = "auto", value_parser = parse_space_check)]
     pub space_check: SpaceCheck,
+    /// How a live source is copied: `stream` (rows streamed with COPY between the servers,
+    /// no dump of the data), `dump` (pg_dump to disk, then pg_restore), or `auto` (stream
+    /// for a live source that can export a snapshot, dump otherwise and for dump files).
+    #[arg(long, value_name = "auto|dump|stream", env = "RESTORE_ENGINE", default_value = "auto", value_parser = parse_engine)]
+    pub engine: Engine,
+}
+
+/// `auto`, `dump` or `stream`.
+fn parse_engine(s: &str) -> Result<Engine, String> {
+    s.parse().map_err(|e: RestoreError| e.to_string())
 }
 
 /// `auto`, `off` or a number of bytes.
@@ -200,6 +210,7 @@ pub fn report_json(r: &RestoreReport) -> serde_json::Value {
         "qa_database": r.qa_database,
         "previous": r.previous,
         "dropped": r.dropped,
+        "engine": r.engine.to_string(),
         "items_restored": r.items_restored,
         "tables_counted": r.tables_counted,
         "swap_window_ms": r.swap_window.as_secs_f64() * 1000.0,
@@ -464,6 +475,7 @@ pub async fn run(
         bin_dir: args.bin_dir.clone(),
         progress_interval: Duration::from_millis(250),
         space_check: args.space_check,
+        engine: args.engine,
         ..RestoreOptions::default()
     };
     options
@@ -555,9 +567,13 @@ pub async fn run(
         let found = job.plan().await.map_err(|e| {
             CliError::from_workflow("the dry run's preflight failed (nothing was changed)", e)
         })?;
-        let src = match &source {
-            DumpSource::File(p) => format!("dump file {}", p.display()),
-            DumpSource::Database { server, database } => {
+        let src = match (&source, found.engine) {
+            (DumpSource::File(p), _) => format!("dump file {}", p.display()),
+            (DumpSource::Database { server, database }, Engine::Stream) => format!(
+                "`{database}` on {} streamed with COPY in one snapshot (stream engine)",
+                server.host_label()
+            ),
+            (DumpSource::Database { server, database }, _) => {
                 format!(
                     "pg_dump -Fd -Z{} of `{database}` on {}",
                     options.dump_compression,
@@ -565,6 +581,36 @@ pub async fn run(
                 )
             }
             _ => "source".to_owned(),
+        };
+        let steps: &[&str] = if found.engine == Engine::Stream {
+            &[
+                "preflight",
+                "schema",
+                "inspect",
+                "prepare",
+                "copy",
+                "post-data",
+                "verify",
+                "sanitize",
+                "analyze",
+                "checks",
+                "carry settings",
+                "swap",
+                "prune",
+            ]
+        } else {
+            &[
+                "preflight",
+                "dump (live source only)",
+                "restore into working copy",
+                "verify",
+                "sanitize",
+                "analyze",
+                "checks",
+                "carry settings",
+                "swap",
+                "prune",
+            ]
         };
         let plan = json!({
             "dry_run": true,
@@ -581,7 +627,8 @@ pub async fn run(
             "locale_from": locale_from(&found),
             "locale_differences": found.locale_differences,
             "free_space": space_json(&found.space),
-            "steps": ["preflight", "dump (live source only)", "restore into working copy", "verify", "sanitize", "analyze", "checks", "carry settings", "swap", "prune"],
+            "engine": found.engine.to_string(),
+            "steps": steps,
         });
         if args.qa.json {
             crate::emit_json(&plan);

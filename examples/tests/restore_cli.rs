@@ -498,6 +498,17 @@ mod interrupts {
 
     impl Running {
         fn spawn(c: &Cluster, qa: &str, tmp: &Path, pause: Option<(&str, &Path)>) -> Running {
+            Self::spawn_with(c, qa, tmp, pause, "dump")
+        }
+
+        /// [`Running::spawn`] with `--engine <engine>`.
+        fn spawn_with(
+            c: &Cluster,
+            qa: &str,
+            tmp: &Path,
+            pause: Option<(&str, &Path)>,
+            engine: &str,
+        ) -> Running {
             use std::os::unix::process::CommandExt;
             let url = format!(
                 "host={} port={} user=postgres dbname=postgres",
@@ -506,6 +517,7 @@ mod interrupts {
             );
             let mut cmd = restore();
             cmd.args(["--json", "--source-db", "src", "--qa-db", qa, "--jobs", "2"])
+                .args(["--engine", engine])
                 .args(["--check", "SELECT count(*) > 0 FROM items"])
                 .arg("--sanitize")
                 .arg(sanitize_script(tmp))
@@ -679,29 +691,54 @@ mod interrupts {
         "prune",
     ];
 
+    /// The steps of a run with the stream engine (issue #24).
+    const STREAM_STEPS: &[&str] = &[
+        "preflight",
+        "schema",
+        "inspect",
+        "prepare",
+        "copy",
+        "post-data",
+        "verify",
+        "sanitize",
+        "analyze",
+        "checks",
+        "carry-settings",
+        "swap",
+        "prune",
+    ];
+
     /// `sig` at every step: the documented code, one `error:` line saying the step and
     /// QA's state, no working copy, no dump folder, tools dead, QA unchanged (or, from the
     /// swap on, fully swapped and open).
     fn at_every_step(sig: &str, code: i32, group: bool) {
+        at_every_step_of("dump", STEPS, sig, code, group);
+    }
+
+    /// [`at_every_step`] with `engine`, whose steps are `steps`.
+    fn at_every_step_of(engine: &str, steps: &[&str], sig: &str, code: i32, group: bool) {
         let tmp = binary_tmp();
-        let c = cluster(tmp.path(), &format!("restore-cli-{sig}-"));
+        let c = cluster(tmp.path(), &format!("restore-cli-{sig}-{engine}-"));
         seed_source(&c);
-        for step in STEPS {
+        for step in steps {
             let qa = format!("q_{}_{}", sig.to_lowercase(), step.replace('-', "_"));
             let old = seed_qa(&c, &qa);
             let run_tmp = tmp.path().join(&qa);
             std::fs::create_dir(&run_tmp).unwrap();
             let release = run_tmp.join("release");
-            let mut run = Running::spawn(&c, &qa, &run_tmp, Some((step, &release)));
+            let mut run = Running::spawn_with(&c, &qa, &run_tmp, Some((step, &release)), engine);
             let line = run.wait_line("test hook: paused in step ");
             assert!(
                 line.ends_with(step) || line.contains(&format!("{step} (tool pid")),
                 "{line}"
             );
+            // In `copy` the pid is the worker's session on the source (a server process),
+            // not a tool of ours.
             let tool = line
                 .split("(tool pid ")
                 .nth(1)
-                .map(|p| p.trim_end_matches(')').parse::<u32>().unwrap());
+                .map(|p| p.trim_end_matches(')').parse::<u32>().unwrap())
+                .filter(|_| *step != "copy");
             let _tool_group = KillGroup(tool);
             run.signal(sig, group);
             if *step == "swap" {
@@ -798,6 +835,12 @@ mod interrupts {
     #[test]
     fn sigterm_at_every_step() {
         at_every_step("TERM", 143, false);
+    }
+
+    /// The same with the stream engine (issue #24): SIGINT to the group at each of its steps.
+    #[test]
+    fn sigint_at_every_step_of_the_stream_engine() {
+        at_every_step_of("stream", STREAM_STEPS, "INT", 130, true);
     }
 
     /// `kill -9` mid-restore leaves the marked working copy and dump folder; the next run

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use ops_core::Error;
 use ops_core::restore::{
-    CheckQuery, Downtime, DumpSource, Guard, PgServer, Privilege, Progress, RestoreError,
+    CheckQuery, Downtime, DumpSource, Engine, Guard, PgServer, Privilege, Progress, RestoreError,
     RestoreJob, RestoreOptions, RollbackOptions, RowCountManifest, RowCounts, SqlScript, Step,
     StuckReason, rollback,
 };
@@ -884,19 +884,30 @@ async fn least_privilege_role_and_superuser_sessions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dump_from_a_live_database_over_tcp_with_a_password() {
+    live_over_tcp_with_a_password(Engine::Dump, "t11").await;
+}
+
+/// The same with the stream engine (issue #24).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_from_a_live_database_over_tcp_with_a_password() {
+    live_over_tcp_with_a_password(Engine::Stream, "t24a").await;
+}
+
+async fn live_over_tcp_with_a_password(engine: Engine, tag: &str) {
     init_tracing();
     let c = cluster();
     fixture(&c, false);
-    let qa = "t11_qa";
+    let qa = &format!("{tag}_qa");
     make_qa(qa);
+    let role = format!("{tag}_su");
     const PW: &str = "t11-very-secret-pw";
     c.psql(
         "postgres",
-        &format!("CREATE ROLE t11_su LOGIN SUPERUSER PASSWORD '{PW}'"),
+        &format!("CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{PW}'"),
     );
     let tcp = |pw: &str| {
         PgServer::new(format!(
-            "host=127.0.0.1 port={} user=t11_su password={pw} dbname=postgres",
+            "host=127.0.0.1 port={} user={role} password={pw} dbname=postgres",
             c.port
         ))
         .unwrap()
@@ -912,7 +923,10 @@ async fn dump_from_a_live_database_over_tcp_with_a_password() {
             database: "fixture_small".into(),
         },
     )
-    .options(c.options())
+    .options(RestoreOptions {
+        engine,
+        ..c.options()
+    })
     .run()
     .await
     .unwrap();
@@ -920,7 +934,13 @@ async fn dump_from_a_live_database_over_tcp_with_a_password() {
         report.tables_counted, 4,
         "exact counts from the dump snapshot"
     );
-    assert!(report.steps.iter().any(|(s, _)| *s == Step::Dump));
+    assert_eq!(report.engine, engine);
+    let first = if engine == Engine::Stream {
+        Step::Schema
+    } else {
+        Step::Dump
+    };
+    assert!(report.steps.iter().any(|(s, _)| *s == first));
     assert_eq!(c.psql(qa, "SELECT count(*) FROM orders"), "10000");
 
     // A wrong password fails without echoing it.
@@ -944,11 +964,26 @@ async fn dump_from_a_live_database_over_tcp_with_a_password() {
 /// failure after the dump, and a run dropped while it dumps or restores (a cancelled task).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dump_folder_goes_on_success_failure_and_cancel() {
+    work_folder_goes(Engine::Dump, "t13").await;
+}
+
+/// The same with the stream engine, whose work folder holds the schema (issue #24).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_work_folder_goes_on_success_failure_and_cancel() {
+    work_folder_goes(Engine::Stream, "t24b").await;
+}
+
+async fn work_folder_goes(engine: Engine, tag: &str) {
     init_tracing();
     let c = cluster();
     fixture(&c, false);
     fixture(&c, true);
-    let qa = "t13_qa";
+    let qa = &format!("{tag}_qa");
+    let first = if engine == Engine::Stream {
+        Step::Schema
+    } else {
+        Step::Dump
+    };
     make_qa(qa);
     let work = tempfile::tempdir().unwrap();
     let left = || {
@@ -959,6 +994,7 @@ async fn the_dump_folder_goes_on_success_failure_and_cancel() {
     };
     let options = || RestoreOptions {
         work_dir: Some(work.path().to_path_buf()),
+        engine,
         ..c.options()
     };
     let live = |database: &str| DumpSource::Database {
@@ -971,10 +1007,10 @@ async fn the_dump_folder_goes_on_success_failure_and_cancel() {
         .run()
         .await
         .unwrap();
-    assert!(report.steps.iter().any(|(s, _)| *s == Step::Dump));
+    assert!(report.steps.iter().any(|(s, _)| *s == first));
     assert_eq!(left(), Vec::<std::ffi::OsString>::new(), "after a success");
 
-    let err = RestoreJob::new(c.server(), qa, live("t13_no_such_database"))
+    let err = RestoreJob::new(c.server(), qa, live(&format!("{tag}_no_such_database")))
         .options(options())
         .run()
         .await
@@ -1013,16 +1049,17 @@ async fn the_dump_folder_goes_on_success_failure_and_cancel() {
     // restore, whichever is running then). A QA each: the dropped run's lock goes with its
     // connection, a moment later.
     for (qa, delay) in [
-        ("t13_qa_a", Duration::ZERO),
-        ("t13_qa_b", Duration::from_millis(400)),
+        (format!("{tag}_qa_a"), Duration::ZERO),
+        (format!("{tag}_qa_b"), Duration::from_millis(400)),
     ] {
+        let qa = qa.as_str();
         make_qa(qa);
         let started = Arc::new(tokio::sync::Notify::new());
         let s2 = Arc::clone(&started);
         let job = RestoreJob::new(c.server(), qa, live("fixture_big"))
             .options(options())
             .on_progress(move |p| {
-                if matches!(p, Progress::StepStarted(Step::Dump)) {
+                if *p == Progress::StepStarted(first) {
                     s2.notify_one();
                 }
             });
@@ -1047,15 +1084,40 @@ async fn the_dump_folder_goes_on_success_failure_and_cancel() {
 /// folder removed; QA is byte-identical. A run cancelled before it starts does nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_run_cleans_up_and_says_where_it_stopped() {
+    cancelled_run_cleans_up(
+        Engine::Dump,
+        &[
+            ("t14_qa_restore", Step::Restore),
+            ("t14_qa_checks", Step::Checks),
+        ],
+    )
+    .await;
+}
+
+/// The same with the stream engine, interrupted in each of its steps (issue #24): in
+/// `pg_dump` of the schema, mid-`COPY` (the hook holds a worker after its first data), in
+/// the post-data `pg_restore`, and in the checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_stream_run_cleans_up_and_says_where_it_stopped() {
+    cancelled_run_cleans_up(
+        Engine::Stream,
+        &[
+            ("t24c_qa_schema", Step::Schema),
+            ("t24c_qa_copy", Step::Copy),
+            ("t24c_qa_post", Step::PostData),
+            ("t24c_qa_checks", Step::Checks),
+        ],
+    )
+    .await;
+}
+
+async fn cancelled_run_cleans_up(engine: Engine, cases: &[(&str, Step)]) {
     use ops_core::restore::CancelToken;
     init_tracing();
     let c = cluster();
     fixture(&c, false);
     let work = tempfile::tempdir().unwrap();
-    for (qa, at) in [
-        ("t14_qa_restore", Step::Restore),
-        ("t14_qa_checks", Step::Checks),
-    ] {
+    for &(qa, at) in cases {
         make_qa(qa);
         let before = c.checksums(qa);
         let token = CancelToken::new();
@@ -1072,6 +1134,7 @@ async fn a_cancelled_run_cleans_up_and_says_where_it_stopped() {
         .options(RestoreOptions {
             work_dir: Some(work.path().to_path_buf()),
             checks: vec![CheckQuery::new("ok", "SELECT true")],
+            engine,
             ..c.options()
         })
         .cancel_on(token)
@@ -1098,16 +1161,20 @@ async fn a_cancelled_run_cleans_up_and_says_where_it_stopped() {
             }
             other => panic!("expected an interrupt at {at}, got {other:?}"),
         }
-        if at == Step::Restore {
-            let pid = tool.lock().unwrap().expect("pg_restore's pid");
+        if matches!(at, Step::Restore | Step::Schema | Step::PostData) {
+            let pid = tool.lock().unwrap().expect("the tool's pid");
             assert!(
                 !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
                     || std::fs::read_to_string(format!("/proc/{pid}/stat"))
                         .is_ok_and(|s| s[s.rfind(')').unwrap() + 1..]
                             .trim_start()
                             .starts_with('Z')),
-                "pg_restore (pid {pid}) still runs"
+                "the tool (pid {pid}) still runs"
             );
+        }
+        if at == Step::Copy {
+            let pid = tool.lock().unwrap().expect("the copy worker's source pid");
+            c.wait_gone(pid).await;
         }
         assert_eq!(c.checksums(qa), before);
         assert_eq!(c.allow_conn(qa), "t");
@@ -1115,6 +1182,9 @@ async fn a_cancelled_run_cleans_up_and_says_where_it_stopped() {
         assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
     }
 
+    if engine == Engine::Stream {
+        return;
+    }
     let token = CancelToken::new();
     token.cancel();
     let err = RestoreJob::new(
@@ -1536,4 +1606,337 @@ async fn sessions_left_at_the_deadline_reopen_qa_unchanged() {
         .query_one("SELECT 1", &[])
         .await
         .expect("a zero deadline terminates nobody");
+}
+
+// ------------------------------------------- the stream engine (issue #24)
+
+/// The contrib extensions the fidelity fixture uses when the server has them installed.
+const FIDELITY_EXTENSIONS: &[&str] = &["citext", "hstore", "pg_trgm"];
+
+/// An adversarial source: extensions (if installed), quoted unicode names, values with
+/// newlines, tabs, backslashes and NULLs, large objects (one over a read slice, one empty),
+/// RLS (forced), a materialized view, deferrable (circular) FKs, generated and identity
+/// columns, a dropped column, partitioned tables (range, a hash-partitioned partition, a
+/// default one), an unlogged table, a sequence owned by a column and one that is not, a
+/// trigger and a plpgsql function.
+const FIDELITY_SQL: &str = r#"
+CREATE SCHEMA "Ünïcødé ☃ schema";
+CREATE TABLE "Ünïcødé ☃ schema"."Tàble ""quoted"" ü" (
+  id serial PRIMARY KEY, "Cölumn ""q""" text, note text, n numeric, at timestamptz);
+INSERT INTO "Ünïcødé ☃ schema"."Tàble ""quoted"" ü" ("Cölumn ""q""", note, n, at)
+  SELECT 'ünï ' || g, CASE g % 4 WHEN 0 THEN NULL WHEN 1 THEN E'line\nbreak\ttab \\ back' WHEN 2 THEN '' ELSE repeat('é', g) END,
+         g / 7.0, '2024-01-01'::timestamptz + g * interval '1 hour'
+  FROM generate_series(1, 3000) g;
+CREATE INDEX "ïdx ü" ON "Ünïcødé ☃ schema"."Tàble ""quoted"" ü" (note);
+
+CREATE TABLE docs (id int PRIMARY KEY, title text, content oid);
+INSERT INTO docs VALUES
+  (1, 'big', lo_from_bytea(0, convert_to(repeat('large object data ☃ ', 120000), 'UTF8'))),
+  (2, 'tiny', lo_from_bytea(0, '\x00ff00'::bytea)),
+  (3, 'empty', lo_create(0));
+
+CREATE TABLE secrets (id int PRIMARY KEY, owner text NOT NULL, payload text);
+INSERT INTO secrets SELECT g, 'user' || (g % 3), md5(g::text) FROM generate_series(1, 500) g;
+ALTER TABLE secrets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE secrets FORCE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON secrets USING (owner = current_user);
+
+CREATE TABLE parents (id int PRIMARY KEY, child_id int);
+CREATE TABLE children (id int PRIMARY KEY, parent_id int NOT NULL
+  REFERENCES parents DEFERRABLE INITIALLY DEFERRED);
+ALTER TABLE parents ADD CONSTRAINT parents_child_fk FOREIGN KEY (child_id)
+  REFERENCES children DEFERRABLE INITIALLY IMMEDIATE;
+BEGIN;
+SET CONSTRAINTS ALL DEFERRED;
+INSERT INTO parents SELECT g, g FROM generate_series(1, 1000) g;
+INSERT INTO children SELECT g, g FROM generate_series(1, 1000) g;
+COMMIT;
+
+CREATE TABLE line_items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  qty int NOT NULL, junk int, price numeric(10,2) NOT NULL,
+  total numeric GENERATED ALWAYS AS (qty * price) STORED);
+ALTER TABLE line_items DROP COLUMN junk;
+INSERT INTO line_items (qty, price) SELECT g % 10, g / 3.0 FROM generate_series(1, 5000) g;
+CREATE TABLE audit (id serial PRIMARY KEY, what text);
+CREATE FUNCTION audit_line() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO audit (what) VALUES ('line ' || NEW.id); RETURN NEW; END $$;
+CREATE TRIGGER line_audit AFTER INSERT ON line_items FOR EACH ROW EXECUTE FUNCTION audit_line();
+INSERT INTO line_items (qty, price) VALUES (3, 1.5);
+
+CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, payload jsonb) PARTITION BY RANGE (at);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')
+  PARTITION BY HASH (id);
+CREATE TABLE events_2025_h0 PARTITION OF events_2025 FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE events_2025_h1 PARTITION OF events_2025 FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+CREATE TABLE "événements défaut" PARTITION OF events DEFAULT;
+INSERT INTO events SELECT g, '2024-01-01'::date + (g % 900), jsonb_build_object('g', g, 's', E'a\nb')
+  FROM generate_series(1, 6000) g;
+CREATE INDEX events_at_idx ON events (at);
+
+CREATE UNLOGGED TABLE cache (k text PRIMARY KEY, v text);
+INSERT INTO cache SELECT 'k' || g, repeat('v', g % 50) FROM generate_series(1, 800) g;
+
+CREATE MATERIALIZED VIEW line_totals AS
+  SELECT qty, count(*) AS n, sum(total) AS total FROM line_items GROUP BY qty;
+CREATE UNIQUE INDEX line_totals_qty ON line_totals (qty);
+
+CREATE SEQUENCE free_counter INCREMENT 7 START 100;
+SELECT setval('free_counter', 12345, false);
+CREATE SEQUENCE called_counter;
+SELECT setval('called_counter', 777);
+CREATE TABLE tickets (n bigint);
+CREATE SEQUENCE ticket_seq OWNED BY tickets.n;
+ALTER TABLE tickets ALTER COLUMN n SET DEFAULT nextval('ticket_seq');
+INSERT INTO tickets DEFAULT VALUES; INSERT INTO tickets DEFAULT VALUES;
+CREATE TABLE no_columns ();
+INSERT INTO no_columns DEFAULT VALUES; INSERT INTO no_columns DEFAULT VALUES;
+"#;
+
+/// What the extensions add to the fixture, for those installed: `CREATE EXTENSION`s (run
+/// first) and objects using them (run last).
+fn fidelity_extension_sql(c: &Cluster) -> (String, String) {
+    let (mut create, mut sql) = (String::new(), String::new());
+    for ext in FIDELITY_EXTENSIONS {
+        let have = c.psql(
+            "postgres",
+            &format!("SELECT count(*) FROM pg_available_extensions WHERE name = '{ext}'"),
+        );
+        if have != "1" {
+            continue;
+        }
+        create.push_str(&format!("CREATE EXTENSION {ext};\n"));
+        sql.push_str(match *ext {
+            "citext" => "CREATE TABLE emails (e citext PRIMARY KEY); \
+                         INSERT INTO emails SELECT 'User' || g || '@Example.COM' FROM generate_series(1, 300) g;\n",
+            "hstore" => "CREATE TABLE props (id int PRIMARY KEY, h hstore); \
+                         INSERT INTO props SELECT g, hstore('k' || g, E'v\\n' || g) FROM generate_series(1, 300) g;\n",
+            _ => "CREATE INDEX \"ïdx trgm\" ON \"Ünïcødé ☃ schema\".\"Tàble \"\"quoted\"\" ü\" \
+                  USING gin (\"Cölumn \"\"q\"\"\" gin_trgm_ops);\n",
+        });
+    }
+    (create, sql)
+}
+
+/// Create the fidelity source `db`.
+fn fidelity_source(c: &Cluster, db: &str) {
+    c.psql("postgres", &format!("CREATE DATABASE {db}"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fixture.sql");
+    let (create, objects) = fidelity_extension_sql(c);
+    std::fs::write(&file, format!("{create}{FIDELITY_SQL}{objects}")).unwrap();
+    c.psql_file(db, &file);
+}
+
+/// The schema facts a restore must carry, one line each: constraints (with deferrability),
+/// indexes, policies and RLS flags, persistence, generated columns, triggers, extensions,
+/// sequences (value and is_called), large objects' content, and the materialized view
+/// (populated, and its rows).
+fn fingerprint(c: &Cluster, db: &str) -> Vec<String> {
+    const USER: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')";
+    let mut out = Vec::new();
+    for q in [
+        format!(
+            "SELECT format('%s %s %s def=%s', c.conrelid::regclass, c.conname, \
+             pg_get_constraintdef(c.oid), c.condeferrable || '/' || c.condeferred) \
+             FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE {USER}"
+        ),
+        "SELECT indexdef FROM pg_indexes \
+         WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+            .to_owned(),
+        "SELECT format('%s %s %s %s', tablename, policyname, cmd, qual) FROM pg_policies"
+            .to_owned(),
+        format!(
+            "SELECT format('%s kind=%s persistence=%s rls=%s/%s populated=%s', c.oid::regclass, \
+             c.relkind, c.relpersistence, c.relrowsecurity, c.relforcerowsecurity, \
+             CASE WHEN c.relkind = 'm' THEN c.relispopulated END) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE {USER} AND c.relkind IN ('r', 'p', 'm', 'S')"
+        ),
+        format!(
+            "SELECT format('%s.%s generated=%s identity=%s default=%s', a.attrelid::regclass, a.attname, \
+             a.attgenerated, a.attidentity, pg_get_expr(d.adbin, d.adrelid)) \
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             WHERE {USER} AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped"
+        ),
+        "SELECT format('%s %s', tgrelid::regclass, tgname) \
+         FROM pg_trigger WHERE NOT tgisinternal"
+            .to_owned(),
+        "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension".to_owned(),
+        "SELECT format('%s.%s last=%s', schemaname, sequencename, last_value) \
+         FROM pg_sequences"
+            .to_owned(),
+        "SELECT format('free %s/%s called %s/%s', f.last_value, f.is_called, k.last_value, k.is_called) \
+         FROM free_counter f, called_counter k"
+            .to_owned(),
+        "SELECT format('lo %s %s', oid, md5(lo_get(oid))) \
+         FROM pg_largeobject_metadata"
+            .to_owned(),
+        "SELECT count(*) || ':' || md5(string_agg(x::text, '|' ORDER BY x::text)) FROM line_totals x"
+            .to_owned(),
+    ] {
+        // One fact a line, sorted here (no ORDER BY to get wrong in SQL).
+        let mut lines: Vec<&str> = Vec::new();
+        let text = c.psql(db, &q);
+        lines.extend(text.lines());
+        lines.sort_unstable();
+        out.push(lines.join("\n"));
+    }
+    out
+}
+
+/// Issue #24: the adversarial fixture round-trips through `engine` with identical per-table
+/// checksums and schema facts; with the stream engine, rows committed on the source while
+/// the copy runs (held by the hook after its first data) are not copied: every worker reads
+/// the one snapshot.
+async fn fidelity(engine: Engine, tag: &str) {
+    init_tracing();
+    let c = cluster();
+    let src = format!("{tag}_src");
+    fidelity_source(&c, &src);
+    let qa = format!("{tag}_qa");
+    make_qa(&qa);
+    let want_sums = c.checksums(&src);
+    let want_facts = fingerprint(&c, &src);
+    assert!(
+        want_sums.len() >= 14,
+        "the fixture has its tables: {want_sums:?}"
+    );
+    let (cc, src2) = (Arc::clone(&c), src.clone());
+    let wrote = Arc::new(AtomicBool::new(false));
+    let w2 = Arc::clone(&wrote);
+    let report = RestoreJob::new(
+        c.server(),
+        &qa,
+        DumpSource::Database {
+            server: c.server(),
+            database: src.clone(),
+        },
+    )
+    .options(RestoreOptions {
+        engine,
+        ..c.options()
+    })
+    .test_pause(move |step, _| {
+        if step == Step::Copy {
+            // Committed after the snapshot: must not reach QA.
+            cc.psql(
+                &src2,
+                "INSERT INTO line_items (qty, price) VALUES (1, 1); \
+                 INSERT INTO events VALUES (999999, '2024-05-05', '{}'); \
+                 DELETE FROM cache WHERE k = 'k1'",
+            );
+            w2.store(true, Ordering::SeqCst);
+        }
+        Box::pin(std::future::ready(()))
+    })
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(report.engine, engine);
+    assert_eq!(
+        wrote.load(Ordering::SeqCst),
+        engine == Engine::Stream,
+        "the copy hook ran with the stream engine only"
+    );
+    assert_eq!(c.checksums(&qa), want_sums, "per-table checksums");
+    assert_eq!(fingerprint(&c, &qa), want_facts, "schema facts");
+    // The materialized view was refreshed from the copied rows, and FKs hold.
+    assert_eq!(
+        c.psql(&qa, "SELECT sum(n) FROM line_totals"),
+        c.psql(&qa, "SELECT count(*) FROM line_items")
+    );
+    assert_eq!(c.allow_conn(&qa), "t");
+    assert!(!c.db_exists(&format!("{qa}_next")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fidelity_fixture_round_trips_with_the_stream_engine() {
+    fidelity(Engine::Stream, "t24f_stream").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fidelity_fixture_round_trips_with_the_dump_engine() {
+    fidelity(Engine::Dump, "t24f_dump").await;
+}
+
+/// Issue #24: a copy worker's source session killed mid-`COPY`, or the source going away
+/// (every session on it ended and new ones refused), fails the run with QA byte-identical
+/// and open, no working copy, no work folder, and none of the run's sessions left on the
+/// source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_or_a_vanished_source_leaves_qa_untouched() {
+    init_tracing();
+    let c = cluster();
+    let src = "t24k_src";
+    fidelity_source(&c, src);
+    for (qa, source_gone) in [("t24k_qa_worker", false), ("t24k_qa_source", true)] {
+        make_qa(qa);
+        let before = c.checksums(qa);
+        let work = tempfile::tempdir().unwrap();
+        let cc = Arc::clone(&c);
+        let killed = Arc::new(Mutex::new(None));
+        let k2 = Arc::clone(&killed);
+        let err = RestoreJob::new(
+            c.server(),
+            qa,
+            DumpSource::Database {
+                server: c.server(),
+                database: src.into(),
+            },
+        )
+        .options(RestoreOptions {
+            engine: Engine::Stream,
+            work_dir: Some(work.path().to_path_buf()),
+            ..c.options()
+        })
+        .test_pause(move |step, pid| {
+            if step == Step::Copy {
+                let pid = pid.expect("the worker's source pid");
+                *k2.lock().unwrap() = Some(pid);
+                if source_gone {
+                    cc.psql(
+                        "postgres",
+                        &format!(
+                            "ALTER DATABASE {src} ALLOW_CONNECTIONS false; \
+                             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{src}'"
+                        ),
+                    );
+                } else {
+                    cc.psql("postgres", &format!("SELECT pg_terminate_backend({pid})"));
+                }
+            }
+            Box::pin(std::future::ready(()))
+        })
+        .run()
+        .await
+        .unwrap_err();
+        let err = restore_err(err);
+        assert!(
+            matches!(err, RestoreError::Postgres { .. }),
+            "a failed copy, not {err:?}"
+        );
+        assert!(
+            err.to_string().contains("copy the rows of"),
+            "the error says what failed: {err}"
+        );
+        assert!(killed.lock().unwrap().is_some(), "the hook ran");
+        if source_gone {
+            c.psql(
+                "postgres",
+                &format!("ALTER DATABASE {src} ALLOW_CONNECTIONS true"),
+            );
+        }
+        assert_eq!(c.checksums(qa), before, "QA is untouched");
+        assert_eq!(c.allow_conn(qa), "t");
+        assert!(!c.db_exists(&format!("{qa}_next")), "no working copy");
+        assert_eq!(
+            std::fs::read_dir(work.path()).unwrap().count(),
+            0,
+            "no work folder"
+        );
+        c.wait_no_sessions(src).await;
+    }
 }

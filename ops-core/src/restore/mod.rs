@@ -9,8 +9,11 @@
 //!    Postgres advisory lock so that two restores of the same QA cannot overlap; then what
 //!    killed runs left is removed (see [Interrupts](#interrupts)). Nothing is written
 //!    before all of these pass; [`RestoreJob::plan`] runs the same reads for a dry run.
-//! 2. **Dump** (only for [`DumpSource::Database`]) — `pg_dump -Fd -Z1 -j N` to
-//!    local disk, row counts taken in the same snapshot.
+//! 2. **Dump** (only for [`DumpSource::Database`] with [`Engine::Dump`]) — `pg_dump -Fd -Z1
+//!    -j N` to local disk, row counts taken in the same snapshot. With [`Engine::Stream`] (the
+//!    default for a live source) steps 2 and 3 are **Schema**, **Copy** and **PostData**
+//!    instead: the rows are streamed between the servers with `COPY` in one exported
+//!    snapshot, no dump of the data is written (see [`Engine`]).
 //! 3. **Restore** into `<qa>_next`, created from `template0` with QA's encoding and
 //!    locale (see below), with
 //!    `pg_restore --exit-on-error -j N --no-owner --no-acl`. Progress (items
@@ -451,6 +454,67 @@ pub struct RestoreOptions {
     pub space_check: SpaceCheck,
     /// How often restore progress (bytes) is polled and reported (default 1 s).
     pub progress_interval: Duration,
+    /// How a live source is copied (default [`Engine::Auto`]; see [`Engine`]).
+    pub engine: Engine,
+}
+
+/// How a live source ([`DumpSource::Database`]) gets into the working copy.
+///
+/// - [`Engine::Dump`]: `pg_dump -Fd -Z<n> -j N` to a folder on local disk, then
+///   `pg_restore -j N` from it (steps [`Step::Dump`], [`Step::Restore`]).
+/// - [`Engine::Stream`]: no dump of the data. One repeatable-read snapshot is exported by
+///   the source; the schema (`pg_dump --section=pre-data --section=post-data` in that
+///   snapshot, a small uncompressed file) is written to the work folder ([`Step::Schema`]);
+///   its pre-data is restored, then every table's rows are streamed with `COPY … TO STDOUT`
+///   on the source into `COPY … FROM STDIN` on the working copy by `jobs` workers, each in
+///   the same snapshot, largest tables first, partitioned tables per leaf, generated columns
+///   left out; each plain table's own indexes and primary/unique keys are built (one
+///   `pg_restore -L` each, by N indexers) as soon as its rows are in, while other tables are
+///   still copied; large objects and sequence values follow ([`Step::Copy`]); then the rest
+///   of the post-data (foreign keys, triggers, policies, partitioned indexes, materialized
+///   views refreshed) with `pg_restore -j N` ([`Step::PostData`]). Memory is bounded per worker (a 256 KiB
+///   batch). Row counts are those the copy read in the snapshot; the verify, sanitise,
+///   check and swap steps are the same as for the dump engine.
+/// - [`Engine::Auto`] (default): the stream engine for a live source whose snapshot can be
+///   exported and imported (the preflight has reached both servers by then), else the dump
+///   engine (logged); a dump file always uses the dump engine.
+///
+/// [`Plan::engine`] says which one a run uses. The stream engine with a dump file is refused
+/// by the preflight.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Engine {
+    /// The stream engine for a live source, the dump engine otherwise.
+    #[default]
+    Auto,
+    /// `pg_dump` to disk, then `pg_restore`.
+    Dump,
+    /// Table data streamed between the servers, no dump of the data.
+    Stream,
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::Auto => "auto",
+            Self::Dump => "dump",
+            Self::Stream => "stream",
+        })
+    }
+}
+
+impl std::str::FromStr for Engine {
+    type Err = RestoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "dump" => Ok(Self::Dump),
+            "stream" => Ok(Self::Stream),
+            other => Err(RestoreError::Config(format!(
+                "unknown engine `{other}`: use `auto`, `dump` or `stream`"
+            ))),
+        }
+    }
 }
 
 impl Default for RestoreOptions {
@@ -476,6 +540,7 @@ impl Default for RestoreOptions {
             downtime_window: Duration::from_secs(300),
             space_check: SpaceCheck::Auto,
             progress_interval: Duration::from_secs(1),
+            engine: Engine::Auto,
         }
     }
 }
@@ -503,14 +568,21 @@ pub trait Downtime: Send + Sync {
 pub enum Step {
     /// Guards, privileges, advisory lock.
     Preflight,
-    /// `pg_dump` of a live source.
+    /// `pg_dump` of a live source (dump engine).
     Dump,
+    /// The stream engine's snapshot and `pg_dump` of the source's schema.
+    Schema,
     /// `pg_restore -l` and expected counts.
     Inspect,
     /// Create the new database.
     Prepare,
-    /// `pg_restore` into the new database.
+    /// `pg_restore` into the new database (dump engine).
     Restore,
+    /// The stream engine: pre-data restored, rows streamed with `COPY`, large objects and
+    /// sequence values copied.
+    Copy,
+    /// The stream engine: post-data (indexes, constraints, triggers…) with `pg_restore -j N`.
+    PostData,
     /// Tables present and row counts.
     Verify,
     /// Sanitise scripts.
@@ -532,9 +604,12 @@ impl fmt::Display for Step {
         let s = match self {
             Self::Preflight => "preflight",
             Self::Dump => "dump",
+            Self::Schema => "schema",
             Self::Inspect => "inspect",
             Self::Prepare => "prepare",
             Self::Restore => "restore",
+            Self::Copy => "copy",
+            Self::PostData => "post-data",
             Self::Verify => "verify",
             Self::Sanitize => "sanitize",
             Self::Analyze => "analyze",
@@ -583,6 +658,8 @@ pub struct RestoreReport {
     pub previous: Option<String>,
     /// Older copies dropped by pruning.
     pub dropped: Vec<String>,
+    /// The engine the run used ([`Engine::Dump`] or [`Engine::Stream`]).
+    pub engine: Engine,
     /// Table-of-contents items restored.
     pub items_restored: usize,
     /// Tables whose row counts were verified.
@@ -672,7 +749,9 @@ impl RestoreJob {
 
     /// Test hook, not for use: `hook(step, tool_pid)` is awaited where `step` can be
     /// interrupted (inside the swap's shield for the swap; with `pg_dump`/`pg_restore`
-    /// stopped by `SIGSTOP` in `dump`/`restore`). The process tests use it to signal the
+    /// stopped by `SIGSTOP` in `dump`/`restore`/`schema`/`post-data`; in `copy`, once, by the
+    /// first worker to receive rows, with its source session's server pid, the copy of that
+    /// table held meanwhile). The process tests use it to signal the
     /// binary at each step deterministically.
     #[doc(hidden)]
     #[must_use]

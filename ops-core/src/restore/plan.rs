@@ -13,7 +13,7 @@ use super::error::{Privilege, RestoreError};
 use super::guards::{self, DbIdentity};
 use super::settings::{self, DatabaseLocale};
 use super::space::{self, Bytes, Estimate, SpaceCheck, SpaceOutcome};
-use super::{DumpSource, RestoreJob, sql, verify};
+use super::{DumpSource, Engine, RestoreJob, sql, verify};
 
 /// Where the working copy's encoding and locale come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,9 @@ pub struct Plan {
     pub locale_differences: Vec<String>,
     /// The free-space check.
     pub space: SpaceOutcome,
+    /// The engine the run uses: [`Engine::Dump`] or [`Engine::Stream`], never
+    /// [`Engine::Auto`] (see [`Engine`]).
+    pub engine: Engine,
 }
 
 /// The server's system identifier; a role that may not call `pg_control_system()` gets
@@ -98,9 +101,29 @@ pub(crate) async fn plan(
     let qa = job.qa.as_str();
     let next = job.next_name();
     let qa_locale = settings::locale(admin, qa).await?;
+    let mut engine = job.options.engine;
+    if let DumpSource::File(path) = &job.source {
+        if engine == Engine::Stream {
+            return Err(RestoreError::Config(format!(
+                "the stream engine copies from a live source, and {} is a dump file: \
+                 use the dump engine (or auto) for it",
+                path.display()
+            )));
+        }
+        engine = Engine::Dump;
+    }
     let (source_locale, estimate) = match &job.source {
         DumpSource::Database { server, database } => {
             let src = server.connect(database).await?;
+            if engine == Engine::Auto {
+                engine = match can_export_snapshot(&src).await {
+                    Ok(()) => Engine::Stream,
+                    Err(e) => {
+                        tracing::warn!(database, error = %e, "the source cannot export a snapshot: using the dump engine");
+                        Engine::Dump
+                    }
+                };
+            }
             let source_id = identity(&src, "source", database).await?;
             let qa_id = identity(admin, "QA", qa).await?;
             guards::source_is_not_target_by_identity(qa, &qa_id, database, &source_id)?;
@@ -156,7 +179,17 @@ pub(crate) async fn plan(
         locale_from,
         locale_differences,
         space,
+        engine,
     })
+}
+
+/// Whether `src` can export a snapshot for the stream engine's workers (a read-only
+/// transaction, rolled back).
+async fn can_export_snapshot(src: &Client) -> Result<(), tokio_postgres::Error> {
+    src.batch_execute(sql::BEGIN_SNAPSHOT).await?;
+    let r = src.query_one(sql::EXPORT_SNAPSHOT, &[]).await.map(|_| ());
+    src.batch_execute("ROLLBACK").await?;
+    r
 }
 
 /// `data_directory`, or why it cannot be read.
@@ -184,6 +217,7 @@ impl Plan {
                 "the working copy gets the cluster's default encoding and locale"
             ),
         }
+        tracing::info!(database = qa, engine = %self.engine, "restore engine");
         for d in &self.locale_differences {
             tracing::warn!(database = qa, difference = %d, "the source's locale differs from QA's; QA's is kept");
         }

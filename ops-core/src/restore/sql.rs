@@ -166,6 +166,144 @@ pub(crate) const DATABASE_SIZE: &str = "SELECT pg_database_size($1)::bigint";
 /// Export the transaction's snapshot for `pg_dump --snapshot`.
 pub(crate) const EXPORT_SNAPSHOT: &str = "SELECT pg_export_snapshot()";
 
+// --- the stream engine (see `steps/stream.rs`) ------------------------------------------
+
+/// Open a consistent read-only snapshot on the source (the holder's, then exported).
+pub(crate) const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// A copy worker's source session: refuse rather than silently filter rows under row-level
+/// security, then import the exported snapshot `snapshot` (a text the server gave).
+pub(crate) fn import_snapshot(snapshot: &str) -> String {
+    format!(
+        "SET row_security = off; {BEGIN_SNAPSHOT}; SET TRANSACTION SNAPSHOT {}",
+        literal(snapshot)
+    )
+}
+
+/// A copy worker's target session: a restore's commits need not wait for the disk (a
+/// crash loses the working copy anyway), and row-level security never filters it.
+pub(crate) const TARGET_SESSION: &str = "SET synchronous_commit = off; SET row_security = off";
+
+/// This session's server process id.
+pub(crate) const BACKEND_PID: &str = "SELECT pg_backend_pid()";
+
+/// Where the source has no extension's or system's objects: the condition on `c`
+/// (`pg_class`) and `n` (`pg_namespace`) the stream engine's reads share.
+macro_rules! user_relation {
+    () => {
+        "n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+         AND d.objid = c.oid AND d.deptype = 'e')"
+    };
+}
+
+/// The tables whose rows the stream engine copies (plain tables and leaf partitions, not
+/// an extension's): schema, name, the size on disk (`pg_table_size`, for largest first)
+/// and the columns to copy in order (generated and dropped columns left out).
+pub(crate) const COPY_TABLES: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text, pg_table_size(c.oid)::int8, \
+     coalesce((SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a \
+     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), \
+     '{}'::text[]) \
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind = 'r' AND ",
+    user_relation!(),
+    " ORDER BY 3 DESC, 1, 2"
+);
+
+/// Plain tables that are not partitions (their indexes are built as soon as their rows are
+/// in): schema, name.
+pub(crate) const PLAIN_TABLES: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind = 'r' AND NOT c.relispartition AND ",
+    user_relation!()
+);
+
+/// The indexes of [`PLAIN_TABLES`]: schema, table, index.
+pub(crate) const PLAIN_TABLE_INDEXES: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text, ic.relname::text FROM pg_index i \
+     JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind = 'r' AND NOT c.relispartition AND ",
+    user_relation!()
+);
+
+/// Partitioned tables (no rows of their own; their rows are copied per leaf): schema, name.
+pub(crate) const PARTITIONED_TABLES: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'p' AND ",
+    user_relation!(),
+    " ORDER BY 1, 2"
+);
+
+/// The sequences whose values are carried over (an extension's left out): schema, name.
+pub(crate) const SEQUENCES: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text FROM pg_class c \
+     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ",
+    user_relation!(),
+    " ORDER BY 1, 2"
+);
+
+/// One sequence's state (`last_value`, `is_called`), as `pg_dump` reads it.
+pub(crate) fn sequence_state(schema: &str, name: &str) -> String {
+    format!(
+        "SELECT last_value, is_called FROM {}.{}",
+        ident(schema),
+        ident(name)
+    )
+}
+
+/// `$1`: a quoted qualified sequence name, `$2`: value, `$3`: is_called. Set it.
+pub(crate) const SET_SEQUENCE: &str = "SELECT pg_catalog.setval($1::text::regclass, $2, $3)";
+
+/// The large objects (their oids) and the size on disk of all of them.
+pub(crate) const LARGE_OBJECTS: &str = "SELECT oid::int8 FROM pg_largeobject_metadata ORDER BY oid";
+/// The size on disk of the large objects (for largest first).
+pub(crate) const LARGE_OBJECTS_SIZE: &str = "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_largeobject_metadata) \
+     THEN pg_table_size('pg_largeobject')::int8 ELSE 0::int8 END";
+/// `$1`: oid, `$2`: offset, `$3`: length. A slice of a large object.
+pub(crate) const LO_READ: &str = "SELECT lo_get($1::int8::oid, $2::int8, $3::int4)";
+/// `$1`: oid, `$2`: offset, `$3`: bytes. Write a slice of a large object (created by the
+/// pre-data section).
+pub(crate) const LO_WRITE: &str = "SELECT lo_put($1::int8::oid, $2::int8, $3::bytea)";
+
+/// `COPY … TO STDOUT` of one table's columns on the source (text format).
+pub(crate) fn copy_out(schema: &str, table: &str, columns: &[String]) -> String {
+    format!(
+        "COPY {}.{}{} TO STDOUT",
+        ident(schema),
+        ident(table),
+        column_list(columns)
+    )
+}
+
+/// Empty the (new, empty) table then `COPY … FROM STDIN (FREEZE)` into it: `FREEZE` needs the
+/// table emptied in the same transaction, and spares the later vacuum the rows' freezing.
+pub(crate) fn truncate_for_copy(schema: &str, table: &str) -> String {
+    format!("BEGIN; TRUNCATE ONLY {}.{}", ident(schema), ident(table))
+}
+
+/// `COPY … FROM STDIN` into one table on the target (after [`truncate_for_copy`]).
+pub(crate) fn copy_in(schema: &str, table: &str, columns: &[String]) -> String {
+    format!(
+        "COPY {}.{}{} FROM STDIN (FREEZE)",
+        ident(schema),
+        ident(table),
+        column_list(columns)
+    )
+}
+
+/// ` (a, b)`, or nothing for a table without columns.
+fn column_list(columns: &[String]) -> String {
+    if columns.is_empty() {
+        String::new()
+    } else {
+        let cols: Vec<String> = columns.iter().map(|c| ident(c)).collect();
+        format!(" ({})", cols.join(", "))
+    }
+}
+
 /// The exact row count of one table (`ONLY`: partitions count once).
 pub(crate) fn count_rows(schema: &str, table: &str) -> String {
     format!(

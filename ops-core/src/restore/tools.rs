@@ -257,11 +257,25 @@ pub(crate) async fn list_toc(bin_dir: Option<&Path>, dump: &Path) -> Result<Stri
 }
 
 /// Build the `pg_restore` command for the new database.
+#[cfg(test)]
 pub(crate) fn restore_command(
     server: &PgServer,
     database: &str,
     dump: &Path,
     opts: &RestoreOptions,
+) -> Command {
+    restore_section_command(server, database, dump, opts, None, None)
+}
+
+/// [`restore_command`] for one section of the archive (`pre-data`, `post-data`), or all,
+/// and only the items of the list file `list` (`pg_restore -L`), if given.
+pub(crate) fn restore_section_command(
+    server: &PgServer,
+    database: &str,
+    dump: &Path,
+    opts: &RestoreOptions,
+    section: Option<&str>,
+    list: Option<&Path>,
 ) -> Command {
     let (jobs, no_owner, no_acl, extra) = (
         opts.jobs,
@@ -279,8 +293,38 @@ pub(crate) fn restore_command(
     if no_acl {
         cmd.arg("--no-acl");
     }
+    if let Some(s) = section {
+        cmd.arg(format!("--section={s}"));
+    }
+    if let Some(l) = list {
+        cmd.arg("-L").arg(l);
+    }
     cmd.args(extra);
     cmd.arg("-d").arg(dbname_conninfo(database)).arg(dump);
+    cmd
+}
+
+/// Build `pg_dump -Fc -Z0 --section=pre-data --section=post-data --snapshot=S -f <file>`:
+/// the schema of a live source (no table data, no sequence values, large objects created
+/// empty), for the stream engine. Small: written uncompressed.
+pub(crate) fn schema_dump_command(
+    bin_dir: Option<&Path>,
+    server: &PgServer,
+    database: &str,
+    file: &Path,
+    snapshot: &str,
+) -> Command {
+    let mut cmd = Command::new(program(bin_dir, "pg_dump"));
+    server.configure_child(&mut cmd);
+    cmd.arg("--format=custom")
+        .arg("--compress=0")
+        .arg("--section=pre-data")
+        .arg("--section=post-data")
+        .arg(format!("--snapshot={snapshot}"))
+        .arg("-f")
+        .arg(file)
+        .arg("-d")
+        .arg(dbname_conninfo(database));
     cmd
 }
 

@@ -75,7 +75,10 @@ async fn cancellable<T>(
         biased;
         r = &mut work => r,
         () = token.cancelled() => {
-            let grace = if matches!(step, Step::Dump | Step::Restore) {
+            let grace = if matches!(
+                step,
+                Step::Dump | Step::Restore | Step::Schema | Step::Copy | Step::PostData
+            ) {
                 Duration::from_secs(30)
             } else {
                 Duration::ZERO
@@ -133,12 +136,14 @@ pub(super) async fn run(job: &RestoreJob) -> Result<RestoreReport, RestoreError>
         next: &next,
         current_user: &session.user,
         owner: &owner,
+        engine: session.plan.engine,
     };
     let mut st = State::new(job, session.qa, session.plan.working_copy_locale);
     let outcome = run_table(&mut run, &cx, &mut st).await;
     let result = match outcome {
         Ok(()) => {
             let mut report = st.into_report(&job.qa);
+            report.engine = cx.engine;
             report.total = started.elapsed();
             report.steps = std::mem::take(&mut run.steps);
             report.leftovers_removed = leftovers;
@@ -187,6 +192,7 @@ pub(super) async fn run(job: &RestoreJob) -> Result<RestoreReport, RestoreError>
 async fn cleanup(cx: &Ctx<'_>, st: &mut State, on_failure: OnFailure) -> Vec<String> {
     let mut left = Vec::new();
     st.release(Held::CopySession);
+    st.release(Held::SourceSnapshot);
     if let Some(dir) = st.take_workdir() {
         let path = dir.path().display().to_string();
         match leftovers::remove_folder(dir).await {
@@ -222,7 +228,7 @@ async fn run_table(
 ) -> Result<(), (Step, OnFailure, RestoreError)> {
     let job = cx.job;
     for entry in steps::TABLE {
-        if (entry.skip)(job) {
+        if (entry.skip)(job, cx.engine) {
             continue;
         }
         let step = entry.step;
@@ -240,8 +246,10 @@ async fn run_table(
                 pause(job, step).await;
                 (entry.run)(cx, st).await
             }
-            // Their tools pause (and watch the token) themselves.
-            Step::Dump | Step::Restore => cancellable(job, step, (entry.run)(cx, st)).await,
+            // Their tools (the copy's workers) pause and watch the token themselves.
+            Step::Dump | Step::Restore | Step::Schema | Step::Copy | Step::PostData => {
+                cancellable(job, step, (entry.run)(cx, st)).await
+            }
             _ => {
                 cancellable(job, step, async {
                     pause(job, step).await;

@@ -260,6 +260,25 @@ impl Cluster {
         }
     }
 
+    /// Waits (up to 60 s) until no server process `pid` is left.
+    pub(crate) async fn wait_gone(&self, pid: u32) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let n = self.psql(
+                "postgres",
+                &format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}"),
+            );
+            if n == "0" {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "after 60 s, server process {pid} is still there"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub(crate) fn allow_conn(&self, db: &str) -> String {
         self.psql(
             "postgres",

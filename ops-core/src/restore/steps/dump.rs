@@ -7,7 +7,7 @@ use super::super::error::RestoreError;
 use super::super::server::PgServer;
 use super::super::toc::Toc;
 use super::super::verify::{self, RowCountManifest};
-use super::super::{DumpSource, RestoreJob, RowCounts, Step, leftovers, sql, tools};
+use super::super::{DumpSource, Engine, RestoreJob, RowCounts, Step, leftovers, sql, tools};
 use super::{Ctx, Expected, State};
 
 /// `pg_dump` a live source into a fresh work folder, with counts from the same snapshot.
@@ -15,6 +15,18 @@ pub(super) async fn dump(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
     let DumpSource::Database { server, database } = &cx.job.source else {
         return Ok(()); // the table skips Dump for a file
     };
+    let folder = work_folder(cx, st)?;
+    let path = folder.join("dump");
+    let manifest = dump_live(cx.job, server, database, &path).await?;
+    manifest.save(&folder.join("rowcounts.json"))?;
+    st.snapshot_counts = Some(manifest);
+    st.dump_path = path;
+    Ok(())
+}
+
+/// A fresh work folder for a live source (marked as this run's, held by the state so that
+/// an interrupt or a failure removes it).
+pub(super) fn work_folder(cx: &Ctx<'_>, st: &mut State) -> Result<PathBuf, RestoreError> {
     let mut b = tempfile::Builder::new();
     b.prefix(leftovers::DUMP_PREFIX);
     let dir = b
@@ -24,14 +36,9 @@ pub(super) async fn dump(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
     std::fs::write(dir.path().join(leftovers::OWNER_FILE), cx.owner.file_text())
         .map_err(|e| RestoreError::io("mark the work directory", e))?;
     let folder = dir.path().to_path_buf();
-    let path = folder.join("dump");
     // Held by the state at once: an interrupt mid-dump removes it.
     st.workdir = Some(dir);
-    let manifest = dump_live(cx.job, server, database, &path).await?;
-    manifest.save(&folder.join("rowcounts.json"))?;
-    st.snapshot_counts = Some(manifest);
-    st.dump_path = path;
-    Ok(())
+    Ok(folder)
 }
 
 /// `pg_restore -l`: the items to restore; and the expected row counts.
@@ -45,7 +52,12 @@ pub(super) async fn inspect(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreE
             st.dump_path.display()
         )));
     }
-    st.expected = expected_counts(cx.job, &st.dump_path, st.snapshot_counts.take()).await?;
+    // The stream engine's exact counts are the rows its copy reads (set by Copy).
+    st.expected = if cx.engine == Engine::Stream && matches!(opts.row_counts, RowCounts::Auto) {
+        None
+    } else {
+        expected_counts(cx.job, &st.dump_path, st.snapshot_counts.take()).await?
+    };
     st.toc = toc;
     st.items = items;
     Ok(())

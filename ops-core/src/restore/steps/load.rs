@@ -29,14 +29,37 @@ pub(super) async fn prepare(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreE
 
 /// Run `pg_restore` into the working copy, reporting progress.
 pub(super) async fn restore(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreError> {
+    pg_restore(cx, st, None, Some(Step::Restore)).await?;
+    st.items_restored = st.items.len();
+    Ok(())
+}
+
+/// Run `pg_restore` (of `section`, or all) into the working copy, reporting progress; items
+/// done count on from [`State::items_restored`], which is updated. The test hook pauses it
+/// in `pause_at`, if given.
+pub(super) async fn pg_restore(
+    cx: &Ctx<'_>,
+    st: &mut State,
+    section: Option<&str>,
+    pause_at: Option<Step>,
+) -> Result<(), RestoreError> {
     let bytes_expected = st.expected.as_ref().and_then(|e| e.bytes);
     let items = &st.items;
     let opts = &cx.job.options;
     let total = items.len();
-    let done = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(st.items_restored));
     let bytes = Arc::new(AtomicU64::new(0));
     let mut seen = std::collections::HashSet::new();
-    let cmd = tools::restore_command(&cx.job.server, cx.next, &st.dump_path, opts);
+    let cmd = tools::restore_section_command(
+        &cx.job.server,
+        cx.next,
+        &st.dump_path,
+        opts,
+        section,
+        st.post_list
+            .as_deref()
+            .filter(|_| section == Some("post-data")),
+    );
     let report = |items_done: usize, b: u64| {
         let p = Progress::Restore {
             items_done,
@@ -50,7 +73,7 @@ pub(super) async fn restore(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreE
     let bytes_l = Arc::clone(&bytes);
     let ctl = tools::Control {
         cancel: cx.job.cancel.clone(),
-        pause: cx.job.pause.clone().map(|p| (Step::Restore, p)),
+        pause: pause_at.and_then(|step| cx.job.pause.clone().map(|p| (step, p))),
     };
     let child = tools::run_streaming(
         cmd,
@@ -84,7 +107,13 @@ pub(super) async fn restore(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreE
     };
     result?;
     let b = verify::database_size(cx.admin, cx.next).await?.unwrap_or(0);
-    report(total, b);
-    st.items_restored = total;
+    // A whole archive restored is every item, whatever lines were seen.
+    let n = if section.is_none() {
+        total
+    } else {
+        done.load(Ordering::Relaxed)
+    };
+    report(n, b);
+    st.items_restored = n;
     Ok(())
 }

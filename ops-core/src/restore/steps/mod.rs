@@ -15,6 +15,7 @@ mod dump;
 mod gate;
 mod load;
 mod preflight;
+mod stream;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -31,7 +32,7 @@ use super::leftovers::Owner;
 use super::settings::{DatabaseLocale, DbSettings};
 use super::toc::Toc;
 use super::verify::RowCountManifest;
-use super::{DumpSource, Progress, RestoreJob, RestoreReport, Step};
+use super::{DumpSource, Engine, Progress, RestoreJob, RestoreReport, Step};
 
 /// What every step may read: the job and the preflight's admin session.
 pub(super) struct Ctx<'a> {
@@ -44,6 +45,8 @@ pub(super) struct Ctx<'a> {
     pub(super) current_user: &'a str,
     /// This run, as its markers name it (working copy comment, dump folder file).
     pub(super) owner: &'a Owner,
+    /// The engine the plan chose: [`Engine::Dump`] or [`Engine::Stream`].
+    pub(super) engine: Engine,
 }
 
 impl Ctx<'_> {
@@ -84,6 +87,13 @@ pub(super) struct State {
     items: HashSet<u32>,
     expected: Option<Expected>,
     items_restored: usize,
+    /// The stream engine's source session holding the exported snapshot, and its name.
+    snapshot: Option<(Client, String)>,
+    /// The stream engine's list of the post-data items left for PostData (`pg_restore -L`):
+    /// the tables' own indexes and constraints were built by Copy, each once its table was.
+    post_list: Option<PathBuf>,
+    /// The stream engine's sequence values, read at the snapshot.
+    sequences: Vec<stream::SequenceValue>,
     /// The session on the working copy: opened by Verify, used by Sanitize and Checks (a
     /// script's `SET` is seen by the checks).
     copy: Option<Client>,
@@ -117,6 +127,9 @@ impl State {
             items: HashSet::new(),
             expected: None,
             items_restored: 0,
+            snapshot: None,
+            post_list: None,
+            sequences: Vec::new(),
             copy: None,
             present: Vec::new(),
             tables_counted: 0,
@@ -132,6 +145,7 @@ impl State {
         match held {
             Held::DumpFolder => self.workdir = None,
             Held::CopySession => self.copy = None,
+            Held::SourceSnapshot => self.snapshot = None,
         }
     }
 
@@ -155,6 +169,7 @@ impl State {
             qa_database: qa.to_owned(),
             previous: self.previous,
             dropped: self.dropped,
+            engine: Engine::Dump,
             items_restored: self.items_restored,
             tables_counted: self.tables_counted,
             swap_window: self.swap_window,
@@ -172,6 +187,8 @@ pub(super) enum Held {
     DumpFolder,
     /// The session on the working copy (whose connections are blocked next).
     CopySession,
+    /// The stream engine's snapshot on the source (its session).
+    SourceSnapshot,
 }
 
 /// What the runner undoes when a step fails.
@@ -192,24 +209,37 @@ pub(super) struct Entry {
     pub(super) step: Step,
     /// Whether this run has nothing for the step to do (then it has no progress events and
     /// no line in the report).
-    pub(super) skip: fn(&RestoreJob) -> bool,
+    pub(super) skip: fn(&RestoreJob, Engine) -> bool,
     /// Let go of these before the step begins.
     pub(super) release: &'static [Held],
     pub(super) run: StepFn,
     pub(super) on_failure: OnFailure,
 }
 
-fn never(_: &RestoreJob) -> bool {
+fn never(_: &RestoreJob, _: Engine) -> bool {
     false
+}
+
+fn unless_stream(_: &RestoreJob, engine: Engine) -> bool {
+    engine != Engine::Stream
 }
 
 /// The steps after the preflight, in order.
 pub(super) const TABLE: &[Entry] = &[
     Entry {
         step: Step::Dump,
-        skip: |job| !matches!(job.source, DumpSource::Database { .. }),
+        skip: |job, engine| {
+            !matches!(job.source, DumpSource::Database { .. }) || engine == Engine::Stream
+        },
         release: &[],
         run: |cx, st| dump::dump(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::Schema,
+        skip: unless_stream,
+        release: &[],
+        run: |cx, st| stream::schema(cx, st).boxed(),
         on_failure: OnFailure::DropWorkingCopy,
     },
     Entry {
@@ -228,9 +258,23 @@ pub(super) const TABLE: &[Entry] = &[
     },
     Entry {
         step: Step::Restore,
-        skip: never,
+        skip: |_, engine| engine == Engine::Stream,
         release: &[],
         run: |cx, st| load::restore(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::Copy,
+        skip: unless_stream,
+        release: &[],
+        run: |cx, st| stream::copy(cx, st).boxed(),
+        on_failure: OnFailure::DropWorkingCopy,
+    },
+    Entry {
+        step: Step::PostData,
+        skip: unless_stream,
+        release: &[Held::SourceSnapshot],
+        run: |cx, st| stream::post_data(cx, st).boxed(),
         on_failure: OnFailure::DropWorkingCopy,
     },
     Entry {
@@ -242,21 +286,21 @@ pub(super) const TABLE: &[Entry] = &[
     },
     Entry {
         step: Step::Sanitize,
-        skip: |job| job.options.sanitize.is_empty(),
+        skip: |job, _| job.options.sanitize.is_empty(),
         release: &[],
         run: |cx, st| gate::sanitize(cx, st).boxed(),
         on_failure: OnFailure::DropWorkingCopy,
     },
     Entry {
         step: Step::Analyze,
-        skip: |job| !job.options.analyze,
+        skip: |job, _| !job.options.analyze,
         release: &[],
         run: |cx, st| gate::analyze(cx, st).boxed(),
         on_failure: OnFailure::DropWorkingCopy,
     },
     Entry {
         step: Step::Checks,
-        skip: |job| job.options.checks.is_empty(),
+        skip: |job, _| job.options.checks.is_empty(),
         release: &[],
         run: |cx, st| gate::checks(cx, st).boxed(),
         on_failure: OnFailure::DropWorkingCopy,
@@ -289,10 +333,10 @@ mod tests {
     use super::super::{CheckQuery, PgServer, RestoreOptions, SqlScript};
     use super::*;
 
-    fn steps_run(job: &RestoreJob) -> Vec<Step> {
+    fn steps_run(job: &RestoreJob, engine: Engine) -> Vec<Step> {
         TABLE
             .iter()
-            .filter(|e| !(e.skip)(job))
+            .filter(|e| !(e.skip)(job, engine))
             .map(|e| e.step)
             .collect()
     }
@@ -305,7 +349,7 @@ mod tests {
     fn a_file_restore_with_defaults_runs_these_steps() {
         let job = RestoreJob::new(server(), "qa", DumpSource::File("/d.dump".into()));
         assert_eq!(
-            steps_run(&job),
+            steps_run(&job, Engine::Dump),
             [
                 Step::Inspect,
                 Step::Prepare,
@@ -336,12 +380,28 @@ mod tests {
             ..RestoreOptions::default()
         });
         assert_eq!(
-            steps_run(&job),
+            steps_run(&job, Engine::Dump),
             [
                 Step::Dump,
                 Step::Inspect,
                 Step::Prepare,
                 Step::Restore,
+                Step::Verify,
+                Step::Sanitize,
+                Step::Checks,
+                Step::CarrySettings,
+                Step::Swap,
+                Step::Prune,
+            ]
+        );
+        assert_eq!(
+            steps_run(&job, Engine::Stream),
+            [
+                Step::Schema,
+                Step::Inspect,
+                Step::Prepare,
+                Step::Copy,
+                Step::PostData,
                 Step::Verify,
                 Step::Sanitize,
                 Step::Checks,
@@ -370,6 +430,7 @@ mod tests {
         assert_eq!(
             released,
             [
+                (Step::PostData, Held::SourceSnapshot),
                 (Step::Verify, Held::DumpFolder),
                 (Step::CarrySettings, Held::CopySession)
             ]

@@ -1,0 +1,558 @@
+//! The stream engine ([`Engine::Stream`](super::super::Engine::Stream)): Schema, Copy and
+//! PostData, in place of Dump and Restore for a live source.
+//!
+//! - **Schema**: the source exports one repeatable-read snapshot (its session stays open in
+//!   the state until PostData begins); `pg_dump -Fc --section=pre-data --section=post-data
+//!   --snapshot=S` writes the schema (no rows) to the run's marked work folder.
+//! - **Copy**: the pre-data is restored (`pg_restore --section=pre-data`); then `jobs`
+//!   workers, each with a session on the source that imported the snapshot and one on the
+//!   working copy, take the tables largest first and stream each with `COPY … TO STDOUT` into
+//!   `TRUNCATE; COPY … FROM STDIN (FREEZE)` (plain tables and leaf partitions; generated
+//!   columns left out), in batches of [`BATCH`] bytes: memory is bounded per worker. Rows
+//!   are counted in the stream and must be what the target took. As soon as a plain table's
+//!   rows are in, its own indexes and primary/unique/exclusion constraints are built by one
+//!   of N indexers (`pg_restore --section=post-data -L <its items>`), while other tables
+//!   are still copied. Large objects (created empty by the pre-data) are filled in
+//!   [`LO_CHUNK`] slices by one worker; the sequences are set to their values read at the
+//!   snapshot.
+//! - **PostData**: `pg_restore -j N --section=post-data -L <the rest>` from the schema file
+//!   (a file, so `pg_restore` works in parallel): foreign keys, triggers, policies,
+//!   partitioned tables' indexes, materialized views refreshed.
+//!
+//! An interrupt drops the workers (their sessions close; the target's transactions roll
+//! back) and kills `pg_restore`/`pg_dump`'s process groups; a worker whose session dies or
+//! a source that goes away fails the step. Either way the runner drops the working copy and
+//! the work folder, as for the dump engine; QA is never touched before the swap.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_postgres::Client;
+
+use super::super::error::RestoreError;
+use super::super::sql::{self, exec};
+use super::super::toc::Toc;
+use super::super::{DumpSource, RowCounts, Step, tools, verify};
+use super::{Ctx, Expected, State, dump, load};
+
+/// Bytes of `COPY` data a worker gathers before handing them to the target.
+pub(super) const BATCH: usize = 256 * 1024;
+
+/// Bytes of a large object read and written at a time.
+pub(super) const LO_CHUNK: i32 = 1024 * 1024;
+
+/// One unit of a worker's work.
+#[derive(Debug)]
+enum Task {
+    /// A plain table or leaf partition: schema, name, columns to copy.
+    Table {
+        schema: String,
+        table: String,
+        columns: Vec<String>,
+    },
+    /// Every large object's content.
+    LargeObjects,
+}
+
+/// A source sequence's state.
+#[derive(Debug, Clone)]
+pub(super) struct SequenceValue {
+    schema: String,
+    name: String,
+    value: i64,
+    called: bool,
+}
+
+/// What a worker copied.
+#[derive(Debug, Default)]
+struct Copied {
+    /// Rows per table (`schema.table`).
+    rows: BTreeMap<String, i64>,
+    large_objects: u64,
+    bytes: u64,
+}
+
+fn interrupted() -> RestoreError {
+    RestoreError::Interrupted {
+        step: Step::Copy,
+        swapped: false,
+        left_behind: Vec::new(),
+    }
+}
+
+/// The source and its database (the table runs the stream engine for live sources only).
+fn source<'a>(cx: &Ctx<'a>) -> Result<(&'a super::super::PgServer, &'a str), RestoreError> {
+    match &cx.job.source {
+        DumpSource::Database { server, database } => Ok((server, database)),
+        DumpSource::File(p) => Err(RestoreError::Config(format!(
+            "the stream engine needs a live source, not the dump file {}",
+            p.display()
+        ))),
+    }
+}
+
+/// Export the snapshot and `pg_dump` the schema in it to the work folder.
+pub(super) async fn schema(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreError> {
+    let (server, database) = source(cx)?;
+    let folder = dump::work_folder(cx, st)?;
+    let holder = server.connect(database).await?;
+    exec(&holder, sql::BEGIN_SNAPSHOT, "open the source snapshot").await?;
+    let snap: String = holder
+        .query_one(sql::EXPORT_SNAPSHOT, &[])
+        .await
+        .map_err(|e| RestoreError::pg("export the source snapshot", e))?
+        .get(0);
+    // Sequences are not transactional: read them at once, as close to the snapshot as can
+    // be (a `nextval` on the source from now on is not carried over).
+    st.sequences = read_sequences(&holder).await?;
+    st.snapshot = Some((holder, snap.clone()));
+    let path = folder.join("schema.dump");
+    let opts = &cx.job.options;
+    let cmd = tools::schema_dump_command(opts.bin_dir.as_deref(), server, database, &path, &snap);
+    let ctl = tools::Control {
+        cancel: cx.job.cancel.clone(),
+        pause: cx.job.pause.clone().map(|p| (Step::Schema, p)),
+    };
+    tools::run_streaming(cmd, "pg_dump", |_| {}, &ctl).await?;
+    st.dump_path = path;
+    Ok(())
+}
+
+/// Pre-data, then the rows, large objects and sequence values in the snapshot.
+pub(super) async fn copy(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreError> {
+    let (server, database) = source(cx)?;
+    load::pg_restore(cx, st, Some("pre-data"), None).await?;
+    let Some((holder, snap)) = &st.snapshot else {
+        return Err(RestoreError::Config(
+            "the stream engine's snapshot is missing (Schema did not run)".to_owned(),
+        ));
+    };
+    let tasks = plan_tasks(holder).await?;
+    let partitioned = holder
+        .query(sql::PARTITIONED_TABLES, &[])
+        .await
+        .map_err(|e| RestoreError::pg("list the source's partitioned tables", e))?;
+    let jobs = usize::try_from(cx.job.options.jobs.max(1))
+        .unwrap_or(1)
+        .min(tasks.len().max(1));
+    tracing::info!(
+        tasks = tasks.len(),
+        workers = jobs,
+        "streaming the source's rows into the working copy"
+    );
+    let folder = st
+        .dump_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let (early, rest) = early_lists(&st.toc, &folder, holder).await?;
+    let queue = Mutex::new(tasks);
+    let paused = AtomicBool::new(false);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
+    let rx = tokio::sync::Mutex::new(rx);
+    // Each worker holds a sender: the indexers stop once every worker is done and the
+    // tables' lists are all taken.
+    let workers = (0..jobs)
+        .map(|_| {
+            worker(
+                cx,
+                server,
+                database,
+                snap,
+                &queue,
+                &paused,
+                (&early, tx.clone()),
+            )
+        })
+        .collect::<Vec<_>>();
+    drop(tx);
+    let indexers = (0..jobs).map(|_| indexer(cx, &st.dump_path, &rx));
+    let all = async {
+        let (copied, _) = tokio::try_join!(
+            futures_util::future::try_join_all(workers),
+            futures_util::future::try_join_all(indexers)
+        )?;
+        Ok::<_, RestoreError>(copied)
+    };
+    let results = match &cx.job.cancel {
+        Some(token) => tokio::select! {
+            biased;
+            () = token.cancelled() => return Err(interrupted()),
+            r = all => r?,
+        },
+        None => all.await?,
+    };
+    let mut counts = BTreeMap::new();
+    let (mut los, mut bytes) = (0u64, 0u64);
+    for c in results {
+        counts.extend(c.rows);
+        los += c.large_objects;
+        bytes += c.bytes;
+    }
+    for row in partitioned {
+        counts.insert(verify::key(row.get(0), row.get(1)), 0);
+    }
+    let sequences = set_sequences(cx, &st.sequences).await?;
+    tracing::info!(
+        tables = counts.len(),
+        bytes,
+        large_objects = los,
+        sequences,
+        "rows, large objects and sequences copied"
+    );
+    st.post_list = Some(rest);
+    if matches!(cx.job.options.row_counts, RowCounts::Auto) {
+        st.expected = Some(Expected {
+            counts,
+            tolerance: 0.0,
+            bytes: None,
+        });
+    }
+    Ok(())
+}
+
+/// `pg_restore -j N --section=post-data` from the schema file.
+pub(super) async fn post_data(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreError> {
+    load::pg_restore(cx, st, Some("post-data"), Some(Step::PostData)).await?;
+    st.items_restored = st.items.len();
+    Ok(())
+}
+
+/// Per plain table (not a partition), a `pg_restore -L` list of its own post-data indexes
+/// and constraints (primary keys, unique, exclusion), built as soon as its rows are in while
+/// other tables are still copied; the rest of the post-data (foreign keys, triggers,
+/// policies, partitioned indexes, materialized views…) goes into the list PostData restores
+/// ([`State::post_list`]). Files in the work folder.
+async fn early_lists(
+    toc: &Toc,
+    folder: &Path,
+    holder: &Client,
+) -> Result<(BTreeMap<String, PathBuf>, PathBuf), RestoreError> {
+    let tables = holder
+        .query(sql::PLAIN_TABLES, &[])
+        .await
+        .map_err(|e| RestoreError::pg("list the source's plain tables", e))?;
+    let indexes = holder
+        .query(sql::PLAIN_TABLE_INDEXES, &[])
+        .await
+        .map_err(|e| RestoreError::pg("list the source's indexes", e))?;
+    // Longest names first: with names holding spaces, `schema a b ` wins over `schema a `.
+    let mut tables: Vec<(String, String)> = tables.iter().map(|r| (r.get(0), r.get(1))).collect();
+    tables.sort_by_key(|(s, t)| std::cmp::Reverse(s.len() + t.len()));
+    let index_of: BTreeMap<(String, String), String> = indexes
+        .iter()
+        .map(|r| {
+            let (s, t, i): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+            ((s.clone(), i), verify::key(&s, &t))
+        })
+        .collect();
+    let mut per_table: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    let mut early_ids = std::collections::HashSet::new();
+    for e in &toc.entries {
+        let owner = match e.kind.as_str() {
+            "CONSTRAINT" => tables
+                .iter()
+                .find(|(s, t)| e.rest.starts_with(&format!("{s} {t} ")))
+                .map(|(s, t)| verify::key(s, t)),
+            "INDEX" => index_of
+                .iter()
+                .find(|((s, i), _)| e.rest.starts_with(&format!("{s} {i} ")))
+                .map(|(_, k)| k.clone()),
+            _ => None,
+        };
+        if let Some(k) = owner {
+            per_table.entry(k).or_default().push(e.id);
+            early_ids.insert(e.id);
+        }
+    }
+    let write = |path: &Path, ids: &mut dyn Iterator<Item = u32>| {
+        let text: String = ids.map(|id| format!("{id};\n")).collect();
+        std::fs::write(path, text)
+            .map_err(|e| RestoreError::io(format!("write {}", path.display()), e))
+    };
+    let mut out = BTreeMap::new();
+    for (n, (table, ids)) in per_table.into_iter().enumerate() {
+        let path = folder.join(format!("early-{n}.list"));
+        write(&path, &mut ids.into_iter())?;
+        out.insert(table, path);
+    }
+    let rest = folder.join("post-data.list");
+    write(
+        &rest,
+        &mut toc
+            .entries
+            .iter()
+            .map(|e| e.id)
+            .filter(|id| !early_ids.contains(id)),
+    )?;
+    Ok((out, rest))
+}
+
+/// Build the indexes and constraints of tables whose rows are in (their lists arrive on
+/// `rx`), one `pg_restore -L` each, until the workers are done.
+async fn indexer(
+    cx: &Ctx<'_>,
+    dump: &Path,
+    rx: &tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<PathBuf>>,
+) -> Result<(), RestoreError> {
+    loop {
+        let next = rx.lock().await.recv().await;
+        let Some(list) = next else {
+            return Ok(());
+        };
+        let mut opts = cx.job.options.clone();
+        opts.jobs = 1;
+        let cmd = tools::restore_section_command(
+            &cx.job.server,
+            cx.next,
+            dump,
+            &opts,
+            Some("post-data"),
+            Some(&list),
+        );
+        let ctl = tools::Control {
+            cancel: cx.job.cancel.clone(),
+            pause: None,
+        };
+        tools::run_streaming(cmd, "pg_restore", |_| {}, &ctl).await?;
+    }
+}
+
+/// The tables (and the large objects, if any) largest first, read in the snapshot.
+async fn plan_tasks(holder: &Client) -> Result<VecDeque<Task>, RestoreError> {
+    let rows = holder
+        .query(sql::COPY_TABLES, &[])
+        .await
+        .map_err(|e| RestoreError::pg("list the source's tables", e))?;
+    let lo_size: i64 = holder
+        .query_one(sql::LARGE_OBJECTS_SIZE, &[])
+        .await
+        .map_err(|e| RestoreError::pg("measure the source's large objects", e))?
+        .get(0);
+    let mut sized: Vec<(i64, Task)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get::<_, i64>(2),
+                Task::Table {
+                    schema: r.get(0),
+                    table: r.get(1),
+                    columns: r.get(3),
+                },
+            )
+        })
+        .collect();
+    if lo_size > 0 {
+        sized.push((lo_size, Task::LargeObjects));
+    }
+    // Stable: equal sizes keep the catalog's order.
+    sized.sort_by_key(|t| std::cmp::Reverse(t.0));
+    Ok(sized.into_iter().map(|(_, t)| t).collect())
+}
+
+/// One worker: a session on the source in the snapshot and one on the working copy; takes
+/// tasks until none is left.
+async fn worker(
+    cx: &Ctx<'_>,
+    server: &super::super::PgServer,
+    database: &str,
+    snapshot: &str,
+    queue: &Mutex<VecDeque<Task>>,
+    paused: &AtomicBool,
+    (early, built): (
+        &BTreeMap<String, PathBuf>,
+        tokio::sync::mpsc::UnboundedSender<PathBuf>,
+    ),
+) -> Result<Copied, RestoreError> {
+    let src = server.connect(database).await?;
+    exec(
+        &src,
+        &sql::import_snapshot(snapshot),
+        "import the source snapshot in a copy worker",
+    )
+    .await?;
+    let src_pid: i32 = src
+        .query_one(sql::BACKEND_PID, &[])
+        .await
+        .map_err(|e| RestoreError::pg("read a copy worker's source session", e))?
+        .get(0);
+    let dst = cx.job.server.connect(cx.next).await?;
+    exec(&dst, sql::TARGET_SESSION, "set up a copy worker's session").await?;
+    let mut out = Copied::default();
+    loop {
+        // Never held across an await.
+        let task = queue.lock().map_or(None, |mut q| q.pop_front());
+        let Some(task) = task else {
+            return Ok(out);
+        };
+        match task {
+            Task::Table {
+                schema,
+                table,
+                columns,
+            } => {
+                let (rows, bytes) =
+                    copy_table(cx, &src, src_pid, &dst, &schema, &table, &columns, paused).await?;
+                tracing::debug!(schema, table, rows, bytes, "table copied");
+                let key = verify::key(&schema, &table);
+                if let Some(list) = early.get(&key) {
+                    // Its indexes now, while other tables are copied (the indexers outlive
+                    // the workers, so a send cannot fail but when they failed first).
+                    let _ = built.send(list.clone());
+                }
+                out.rows.insert(key, rows);
+                out.bytes += bytes;
+            }
+            Task::LargeObjects => {
+                let (n, bytes) = copy_large_objects(&src, &dst).await?;
+                out.large_objects += n;
+                out.bytes += bytes;
+            }
+        }
+    }
+}
+
+/// Stream one table; returns its rows and bytes. The first worker to receive data calls the
+/// test hook once (with its source session's pid) before going on.
+#[allow(clippy::too_many_arguments)]
+async fn copy_table(
+    cx: &Ctx<'_>,
+    src: &Client,
+    src_pid: i32,
+    dst: &Client,
+    schema: &str,
+    table: &str,
+    columns: &[String],
+    paused: &AtomicBool,
+) -> Result<(i64, u64), RestoreError> {
+    let what = || format!("copy the rows of {schema}.{table}");
+    exec(dst, &sql::truncate_for_copy(schema, table), &what()).await?;
+    let sink = dst
+        .copy_in::<_, VecDeque<u8>>(sql::copy_in(schema, table, columns).as_str())
+        .await
+        .map_err(|e| RestoreError::pg(what(), e))?;
+    let stream = src
+        .copy_out(sql::copy_out(schema, table, columns).as_str())
+        .await
+        .map_err(|e| RestoreError::pg(format!("{} from the source", what()), e))?;
+    futures_util::pin_mut!(sink);
+    futures_util::pin_mut!(stream);
+    let mut buf: Vec<u8> = Vec::with_capacity(BATCH);
+    let (mut rows, mut bytes) = (0i64, 0u64);
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| RestoreError::pg(format!("{} from the source", what()), e))?;
+        // Text format: one line per row (newlines in values are escaped).
+        rows += i64::try_from(chunk.iter().filter(|&&b| b == b'\n').count()).unwrap_or(0);
+        bytes += chunk.len() as u64;
+        buf.extend_from_slice(&chunk);
+        if buf.len() >= BATCH {
+            let full = std::mem::replace(&mut buf, Vec::with_capacity(BATCH));
+            sink.send(VecDeque::from(full))
+                .await
+                .map_err(|e| RestoreError::pg(what(), e))?;
+        }
+        if let Some(hook) = &cx.job.pause {
+            if !paused.swap(true, Ordering::SeqCst) {
+                hook(Step::Copy, u32::try_from(src_pid).ok()).await;
+            }
+        }
+    }
+    if !buf.is_empty() {
+        sink.send(VecDeque::from(buf))
+            .await
+            .map_err(|e| RestoreError::pg(what(), e))?;
+    }
+    let taken = sink
+        .as_mut()
+        .finish()
+        .await
+        .map_err(|e| RestoreError::pg(what(), e))?;
+    exec(dst, "COMMIT", &what()).await?;
+    if u64::try_from(rows).ok() != Some(taken) {
+        return Err(RestoreError::Verification(vec![format!(
+            "table {schema}.{table}: {rows} rows read from the source, {taken} written"
+        )]));
+    }
+    Ok((rows, bytes))
+}
+
+/// Fill every large object (created empty by the pre-data) from the source, in slices.
+async fn copy_large_objects(src: &Client, dst: &Client) -> Result<(u64, u64), RestoreError> {
+    let what = "copy the large objects";
+    let oids = src
+        .query(sql::LARGE_OBJECTS, &[])
+        .await
+        .map_err(|e| RestoreError::pg("list the source's large objects", e))?;
+    exec(dst, "BEGIN", what).await?;
+    let (mut n, mut bytes) = (0u64, 0u64);
+    for row in oids {
+        let oid: i64 = row.get(0);
+        let mut offset: i64 = 0;
+        loop {
+            let data: Vec<u8> = src
+                .query_one(sql::LO_READ, &[&oid, &offset, &LO_CHUNK])
+                .await
+                .map_err(|e| RestoreError::pg(format!("read large object {oid}"), e))?
+                .get(0);
+            if data.is_empty() {
+                break;
+            }
+            dst.execute(sql::LO_WRITE, &[&oid, &offset, &data])
+                .await
+                .map_err(|e| RestoreError::pg(format!("write large object {oid}"), e))?;
+            let len = data.len();
+            offset += i64::try_from(len).unwrap_or(i64::MAX);
+            bytes += len as u64;
+            if len < usize::try_from(LO_CHUNK).unwrap_or(usize::MAX) {
+                break;
+            }
+        }
+        n += 1;
+    }
+    exec(dst, "COMMIT", what).await?;
+    Ok((n, bytes))
+}
+
+/// The source's sequences and their state (`last_value`, `is_called`), read as `pg_dump`
+/// reads them.
+async fn read_sequences(holder: &Client) -> Result<Vec<SequenceValue>, RestoreError> {
+    let seqs = holder
+        .query(sql::SEQUENCES, &[])
+        .await
+        .map_err(|e| RestoreError::pg("list the source's sequences", e))?;
+    let mut out = Vec::with_capacity(seqs.len());
+    for row in &seqs {
+        let (schema, name): (String, String) = (row.get(0), row.get(1));
+        let state = holder
+            .query_one(sql::sequence_state(&schema, &name).as_str(), &[])
+            .await
+            .map_err(|e| RestoreError::pg(format!("read sequence {schema}.{name}"), e))?;
+        out.push(SequenceValue {
+            schema,
+            name,
+            value: state.get(0),
+            called: state.get(1),
+        });
+    }
+    Ok(out)
+}
+
+/// Set every sequence of the working copy to its value read at the snapshot (as
+/// `pg_dump`'s `SEQUENCE SET`). Returns how many.
+async fn set_sequences(cx: &Ctx<'_>, seqs: &[SequenceValue]) -> Result<usize, RestoreError> {
+    if seqs.is_empty() {
+        return Ok(0);
+    }
+    let dst = cx.job.server.connect(cx.next).await?;
+    for s in seqs {
+        let qualified = format!("{}.{}", sql::ident(&s.schema), sql::ident(&s.name));
+        dst.query_one(sql::SET_SEQUENCE, &[&qualified, &s.value, &s.called])
+            .await
+            .map_err(|e| RestoreError::pg(format!("set sequence {}.{}", s.schema, s.name), e))?;
+    }
+    Ok(seqs.len())
+}
