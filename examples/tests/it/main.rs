@@ -6,4 +6,5 @@ mod demo_cli;
 mod dry_run_cli;
 mod exit_codes;
 mod fleet_cli;
+mod metrics_cli;
 mod status_cli;
