@@ -237,7 +237,14 @@ impl Providers {
             config = ops_core::dry_run::config_mgmt(config);
             monitoring = ops_core::dry_run::monitoring(monitoring);
         }
-        Provisioner::new(compute, dns, config, monitoring, c)
+        // One rate budget per credential; with a shared state store (`c.state_store`), one
+        // across every process using it (issue #21).
+        let budgets = ops_core::provision::Budgets::for_providers(
+            &self.digitalocean,
+            &self.dns,
+            c.state_store.as_ref(),
+        );
+        Provisioner::new(compute, dns, config, monitoring, c).with_budgets(budgets)
     }
 }
 
