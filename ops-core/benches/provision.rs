@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo bench -p ops-workflows --bench provision -- [--boot-secs 20] [--latency-ms 50] [--hosts 50] [--poll-ms 1000]
-//! cargo bench -p ops-workflows --bench provision -- --processes 3 --hosts 100 [--time-scale 20] [--boot-secs 20]
+//! cargo bench -p ops-workflows --bench provision -- --processes 3 --hosts 100 [--time-scale 20] [--boot-secs 20] [--folder-journals]
 //! ```
 //!
 //! With `--processes N` it runs (c) instead: N processes of `--hosts` hosts each against one
@@ -43,6 +43,7 @@ struct Args {
     poll: Duration,
     processes: usize,
     scale: u32,
+    folder_journals: bool,
 }
 
 fn args() -> Args {
@@ -53,6 +54,7 @@ fn args() -> Args {
         poll: Duration::from_millis(1000),
         processes: 0,
         scale: 20,
+        folder_journals: false,
     };
     let v: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -65,6 +67,11 @@ fn args() -> Args {
             ("--poll-ms", Some(n)) => a.poll = Duration::from_millis(n),
             ("--processes", Some(n)) => a.processes = n as usize,
             ("--time-scale", Some(n)) => a.scale = u32::try_from(n.max(1)).unwrap_or(u32::MAX),
+            ("--folder-journals", _) => {
+                a.folder_journals = true;
+                i += 1;
+                continue;
+            }
             _ => {
                 i += 1;
                 continue; // cargo passes `--bench`
@@ -161,7 +168,7 @@ fn main() {
     }
     let a = args();
     if a.processes > 0 {
-        shared::parent(a.processes, a.hosts, a.scale, a.boot);
+        shared::parent(a.processes, a.hosts, a.scale, a.boot, a.folder_journals);
         return;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()

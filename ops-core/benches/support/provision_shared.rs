@@ -16,6 +16,9 @@
 //! every ratio (calls per window, 429s, wall time against boot time) is the one a real run
 //! would see. `--time-scale 1` runs in real time.
 //!
+//! `--folder-journals` keeps each child's journals in a temporary folder (only the budget in
+//! Postgres), to tell the cost of journal writes over the store's one connection apart.
+//!
 //! Reported: the most DigitalOcean and Dyn requests the fakes saw in any window (a scaled
 //! minute; limits 250 and 300), how many 429s they answered (target 0), and each child's
 //! hosts and wall time.
@@ -37,7 +40,13 @@ const CHILD: &str = "OPS_PROVISION_BENCH_CHILD";
 const TOKEN: &str = "bench-token";
 
 /// The parent: the fakes, the cluster, the children, the figures.
-pub(crate) fn parent(processes: usize, hosts: usize, scale: u32, boot: Duration) {
+pub(crate) fn parent(
+    processes: usize,
+    hosts: usize,
+    scale: u32,
+    boot: Duration,
+    folder_journals: bool,
+) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -93,6 +102,10 @@ pub(crate) fn parent(processes: usize, hosts: usize, scale: u32, boot: Duration)
                 .env("BENCH_PREFIX", format!("p{i}"))
                 .env("BENCH_HOSTS", hosts.to_string())
                 .env("BENCH_SCALE", scale.to_string())
+                .env(
+                    "BENCH_FOLDER_JOURNALS",
+                    if folder_journals { "1" } else { "" },
+                )
                 .stdout(Stdio::piped())
                 .spawn()
                 .unwrap()
@@ -115,7 +128,12 @@ pub(crate) fn parent(processes: usize, hosts: usize, scale: u32, boot: Duration)
     let dyn_max = max_in_window(&dyn_times, minute);
     println!(
         "(c) {processes} processes x {hosts} hosts, one fake world, one shared budget in Postgres, \
-         time scaled 1/{scale} (a minute is {minute:?}; boot {:?})",
+         journals in {}, time scaled 1/{scale} (a minute is {minute:?}; boot {:?})",
+        if folder_journals {
+            "each process's folder"
+        } else {
+            "Postgres"
+        },
         boot / scale
     );
     for l in &lines {
@@ -260,7 +278,11 @@ pub(crate) fn child() {
             tmp.path().join("state"),
             BootstrapConfig::new("https://chef.example.com/organizations/ops"),
         );
-        cfg.state_store = Some(store.clone());
+        // `--folder-journals`: journals in each child's folder, only the budget in Postgres
+        // (to tell the cost of journal writes over one connection from the rest).
+        if var("BENCH_FOLDER_JOURNALS").is_empty() {
+            cfg.state_store = Some(store.clone());
+        }
         cfg.poll_interval = Duration::from_secs(5) / scale;
         cfg.adopt_delay = Duration::from_secs(2) / scale;
         cfg.publish_linger = Duration::from_secs(10) / scale;

@@ -33,6 +33,11 @@
 //! the per-minute limit already paces: DigitalOcean's 5,000 an hour lets a run make 4,000
 //! calls at 250 a minute, then 1,000 an hour).
 //!
+//! A token is one port call. A listing that pages, or a retry the client makes after a 429
+//! or a 5xx, is more than one request on the wire; the provision fleet lists whole
+//! accounts once per batch (`per_page=200`), so with thousands of droplets keep the
+//! limit's edge in mind (the provision bench counts requests at the fake, not tokens).
+//!
 //! ## The server's own count
 //!
 //! DigitalOcean sends `RateLimit-Remaining` and `RateLimit-Reset` with every answer (the
