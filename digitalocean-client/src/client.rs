@@ -245,6 +245,13 @@ impl Client {
         &self.base_url
     }
 
+    /// The token this client sends, still wrapped: for a caller that must tell tokens apart
+    /// without storing them (a digest of it keys a rate budget shared across processes,
+    /// since DigitalOcean counts its limits per token). Never log what it exposes.
+    pub fn token(&self) -> &SecretString {
+        &self.token
+    }
+
     /// The rate-limit headers of the most recent response (errors included),
     /// or `None` before the first response or if the server sent none.
     pub fn last_rate_limit(&self) -> Option<RateLimit> {

@@ -320,6 +320,12 @@ impl Client {
         Zones::new(self)
     }
 
+    /// The customer (account) name this client logs in to: Dyn counts its limit of 300
+    /// requests a minute per account, so this keys a rate budget shared across processes.
+    pub fn customer_name(&self) -> &str {
+        &self.inner.credentials.customer
+    }
+
     /// The base URL in use.
     pub fn base_url(&self) -> &Url {
         &self.inner.base_url

@@ -253,7 +253,14 @@ impl Providers {
             config = ops_core::dry_run::config_mgmt(config);
             monitoring = ops_core::dry_run::monitoring(monitoring);
         }
-        let engine = Provisioner::new(compute, dns, config, monitoring, c);
+        // One rate budget per credential; with a shared state store (`c.state_store`), one
+        // across every process using it (issue #21).
+        let budgets = ops_core::provision::Budgets::for_providers(
+            &self.digitalocean,
+            &self.dns,
+            c.state_store.as_ref(),
+        );
+        let engine = Provisioner::new(compute, dns, config, monitoring, c).with_budgets(budgets);
         with_test_pause(engine)
     }
 }
@@ -619,6 +626,8 @@ fn host_line(h: &HostOutcome) -> String {
 /// Exit status of a set of host outcomes.
 pub fn outcome_result(hosts: &[&HostOutcome]) -> Result<(), CliError> {
     let failed: Vec<&&HostOutcome> = hosts.iter().filter(|h| !h.is_ok()).collect();
+    crate::metrics_file::record("hosts", "Hosts the run worked on.", hosts.len() as f64);
+    crate::metrics_file::record("hosts_failed", "Hosts that failed.", failed.len() as f64);
     if failed.is_empty() {
         return Ok(());
     }
@@ -670,6 +679,11 @@ fn failure_kind(f: &HostFailure) -> ExitKind {
 
 /// Print a fleet report.
 pub fn print_fleet(report: &FleetReport, json_out: bool) {
+    crate::metrics_file::record(
+        "publishes",
+        "DNS zone publishes the run made.",
+        report.publishes as f64,
+    );
     if json_out {
         crate::emit_json(&json!({
             "batch_id": report.batch_id,
@@ -946,6 +960,12 @@ pub fn print_teardown(reports: &[TeardownReport], json_out: bool) -> Result<(), 
         }
     }
     let bad = reports.iter().filter(|r| !r.complete()).count();
+    crate::metrics_file::record("hosts", "Hosts the run worked on.", reports.len() as f64);
+    crate::metrics_file::record(
+        "hosts_incomplete",
+        "Hosts not completely torn down.",
+        bad as f64,
+    );
     let rejected: Vec<&str> = reports
         .iter()
         .filter(|r| !r.complete() && r.credentials_rejected)
@@ -1214,6 +1234,11 @@ pub async fn key_sync(
     } else {
         with_bag_lease(&state, key_sync_with(&providers, &source, run)).await?
     };
+    let writes = match &report {
+        SyncReport::Applied { report, .. } => report.writes(),
+        SyncReport::UpToDate { .. } | SyncReport::DryRun(_) => 0,
+    };
+    crate::metrics_file::record("writes", "Writes the run made.", writes as f64);
     if p.json {
         crate::emit_json(&sync_json(&report));
     } else {
@@ -1523,7 +1548,14 @@ pub async fn key_audit(
     } else {
         crate::emit(report.to_string().trim_end());
     }
-    match drift(&report) {
+    let found = drift(&report);
+    crate::metrics_file::record(
+        "drift",
+        "Kinds of drift the audit found.",
+        found.len() as f64,
+    );
+    crate::metrics_file::record("nodes", "Nodes the audit read.", report.nodes_total as f64);
+    match found {
         d if d.is_empty() => Ok(()),
         d => Err(CliError::new(
             ExitKind::Drift,

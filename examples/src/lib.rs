@@ -26,6 +26,7 @@ pub mod config;
 pub mod fleet_cmd;
 pub mod formats;
 pub mod logging;
+pub mod metrics_file;
 pub mod progress;
 pub mod restore_cmd;
 pub mod sandbox;

@@ -2,7 +2,12 @@
 //!
 //! ```text
 //! cargo bench -p ops-workflows --bench provision -- [--boot-secs 20] [--latency-ms 50] [--hosts 50] [--poll-ms 1000]
+//! cargo bench -p ops-workflows --bench provision -- --processes 3 --hosts 100 [--time-scale 20] [--boot-secs 20] [--folder-journals]
 //! ```
+//!
+//! With `--processes N` it runs (c) instead: N processes of `--hosts` hosts each against one
+//! fake world over HTTP with the providers' per-minute limits on, sharing one rate budget
+//! in Postgres, in scaled time — see `support/provision_shared.rs` for how and what it reports.
 //!
 //! Every port call of the fake world takes `latency`; a droplet is active `boot` after its
 //! create call. The provisioner runs with its default rate budgets (DigitalOcean 250/min, Dyn
@@ -20,6 +25,8 @@
 
 #[path = "../tests/provision_fakes/mod.rs"]
 mod provision_fakes;
+#[path = "support/provision_shared.rs"]
+mod shared;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +41,9 @@ struct Args {
     latency: Duration,
     hosts: usize,
     poll: Duration,
+    processes: usize,
+    scale: u32,
+    folder_journals: bool,
 }
 
 fn args() -> Args {
@@ -42,6 +52,9 @@ fn args() -> Args {
         latency: Duration::from_millis(50),
         hosts: 50,
         poll: Duration::from_millis(1000),
+        processes: 0,
+        scale: 20,
+        folder_journals: false,
     };
     let v: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -52,6 +65,13 @@ fn args() -> Args {
             ("--latency-ms", Some(n)) => a.latency = Duration::from_millis(n),
             ("--hosts", Some(n)) => a.hosts = n as usize,
             ("--poll-ms", Some(n)) => a.poll = Duration::from_millis(n),
+            ("--processes", Some(n)) => a.processes = n as usize,
+            ("--time-scale", Some(n)) => a.scale = u32::try_from(n.max(1)).unwrap_or(u32::MAX),
+            ("--folder-journals", _) => {
+                a.folder_journals = true;
+                i += 1;
+                continue;
+            }
             _ => {
                 i += 1;
                 continue; // cargo passes `--bench`
@@ -142,7 +162,15 @@ async fn run(a: &Args, n: usize, tag: &str) -> Run {
 }
 
 fn main() {
+    if shared::is_child() {
+        shared::child();
+        return;
+    }
     let a = args();
+    if a.processes > 0 {
+        shared::parent(a.processes, a.hosts, a.scale, a.boot, a.folder_journals);
+        return;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/ci/nagios.sh --install-only
-# promtool (Debian's `prometheus`, not started) checks the page's /metrics text.
+# promtool (Debian's `prometheus`, not started) checks the page's /metrics text and the
+# workflow binaries' --metrics-file textfiles.
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
@@ -22,4 +23,6 @@ PY27=/root/.pyenv/versions/2.7.18/bin/python
 export NAGIOS_API_HOME="$PWD/.tools/nagios-api"
 export STATUS_SCREENSHOT_DIR="${CARGO_TARGET_DIR:-$PWD/target}/ci-artifacts"
 cargo test --workspace --locked --test status_nagios --test status_chromium -- --ignored --nocapture
+# Every workflow binary's --metrics-file through promtool (issue #21).
+cargo test -p ops-examples --locked --test it metrics_cli -- --ignored --nocapture
 ls -l "$STATUS_SCREENSHOT_DIR/status-page.png" "$STATUS_SCREENSHOT_DIR/status-page-desktop.png"

@@ -71,6 +71,8 @@ pub struct RecordedRequest {
     pub body: String,
     /// Status the fake answered (0 when the connection was dropped).
     pub status: u16,
+    /// When the fake counted it (after any injected latency).
+    pub at: std::time::Instant,
 }
 
 #[derive(Debug)]
@@ -86,6 +88,9 @@ struct FaultState {
     latency: Duration,
     queued: VecDeque<Fault>,
     drop_connections: usize,
+    /// `(requests, window)` of [`Faults::set_window_limit`], and the requests in the window.
+    window_limit: Option<(u32, Duration)>,
+    window: VecDeque<std::time::Instant>,
 }
 
 /// Fault injection for a running fake; obtain it with [`FakeDigitalOcean::faults`].
@@ -98,6 +103,16 @@ impl Faults {
     /// Delay every answer by `latency` (zero turns it off).
     pub fn set_latency(&self, latency: Duration) {
         lock(&self.inner.faults).latency = latency;
+    }
+
+    /// Enforce DigitalOcean's per-minute limit the way the API does: beyond `requests` in
+    /// any sliding `window` (250 in 60 s for a real token; a shorter window scales time
+    /// for a benchmark), answer 429 `too_many_requests` with `Retry-After` (the window,
+    /// rounded up to a second). The refused requests do not count. `None` turns it off.
+    pub fn set_window_limit(&self, limit: Option<(u32, Duration)>) {
+        let mut f = lock(&self.inner.faults);
+        f.window_limit = limit;
+        f.window.clear();
     }
 
     /// Answer the next `count` requests with 429 `too_many_requests` and `Retry-After`.
@@ -210,6 +225,7 @@ impl FakeDigitalOcean {
                             query: None,
                             body: String::new(),
                             status: 0,
+                            at: std::time::Instant::now(),
                         });
                         drop(stream);
                         continue;
@@ -339,6 +355,28 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Response<Full<Bytes>> 
         tokio::time::sleep(latency).await;
     }
 
+    let at = std::time::Instant::now();
+    let over_window = {
+        let mut f = lock(&inner.faults);
+        match f.window_limit {
+            None => None,
+            Some((limit, window)) => {
+                while f
+                    .window
+                    .front()
+                    .is_some_and(|t| at.saturating_duration_since(*t) >= window)
+                {
+                    f.window.pop_front();
+                }
+                if f.window.len() >= limit as usize {
+                    Some(window.as_secs() + u64::from(window.subsec_nanos() > 0))
+                } else {
+                    f.window.push_back(at);
+                    None
+                }
+            }
+        }
+    };
     let served = {
         let mut n = lock(&inner.requests_served);
         *n += 1;
@@ -354,6 +392,10 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Response<Full<Bytes>> 
         Reply::fault(status, retry_after)
     } else if !authorized(&inner.config, auth.as_deref()) {
         Reply::error(401, "unauthorized", "Unable to authenticate you")
+    } else if let Some(retry_after) = over_window {
+        let mut r = Reply::error(429, "too_many_requests", "API Rate limit exceeded.");
+        r.retry_after = Some(retry_after);
+        r
     } else if served > inner.config.rate_limit {
         let mut r = Reply::error(429, "too_many_requests", "API Rate limit exceeded.");
         r.retry_after = Some(60);
@@ -396,6 +438,7 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Response<Full<Bytes>> 
         query,
         body: String::from_utf8_lossy(&body).into_owned(),
         status: reply.status,
+        at,
     });
 
     let reset = SystemTime::now()

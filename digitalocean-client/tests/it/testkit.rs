@@ -398,3 +398,29 @@ async fn listings_can_lag_behind_creates() {
         1
     );
 }
+
+/// The per-window limit the provision bench turns on (issue #21): beyond N requests in the
+/// window, 429 with `Retry-After` = the window; refused requests do not count; off again.
+/// The window is an hour, so no refill can happen during the test however slow it runs.
+#[tokio::test]
+async fn a_window_limit_answers_429_beyond_it() {
+    let fake = fake().await;
+    let c = fake
+        .client_builder()
+        .retry(RetryConfig::disabled())
+        .build()
+        .unwrap();
+    fake.faults()
+        .set_window_limit(Some((2, Duration::from_secs(3600))));
+    c.account().get().await.unwrap();
+    c.account().get().await.unwrap();
+    let err = c.account().get().await.unwrap_err();
+    assert!(err.is_rate_limited(), "{err:?}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
+    let log = fake.requests();
+    let statuses: Vec<u16> = log.iter().rev().take(3).map(|r| r.status).collect();
+    assert_eq!(statuses, [429, 200, 200]);
+    assert!(log.windows(2).all(|w| w[0].at <= w[1].at));
+    fake.faults().set_window_limit(None);
+    c.account().get().await.unwrap();
+}

@@ -151,6 +151,8 @@ pub struct LoggedRequest {
     pub had_token: bool,
     /// Status answered (0 when the connection was dropped).
     pub status: u16,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 /// The fake server. Dropping it stops accepting connections.
@@ -268,7 +270,15 @@ impl FakeDyn {
     /// Enforce an account-wide limit: beyond `per_minute` requests in a sliding minute the
     /// fake answers 429 with `Retry-After: 60`. `None` (default) disables it.
     pub fn set_rate_limit_per_minute(&self, per_minute: Option<u32>) {
-        self.state().set_rate_limit(per_minute);
+        self.state()
+            .set_rate_limit(per_minute.map(|n| (n, std::time::Duration::from_secs(60))));
+    }
+
+    /// [`FakeDyn::set_rate_limit_per_minute`] over any sliding `window` (a shorter one
+    /// scales time for a benchmark): beyond `requests` in it, 429 with `Retry-After` (the
+    /// window, rounded up to a second).
+    pub fn set_rate_limit(&self, limit: Option<(u32, std::time::Duration)>) {
+        self.state().set_rate_limit(limit);
     }
 
     /// Add a fault rule. Rules are checked in order; latency rules add up, and the first

@@ -65,12 +65,14 @@ async fn handle(
         Ok(b) => b.to_bytes(),
         Err(_) => return Err(DropConnection),
     };
+    let at = std::time::Instant::now();
     let log = |state: &mut State, status: u16| {
         state.log.push(LoggedRequest {
             method: method.clone(),
             path: path.clone(),
             had_token: token.is_some(),
             status,
+            at,
         });
     };
 

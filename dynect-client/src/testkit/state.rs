@@ -106,7 +106,7 @@ pub(crate) struct State {
     pub(crate) log: Vec<LoggedRequest>,
     next_id: u64,
     pub(crate) task_polls: u32,
-    rate_limit: Option<u32>,
+    rate_limit: Option<(u32, Duration)>,
     window: VecDeque<Instant>,
 }
 
@@ -200,8 +200,8 @@ impl State {
             });
     }
 
-    pub(crate) fn set_rate_limit(&mut self, per_minute: Option<u32>) {
-        self.rate_limit = per_minute;
+    pub(crate) fn set_rate_limit(&mut self, limit: Option<(u32, Duration)>) {
+        self.rate_limit = limit;
         self.window.clear();
     }
 
@@ -247,17 +247,18 @@ impl State {
         }
         self.faults.retain(|r| r.remaining > 0);
 
-        if let Some(limit) = self.rate_limit {
+        if let Some((limit, window)) = self.rate_limit {
             let now = Instant::now();
             while self
                 .window
                 .front()
-                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+                .is_some_and(|t| now.duration_since(*t) >= window)
             {
                 self.window.pop_front();
             }
             if self.window.len() >= limit as usize {
-                let resp = self.rate_limited(Some(60));
+                let secs = window.as_secs() + u64::from(window.subsec_nanos() > 0);
+                let resp = self.rate_limited(Some(secs));
                 return Plan::Answer { delay, resp };
             }
             self.window.push_back(now);

@@ -345,6 +345,12 @@ async fn account_rate_limit_and_client_limiter() {
     let err = client.zones().get(ZONE).await.unwrap_err();
     assert!(err.is_rate_limited());
     assert_eq!(err.retry_after(), Some(Duration::from_secs(60)));
+    // Any window (the provision bench scales time with a short one): Retry-After says it.
+    fake.set_rate_limit(Some((1, Duration::from_secs(3600))));
+    client.zones().get(ZONE).await.unwrap();
+    let err = client.zones().get(ZONE).await.unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
+    assert!(fake.requests().windows(2).all(|w| w[0].at <= w[1].at));
 
     // With the client-side limiter at 600/min, 4 calls take at least 300 ms.
     let fake = FakeDyn::start().await.unwrap();

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use ops_examples::cli::{Secrets, finish, interruptible};
+use ops_examples::cli::{Secrets, interruptible};
 use ops_examples::fleet_cmd::{ProviderArgs, key_audit, key_revoke, key_sync};
 use ops_examples::formats;
+use ops_examples::metrics_file::{MetricsFile, finish};
 
 /// Sync SSH keys from a users directory or file.
 #[derive(Debug, Parser)]
@@ -54,6 +55,10 @@ struct Cli {
     wait_lease: Option<std::time::Duration>,
     #[command(flatten)]
     providers: ProviderArgs,
+    /// Write a Prometheus textfile here when the run ends, on success and on failure
+    /// (node_exporter's textfile collector; written atomically; see examples/README.md).
+    #[arg(long, value_name = "PATH.prom")]
+    metrics_file: Option<PathBuf>,
     /// Debug logging.
     #[arg(short, long)]
     verbose: bool,
@@ -68,6 +73,10 @@ async fn main() -> std::process::ExitCode {
     cli.providers.lease_wait = cli.wait_lease;
     ops_examples::logging::init(cli.verbose, cli.quiet);
     let mut secrets = Secrets::new();
+    let metrics = match MetricsFile::start(cli.metrics_file.as_deref(), "key-sync") {
+        Ok(m) => m,
+        Err(e) => return finish(Err(e), None, &secrets),
+    };
     let work = async {
         if let Some(user) = &cli.revoke {
             key_revoke(&cli.providers, user, cli.force, cli.wait, &mut secrets).await
@@ -89,5 +98,5 @@ async fn main() -> std::process::ExitCode {
         "key-sync stopped midway; run it again: it converges (a revoke too)",
     )
     .await;
-    finish(result, &secrets)
+    finish(result, metrics.as_ref(), &secrets)
 }

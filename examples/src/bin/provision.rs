@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use ops_examples::cli::{Secrets, finish};
+use ops_examples::cli::Secrets;
 use ops_examples::fleet_cmd::{ChefOverrides, ProviderArgs, provision};
 use ops_examples::formats;
+use ops_examples::metrics_file::{MetricsFile, finish};
 
 /// Provision hosts — droplet, DNS record, Chef node — safely, resumably, in parallel.
 #[derive(Debug, Parser)]
@@ -46,6 +47,10 @@ struct Cli {
     wait: Option<std::time::Duration>,
     #[command(flatten)]
     providers: ProviderArgs,
+    /// Write a Prometheus textfile here when the run ends, on success and on failure
+    /// (node_exporter's textfile collector; written atomically; see examples/README.md).
+    #[arg(long, value_name = "PATH.prom")]
+    metrics_file: Option<PathBuf>,
     /// Debug logging.
     #[arg(short, long)]
     verbose: bool,
@@ -60,6 +65,10 @@ async fn main() -> std::process::ExitCode {
     cli.providers.lease_wait = cli.wait;
     ops_examples::logging::init(cli.verbose, cli.quiet);
     let mut secrets = Secrets::new();
+    let metrics = match MetricsFile::start(cli.metrics_file.as_deref(), "provision") {
+        Ok(m) => m,
+        Err(e) => return finish(Err(e), None, &secrets),
+    };
     let result = provision(
         &cli.providers,
         cli.spec.as_ref(),
@@ -73,5 +82,5 @@ async fn main() -> std::process::ExitCode {
         &mut secrets,
     )
     .await;
-    finish(result, &secrets)
+    finish(result, metrics.as_ref(), &secrets)
 }

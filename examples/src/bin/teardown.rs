@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use ops_examples::cli::{Secrets, finish, interruptible};
+use ops_examples::cli::{Secrets, interruptible};
 use ops_examples::fleet_cmd::{ProviderArgs, teardown};
 use ops_examples::formats;
+use ops_examples::metrics_file::{MetricsFile, finish};
 
 /// Tear hosts down: DNS records (and publish), Chef node and client, droplet.
 #[derive(Debug, Parser)]
@@ -37,6 +38,10 @@ struct Cli {
     wait: Option<std::time::Duration>,
     #[command(flatten)]
     providers: ProviderArgs,
+    /// Write a Prometheus textfile here when the run ends, on success and on failure
+    /// (node_exporter's textfile collector; written atomically; see examples/README.md).
+    #[arg(long, value_name = "PATH.prom")]
+    metrics_file: Option<PathBuf>,
     /// Debug logging.
     #[arg(short, long)]
     verbose: bool,
@@ -51,6 +56,10 @@ async fn main() -> std::process::ExitCode {
     cli.providers.lease_wait = cli.wait;
     ops_examples::logging::init(cli.verbose, cli.quiet);
     let mut secrets = Secrets::new();
+    let metrics = match MetricsFile::start(cli.metrics_file.as_deref(), "teardown") {
+        Ok(m) => m,
+        Err(e) => return finish(Err(e), None, &secrets),
+    };
     let result = interruptible(
         teardown(
             &cli.providers,
@@ -62,5 +71,5 @@ async fn main() -> std::process::ExitCode {
         "teardown stopped midway; it is re-runnable: run the same command again to finish",
     )
     .await;
-    finish(result, &secrets)
+    finish(result, metrics.as_ref(), &secrets)
 }

@@ -8,5 +8,6 @@ mod demo_cli;
 mod dry_run_cli;
 mod exit_codes;
 mod fleet_cli;
+mod metrics_cli;
 mod state_cli;
 mod status_cli;

@@ -14,21 +14,117 @@
 //! The refill rate is validated ([`RateBudget::new`] refuses NaN, infinite and negative
 //! rates), and a lock poisoned by a panicking holder is recovered rather than treated as
 //! "no limit": the budget stays enforced.
+//!
+//! ## One budget across processes (issue #21)
+//!
+//! Provider limits count per **credential**, not per process: three `provision` runs with
+//! one DigitalOcean token share 250 requests a minute. [`RateBudget::shared`] adds a budget
+//! kept in a [`StateStore`] ([`PgStore`](crate::state::PgStore): one row per limit,
+//! updated in one transaction by every runner) under a [`BudgetKey`], a digest of the token
+//! or account (never the secret). Every call then takes a token there first — waiting as
+//! long as the store says — and from the process's own bucket second (which, with the
+//! folder backend, whose `take_budget` always grants, is the one that limits). If the store
+//! cannot be reached the call falls back to the process's bucket, with a warning.
+//!
+//! The store's buckets are shaped like the in-process one so that a documented limit of
+//! `N` per window `W` is never exceeded in **any** window `W` ([`window_safe`]): a bucket of
+//! `C` tokens refilled at `(N − C) / W`, with `C = N / 5` for windows up to a minute (bursts
+//! stay short) and `C = 4N / 5` for longer ones (the hourly limit must not throttle a run
+//! the per-minute limit already paces: DigitalOcean's 5,000 an hour lets a run make 4,000
+//! calls at 250 a minute, then 1,000 an hour).
+//!
+//! A token is one port call. A listing that pages, or a retry the client makes after a 429
+//! or a 5xx, is more than one request on the wire; the provision fleet lists whole
+//! accounts once per batch (`per_page=200`), so with thousands of droplets keep the
+//! limit's edge in mind (the provision bench counts requests at the fake, not tokens).
+//!
+//! ## The server's own count
+//!
+//! DigitalOcean sends `RateLimit-Remaining` and `RateLimit-Reset` with every answer (the
+//! client keeps the last ones: [`Client::last_rate_limit`](digitalocean_client::Client::last_rate_limit)).
+//! Other users of the token (the web console, Terraform) spend the same budget, so a budget
+//! given a [`ServerHint`] ([`RateBudget::with_server_hint`]) waits, before every call,
+//! until `Reset` whenever the server last said `Remaining: 0` (at most an hour).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-/// A token bucket.
-#[derive(Debug)]
+use crate::state::{BudgetKey, Limit, StateStore};
+
+/// Tells a budget, before each call, until when the provider itself asked to be left
+/// alone: `Some(t)` when its last answer said no request is left before `t`.
+pub type ServerHint = Arc<dyn Fn() -> Option<SystemTime> + Send + Sync>;
+
+/// The longest a [`ServerHint`] makes a call wait: DigitalOcean's longest window.
+const MAX_SERVER_WAIT: Duration = Duration::from_secs(3600);
+
+/// The shared part of a budget.
+struct Shared {
+    store: Arc<dyn StateStore>,
+    key: BudgetKey,
+    limits: Vec<Limit>,
+}
+
+/// `limits`, each "at most `N` per `W`" as a provider documents it, as the store's token
+/// buckets that never grant more than `N` in any window `W` (see the module docs).
+pub fn window_safe(limits: &[Limit]) -> Vec<Limit> {
+    limits
+        .iter()
+        .filter(|l| l.requests > 0 && !l.per.is_zero())
+        .map(|l| {
+            let n = l.requests;
+            let burst = if l.per <= Duration::from_secs(60) {
+                n / 5
+            } else {
+                n / 5 * 4
+            }
+            .max(1);
+            if burst >= n {
+                // One (or a few) per window: the whole window is the refill period.
+                return Limit {
+                    requests: n,
+                    per: l.per,
+                };
+            }
+            // Capacity `burst`, refilled at (n − burst) / W: a bucket refills `requests`
+            // tokens every `per`, so per = W · burst / (n − burst).
+            Limit {
+                requests: burst,
+                per: Duration::try_from_secs_f64(
+                    l.per.as_secs_f64() * f64::from(burst) / f64::from(n - burst),
+                )
+                .unwrap_or(l.per),
+            }
+        })
+        .collect()
+}
+
+/// A token bucket, optionally backed by a budget shared across processes and told by the
+/// server when its own count ran out (see the module docs).
 pub struct RateBudget {
     name: &'static str,
     capacity: f64,
     per_sec: f64,
     state: std::sync::Mutex<(f64, Instant)>,
     granted: AtomicU64,
+    shared: Option<Shared>,
+    server: Option<ServerHint>,
+}
+
+impl std::fmt::Debug for RateBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateBudget")
+            .field("name", &self.name)
+            .field("capacity", &self.capacity)
+            .field("per_sec", &self.per_sec)
+            .field("granted", &self.granted())
+            .field("shared", &self.shared.as_ref().map(|s| s.key.as_str()))
+            .field("server_hint", &self.server.is_some())
+            .finish()
+    }
 }
 
 impl RateBudget {
@@ -56,7 +152,46 @@ impl RateBudget {
             per_sec,
             state: std::sync::Mutex::new((capacity, Instant::now())),
             granted: AtomicU64::new(0),
+            shared: None,
+            server: None,
         }
+    }
+
+    /// This budget, also drawn from the budget `key` in `store` under `limits` (each as the
+    /// provider documents it, "`N` per `W`"; shaped by [`window_safe`]), shared by every
+    /// process that uses the same store and key.
+    ///
+    /// ```no_run
+    /// # async fn demo(store: std::sync::Arc<dyn ops_core::state::StateStore>) {
+    /// use ops_core::provision::RateBudget;
+    /// use ops_core::state::{BudgetKey, Limit};
+    ///
+    /// let key = BudgetKey::new("digitalocean", b"the token");
+    /// let budget = RateBudget::digitalocean().shared(store, key, &Limit::DIGITALOCEAN);
+    /// budget.acquire().await; // never more than 250 a minute, whoever else holds the key
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn shared(mut self, store: Arc<dyn StateStore>, key: BudgetKey, limits: &[Limit]) -> Self {
+        self.shared = Some(Shared {
+            store,
+            key,
+            limits: window_safe(limits),
+        });
+        self
+    }
+
+    /// Before each call, waits until the time `hint` returns (when it is in the future; at
+    /// most an hour): the provider said it has no request left before then.
+    #[must_use]
+    pub fn with_server_hint(mut self, hint: ServerHint) -> Self {
+        self.server = Some(hint);
+        self
+    }
+
+    /// The shared budget's key, when there is one.
+    pub fn shared_key(&self) -> Option<&BudgetKey> {
+        self.shared.as_ref().map(|s| &s.key)
     }
 
     /// Never exceeds `limit` requests in any 60-second window (see the module docs).
@@ -92,9 +227,63 @@ impl RateBudget {
         self.granted.load(Ordering::Relaxed)
     }
 
-    /// Waits for a token.
+    /// Waits for a token: the server's own count, the shared budget, then this process's
+    /// bucket.
     pub async fn acquire(&self) {
         self.granted.fetch_add(1, Ordering::Relaxed);
+        self.wait_for_server().await;
+        self.take_shared().await;
+        self.take_local().await;
+    }
+
+    async fn wait_for_server(&self) {
+        let Some(hint) = &self.server else {
+            return;
+        };
+        let Some(until) = hint() else {
+            return;
+        };
+        if let Ok(wait) = until.duration_since(SystemTime::now()) {
+            let wait = wait.min(MAX_SERVER_WAIT);
+            tracing::info!(
+                budget = self.name,
+                wait_ms = wait.as_millis() as u64,
+                "the provider reports no request left (RateLimit-Remaining: 0): waiting for its reset"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn take_shared(&self) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        loop {
+            match shared.store.take_budget(&shared.key, &shared.limits).await {
+                Ok(None) => return,
+                Ok(Some(wait)) => {
+                    tracing::debug!(
+                        budget = self.name,
+                        key = shared.key.as_str(),
+                        wait_ms = wait.as_millis() as u64,
+                        "shared rate budget: waiting"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        budget = self.name,
+                        key = shared.key.as_str(),
+                        error = %e,
+                        "shared rate budget unavailable: this call counts against this process's budget only"
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn take_local(&self) {
         if self.per_sec <= 0.0 {
             return;
         }
@@ -161,6 +350,73 @@ impl Default for Budgets {
 }
 
 impl Budgets {
+    /// The budgets of a run over DigitalOcean compute (`digitalocean`) and `dns`: DigitalOcean
+    /// 250 a minute (and, shared, 5,000 an hour) per token, waiting for the reset when the
+    /// server says none is left; DigitalOcean Domains share that budget; Dyn, shared, 240 a
+    /// minute per account ([`DYN_RATE_LIMIT_PER_MINUTE`](crate::adapters::DYN_RATE_LIMIT_PER_MINUTE):
+    /// a fifth of the 300 stays for the portal, other tools and session calls; in each
+    /// process the Dyn client's own limiter also counts every request).
+    ///
+    /// With `store` (a [`PgStore`](crate::state::PgStore)), every process with the same
+    /// token or account draws from one budget ([`RateBudget::shared`]); keys are digests,
+    /// never the secret.
+    ///
+    /// ```no_run
+    /// # fn demo(
+    /// #     client: digitalocean_client::Client,
+    /// #     dns: ops_core::adapters::DnsAdapter,
+    /// #     store: std::sync::Arc<dyn ops_core::state::StateStore>,
+    /// # ) {
+    /// use ops_core::provision::Budgets;
+    ///
+    /// let budgets = Budgets::for_providers(&client, &dns, Some(&store));
+    /// # }
+    /// ```
+    pub fn for_providers(
+        digitalocean: &digitalocean_client::Client,
+        dns: &crate::adapters::DnsAdapter,
+        store: Option<&Arc<dyn StateStore>>,
+    ) -> Self {
+        use secrecy::ExposeSecret as _;
+        let do_key = BudgetKey::new(
+            "digitalocean",
+            digitalocean.token().expose_secret().as_bytes(),
+        );
+        let c = digitalocean.clone();
+        let hint: ServerHint = Arc::new(move || {
+            let rl = c.last_rate_limit()?;
+            (rl.remaining == 0).then(|| rl.reset_at())
+        });
+        let mut compute = RateBudget::digitalocean().with_server_hint(hint);
+        if let Some(s) = store {
+            compute = compute.shared(s.clone(), do_key, &Limit::DIGITALOCEAN);
+        }
+        let compute = Arc::new(compute);
+        let dns = match dns {
+            crate::adapters::DnsAdapter::DigitalOcean(_) => compute.clone(),
+            crate::adapters::DnsAdapter::Dyn(d) => {
+                let mut b = RateBudget::unlimited("dyn");
+                if let Some(s) = store {
+                    let key = BudgetKey::new("dyn", d.client().customer_name().as_bytes());
+                    b = b.shared(
+                        s.clone(),
+                        key,
+                        &[Limit {
+                            requests: crate::adapters::DYN_RATE_LIMIT_PER_MINUTE,
+                            per: Duration::from_secs(60),
+                        }],
+                    );
+                }
+                Arc::new(b)
+            }
+        };
+        Budgets {
+            compute,
+            dns,
+            ..Budgets::default()
+        }
+    }
+
     /// DigitalOcean compute and DigitalOcean Domains DNS share one budget (one token).
     pub fn digitalocean_dns() -> Self {
         let d = Arc::new(RateBudget::digitalocean());
@@ -232,6 +488,93 @@ mod tests {
             start.elapsed()
         );
         assert_eq!(b.granted(), 3);
+    }
+
+    #[test]
+    fn window_safe_buckets_never_grant_more_than_the_documented_limit() {
+        for limits in [&Limit::DIGITALOCEAN[..], &Limit::DYN[..]] {
+            for (doc, bucket) in limits.iter().zip(window_safe(limits)) {
+                // A bucket of C refilled at C per `per` grants at most C + W·C/per in any W.
+                let c = f64::from(bucket.requests);
+                let most = c + doc.per.as_secs_f64() * c / bucket.per.as_secs_f64();
+                assert!(
+                    most <= f64::from(doc.requests) + 1e-6,
+                    "{doc:?} -> {bucket:?}: {most}"
+                );
+                assert!(
+                    most >= f64::from(doc.requests) - 1e-6,
+                    "{doc:?} -> {bucket:?}: {most}"
+                );
+            }
+        }
+        let w = window_safe(&Limit::DIGITALOCEAN);
+        assert_eq!(w[0].requests, 50, "bursts of a fifth of the minute");
+        assert_eq!(
+            w[1].requests, 4000,
+            "the hour's limit lets 4,000 through at 250 a minute"
+        );
+        assert_eq!(
+            window_safe(&[Limit {
+                requests: 1,
+                per: Duration::from_secs(5)
+            }])[0]
+                .requests,
+            1
+        );
+        assert!(
+            window_safe(&[Limit {
+                requests: 0,
+                per: Duration::from_secs(5)
+            }])
+            .is_empty()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_server_saying_none_is_left_makes_the_budget_wait_for_its_reset() {
+        let reset = SystemTime::now() + Duration::from_secs(30);
+        let said = Arc::new(std::sync::Mutex::new(Some(reset)));
+        let hint_said = said.clone();
+        let b = RateBudget::unlimited("digitalocean")
+            .with_server_hint(Arc::new(move || *hint_said.lock().unwrap()));
+        let start = Instant::now();
+        b.acquire().await;
+        assert!(
+            start.elapsed() >= Duration::from_secs(29),
+            "{:?}",
+            start.elapsed()
+        );
+        // Remaining above 0 (no hint): no wait.
+        *said.lock().unwrap() = None;
+        let again = Instant::now();
+        b.acquire().await;
+        assert_eq!(again.elapsed(), Duration::ZERO);
+        // A reset in the past (an old answer): no wait either.
+        *said.lock().unwrap() = Some(SystemTime::now() - Duration::from_secs(5));
+        b.acquire().await;
+        assert_eq!(again.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_the_folder_store_the_process_budget_still_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn StateStore> =
+            Arc::new(crate::state::FileStore::new(dir.path().to_path_buf()));
+        let b = RateBudget::new("t", 1, 1.0).unwrap().shared(
+            store,
+            BudgetKey::new("t", b"x"),
+            &Limit::DYN,
+        );
+        let start = Instant::now();
+        for _ in 0..3 {
+            b.acquire().await;
+        }
+        assert!(
+            start.elapsed() >= Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(format!("{b:?}").contains("t:"), "{b:?}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -7,7 +7,8 @@
 //! ops_state_budget (key, per_ms, capacity, tokens, updated_at) -- one token bucket per limit
 //! ```
 //!
-//! Every time is the server's `now()`: runners on machines whose clocks differ agree on
+//! Every time is the server's clock (`now()`; `clock_timestamp()` for the rate budget, read
+//! once the budget's rows are locked): runners on machines whose clocks differ agree on
 //! every expiry and refill. Documents are stored as the exact bytes written (`bytea`; for a
 //! look with psql: `SELECT convert_from(doc, 'UTF8')::jsonb FROM ops_state_doc`).
 
@@ -367,26 +368,44 @@ impl StateStore for PgStore {
         // Buckets locked in one order (per_ms) by every runner: no deadlock.
         let mut sorted: Vec<Limit> = limits.to_vec();
         sorted.sort_by_key(|l| l.per);
-        let mut buckets = Vec::with_capacity(sorted.len());
+        // Every bucket is locked first, then the clock read: `clock_timestamp()` after the
+        // locks, not `now()` (the transaction's start). A take that started before another
+        // but got the lock after it would otherwise move `updated_at` back, and the next take
+        // would be credited that interval's refill a second time (three runners then let
+        // more than the limit through).
+        let mut locked = Vec::with_capacity(sorted.len());
         for l in &sorted {
             let per_ms = i64::try_from(l.per.as_millis()).unwrap_or(i64::MAX).max(1);
             let cap = i32::try_from(l.requests).unwrap_or(i32::MAX);
             tx.execute(
                 "INSERT INTO ops_state_budget (key, per_ms, capacity, tokens, updated_at)
-                 VALUES ($1, $2, $3, $4, now()) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, $3, $4, clock_timestamp()) ON CONFLICT DO NOTHING",
                 &[&key.as_str(), &per_ms, &cap, &f64::from(l.requests)],
             )
             .await
             .map_err(pg("create a budget"))?;
             let row = tx
                 .query_one(
-                    "SELECT tokens, greatest(extract(epoch FROM now() - updated_at)::double precision, 0)
-                     FROM ops_state_budget WHERE key = $1 AND per_ms = $2 FOR UPDATE",
+                    "SELECT tokens, updated_at FROM ops_state_budget
+                     WHERE key = $1 AND per_ms = $2 FOR UPDATE",
                     &[&key.as_str(), &per_ms],
                 )
                 .await
                 .map_err(pg("read a budget"))?;
-            let (tokens, elapsed): (f64, f64) = (row.get(0), row.get(1));
+            let (tokens, updated_at): (f64, SystemTime) = (row.get(0), row.get(1));
+            locked.push((l, per_ms, cap, tokens, updated_at));
+        }
+        let now: SystemTime = tx
+            .query_one("SELECT clock_timestamp()", &[])
+            .await
+            .map_err(pg("read the clock"))?
+            .get(0);
+        let mut buckets = Vec::with_capacity(locked.len());
+        for (l, per_ms, cap, tokens, updated_at) in locked {
+            let elapsed = now
+                .duration_since(updated_at)
+                .unwrap_or(Duration::ZERO)
+                .as_secs_f64();
             let capacity = f64::from(l.requests);
             let rate = capacity / (per_ms as f64 / 1000.0);
             let available = (tokens + elapsed * rate).min(capacity);
@@ -401,9 +420,9 @@ impl StateStore for PgStore {
         for (per_ms, cap, available, _) in &buckets {
             let left = if granted { available - 1.0 } else { *available };
             tx.execute(
-                "UPDATE ops_state_budget SET tokens = $3, capacity = $4, updated_at = now()
+                "UPDATE ops_state_budget SET tokens = $3, capacity = $4, updated_at = $5
                  WHERE key = $1 AND per_ms = $2",
-                &[&key.as_str(), per_ms, &left, cap],
+                &[&key.as_str(), per_ms, &left, cap, &now],
             )
             .await
             .map_err(pg("update a budget"))?;
