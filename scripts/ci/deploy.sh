@@ -109,12 +109,13 @@ creds="$work/credentials" rt="$work/runtime"
 mkdir -p "$creds" "$rt"
 printf 'do-token\n' > "$creds/digitalocean-token"
 printf 'postgres://qa:pw@qa.example/postgres\n' > "$creds/qa-database-url"
+printf 'postgres://ops:pw@state.example/ops\n' > "$creds/ops-state-url"
 printf '[default]\nclient_name = "x"\n' > "$creds/chef-credentials"
 # shellcheck disable=SC2016 # expanded by the inner shell, after the wrapper ran
 got=$(env -i PATH=/usr/bin:/bin CREDENTIALS_DIRECTORY="$creds" RUNTIME_DIRECTORY="$rt" \
   sh deploy/systemd/ops-with-credentials sh -c \
-  'printf "%s|%s|%s|%s|" "$DIGITALOCEAN_TOKEN" "$QA_DATABASE_URL" "${DYN_PASSWORD-unset}" "$HOME"; head -1 "$HOME/.chef/credentials"')
-want="do-token|postgres://qa:pw@qa.example/postgres|unset|$rt|[default]"
+  'printf "%s|%s|%s|%s|%s|" "$DIGITALOCEAN_TOKEN" "$QA_DATABASE_URL" "$OPS_STATE_URL" "${DYN_PASSWORD-unset}" "$HOME"; head -1 "$HOME/.chef/credentials"')
+want="do-token|postgres://qa:pw@qa.example/postgres|postgres://ops:pw@state.example/ops|unset|$rt|[default]"
 [ "$got" = "$want" ] || fail "ops-with-credentials: got '$got', want '$want'"
 env -i PATH=/usr/bin:/bin sh deploy/systemd/ops-with-credentials true \
   || fail "ops-with-credentials must run its command when the unit loads no credential"
