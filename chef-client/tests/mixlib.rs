@@ -144,7 +144,9 @@ async fn mixlib_verifies_requests_signed_by_this_crate() {
                     .build()
                     .unwrap();
                 let bag = rng.string(NAME_CHARS, 1, 12).trim().replace(' ', "_");
-                let bag = if bag.is_empty() {
+                // `.` and `..` are refused before sending (URL normalisation would address
+                // the parent): not names this test can sign a request for.
+                let bag = if bag.is_empty() || bag == "." || bag == ".." {
                     "bag".to_owned()
                 } else {
                     bag
