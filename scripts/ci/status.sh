@@ -24,5 +24,7 @@ export NAGIOS_API_HOME="$PWD/.tools/nagios-api"
 export STATUS_SCREENSHOT_DIR="${CARGO_TARGET_DIR:-$PWD/target}/ci-artifacts"
 cargo test --workspace --locked --test status_nagios --test status_chromium -- --ignored --nocapture
 # Every workflow binary's --metrics-file through promtool (issue #21).
-cargo test -p ops-examples --locked --test it metrics_cli -- --ignored --nocapture
+# `--workspace`: the features of the workspace test step, so its build is reused (with
+# `-p ops-examples` alone cargo would build ops-examples and its binaries again).
+cargo test --workspace --locked --test it metrics_cli -- --ignored --nocapture
 ls -l "$STATUS_SCREENSHOT_DIR/status-page.png" "$STATUS_SCREENSHOT_DIR/status-page-desktop.png"
