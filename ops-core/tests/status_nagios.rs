@@ -147,36 +147,9 @@ async fn passive_critical_is_an_outage_and_downtime_is_maintenance() {
     assert!(!s.incidents.iter().any(|i| i.components == ["queue"]));
 }
 
-/// `promtool check metrics` on `text`: its findings (empty when clean). `promtool` comes
-/// from Debian's `prometheus` package (scripts/ci/status.sh installs it); missing, this fails.
+/// `promtool check metrics` on `text` (the shared helper in ops-proptest).
 fn promtool(text: &str) -> String {
-    use std::io::Write;
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect(
-            "promtool (Debian package `prometheus`) must be installed: run scripts/ci/status.sh",
-        );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let findings = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "promtool refused the metrics: {findings}\n{text}"
-    );
-    findings
+    ops_proptest::promtool::check(text)
 }
 
 #[tokio::test]

@@ -39,6 +39,7 @@
 pub mod hostile;
 pub mod nagios;
 pub mod prism;
+pub mod promtool;
 pub mod shape;
 
 use proptest::prelude::*;

@@ -178,35 +178,7 @@ fn every_workflow_binary_writes_metrics_promtool_accepts() {
     }
 }
 
-/// `promtool check metrics` on `text`: its lint findings (empty when clean); a refusal or a
-/// missing promtool fails the test.
+/// `promtool check metrics` on `text` (the shared helper in ops-proptest).
 fn promtool(text: &str) -> String {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect(
-            "promtool (Debian package `prometheus`) must be installed: run scripts/ci/status.sh",
-        );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let findings = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "promtool refused the metrics: {findings}\n{text}"
-    );
-    findings
+    ops_proptest::promtool::check(text)
 }
