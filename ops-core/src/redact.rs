@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
+use aho_corasick::AhoCorasick;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use ops_http_retry::REDACTED;
@@ -21,7 +22,62 @@ pub use ops_http_retry::REDACTED;
 /// The secrets of a process; see the [module docs](self).
 #[derive(Clone, Default)]
 pub struct Redactor {
-    secrets: Arc<RwLock<Vec<SecretString>>>,
+    secrets: Arc<RwLock<Secrets>>,
+}
+
+/// How many secrets one sealed search automaton covers.
+const SEAL: usize = 64;
+
+/// The known secrets, and how they are searched: text is scanned once per sealed group of
+/// [`SEAL`] secrets (an Aho-Corasick automaton over both forms of each), and once per form
+/// of the few not yet sealed. A fleet registers a client key per host, and every journal
+/// write and log line is redacted: searching secret by secret made each write cost
+/// O(hosts), a 1,000-host fleet O(hosts²) (issue #21 measured it as the fleet's bound).
+///
+/// The automata hold copies of the secrets' bytes for the process's lifetime, as the
+/// secrets themselves are; they are never printed (no `Debug`).
+#[derive(Default)]
+struct Secrets {
+    all: Vec<SecretString>,
+    sealed: Vec<AhoCorasick>,
+}
+
+impl Secrets {
+    /// Every form a secret is searched in: raw, and as it reads inside a JSON string.
+    fn forms(s: &str) -> [String; 2] {
+        [s.to_owned(), ops_http_retry::json_escaped(s)]
+    }
+
+    fn push(&mut self, s: &str) {
+        self.all.push(SecretString::from(s.to_owned()));
+        let done = self.sealed.len() * SEAL;
+        if self.all.len() - done == SEAL {
+            let forms = self.all[done..]
+                .iter()
+                .flat_map(|k| Self::forms(k.expose_secret()));
+            // Building fails only beyond the automaton's size limits; the group then stays
+            // unsealed and is searched form by form.
+            if let Ok(ac) = AhoCorasick::new(forms) {
+                self.sealed.push(ac);
+            }
+        }
+    }
+
+    /// The byte ranges of every occurrence of every form of every secret (overlaps kept).
+    fn matches(&self, hay: &[u8]) -> Vec<(usize, usize)> {
+        let mut found = Vec::new();
+        for ac in &self.sealed {
+            found.extend(ac.find_overlapping_iter(hay).map(|m| (m.start(), m.end())));
+        }
+        for k in &self.all[self.sealed.len() * SEAL..] {
+            for form in Self::forms(k.expose_secret()) {
+                found.extend(
+                    memchr::memmem::find_iter(hay, form.as_bytes()).map(|at| (at, at + form.len())),
+                );
+            }
+        }
+        found
+    }
 }
 
 impl fmt::Debug for Redactor {
@@ -46,8 +102,8 @@ impl Redactor {
             return;
         }
         let mut all = self.secrets.write().unwrap_or_else(|p| p.into_inner());
-        if !all.iter().any(|k| k.expose_secret() == s) {
-            all.push(SecretString::from(s.to_owned()));
+        if !all.all.iter().any(|k| k.expose_secret() == s) {
+            all.push(s);
         }
     }
 
@@ -75,7 +131,7 @@ impl Redactor {
 
     /// How many secrets are known.
     pub fn len(&self) -> usize {
-        self.secrets.read().map_or(0, |s| s.len())
+        self.secrets.read().map_or(0, |s| s.all.len())
     }
 
     /// Whether no secret is known.
@@ -94,15 +150,34 @@ impl Redactor {
 
     /// `bytes` with every known secret (raw and JSON-escaped) replaced by [`REDACTED`].
     pub fn redact_bytes<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
-        let all = self.secrets.read().unwrap_or_else(|p| p.into_inner());
-        if all.is_empty() {
+        let mut found = {
+            let all = self.secrets.read().unwrap_or_else(|p| p.into_inner());
+            if all.all.is_empty() {
+                return Cow::Borrowed(bytes);
+            }
+            all.matches(bytes)
+        };
+        if found.is_empty() {
             return Cow::Borrowed(bytes);
         }
-        let plain: Vec<&str> = all.iter().map(|s| s.expose_secret()).collect();
-        match ops_http_retry::scrub(bytes, &plain) {
-            Cow::Borrowed(_) => Cow::Borrowed(bytes),
-            Cow::Owned(b) => Cow::Owned(b),
+        // Overlapping or touching occurrences become one replacement.
+        found.sort_unstable();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut at = 0;
+        let mut i = 0;
+        while i < found.len() {
+            let (start, mut end) = found[i];
+            while i + 1 < found.len() && found[i + 1].0 <= end {
+                i += 1;
+                end = end.max(found[i].1);
+            }
+            out.extend_from_slice(&bytes[at..start]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            at = end;
+            i += 1;
         }
+        out.extend_from_slice(&bytes[at..]);
+        Cow::Owned(out)
     }
 }
 
@@ -140,6 +215,33 @@ mod tests {
             let out = r.redact(&line);
             assert!(!out.contains(password), "{out}");
         }
+    }
+
+    /// More secrets than one sealed group (several groups and an unsealed tail), with
+    /// overlapping and JSON-escaped occurrences: every one is gone, the text between stays.
+    #[test]
+    fn many_secrets_are_all_scrubbed_in_one_pass_each() {
+        let r = Redactor::new();
+        let keys: Vec<String> = (0..SEAL * 3 + 7)
+            .map(|i| format!("-----BEGIN KEY-----\nkey-{i:04}-body\n-----END KEY-----"))
+            .collect();
+        for k in &keys {
+            r.add(&SecretString::from(k.clone()));
+        }
+        r.add(&SecretString::from(
+            "key-0001-body\n-----END KEY-----tail".to_owned(),
+        ));
+        assert_eq!(r.len(), keys.len() + 1);
+        for (i, k) in keys.iter().enumerate() {
+            let json = ops_http_retry::json_escaped(k);
+            let text = format!("a {k} b {json} c {i}");
+            let out = r.redact(&text);
+            assert_eq!(out, format!("a {REDACTED} b {REDACTED} c {i}"), "key {i}");
+        }
+        // Two secrets that overlap make one replacement covering both.
+        let text = format!("x {}tail y", keys[1]);
+        assert_eq!(r.redact(&text), format!("x {REDACTED} y"));
+        assert!(matches!(r.redact("key-0001 alone"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -158,6 +158,117 @@ async fn leases(s: &dyn StateStore) {
     s.acquire("host:web-03", &a, long).await.unwrap();
 }
 
+/// Ends every client session but its own, and waits until the server shows them gone.
+async fn terminate_other_sessions(c: &Cluster) {
+    let (admin, conn) = tokio_postgres::connect(
+        &format!(
+            "host={} port={} user=postgres dbname=postgres",
+            c.dir().display(),
+            c.port()
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    let conn = tokio::spawn(conn);
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let left: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if left == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{left} sessions still there 60 s after pg_terminate_backend"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(admin);
+    let _ = conn.await;
+}
+
+/// A fleet's leases in one call each (issue #21): all or none, renewed together, one lost
+/// lease told apart from the kept ones, released together.
+async fn lease_sets(s: &dyn StateStore) {
+    let a = holder("run-fa", 31);
+    let b = holder("run-fb", 32);
+    let long = Duration::from_secs(600);
+    let names = |h: &Holder, ns: &[&str]| -> Vec<(String, Holder)> {
+        ns.iter().map(|n| ((*n).to_owned(), h.clone())).collect()
+    };
+    let taken = s
+        .acquire_all(&names(&a, &["host:f-1", "host:f-2", "host:f-3"]), long)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 3);
+    // One name of b's set is a's: b gets none of them, and the free one stays free.
+    match s
+        .acquire_all(&names(&b, &["host:f-0", "host:f-2"]), long)
+        .await
+    {
+        Err(StateError::Held { name, holder, .. }) => {
+            assert_eq!((name.as_str(), holder), ("host:f-2", a.clone()));
+        }
+        other => panic!("b must be refused the whole set: {other:?}"),
+    }
+    let f0 = s
+        .acquire("host:f-0", &b, long)
+        .await
+        .expect("f-0 was left free");
+    // f-3 taken over after a short grant expires: renewing the set loses only f-3.
+    s.release(&taken[2]).await.unwrap();
+    let short = s
+        .acquire("host:f-3", &a, Duration::from_millis(50))
+        .await
+        .unwrap();
+    let over = acquire_waiting(
+        s,
+        "host:f-3",
+        &b,
+        long,
+        Duration::from_millis(20),
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("an expired lease is taken over");
+    let set = [taken[0].clone(), taken[1].clone(), short];
+    let renewed = s.renew_all(&set, long).await;
+    assert_eq!(renewed.len(), 3);
+    assert!(renewed[0].as_ref().is_ok_and(|l| l.token == taken[0].token));
+    assert!(renewed[1].is_ok(), "{:?}", renewed[1]);
+    assert!(
+        matches!(&renewed[2], Err(StateError::LeaseLost { name, .. }) if name == "host:f-3"),
+        "{:?}",
+        renewed[2]
+    );
+    // Releasing the set frees what a held, not what b took over.
+    s.release_all(&set).await.unwrap();
+    s.acquire_all(&names(&b, &["host:f-1", "host:f-2"]), long)
+        .await
+        .expect("released together");
+    assert!(matches!(
+        s.acquire("host:f-3", &a, long).await,
+        Err(StateError::Held { .. })
+    ));
+    s.release_all(&[over, f0]).await.unwrap();
+}
+
 /// Many runners asking for one name at the same moment: exactly one gets it.
 async fn one_winner(stores: Vec<Arc<dyn StateStore>>) {
     let mut tasks = Vec::new();
@@ -191,6 +302,7 @@ async fn the_state_folder_keeps_documents_and_leases() {
         "a run journal keeps its path <dir>/<run id>.json"
     );
     leases(&s).await;
+    lease_sets(&s).await;
     // Separate store values over one folder stand for separate processes (flock).
     let stores: Vec<Arc<dyn StateStore>> = (0..8)
         .map(|_| Arc::new(FileStore::new(dir.path().join("state"))) as Arc<dyn StateStore>)
@@ -214,6 +326,20 @@ async fn postgres_keeps_documents_and_leases_for_every_runner() {
     let s = pg_store(&c).await;
     documents(s.as_ref()).await;
     leases(s.as_ref()).await;
+    lease_sets(s.as_ref()).await;
+    // The server drops every connection of the pool (a restart, an idle timeout): the next
+    // calls open new ones instead of failing.
+    let keys: Vec<String> = (0..4).map(|i| format!("pool-{i}")).collect();
+    let held =
+        futures_util::future::join_all(keys.iter().map(|k| s.put(Kind::Journal, k, b"x", None)))
+            .await;
+    assert!(held.iter().all(Result::is_ok), "{held:?}");
+    terminate_other_sessions(&c).await;
+    for i in 0..4 {
+        s.put(Kind::Journal, &format!("pool-{i}"), b"y", None)
+            .await
+            .expect("a closed connection is replaced");
+    }
     // Eight runners, eight connections.
     let mut stores = Vec::new();
     for _ in 0..8 {

@@ -2,7 +2,7 @@
 
 pub mod body;
 mod scrub;
-pub use scrub::{REDACTED, scrub};
+pub use scrub::{REDACTED, json_escaped, scrub};
 
 use std::future::Future;
 use std::hash::BuildHasher;

@@ -25,7 +25,8 @@ pub fn scrub<'a>(body: &'a [u8], secrets: &[&str]) -> std::borrow::Cow<'a, [u8]>
     out
 }
 
-fn json_escaped(s: &str) -> String {
+/// `s` as it reads inside a JSON string (the form [`scrub`] also replaces).
+pub fn json_escaped(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

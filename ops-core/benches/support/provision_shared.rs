@@ -28,7 +28,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ops_core::adapters::{DigitalOceanCompute, DnsAdapter, DynDns};
-use ops_core::provision::{BootstrapConfig, Budgets, ProvisionConfig, Provisioner, RateBudget};
+use ops_core::provision::{
+    BootstrapConfig, Budgets, ProgressEvent, ProvisionConfig, Provisioner, RateBudget,
+};
 use ops_core::restore::PgServer;
 use ops_core::restore::local::{Cluster, Options};
 use ops_core::state::{BudgetKey, Limit, PgStore, StateStore};
@@ -175,6 +177,20 @@ pub(crate) fn parent(
         "    limits kept (<= 250 DO and <= 300 Dyn in any scaled minute, no 429) -> {}",
         if pass { "PASS" } else { "FAIL" }
     );
+    if std::env::var_os("BENCH_TIMELINE").is_some() {
+        // Requests per tenth of the run, to see which provider (or neither) sets the pace.
+        let step = wall / 20;
+        for k in 0..20u32 {
+            let (a, b) = (t0 + step * k, t0 + step * (k + 1));
+            let n = |ts: &[Instant]| ts.iter().filter(|t| **t >= a && **t < b).count();
+            println!(
+                "    {:>6.2} s: DigitalOcean {:>4}, Dyn {:>4}",
+                (step * k).as_secs_f64(),
+                n(&do_times),
+                n(&dyn_times)
+            );
+        }
+    }
     drop(rt);
     drop(cluster);
 }
@@ -285,7 +301,9 @@ pub(crate) fn child() {
         }
         cfg.poll_interval = Duration::from_secs(5) / scale;
         cfg.adopt_delay = Duration::from_secs(2) / scale;
-        cfg.publish_linger = Duration::from_secs(10) / scale;
+        // One publish per zone per batch (issue #21): a host with its records waits for the
+        // whole batch (ten minutes at most) instead of the default 20 s.
+        cfg.publish_linger = Duration::from_secs(600) / scale;
         cfg.active_timeout = Duration::from_secs(600);
         let p = Provisioner::new(
             Arc::new(DigitalOceanCompute::new(do_client)),
@@ -295,6 +313,34 @@ pub(crate) fn child() {
             cfg,
         )
         .with_budgets(budgets);
+        // BENCH_TIMELINE: per step, how many hosts ran it, the sum and the most of its
+        // times, and when the first started and the last finished (seconds from the start).
+        let profile: Arc<std::sync::Mutex<std::collections::BTreeMap<String, StepProfile>>> =
+            Arc::default();
+        let t_start = Instant::now();
+        let p = if std::env::var_os("BENCH_TIMELINE").is_some() {
+            let prof = profile.clone();
+            p.with_progress(Arc::new(move |ev: &ProgressEvent| {
+                let now = t_start.elapsed().as_secs_f64();
+                let mut m = prof.lock().unwrap();
+                match ev {
+                    ProgressEvent::StepStarted { step, .. } => {
+                        let e = m.entry(step.to_string()).or_default();
+                        e.first = e.first.min(now);
+                    }
+                    ProgressEvent::StepDone { step, elapsed, .. } => {
+                        let e = m.entry(step.to_string()).or_default();
+                        e.n += 1;
+                        e.sum += elapsed.as_secs_f64();
+                        e.max = e.max.max(elapsed.as_secs_f64());
+                        e.last = e.last.max(now);
+                    }
+                    _ => {}
+                }
+            }))
+        } else {
+            p
+        };
         let specs: Vec<_> = (0..hosts)
             .map(|i| spec(&format!("{prefix}-{i:03}")))
             .collect();
@@ -317,6 +363,37 @@ pub(crate) fn child() {
             if failed.is_empty() { "" } else { "; failed: " },
             failed.join("; ")
         );
+        for (step, e) in profile.lock().unwrap().iter() {
+            println!(
+                "    {prefix} step {step:<16} {:>5} hosts, mean {:>7.1} ms, max {:>7.1} ms, first start {:>6.2} s, last done {:>6.2} s",
+                e.n,
+                e.sum * 1e3 / e.n.max(1) as f64,
+                e.max * 1e3,
+                e.first,
+                e.last
+            );
+        }
         drop(tmp);
     });
+}
+
+/// One step's figures in a child's `BENCH_TIMELINE` profile.
+struct StepProfile {
+    n: usize,
+    sum: f64,
+    max: f64,
+    first: f64,
+    last: f64,
+}
+
+impl Default for StepProfile {
+    fn default() -> Self {
+        StepProfile {
+            n: 0,
+            sum: 0.0,
+            max: 0.0,
+            first: f64::MAX,
+            last: 0.0,
+        }
+    }
 }

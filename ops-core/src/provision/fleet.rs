@@ -22,6 +22,18 @@ pub(crate) fn cell<T>(map: &Cells<T>, key: &str) -> Arc<OnceCell<T>> {
     }
 }
 
+/// Which pool of API-work permits a step draws from: one per provider it calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Permits {
+    /// DigitalOcean's compute API (catalog reads, droplets, VPCs, volumes, IPs, alerts).
+    Compute = 0,
+    /// The DNS provider (Dyn, or DigitalOcean Domains: its calls still share the compute
+    /// rate budget, which is what bounds them).
+    Dns = 1,
+    /// Chef.
+    ConfigMgmt = 2,
+}
+
 pub(crate) struct Batch {
     /// More than one host: list whole zones / all droplets once instead of per host.
     pub(crate) fleet: bool,
@@ -33,7 +45,10 @@ pub(crate) struct Batch {
     pub(crate) zones: Cells<bool>,
     pub(crate) zone_records: Cells<Vec<DnsRecord>>,
     pub(crate) status: tokio::sync::Mutex<Option<(Instant, HashMap<u64, Droplet>)>>,
-    pub(crate) permits: Semaphore,
+    /// API-work permits, one pool per provider (see [`Step::permit`]): hosts waiting for
+    /// DigitalOcean's budget to create their droplets do not hold up the hosts whose
+    /// droplets are up and whose DNS records could be written meanwhile.
+    permits: [Semaphore; 3],
     pub(crate) publish: PublishCoordinator,
     /// Droplets to add to an existing firewall, by firewall name: one call per firewall.
     pub(crate) firewall_adds: Gather<u64>,
@@ -58,12 +73,18 @@ impl Batch {
             zones: Mutex::default(),
             zone_records: Mutex::default(),
             status: tokio::sync::Mutex::new(None),
-            permits: Semaphore::new(concurrency.max(1)),
+            permits: std::array::from_fn(|_| Semaphore::new(concurrency.max(1))),
             publish: PublishCoordinator::new(linger),
             firewall_adds: Gather::new(linger),
             project_assigns: Gather::new(linger),
             name_locks: Mutex::default(),
         }
+    }
+
+    /// Waits for a permit of `pool`'s provider (`None` when the semaphore was closed, which
+    /// this batch never does).
+    pub(crate) async fn permit(&self, pool: Permits) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.permits[pool as usize].acquire().await.ok()
     }
 
     /// Waits for this batch's lock on `key` (see `name_locks`).

@@ -95,7 +95,9 @@ pub struct ProvisionConfig {
     pub state_store: Option<Arc<dyn crate::state::StateStore>>,
     /// On failure, keep what was created instead of rolling back.
     pub keep_on_failure: bool,
-    /// Hosts doing API work at once (waits do not count). Default 10.
+    /// Hosts doing API work at once with each provider (DigitalOcean, the DNS provider,
+    /// Chef: a host creating its droplet does not hold up one writing its DNS records;
+    /// waits do not count). Default 10.
     pub concurrency: usize,
     /// Deadline for the droplet to become active. Default 5 min.
     pub active_timeout: Duration,

@@ -166,14 +166,15 @@ impl Provisioner {
         }
     }
 
-    /// Stops fencing and releases `leases`.
+    /// Stops fencing and releases `leases` (in one call to the store).
     pub(crate) async fn give_back(&self, leases: &[(Lease, String)]) {
-        for (lease, run) in leases {
+        for (_, run) in leases {
             self.store.unfence(run);
-            if let Err(e) = self.store.state().release(lease).await {
-                tracing::warn!(lease = %lease.name, error = %chain(&e),
-                    "could not release a lease; it expires by itself");
-            }
+        }
+        let all: Vec<Lease> = leases.iter().map(|(l, _)| l.clone()).collect();
+        if let Err(e) = self.store.state().release_all(&all).await {
+            tracing::warn!(leases = all.len(), error = %chain(&e),
+                "could not release the leases; they expire by themselves");
         }
     }
 
@@ -208,26 +209,24 @@ impl Provisioner {
         }
     }
 
-    /// One attempt of [`Self::take_leases`].
+    /// One attempt of [`Self::take_leases`]: all or none, in one call to the store.
     async fn take_all(
         &self,
         names: &[(String, String)],
     ) -> std::result::Result<Vec<(Lease, String)>, StateError> {
-        let store = self.store.state();
-        let mut taken = Vec::with_capacity(names.len());
-        for (name, run) in names {
-            let holder = Holder::this_process(run.clone());
-            match store.acquire(name, &holder, self.config.lease_ttl).await {
-                Ok(l) => taken.push((l, run.clone())),
-                Err(e) => {
-                    for (l, _) in &taken {
-                        let _ = store.release(l).await;
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        Ok(taken)
+        let asked: Vec<(String, Holder)> = names
+            .iter()
+            .map(|(name, run)| (name.clone(), Holder::this_process(run.clone())))
+            .collect();
+        let taken = self
+            .store
+            .state()
+            .acquire_all(&asked, self.config.lease_ttl)
+            .await?;
+        Ok(taken
+            .into_iter()
+            .zip(names.iter().map(|(_, run)| run.clone()))
+            .collect())
     }
 
     /// Renews `leases` every third of their time to live, forever (the caller stops it). A
@@ -237,8 +236,13 @@ impl Provisioner {
         loop {
             tokio::time::sleep(every).await;
             let mut kept = Vec::with_capacity(leases.len());
-            for l in leases {
-                match self.store.state().renew(&l, self.config.lease_ttl).await {
+            let renewed = self
+                .store
+                .state()
+                .renew_all(&leases, self.config.lease_ttl)
+                .await;
+            for (l, r) in leases.into_iter().zip(renewed) {
+                match r {
                     Ok(n) => kept.push(n),
                     Err(e @ StateError::LeaseLost { .. }) => {
                         tracing::error!(lease = %l.name, error = %e, "lost a host lease");
@@ -425,10 +429,9 @@ impl Provisioner {
                 pause(&name, step).await;
             }
             let retried = h.j.was_attempted(step);
-            let permit = if step.holds_api_permit() {
-                b.permits.acquire().await.ok()
-            } else {
-                None
+            let permit = match step.permit() {
+                Some(pool) => b.permit(pool).await,
+                None => None,
             };
             h.j.start(step);
             if let Err(e) = self.save(&mut h.j).await {

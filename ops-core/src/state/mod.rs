@@ -51,7 +51,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 pub use file::FileStore;
-pub use postgres::{PgStore, SCHEMA_VERSION};
+pub use postgres::{DEFAULT_POOL_SIZE, PgStore, SCHEMA_VERSION};
 
 use crate::restore::PgServer;
 
@@ -328,6 +328,51 @@ pub trait StateStore: Send + Sync + fmt::Debug {
 
     /// Gives the lease up (nothing happens when it is no longer ours).
     async fn release(&self, lease: &Lease) -> Result<(), StateError>;
+
+    /// Takes the lease on every name of `names` for `ttl`, all or none: the first refusal
+    /// ([`StateError::Held`]) gives back the ones taken. A fleet's hosts in one go (the
+    /// Postgres backend does it in one transaction instead of a round trip per host).
+    async fn acquire_all(
+        &self,
+        names: &[(String, Holder)],
+        ttl: Duration,
+    ) -> Result<Vec<Lease>, StateError> {
+        let mut taken = Vec::with_capacity(names.len());
+        for (name, holder) in names {
+            match self.acquire(name, holder, ttl).await {
+                Ok(l) => taken.push(l),
+                Err(e) => {
+                    for l in &taken {
+                        let _ = self.release(l).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    /// [`renew`](Self::renew) for each of `leases`, one outcome each, in order (the
+    /// Postgres backend renews them in one statement: a fleet's renewal must not queue
+    /// behind its own journal writes for each host).
+    async fn renew_all(&self, leases: &[Lease], ttl: Duration) -> Vec<Result<Lease, StateError>> {
+        let mut out = Vec::with_capacity(leases.len());
+        for l in leases {
+            out.push(self.renew(l, ttl).await);
+        }
+        out
+    }
+
+    /// [`release`](Self::release) for each of `leases` (in one statement on Postgres).
+    async fn release_all(&self, leases: &[Lease]) -> Result<(), StateError> {
+        let mut first = None;
+        for l in leases {
+            if let Err(e) = self.release(l).await {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
 
     /// Takes one request from the budget `key` under every limit in `limits`: `None` when
     /// granted, else how long to wait before asking again (nothing is taken then).

@@ -15,8 +15,8 @@
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use tokio::sync::Mutex;
-use tokio_postgres::Client;
+use deadpool::managed::{self, Metrics, Object, Pool, RecycleError, RecycleResult};
+use tokio_postgres::{Client, GenericClient};
 
 use super::{BudgetKey, Holder, Kind, Lease, Limit, StateError, StateStore, check_key};
 use crate::restore::PgServer;
@@ -40,10 +40,49 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE ops_state_doc (
          tokens double precision NOT NULL, updated_at timestamptz NOT NULL,
          PRIMARY KEY (key, per_ms));"];
 
+/// How many connections a [`PgStore`] opens at most by default (see
+/// [`PgStore::connect_with`]).
+pub const DEFAULT_POOL_SIZE: usize = 8;
+
 /// The Postgres backend; see the [module docs](super).
+///
+/// It holds a pool of up to [`DEFAULT_POOL_SIZE`] connections (opened as needed, one per
+/// concurrent operation): a fleet's hosts write their journals, take leases and draw on the
+/// rate budget at the same time, and each write waits for its own commit. With one
+/// connection those commits queued behind each other; with several, the server flushes the
+/// commits that arrive together in one WAL write.
 pub struct PgStore {
     server: PgServer,
-    client: Mutex<Client>,
+    pool: Pool<Connector>,
+}
+
+/// Opens the pool's connections ([`PgServer::connect_admin`]: TLS as configured) and drops
+/// the ones the server closed (a restart, an idle timeout) instead of handing them out.
+struct Connector {
+    server: PgServer,
+}
+
+impl managed::Manager for Connector {
+    type Type = Client;
+    type Error = StateError;
+
+    async fn create(&self) -> Result<Client, StateError> {
+        self.server
+            .connect_admin()
+            .await
+            .map_err(|e| StateError::Postgres {
+                action: "connect",
+                source: Box::new(e),
+            })
+    }
+
+    async fn recycle(&self, client: &mut Client, _: &Metrics) -> RecycleResult<StateError> {
+        if client.is_closed() {
+            Err(RecycleError::message("the server closed the connection"))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 impl std::fmt::Debug for PgStore {
@@ -69,31 +108,40 @@ impl PgStore {
     /// Connects to the connection's database (its `dbname`), and creates or migrates the
     /// schema: versioned, in one transaction, under an advisory lock.
     pub async fn connect(server: &PgServer) -> Result<Self, StateError> {
-        let mut client = Self::open(server).await?;
-        migrate(&mut client).await?;
-        Ok(PgStore {
+        Self::connect_with(server, DEFAULT_POOL_SIZE).await
+    }
+
+    /// [`connect`](Self::connect) with at most `pool_size` connections (at least one).
+    pub async fn connect_with(server: &PgServer, pool_size: usize) -> Result<Self, StateError> {
+        let pool = Pool::builder(Connector {
             server: server.clone(),
-            client: Mutex::new(client),
         })
+        .max_size(pool_size.max(1))
+        .build()
+        .map_err(|e| StateError::Postgres {
+            action: "set up the connection pool",
+            source: Box::new(e),
+        })?;
+        let store = PgStore {
+            server: server.clone(),
+            pool,
+        };
+        let mut client = store.client().await?;
+        migrate(&mut client).await?;
+        drop(client);
+        Ok(store)
     }
 
-    async fn open(server: &PgServer) -> Result<Client, StateError> {
-        server
-            .connect_admin()
-            .await
-            .map_err(|e| StateError::Postgres {
+    /// A connection of the pool (a new one when none is free and the pool is not full;
+    /// otherwise the next one given back).
+    async fn client(&self) -> Result<Object<Connector>, StateError> {
+        self.pool.get().await.map_err(|e| match e {
+            managed::PoolError::Backend(e) => e,
+            other => StateError::Postgres {
                 action: "connect",
-                source: Box::new(e),
-            })
-    }
-
-    /// The connection, opened again if the server closed it (a restart, an idle timeout).
-    async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Client>, StateError> {
-        let mut guard = self.client.lock().await;
-        if guard.is_closed() {
-            *guard = Self::open(&self.server).await?;
-        }
-        Ok(guard)
+                source: Box::new(other),
+            },
+        })
     }
 }
 
@@ -262,58 +310,85 @@ impl StateStore for PgStore {
     ) -> Result<Lease, StateError> {
         check_key(name)?;
         let client = self.client().await?;
-        let pid = i32::try_from(holder.pid).unwrap_or(i32::MAX);
-        // A lease released between the two statements: ask again (a few times at most).
-        for _ in 0..3 {
-            let granted = client
-                .query_opt(
-                    "INSERT INTO ops_state_lease AS l (name, run, host, pid, token, since, expires_at)
-                     VALUES ($1, $2, $3, $4, nextval('ops_state_lease_token'), now(),
-                             now() + make_interval(secs => $5))
-                     ON CONFLICT (name) DO UPDATE SET
-                         run = EXCLUDED.run, host = EXCLUDED.host, pid = EXCLUDED.pid,
-                         token = EXCLUDED.token, since = EXCLUDED.since,
-                         expires_at = EXCLUDED.expires_at
-                     WHERE l.expires_at <= now()
-                        OR (l.run = EXCLUDED.run AND l.host = EXCLUDED.host AND l.pid = EXCLUDED.pid)
-                     RETURNING token, expires_at",
-                    &[&name, &holder.run, &holder.host, &pid, &secs(ttl)],
-                )
-                .await
-                .map_err(pg("take a lease"))?;
-            if let Some(row) = granted {
-                return Ok(Lease {
-                    name: name.to_owned(),
-                    holder: holder.clone(),
-                    token: token_u64(row.get(0)),
-                    expires_at: row.get(1),
-                });
-            }
-            let held = client
-                .query_opt(
-                    "SELECT run, host, pid, since, expires_at FROM ops_state_lease WHERE name = $1",
-                    &[&name],
-                )
-                .await
-                .map_err(pg("read a lease"))?;
-            if let Some(r) = held {
-                let pid: i32 = r.get(2);
-                return Err(StateError::Held {
-                    name: name.to_owned(),
-                    holder: Holder {
-                        run: r.get(0),
-                        host: r.get(1),
-                        pid: u32::try_from(pid).unwrap_or(0),
-                    },
-                    since: r.get::<_, SystemTime>(3),
-                    expires_at: r.get::<_, SystemTime>(4),
-                });
-            }
+        acquire_on(&*client, name, holder, ttl).await
+    }
+
+    /// All in one transaction on one connection: none taken unless all are.
+    async fn acquire_all(
+        &self,
+        names: &[(String, Holder)],
+        ttl: Duration,
+    ) -> Result<Vec<Lease>, StateError> {
+        for (name, _) in names {
+            check_key(name)?;
         }
-        Err(StateError::Postgres {
-            action: "take a lease",
-            source: "the lease kept changing hands; try again".into(),
-        })
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg("begin taking leases"))?;
+        let mut taken = Vec::with_capacity(names.len());
+        for (name, holder) in names {
+            // An error drops the transaction: rolled back, nothing taken.
+            taken.push(acquire_on(&tx, name, holder, ttl).await?);
+        }
+        tx.commit().await.map_err(pg("commit the leases"))?;
+        Ok(taken)
+    }
+
+    async fn renew_all(&self, leases: &[Lease], ttl: Duration) -> Vec<Result<Lease, StateError>> {
+        let renewed = async {
+            let client = self.client().await?;
+            let names: Vec<&str> = leases.iter().map(|l| l.name.as_str()).collect();
+            let tokens: Vec<i64> = leases.iter().map(|l| token_i64(l.token)).collect();
+            let rows = client
+                .query(
+                    "UPDATE ops_state_lease l SET expires_at = now() + make_interval(secs => $3)
+                     FROM unnest($1::text[], $2::bigint[]) AS v(name, token)
+                     WHERE l.name = v.name AND l.token = v.token AND l.expires_at > now()
+                     RETURNING l.name, l.expires_at",
+                    &[&names, &tokens, &secs(ttl)],
+                )
+                .await
+                .map_err(pg("renew leases"))?;
+            Ok::<_, StateError>(
+                rows.into_iter()
+                    .map(|r| (r.get::<_, String>(0), r.get::<_, SystemTime>(1)))
+                    .collect::<std::collections::HashMap<_, _>>(),
+            )
+        }
+        .await;
+        leases
+            .iter()
+            .map(|l| match &renewed {
+                Ok(m) => match m.get(&l.name) {
+                    Some(t) => Ok(Lease {
+                        expires_at: *t,
+                        ..l.clone()
+                    }),
+                    None => Err(StateError::LeaseLost {
+                        name: l.name.clone(),
+                        token: l.token,
+                    }),
+                },
+                Err(e) => Err(e.duplicate()),
+            })
+            .collect()
+    }
+
+    async fn release_all(&self, leases: &[Lease]) -> Result<(), StateError> {
+        let client = self.client().await?;
+        let names: Vec<&str> = leases.iter().map(|l| l.name.as_str()).collect();
+        let tokens: Vec<i64> = leases.iter().map(|l| token_i64(l.token)).collect();
+        client
+            .execute(
+                "DELETE FROM ops_state_lease l USING unnest($1::text[], $2::bigint[]) AS v(name, token)
+                 WHERE l.name = v.name AND l.token = v.token",
+                &[&names, &tokens],
+            )
+            .await
+            .map_err(pg("release leases"))?;
+        Ok(())
     }
 
     async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<Lease, StateError> {
@@ -363,6 +438,13 @@ impl StateStore for PgStore {
         let mut client = self.client().await?;
         let tx = client
             .transaction()
+            .await
+            .map_err(pg("begin a budget take"))?;
+        // A budget take need not wait for its commit to reach the disk: after a server crash
+        // the last few takes may be forgotten, which lets at most those few calls through a
+        // second time — the provider's own limit (and 429 handling) covers that, and no
+        // journal depends on it. Every API call of a fleet makes a take: none waits for a flush.
+        tx.batch_execute("SET LOCAL synchronous_commit = off")
             .await
             .map_err(pg("begin a budget take"))?;
         // Buckets locked in one order (per_ms) by every runner: no deadlock.
@@ -439,4 +521,66 @@ impl StateStore for PgStore {
             ))
         }
     }
+}
+
+/// One lease on `client` (a connection or a transaction): see [`StateStore::acquire`].
+async fn acquire_on(
+    client: &impl GenericClient,
+    name: &str,
+    holder: &Holder,
+    ttl: Duration,
+) -> Result<Lease, StateError> {
+    check_key(name)?;
+    let pid = i32::try_from(holder.pid).unwrap_or(i32::MAX);
+    // A lease released between the two statements: ask again (a few times at most).
+    for _ in 0..3 {
+        let granted = client
+            .query_opt(
+                "INSERT INTO ops_state_lease AS l (name, run, host, pid, token, since, expires_at)
+                 VALUES ($1, $2, $3, $4, nextval('ops_state_lease_token'), now(),
+                         now() + make_interval(secs => $5))
+                 ON CONFLICT (name) DO UPDATE SET
+                     run = EXCLUDED.run, host = EXCLUDED.host, pid = EXCLUDED.pid,
+                     token = EXCLUDED.token, since = EXCLUDED.since,
+                     expires_at = EXCLUDED.expires_at
+                 WHERE l.expires_at <= now()
+                    OR (l.run = EXCLUDED.run AND l.host = EXCLUDED.host AND l.pid = EXCLUDED.pid)
+                 RETURNING token, expires_at",
+                &[&name, &holder.run, &holder.host, &pid, &secs(ttl)],
+            )
+            .await
+            .map_err(pg("take a lease"))?;
+        if let Some(row) = granted {
+            return Ok(Lease {
+                name: name.to_owned(),
+                holder: holder.clone(),
+                token: token_u64(row.get(0)),
+                expires_at: row.get(1),
+            });
+        }
+        let held = client
+            .query_opt(
+                "SELECT run, host, pid, since, expires_at FROM ops_state_lease WHERE name = $1",
+                &[&name],
+            )
+            .await
+            .map_err(pg("read a lease"))?;
+        if let Some(r) = held {
+            let pid: i32 = r.get(2);
+            return Err(StateError::Held {
+                name: name.to_owned(),
+                holder: Holder {
+                    run: r.get(0),
+                    host: r.get(1),
+                    pid: u32::try_from(pid).unwrap_or(0),
+                },
+                since: r.get::<_, SystemTime>(3),
+                expires_at: r.get::<_, SystemTime>(4),
+            });
+        }
+    }
+    Err(StateError::Postgres {
+        action: "take a lease",
+        source: "the lease kept changing hands; try again".into(),
+    })
 }

@@ -851,6 +851,55 @@ async fn fleet_with_concurrency_one_still_publishes_once() {
     assert_eq!(e.world.publishes().len(), 1);
 }
 
+/// Issue #21: the concurrency limit is per provider. With one permit, host `b`'s droplet
+/// create hangs (DigitalOcean's permit held, as when a create waits for the rate budget)
+/// once host `a`'s droplet is up; `a` still writes its DNS record. With one permit for every
+/// provider, `a` waited for every create of the batch first (a 1,000-host fleet wrote no
+/// record until its last droplet was created).
+#[tokio::test]
+async fn a_host_writes_dns_while_another_holds_the_create_permit() {
+    let world = Arc::new(World::new());
+    world.inject(Injection::new("create_droplet", Fault::HangBefore).key("app-b"));
+    let (_tmp, dir) = temp_dir();
+    let mut c = config(dir);
+    c.concurrency = 1;
+    // `b` starts its create only once `a` is waiting for its droplet to boot.
+    let a_booting = Arc::new(tokio::sync::Notify::new());
+    let signal = a_booting.clone();
+    let p = Provisioner::new(
+        world.clone(),
+        world.clone(),
+        world.clone(),
+        world.clone(),
+        c,
+    )
+    .test_pause(move |host, step| {
+        let signal = signal.clone();
+        let host = host.to_owned();
+        Box::pin(async move {
+            match (host.as_str(), step) {
+                ("app-a", Step::WaitActive) => signal.notify_one(),
+                ("app-b", Step::CreateDroplet) => signal.notified().await,
+                _ => {}
+            }
+        })
+    });
+    let specs = [spec("app-a"), spec("app-b")];
+    let a_record = async {
+        while !world.records().iter().any(|r| r.fqdn.starts_with("app-a.")) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::select! {
+        _ = p.provision_fleet(&specs) => panic!("the fleet finished although b's create hangs"),
+        () = a_record => {}
+        () = tokio::time::sleep(Duration::from_secs(60)) => panic!(
+            "after 60 s host a has no DNS record: its DNS step waits for the permit b's hanging create holds"
+        ),
+    }
+    assert_eq!(world.state.lock().unwrap().hung, 1, "b's create hangs");
+}
+
 #[tokio::test]
 async fn fleet_spec_file_merges_defaults() {
     let f = FleetSpec::from_toml_str(

@@ -25,29 +25,33 @@ pub(crate) use dns::{describe_record, same_record};
 use std::future::Future;
 
 use super::Provisioner;
-use super::fleet::Batch;
+use super::fleet::{Batch, Permits};
 use super::journal::Step;
 use super::run::{HostRun, chain};
 use crate::error::{Error, Result};
 
 impl Step {
-    /// Whether the step makes API calls that count against the batch's concurrency limit
-    /// (the waits do not: they poll under the rate budget only; nor do the firewall and
-    /// project steps, which wait for the other hosts of the batch to make one call with
-    /// them — a permit held while waiting would stall those hosts).
-    pub(crate) fn holds_api_permit(self) -> bool {
-        matches!(
-            self,
+    /// The pool of API-work permits the step holds while it runs, if any: the batch's
+    /// concurrency limit applies per provider. The waits hold none (they poll under the
+    /// rate budget only), nor do the firewall and project steps, which wait for the other
+    /// hosts of the batch to make one call with them — a permit held while waiting would
+    /// stall those hosts.
+    pub(crate) fn permit(self) -> Option<Permits> {
+        match self {
+            Step::ChefClient | Step::ChefNode => Some(Permits::ConfigMgmt),
             Step::Validate
-                | Step::ChefClient
-                | Step::ChefNode
-                | Step::Vpc
-                | Step::Volumes
-                | Step::ReservedIp
-                | Step::Alerts
-                | Step::CreateDroplet
-                | Step::DnsRecords
-        )
+            | Step::Vpc
+            | Step::Volumes
+            | Step::ReservedIp
+            | Step::Alerts
+            | Step::CreateDroplet => Some(Permits::Compute),
+            Step::DnsRecords => Some(Permits::Dns),
+            Step::WaitActive
+            | Step::Firewalls
+            | Step::Project
+            | Step::PublishZone
+            | Step::WaitMonitoring => None,
+        }
     }
 }
 
