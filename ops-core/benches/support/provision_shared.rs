@@ -19,6 +19,10 @@
 //! `--folder-journals` keeps each child's journals in a temporary folder (only the budget in
 //! Postgres), to tell the cost of journal writes over the store's one connection apart.
 //!
+//! `BENCH_TIMELINE=1` adds, per child, each step's count, mean and longest time and when its
+//! first host started and its last finished, and the requests each provider saw per
+//! twentieth of the run: which provider (or neither) sets the pace.
+//!
 //! Reported: the most DigitalOcean and Dyn requests the fakes saw in any window (a scaled
 //! minute; limits 250 and 300), how many 429s they answered (target 0), and each child's
 //! hosts and wall time.

@@ -27,11 +27,12 @@
 //! cannot be reached the call falls back to the process's bucket, with a warning.
 //!
 //! The store's buckets are shaped like the in-process one so that a documented limit of
-//! `N` per window `W` is never exceeded in **any** window `W` ([`window_safe`]): a bucket of
-//! `C` tokens refilled at `(N − C) / W`, with `C = N / 5` for windows up to a minute (bursts
+//! `N` per window `W` is never exceeded in **any** window `W` ([`window_safe`]), with 2% to
+//! spare for the network between a grant and its request's arrival: for `N' = 0.98 N`, a
+//! bucket of `C` tokens refilled at `(N' − C) / W`, with `C = N / 5` for windows up to a minute (bursts
 //! stay short) and `C = 4N / 5` for longer ones (the hourly limit must not throttle a run
-//! the per-minute limit already paces: DigitalOcean's 5,000 an hour lets a run make 4,000
-//! calls at 250 a minute, then 1,000 an hour).
+//! the per-minute limit already paces: DigitalOcean's 5,000 an hour (4,900 spared) lets a run
+//! make 3,920 calls at 245 a minute, then 980 an hour).
 //!
 //! A token is one port call. A listing that pages, or a retry the client makes after a 429
 //! or a 5xx, is more than one request on the wire; the provision fleet lists whole
@@ -69,13 +70,17 @@ struct Shared {
 }
 
 /// `limits`, each "at most `N` per `W`" as a provider documents it, as the store's token
-/// buckets that never grant more than `N` in any window `W` (see the module docs).
+/// buckets that never grant more than 98% of `N` in any window `W` (see the module docs).
 pub fn window_safe(limits: &[Limit]) -> Vec<Limit> {
     limits
         .iter()
         .filter(|l| l.requests > 0 && !l.per.is_zero())
         .map(|l| {
-            let n = l.requests;
+            // A margin of 2% (at least one request) for the time between a grant and the
+            // request's arrival: grants made exactly `N` per `W` arrive a few milliseconds
+            // apart from when they were granted, and a server counting arrivals then saw
+            // `N + 2` in one window (the 1,000-host bench: 252 of 250, two 429s).
+            let n = l.requests.saturating_sub((l.requests / 50).max(1)).max(1);
             let burst = if l.per <= Duration::from_secs(60) {
                 n / 5
             } else {
@@ -497,21 +502,16 @@ mod tests {
                 // A bucket of C refilled at C per `per` grants at most C + W·C/per in any W.
                 let c = f64::from(bucket.requests);
                 let most = c + doc.per.as_secs_f64() * c / bucket.per.as_secs_f64();
-                assert!(
-                    most <= f64::from(doc.requests) + 1e-6,
-                    "{doc:?} -> {bucket:?}: {most}"
-                );
-                assert!(
-                    most >= f64::from(doc.requests) - 1e-6,
-                    "{doc:?} -> {bucket:?}: {most}"
-                );
+                let spared = f64::from(doc.requests - doc.requests / 50);
+                assert!(most <= spared + 1e-6, "{doc:?} -> {bucket:?}: {most}");
+                assert!(most >= spared - 1e-6, "{doc:?} -> {bucket:?}: {most}");
             }
         }
         let w = window_safe(&Limit::DIGITALOCEAN);
-        assert_eq!(w[0].requests, 50, "bursts of a fifth of the minute");
+        assert_eq!(w[0].requests, 49, "bursts of a fifth of the minute's 245");
         assert_eq!(
-            w[1].requests, 4000,
-            "the hour's limit lets 4,000 through at 250 a minute"
+            w[1].requests, 3920,
+            "the hour's limit lets 3,920 through at 245 a minute"
         );
         assert_eq!(
             window_safe(&[Limit {
