@@ -8,8 +8,13 @@
 //!   workers, each with a session on the source that imported the snapshot and one on the
 //!   working copy, take the tables largest first and stream each with `COPY … TO STDOUT` into
 //!   `TRUNCATE; COPY … FROM STDIN (FREEZE)` (plain tables and leaf partitions; generated
-//!   columns left out), in batches of [`BATCH`] bytes: memory is bounded per worker. Rows
-//!   are counted in the stream and must be what the target took. As soon as a plain table's
+//!   columns left out), in batches of [`BATCH`] bytes: memory is bounded per worker. The
+//!   binary format is used when both servers are of the same major version and every copied
+//!   column is of a built-in type (or an array of one) with binary I/O — no number, date or
+//!   timestamp is printed by the source and parsed again by the target, which makes the copy
+//!   about a third cheaper in CPU; otherwise (an extension's type, an enum, a domain, a
+//!   composite…) text. Rows are counted in the stream (text: lines; binary: tuples, the
+//!   framing checked) and must be what the target took. As soon as a plain table's
 //!   rows are in, its own indexes and primary/unique/exclusion constraints are built by one
 //!   of N indexers (`pg_restore --section=post-data -L <its items>`), while other tables
 //!   are still copied. Large objects (created empty by the pre-data) are filled in
@@ -47,11 +52,13 @@ pub(super) const LO_CHUNK: i32 = 1024 * 1024;
 /// One unit of a worker's work.
 #[derive(Debug)]
 enum Task {
-    /// A plain table or leaf partition: schema, name, columns to copy.
+    /// A plain table or leaf partition: schema, name, columns to copy, and whether its
+    /// columns allow the binary format (built-in types with binary I/O).
     Table {
         schema: String,
         table: String,
         columns: Vec<String>,
+        binary: bool,
     },
     /// Every large object's content.
     LargeObjects,
@@ -149,6 +156,9 @@ pub(super) async fn copy(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let (early, rest) = early_lists(&st.toc, &folder, holder).await?;
+    // The binary format (cheaper to write and to read than text: no number or timestamp
+    // formatting and parsing) is only portable between servers of the same major version.
+    let same_major = major_version(holder).await? == major_version(cx.admin).await?;
     let queue = Mutex::new(tasks);
     let paused = AtomicBool::new(false);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
@@ -163,7 +173,7 @@ pub(super) async fn copy(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
                 database,
                 snap,
                 &queue,
-                &paused,
+                (&paused, same_major),
                 (&early, tx.clone()),
             )
         })
@@ -341,6 +351,7 @@ async fn plan_tasks(holder: &Client) -> Result<VecDeque<Task>, RestoreError> {
                     schema: r.get(0),
                     table: r.get(1),
                     columns: r.get(3),
+                    binary: r.get(4),
                 },
             )
         })
@@ -361,7 +372,7 @@ async fn worker(
     database: &str,
     snapshot: &str,
     queue: &Mutex<VecDeque<Task>>,
-    paused: &AtomicBool,
+    (paused, same_major): (&AtomicBool, bool),
     (early, built): (
         &BTreeMap<String, PathBuf>,
         tokio::sync::mpsc::UnboundedSender<PathBuf>,
@@ -393,10 +404,19 @@ async fn worker(
                 schema,
                 table,
                 columns,
+                binary,
             } => {
-                let (rows, bytes) =
-                    copy_table(cx, &src, src_pid, &dst, &schema, &table, &columns, paused).await?;
-                tracing::debug!(schema, table, rows, bytes, "table copied");
+                let binary = binary && same_major;
+                let (rows, bytes) = copy_table(
+                    cx,
+                    (&src, src_pid, &dst),
+                    &schema,
+                    &table,
+                    (&columns, binary),
+                    paused,
+                )
+                .await?;
+                tracing::debug!(schema, table, rows, bytes, binary, "table copied");
                 let key = verify::key(&schema, &table);
                 if let Some(list) = early.get(&key) {
                     // Its indexes now, while other tables are copied (the indexers outlive
@@ -415,38 +435,56 @@ async fn worker(
     }
 }
 
-/// Stream one table; returns its rows and bytes. The first worker to receive data calls the
-/// test hook once (with its source session's pid) before going on.
-#[allow(clippy::too_many_arguments)]
+/// A server's major version (`server_version_num / 10000`; 9.x as 90x).
+async fn major_version(c: &Client) -> Result<i32, RestoreError> {
+    let n: i32 = c
+        .query_one(sql::SERVER_VERSION_NUM, &[])
+        .await
+        .map_err(|e| RestoreError::pg("read the server version", e))?
+        .get(0);
+    Ok(if n >= 100_000 { n / 10_000 } else { n / 100 })
+}
+
+/// Stream one table (in binary format if `binary`, else text); returns its rows and bytes.
+/// The first worker to receive data calls the test hook once (with its source session's
+/// pid) before going on.
 async fn copy_table(
     cx: &Ctx<'_>,
-    src: &Client,
-    src_pid: i32,
-    dst: &Client,
+    (src, src_pid, dst): (&Client, i32, &Client),
     schema: &str,
     table: &str,
-    columns: &[String],
+    (columns, binary): (&[String], bool),
     paused: &AtomicBool,
 ) -> Result<(i64, u64), RestoreError> {
     let what = || format!("copy the rows of {schema}.{table}");
+    let malformed = |e: &str| {
+        RestoreError::Verification(vec![format!(
+            "table {schema}.{table}: the source's binary COPY stream is malformed ({e}); \
+             use the dump engine for this source and report it"
+        )])
+    };
     exec(dst, &sql::truncate_for_copy(schema, table), &what()).await?;
     let sink = dst
-        .copy_in::<_, VecDeque<u8>>(sql::copy_in(schema, table, columns).as_str())
+        .copy_in::<_, VecDeque<u8>>(sql::copy_in(schema, table, columns, binary).as_str())
         .await
         .map_err(|e| RestoreError::pg(what(), e))?;
     let stream = src
-        .copy_out(sql::copy_out(schema, table, columns).as_str())
+        .copy_out(sql::copy_out(schema, table, columns, binary).as_str())
         .await
         .map_err(|e| RestoreError::pg(format!("{} from the source", what()), e))?;
     futures_util::pin_mut!(sink);
     futures_util::pin_mut!(stream);
     let mut buf: Vec<u8> = Vec::with_capacity(BATCH);
-    let (mut rows, mut bytes) = (0i64, 0u64);
+    let mut counter = if binary {
+        RowCounter::Binary(BinaryRows::default())
+    } else {
+        RowCounter::Text(0)
+    };
+    let mut bytes = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk =
             chunk.map_err(|e| RestoreError::pg(format!("{} from the source", what()), e))?;
-        // Text format: one line per row (newlines in values are escaped).
-        rows += i64::try_from(chunk.iter().filter(|&&b| b == b'\n').count()).unwrap_or(0);
+        counter.feed(&chunk).map_err(malformed)?;
         bytes += chunk.len() as u64;
         buf.extend_from_slice(&chunk);
         if buf.len() >= BATCH {
@@ -466,18 +504,187 @@ async fn copy_table(
             .await
             .map_err(|e| RestoreError::pg(what(), e))?;
     }
+    counter.finish().map_err(malformed)?;
     let taken = sink
         .as_mut()
         .finish()
         .await
         .map_err(|e| RestoreError::pg(what(), e))?;
     exec(dst, "COMMIT", &what()).await?;
+    let rows = counter.rows();
     if u64::try_from(rows).ok() != Some(taken) {
         return Err(RestoreError::Verification(vec![format!(
             "table {schema}.{table}: {rows} rows read from the source, {taken} written"
         )]));
     }
     Ok((rows, bytes))
+}
+
+/// Counts the rows of a `COPY … TO STDOUT` stream as it passes, whatever its chunking.
+#[derive(Debug)]
+enum RowCounter {
+    /// Text format: one line per row (newlines in values are escaped).
+    Text(i64),
+    /// Binary format: tuples parsed from their headers.
+    Binary(BinaryRows),
+}
+
+impl RowCounter {
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), &'static str> {
+        match self {
+            RowCounter::Text(n) => {
+                *n += i64::try_from(chunk.iter().filter(|&&b| b == b'\n').count()).unwrap_or(0);
+                Ok(())
+            }
+            RowCounter::Binary(b) => b.feed(chunk),
+        }
+    }
+
+    fn rows(&self) -> i64 {
+        match self {
+            RowCounter::Text(n) => *n,
+            RowCounter::Binary(b) => b.rows,
+        }
+    }
+
+    /// An error if the stream stopped where it may not (binary: inside a row, or before
+    /// its trailer).
+    fn finish(&self) -> Result<(), &'static str> {
+        match self {
+            RowCounter::Binary(b) if !matches!(b.stage, BinStage::End) => {
+                Err("it ended inside a row or without its trailer")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The signature opening a binary `COPY` stream.
+const BINARY_SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
+
+/// Where a binary `COPY` stream's parse stands.
+#[derive(Debug, Default, Clone, Copy)]
+enum BinStage {
+    /// The signature, flags and header extension length (19 bytes).
+    #[default]
+    Header,
+    /// Skipping the header extension.
+    Extension(usize),
+    /// A tuple's field count (2 bytes; -1 ends the stream).
+    Count,
+    /// A field's length (4 bytes; -1 is NULL); `left` fields after it in the tuple.
+    Length { left: u16 },
+    /// Skipping a field's bytes.
+    Field { bytes: usize, left: u16 },
+    /// After the trailer: nothing may follow.
+    End,
+}
+
+/// A parser of the binary `COPY` format that only counts tuples (checking the framing).
+#[derive(Debug, Default)]
+struct BinaryRows {
+    stage: BinStage,
+    /// The bytes of the header or integer being read, and how many are in.
+    head: [u8; 19],
+    have: usize,
+    rows: i64,
+}
+
+impl BinaryRows {
+    /// The next `n` bytes (≤ 19) once all are in, across chunks.
+    fn take(&mut self, data: &mut &[u8], n: usize) -> Option<[u8; 19]> {
+        let k = (n - self.have).min(data.len());
+        self.head[self.have..self.have + k].copy_from_slice(&data[..k]);
+        *data = &data[k..];
+        self.have += k;
+        if self.have < n {
+            return None;
+        }
+        self.have = 0;
+        Some(self.head)
+    }
+
+    /// The stage after a tuple's fields, `left` still to come.
+    fn next_field(left: u16) -> BinStage {
+        if left == 0 {
+            BinStage::Count
+        } else {
+            BinStage::Length { left: left - 1 }
+        }
+    }
+
+    fn feed(&mut self, mut data: &[u8]) -> Result<(), &'static str> {
+        while !data.is_empty() {
+            self.stage = match self.stage {
+                BinStage::Header => {
+                    let Some(h) = self.take(&mut data, 19) else {
+                        continue;
+                    };
+                    if &h[..11] != BINARY_SIGNATURE {
+                        return Err("no binary COPY signature");
+                    }
+                    let ext = u32::from_be_bytes([h[15], h[16], h[17], h[18]]);
+                    match usize::try_from(ext) {
+                        Ok(0) => BinStage::Count,
+                        Ok(n) => BinStage::Extension(n),
+                        Err(_) => return Err("header extension too long"),
+                    }
+                }
+                BinStage::Extension(n) => {
+                    let k = n.min(data.len());
+                    data = &data[k..];
+                    if n == k {
+                        BinStage::Count
+                    } else {
+                        BinStage::Extension(n - k)
+                    }
+                }
+                BinStage::Count => {
+                    let Some(h) = self.take(&mut data, 2) else {
+                        continue;
+                    };
+                    match i16::from_be_bytes([h[0], h[1]]) {
+                        -1 => BinStage::End,
+                        n => {
+                            let n = u16::try_from(n).map_err(|_| "negative field count")?;
+                            self.rows += 1;
+                            if n == 0 {
+                                BinStage::Count
+                            } else {
+                                BinStage::Length { left: n - 1 }
+                            }
+                        }
+                    }
+                }
+                BinStage::Length { left } => {
+                    let Some(h) = self.take(&mut data, 4) else {
+                        continue;
+                    };
+                    match i32::from_be_bytes([h[0], h[1], h[2], h[3]]) {
+                        -1 | 0 => Self::next_field(left),
+                        n => BinStage::Field {
+                            bytes: usize::try_from(n).map_err(|_| "negative field length")?,
+                            left,
+                        },
+                    }
+                }
+                BinStage::Field { bytes, left } => {
+                    let k = bytes.min(data.len());
+                    data = &data[k..];
+                    if bytes == k {
+                        Self::next_field(left)
+                    } else {
+                        BinStage::Field {
+                            bytes: bytes - k,
+                            left,
+                        }
+                    }
+                }
+                BinStage::End => return Err("data after the trailer"),
+            };
+        }
+        Ok(())
+    }
 }
 
 /// Fill every large object (created empty by the pre-data) from the source, in slices.
@@ -555,4 +762,86 @@ async fn set_sequences(cx: &Ctx<'_>, seqs: &[SequenceValue]) -> Result<usize, Re
             .map_err(|e| RestoreError::pg(format!("set sequence {}.{}", s.schema, s.name), e))?;
     }
     Ok(seqs.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BINARY_SIGNATURE, RowCounter};
+
+    /// A binary `COPY` stream: header (with a 3-byte extension), `rows` (each a list of
+    /// fields, `None` for NULL) and the trailer.
+    fn binary_stream(rows: &[Vec<Option<&[u8]>>]) -> Vec<u8> {
+        let mut out = BINARY_SIGNATURE.to_vec();
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(&3u32.to_be_bytes());
+        out.extend_from_slice(b"ext");
+        for row in rows {
+            out.extend_from_slice(&i16::try_from(row.len()).unwrap().to_be_bytes());
+            for field in row {
+                match field {
+                    None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+                    Some(b) => {
+                        out.extend_from_slice(&i32::try_from(b.len()).unwrap().to_be_bytes());
+                        out.extend_from_slice(b);
+                    }
+                }
+            }
+        }
+        out.extend_from_slice(&(-1i16).to_be_bytes());
+        out
+    }
+
+    fn count(data: &[u8], chunk: usize) -> Result<i64, &'static str> {
+        let mut c = RowCounter::Binary(super::BinaryRows::default());
+        for part in data.chunks(chunk) {
+            c.feed(part)?;
+        }
+        c.finish()?;
+        Ok(c.rows())
+    }
+
+    #[test]
+    fn binary_rows_are_counted_whatever_the_chunking() {
+        let long = vec![b'\n'; 300];
+        let rows: Vec<Vec<Option<&[u8]>>> = vec![
+            vec![Some(b"\x00\x00\x00\x01"), None, Some(b"")],
+            vec![],
+            vec![Some(&long), Some(b"-1"), None],
+            vec![None],
+        ];
+        let data = binary_stream(&rows);
+        for chunk in [1, 2, 3, 7, 19, 20, 64, data.len()] {
+            assert_eq!(count(&data, chunk), Ok(4), "chunks of {chunk} bytes");
+        }
+        assert_eq!(count(&binary_stream(&[]), 5), Ok(0));
+    }
+
+    #[test]
+    fn a_malformed_binary_stream_is_refused() {
+        let data = binary_stream(&[vec![Some(b"abc")]]);
+        // Cut inside the row, or before the trailer.
+        for cut in [20, 27, data.len() - 1] {
+            assert!(count(&data[..cut], 4).is_err(), "cut at {cut}");
+        }
+        let mut bad = data.clone();
+        bad[0] = b'X';
+        assert!(count(&bad, 64).is_err());
+        let mut extra = data.clone();
+        extra.push(0);
+        assert!(count(&extra, 64).is_err());
+        let mut negative = data;
+        // The field count of the only row.
+        negative[22..24].copy_from_slice(&(-2i16).to_be_bytes());
+        assert!(count(&negative, 64).is_err());
+    }
+
+    #[test]
+    fn text_rows_are_lines() {
+        let mut c = RowCounter::Text(0);
+        for part in [&b"1\ta\n2\t"[..], b"b\\nc\n", b""] {
+            c.feed(part).unwrap();
+        }
+        c.finish().unwrap();
+        assert_eq!(c.rows(), 2);
+    }
 }
