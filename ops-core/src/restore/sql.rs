@@ -198,12 +198,13 @@ macro_rules! user_relation {
 }
 
 /// The tables whose rows the stream engine copies (plain tables and leaf partitions, not
-/// an extension's): schema, name, the size on disk (`pg_table_size`, for largest first)
+/// an extension's): schema, name, the size on disk with indexes (`pg_total_relation_size`,
+/// for largest first)
 /// and the columns to copy in order (generated and dropped columns left out), and whether
 /// every one of those columns is of a built-in type (or an array of one) with binary I/O, so
 /// the table can be copied in binary format between servers of the same major version.
 pub(crate) const COPY_TABLES: &str = concat!(
-    "SELECT n.nspname::text, c.relname::text, pg_table_size(c.oid)::int8, \
+    "SELECT n.nspname::text, c.relname::text, pg_total_relation_size(c.oid)::int8, \
      coalesce((SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a \
      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), \
      '{}'::text[]), \
@@ -235,6 +236,27 @@ pub(crate) const PLAIN_TABLE_INDEXES: &str = concat!(
      WHERE c.relkind = 'r' AND NOT c.relispartition AND ",
     user_relation!()
 );
+
+/// Foreign keys between two plain tables that are not partitions (each added as soon as both
+/// its tables are in): schema, table, constraint, referenced schema, referenced table.
+pub(crate) const PLAIN_FOREIGN_KEYS: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text, k.conname::text, rn.nspname::text, \
+     r.relname::text FROM pg_constraint k \
+     JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+     JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+     WHERE k.contype = 'f' AND c.relkind = 'r' AND NOT c.relispartition \
+     AND r.relkind = 'r' AND NOT r.relispartition AND ",
+    user_relation!(),
+    " AND rn.nspname <> 'information_schema' AND rn.nspname NOT LIKE 'pg\\_%' \
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+     AND d.objid = r.oid AND d.deptype = 'e')"
+);
+
+/// Tables with extended statistics objects (`CREATE STATISTICS`, restored with the
+/// post-data): schema, table. They are analyzed only once those exist.
+pub(crate) const TABLES_WITH_EXTENDED_STATS: &str = "SELECT DISTINCT n.nspname::text, c.relname::text \
+     FROM pg_statistic_ext s JOIN pg_class c ON c.oid = s.stxrelid \
+     JOIN pg_namespace n ON n.oid = c.relnamespace";
 
 /// Partitioned tables (no rows of their own; their rows are copied per leaf): schema, name.
 pub(crate) const PARTITIONED_TABLES: &str = concat!(

@@ -6,7 +6,9 @@
 //!   --snapshot=S` writes the schema (no rows) to the run's marked work folder.
 //! - **Copy**: the pre-data is restored (`pg_restore --section=pre-data`); then `jobs`
 //!   workers, each with a session on the source that imported the snapshot and one on the
-//!   working copy, take the tables largest first and stream each with `COPY … TO STDOUT` into
+//!   working copy, take the tables in the order of the work waiting on each (its size with
+//!   its indexes, plus for a table foreign keys point to the size of the tables they come
+//!   from, see `plan_tasks`) and stream each with `COPY … TO STDOUT` into
 //!   `TRUNCATE; COPY … FROM STDIN (FREEZE)` (plain tables and leaf partitions; generated
 //!   columns left out), in batches of [`BATCH`] bytes: memory is bounded per worker. The
 //!   binary format is used when both servers are of the same major version and every copied
@@ -15,14 +17,19 @@
 //!   about a third cheaper in CPU; otherwise (an extension's type, an enum, a domain, a
 //!   composite…) text. Rows are counted in the stream (text: lines; binary: tuples, the
 //!   framing checked) and must be what the target took. As soon as a plain table's
-//!   rows are in, its own indexes and primary/unique/exclusion constraints are built by one
-//!   of N indexers (`pg_restore --section=post-data -L <its items>`), while other tables
-//!   are still copied. Large objects (created empty by the pre-data) are filled in
+//!   rows are in, one of N indexers builds its own indexes and primary/unique/exclusion
+//!   constraints (`pg_restore --section=post-data -L <its items>`) and then `ANALYZE`s it
+//!   (unless sanitise scripts will change rows, or it has extended statistics, which come
+//!   with the post-data: the Analyze step does those), while other tables are still
+//!   copied; a foreign key between two plain tables is added (and validated) by an indexer
+//!   as soon as both its tables are built, never two at once on one table (they lock both
+//!   sides). Large objects (created empty by the pre-data) are filled in
 //!   [`LO_CHUNK`] slices by one worker; the sequences are set to their values read at the
 //!   snapshot.
 //! - **PostData**: `pg_restore -j N --section=post-data -L <the rest>` from the schema file
-//!   (a file, so `pg_restore` works in parallel): foreign keys, triggers, policies,
-//!   partitioned tables' indexes, materialized views refreshed.
+//!   (a file, so `pg_restore` works in parallel): what Copy did not build — foreign keys
+//!   from or to partitioned tables, triggers, policies, partitioned tables' indexes,
+//!   materialized views refreshed.
 //!
 //! An interrupt drops the workers (their sessions close; the target's transactions roll
 //! back) and kills `pg_restore`/`pg_dump`'s process groups; a worker whose session dies or
@@ -137,7 +144,13 @@ pub(super) async fn copy(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
             "the stream engine's snapshot is missing (Schema did not run)".to_owned(),
         ));
     };
-    let tasks = plan_tasks(holder).await?;
+    let folder = st
+        .dump_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let plan = plan_builds(&st.toc, &folder, holder).await?;
+    let tasks = plan_tasks(holder, &plan.fks).await?;
     let partitioned = holder
         .query(sql::PARTITIONED_TABLES, &[])
         .await
@@ -150,36 +163,29 @@ pub(super) async fn copy(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
         workers = jobs,
         "streaming the source's rows into the working copy"
     );
-    let folder = st
-        .dump_path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let (early, rest) = early_lists(&st.toc, &folder, holder).await?;
+    // Statistics taken now would be stale after sanitising: then the Analyze step does it all.
+    let analyze_early = cx.job.options.analyze && cx.job.options.sanitize.is_empty();
     // The binary format (cheaper to write and to read than text: no number or timestamp
     // formatting and parsing) is only portable between servers of the same major version.
     let same_major = major_version(holder).await? == major_version(cx.admin).await?;
     let queue = Mutex::new(tasks);
     let paused = AtomicBool::new(false);
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
-    let rx = tokio::sync::Mutex::new(rx);
-    // Each worker holds a sender: the indexers stop once every worker is done and the
-    // tables' lists are all taken.
+    let board = Board::new(&plan, jobs);
     let workers = (0..jobs)
-        .map(|_| {
-            worker(
+        .map(|_| async {
+            let r = worker(
                 cx,
-                server,
-                database,
-                snap,
+                (server, database, snap),
                 &queue,
                 (&paused, same_major),
-                (&early, tx.clone()),
+                &board,
             )
+            .await;
+            board.update(|b| b.copying -= 1);
+            r
         })
         .collect::<Vec<_>>();
-    drop(tx);
-    let indexers = (0..jobs).map(|_| indexer(cx, &st.dump_path, &rx));
+    let indexers = (0..jobs).map(|_| indexer(cx, &st.dump_path, &plan, &board, analyze_early));
     let all = async {
         let (copied, _) = tokio::try_join!(
             futures_util::future::try_join_all(workers),
@@ -206,6 +212,18 @@ pub(super) async fn copy(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreErro
         counts.insert(verify::key(row.get(0), row.get(1)), 0);
     }
     let sequences = set_sequences(cx, &st.sequences).await?;
+    let (done, analyzed) = board.into_done();
+    let rest = folder.join("post-data.list");
+    write_list(
+        &rest,
+        &mut st
+            .toc
+            .entries
+            .iter()
+            .map(|e| e.id)
+            .filter(|id| !done.contains(id)),
+    )?;
+    st.analyzed = analyzed;
     tracing::info!(
         tables = counts.len(),
         bytes,
@@ -231,24 +249,64 @@ pub(super) async fn post_data(cx: &Ctx<'_>, st: &mut State) -> Result<(), Restor
     Ok(())
 }
 
-/// Per plain table (not a partition), a `pg_restore -L` list of its own post-data indexes
-/// and constraints (primary keys, unique, exclusion), built as soon as its rows are in while
-/// other tables are still copied; the rest of the post-data (foreign keys, triggers,
-/// policies, partitioned indexes, materialized views…) goes into the list PostData restores
-/// ([`State::post_list`]). Files in the work folder.
-async fn early_lists(
-    toc: &Toc,
-    folder: &Path,
-    holder: &Client,
-) -> Result<(BTreeMap<String, PathBuf>, PathBuf), RestoreError> {
-    let tables = holder
-        .query(sql::PLAIN_TABLES, &[])
-        .await
-        .map_err(|e| RestoreError::pg("list the source's plain tables", e))?;
-    let indexes = holder
-        .query(sql::PLAIN_TABLE_INDEXES, &[])
-        .await
-        .map_err(|e| RestoreError::pg("list the source's indexes", e))?;
+/// What Copy builds as soon as it can, while other tables are still copied.
+#[derive(Debug, Default)]
+struct BuildPlan {
+    /// Per plain table (not a partition, `schema.table`).
+    tables: BTreeMap<String, TableBuild>,
+    /// Foreign keys between two such tables, each added (and validated) once both its tables
+    /// are built.
+    fks: Vec<ForeignKey>,
+}
+
+/// What is done for a plain table once its rows are in.
+#[derive(Debug, Clone, Default)]
+struct TableBuild {
+    /// A `pg_restore -L` list of its own post-data indexes and constraints (primary keys,
+    /// unique, exclusion) and their ids (`None`: it has none).
+    list: Option<(PathBuf, Vec<u32>)>,
+    /// Whether it may be analyzed then (not if it has extended statistics, which the
+    /// post-data creates).
+    analyze: bool,
+}
+
+/// A foreign key's `pg_restore -L` list and the tables it locks (`schema.table`).
+#[derive(Debug, Clone)]
+struct ForeignKey {
+    id: u32,
+    list: PathBuf,
+    tables: Vec<String>,
+}
+
+/// Write a `pg_restore -L` list of `ids`.
+fn write_list(path: &Path, ids: &mut dyn Iterator<Item = u32>) -> Result<(), RestoreError> {
+    let text: String = ids.map(|id| format!("{id};\n")).collect();
+    std::fs::write(path, text).map_err(|e| RestoreError::io(format!("write {}", path.display()), e))
+}
+
+/// Per plain table, the list of its own post-data indexes and constraints, built as soon as
+/// its rows are in; the foreign keys between plain tables, added as soon as both sides are
+/// built (what was not built early is left to PostData, [`State::post_list`]). Files in the
+/// work folder.
+async fn plan_builds(toc: &Toc, folder: &Path, holder: &Client) -> Result<BuildPlan, RestoreError> {
+    let query = |q: &'static str, what: &'static str| async move {
+        holder
+            .query(q, &[])
+            .await
+            .map_err(|e| RestoreError::pg(what, e))
+    };
+    let tables = query(sql::PLAIN_TABLES, "list the source's plain tables").await?;
+    let indexes = query(sql::PLAIN_TABLE_INDEXES, "list the source's indexes").await?;
+    let fks = query(sql::PLAIN_FOREIGN_KEYS, "list the source's foreign keys").await?;
+    let ext_stats = query(
+        sql::TABLES_WITH_EXTENDED_STATS,
+        "list the source's extended statistics",
+    )
+    .await?;
+    let with_ext_stats: std::collections::HashSet<String> = ext_stats
+        .iter()
+        .map(|r| verify::key(r.get(0), r.get(1)))
+        .collect();
     // Longest names first: with names holding spaces, `schema a b ` wins over `schema a `.
     let mut tables: Vec<(String, String)> = tables.iter().map(|r| (r.get(0), r.get(1))).collect();
     tables.sort_by_key(|(s, t)| std::cmp::Reverse(s.len() + t.len()));
@@ -259,8 +317,24 @@ async fn early_lists(
             ((s.clone(), i), verify::key(&s, &t))
         })
         .collect();
+    // `schema table constraint ` as the archive lists an FK, and its tables.
+    let mut fk_of: Vec<(String, Vec<String>)> = fks
+        .iter()
+        .map(|r| {
+            let (s, t, c, rs, rt): (String, String, String, String, String) =
+                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            let (from, to) = (verify::key(&s, &t), verify::key(&rs, &rt));
+            let tables = if from == to {
+                vec![from]
+            } else {
+                vec![from, to]
+            };
+            (format!("{s} {t} {c} "), tables)
+        })
+        .collect();
+    fk_of.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
     let mut per_table: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-    let mut early_ids = std::collections::HashSet::new();
+    let mut plan = BuildPlan::default();
     for e in &toc.entries {
         let owner = match e.kind.as_str() {
             "CONSTRAINT" => tables
@@ -271,48 +345,157 @@ async fn early_lists(
                 .iter()
                 .find(|((s, i), _)| e.rest.starts_with(&format!("{s} {i} ")))
                 .map(|(_, k)| k.clone()),
+            "FK CONSTRAINT" => {
+                if let Some((_, fk_tables)) = fk_of.iter().find(|(p, _)| e.rest.starts_with(p)) {
+                    let list = folder.join(format!("fk-{}.list", e.id));
+                    write_list(&list, &mut std::iter::once(e.id))?;
+                    plan.fks.push(ForeignKey {
+                        id: e.id,
+                        list,
+                        tables: fk_tables.clone(),
+                    });
+                }
+                None
+            }
             _ => None,
         };
         if let Some(k) = owner {
             per_table.entry(k).or_default().push(e.id);
-            early_ids.insert(e.id);
         }
     }
-    let write = |path: &Path, ids: &mut dyn Iterator<Item = u32>| {
-        let text: String = ids.map(|id| format!("{id};\n")).collect();
-        std::fs::write(path, text)
-            .map_err(|e| RestoreError::io(format!("write {}", path.display()), e))
-    };
-    let mut out = BTreeMap::new();
-    for (n, (table, ids)) in per_table.into_iter().enumerate() {
-        let path = folder.join(format!("early-{n}.list"));
-        write(&path, &mut ids.into_iter())?;
-        out.insert(table, path);
+    for (n, (s, t)) in tables.iter().enumerate() {
+        let key = verify::key(s, t);
+        let list = match per_table.remove(&key) {
+            Some(ids) => {
+                let path = folder.join(format!("early-{n}.list"));
+                write_list(&path, &mut ids.iter().copied())?;
+                Some((path, ids))
+            }
+            None => None,
+        };
+        let analyze = !with_ext_stats.contains(&key);
+        plan.tables.insert(key, TableBuild { list, analyze });
     }
-    let rest = folder.join("post-data.list");
-    write(
-        &rest,
-        &mut toc
-            .entries
-            .iter()
-            .map(|e| e.id)
-            .filter(|id| !early_ids.contains(id)),
-    )?;
-    Ok((out, rest))
+    Ok(plan)
 }
 
-/// Build the indexes and constraints of tables whose rows are in (their lists arrive on
-/// `rx`), one `pg_restore -L` each, until the workers are done.
+/// The work the indexers share with the copy workers.
+struct Board {
+    state: Mutex<BoardState>,
+    changed: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct BoardState {
+    /// The plain tables (`schema.table`): those built here.
+    plain: std::collections::HashSet<String>,
+    /// Plain tables whose rows are in, waiting for their indexes and statistics.
+    copied: VecDeque<(String, String)>,
+    /// Foreign keys not added yet.
+    fks: Vec<ForeignKey>,
+    /// Plain tables built: rows, own indexes and keys, statistics.
+    built: std::collections::HashSet<String>,
+    /// The tables of the foreign keys being added (two such never run at once on one
+    /// table: each locks both its tables, and two could deadlock).
+    locked: std::collections::HashSet<String>,
+    /// Builds running.
+    running: usize,
+    /// Copy workers still running.
+    copying: usize,
+    /// Archive items built here (left out of PostData's list).
+    done: std::collections::HashSet<u32>,
+    /// Tables analyzed here (`schema.table`).
+    analyzed: std::collections::BTreeSet<String>,
+}
+
+/// What an indexer does next.
+enum Next {
+    Table(String, String),
+    Fk(ForeignKey),
+    Wait,
+    Stop,
+}
+
+impl Board {
+    fn new(plan: &BuildPlan, workers: usize) -> Board {
+        Board {
+            state: Mutex::new(BoardState {
+                plain: plan.tables.keys().cloned().collect(),
+                fks: plan.fks.clone(),
+                copying: workers,
+                ..BoardState::default()
+            }),
+            changed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Change the state (never held across an await) and wake the indexers.
+    fn update<T>(&self, f: impl FnOnce(&mut BoardState) -> T) -> T {
+        let out = match self.state.lock() {
+            Ok(mut st) => f(&mut st),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        };
+        self.changed.notify_waiters();
+        out
+    }
+
+    /// The next build: a copied table first, else a foreign key whose tables are built
+    /// and not locked by another; stop once nothing is copying, running or left to run.
+    fn next(&self) -> Next {
+        let mut st = match self.state.lock() {
+            Ok(st) => st,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((s, t)) = st.copied.pop_front() {
+            st.running += 1;
+            return Next::Table(s, t);
+        }
+        let ready = st.fks.iter().position(|fk| {
+            fk.tables
+                .iter()
+                .all(|t| st.built.contains(t) && !st.locked.contains(t))
+        });
+        if let Some(i) = ready {
+            let fk = st.fks.remove(i);
+            st.locked.extend(fk.tables.iter().cloned());
+            st.running += 1;
+            return Next::Fk(fk);
+        }
+        if st.copying == 0 && st.running == 0 {
+            Next::Stop
+        } else {
+            Next::Wait
+        }
+    }
+
+    /// The items built and the tables analyzed.
+    fn into_done(
+        self,
+    ) -> (
+        std::collections::HashSet<u32>,
+        std::collections::BTreeSet<String>,
+    ) {
+        let st = match self.state.into_inner() {
+            Ok(st) => st,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        (st.done, st.analyzed)
+    }
+}
+
+/// Build what is ready: a copied table's own indexes and keys (one `pg_restore -L`) and then
+/// its statistics (`ANALYZE`, if `analyze`), or a foreign key whose both tables are built
+/// (one `pg_restore -L`: added and validated while other tables are still copied); until
+/// the workers are done and nothing is left.
 async fn indexer(
     cx: &Ctx<'_>,
     dump: &Path,
-    rx: &tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<PathBuf>>,
+    plan: &BuildPlan,
+    board: &Board,
+    analyze: bool,
 ) -> Result<(), RestoreError> {
-    loop {
-        let next = rx.lock().await.recv().await;
-        let Some(list) = next else {
-            return Ok(());
-        };
+    let mut session: Option<Client> = None;
+    let restore = |list: &Path| {
         let mut opts = cx.job.options.clone();
         opts.jobs = 1;
         let cmd = tools::restore_section_command(
@@ -321,18 +504,78 @@ async fn indexer(
             dump,
             &opts,
             Some("post-data"),
-            Some(&list),
+            Some(list),
         );
         let ctl = tools::Control {
             cancel: cx.job.cancel.clone(),
             pause: None,
         };
-        tools::run_streaming(cmd, "pg_restore", |_| {}, &ctl).await?;
+        async move { tools::run_streaming(cmd, "pg_restore", |_| {}, &ctl).await }
+    };
+    loop {
+        // Registered before looking, so a change made meanwhile is not missed.
+        let changed = board.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        match board.next() {
+            Next::Stop => return Ok(()),
+            Next::Wait => changed.await,
+            Next::Table(schema, table) => {
+                let key = verify::key(&schema, &table);
+                let TableBuild {
+                    list,
+                    analyze: may_analyze,
+                } = plan.tables.get(&key).cloned().unwrap_or_default();
+                if let Some((path, _)) = &list {
+                    restore(path).await?;
+                }
+                let analyzed = analyze && may_analyze;
+                if analyzed {
+                    if session.is_none() {
+                        session = Some(cx.job.server.connect(cx.next).await?);
+                    }
+                    if let Some(c) = &session {
+                        exec(
+                            c,
+                            &sql::analyze(&schema, &table),
+                            "analyze the working copy",
+                        )
+                        .await?;
+                    }
+                }
+                tracing::debug!(schema, table, analyzed, "table built");
+                board.update(|b| {
+                    b.running -= 1;
+                    if let Some((_, ids)) = &list {
+                        b.done.extend(ids.iter().copied());
+                    }
+                    if analyzed {
+                        b.analyzed.insert(key.clone());
+                    }
+                    b.built.insert(key);
+                });
+            }
+            Next::Fk(fk) => {
+                restore(&fk.list).await?;
+                tracing::debug!(tables = ?fk.tables, "foreign key added");
+                board.update(|b| {
+                    b.running -= 1;
+                    for t in &fk.tables {
+                        b.locked.remove(t);
+                    }
+                    b.done.insert(fk.id);
+                });
+            }
+        }
     }
 }
 
-/// The tables (and the large objects, if any) largest first, read in the snapshot.
-async fn plan_tasks(holder: &Client) -> Result<VecDeque<Task>, RestoreError> {
+/// The tables (and the large objects, if any), read in the snapshot, in the order of the
+/// work that waits on each: its size with its indexes, plus, for a table foreign keys
+/// point to, the size of the tables they come from (their validation waits for both
+/// sides), largest first. So a referenced table is not copied last, leaving its indexes
+/// and the validation of the keys into it as a serial tail.
+async fn plan_tasks(holder: &Client, fks: &[ForeignKey]) -> Result<VecDeque<Task>, RestoreError> {
     let rows = holder
         .query(sql::COPY_TABLES, &[])
         .await
@@ -356,10 +599,28 @@ async fn plan_tasks(holder: &Client) -> Result<VecDeque<Task>, RestoreError> {
             )
         })
         .collect();
+    let size_of: BTreeMap<String, i64> = rows
+        .iter()
+        .map(|r| (verify::key(r.get(0), r.get(1)), r.get(2)))
+        .collect();
+    let mut waiting: BTreeMap<String, i64> = BTreeMap::new();
+    for fk in fks {
+        if let [from, to] = fk.tables.as_slice() {
+            *waiting.entry(to.clone()).or_default() += size_of.get(from).copied().unwrap_or(0);
+        }
+    }
+    for (weight, task) in &mut sized {
+        if let Task::Table { schema, table, .. } = task {
+            *weight += waiting
+                .get(&verify::key(schema, table))
+                .copied()
+                .unwrap_or(0);
+        }
+    }
     if lo_size > 0 {
         sized.push((lo_size, Task::LargeObjects));
     }
-    // Stable: equal sizes keep the catalog's order.
+    // Stable: equal weights keep the catalog's order.
     sized.sort_by_key(|t| std::cmp::Reverse(t.0));
     Ok(sized.into_iter().map(|(_, t)| t).collect())
 }
@@ -368,15 +629,10 @@ async fn plan_tasks(holder: &Client) -> Result<VecDeque<Task>, RestoreError> {
 /// tasks until none is left.
 async fn worker(
     cx: &Ctx<'_>,
-    server: &super::super::PgServer,
-    database: &str,
-    snapshot: &str,
+    (server, database, snapshot): (&super::super::PgServer, &str, &str),
     queue: &Mutex<VecDeque<Task>>,
     (paused, same_major): (&AtomicBool, bool),
-    (early, built): (
-        &BTreeMap<String, PathBuf>,
-        tokio::sync::mpsc::UnboundedSender<PathBuf>,
-    ),
+    board: &Board,
 ) -> Result<Copied, RestoreError> {
     let src = server.connect(database).await?;
     exec(
@@ -418,11 +674,12 @@ async fn worker(
                 .await?;
                 tracing::debug!(schema, table, rows, bytes, binary, "table copied");
                 let key = verify::key(&schema, &table);
-                if let Some(list) = early.get(&key) {
-                    // Its indexes now, while other tables are copied (the indexers outlive
-                    // the workers, so a send cannot fail but when they failed first).
-                    let _ = built.send(list.clone());
-                }
+                // A plain table's indexes and statistics now, while other tables are copied.
+                board.update(|b| {
+                    if b.plain.contains(&key) {
+                        b.copied.push_back((schema.clone(), table.clone()));
+                    }
+                });
                 out.rows.insert(key, rows);
                 out.bytes += bytes;
             }
