@@ -180,8 +180,12 @@ pub(crate) fn import_snapshot(snapshot: &str) -> String {
     )
 }
 
-/// A copy worker's target session: a restore's commits need not wait for the disk (a
-/// crash loses the working copy anyway), and row-level security never filters it.
+/// A copy worker's target session: a restore's commits need not wait for the disk, and
+/// row-level security never filters it. `synchronous_commit = off` is crash-safe here (the
+/// WAL is still written, and fsync stays on): a server crash before the swap ends the
+/// workers' sessions, so the run fails and the working copy is dropped (or removed as a
+/// marked leftover by the next run); the swap's own commit is synchronous, and flushing the
+/// WAL up to it makes every earlier copy commit durable before QA is the new database.
 pub(crate) const TARGET_SESSION: &str = "SET synchronous_commit = off; SET row_security = off";
 
 /// This session's server process id.
