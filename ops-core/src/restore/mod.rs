@@ -436,7 +436,9 @@ pub struct RestoreOptions {
     pub checks: Vec<CheckQuery>,
     /// Row-count gate.
     pub row_counts: RowCounts,
-    /// Run `ANALYZE` after sanitising (default `true`; `pg_restore` does not).
+    /// Run `ANALYZE` after sanitising (default `true`; `pg_restore` does not). The stream
+    /// engine, when there is no sanitise script, analyzes each plain table as soon as its
+    /// indexes are built, and the Analyze step then does only the others.
     pub analyze: bool,
     /// Previous copies kept for [`rollback`] (default 1).
     pub keep_previous: usize,
@@ -467,12 +469,17 @@ pub struct RestoreOptions {
 ///   snapshot, a small uncompressed file) is written to the work folder ([`Step::Schema`]);
 ///   its pre-data is restored, then every table's rows are streamed with `COPY … TO STDOUT`
 ///   on the source into `COPY … FROM STDIN` on the working copy by `jobs` workers, each in
-///   the same snapshot, largest tables first, partitioned tables per leaf, generated columns
-///   left out; each plain table's own indexes and primary/unique keys are built (one
-///   `pg_restore -L` each, by N indexers) as soon as its rows are in, while other tables are
-///   still copied; large objects and sequence values follow ([`Step::Copy`]); then the rest
-///   of the post-data (foreign keys, triggers, policies, partitioned indexes, materialized
-///   views refreshed) with `pg_restore -j N` ([`Step::PostData`]). Memory is bounded per worker (a 256 KiB
+///   the same snapshot (binary format between servers of one major version for tables of
+///   built-in column types, else text), the most work waiting on a table first (its size
+///   with indexes, plus the tables whose foreign keys point to it), partitioned tables per
+///   leaf, generated columns left out; each plain table's own indexes and primary/unique
+///   keys are built (one `pg_restore -L` each, by N indexers) as soon as its rows are in,
+///   then it is analyzed (not when sanitise scripts will run: [`Step::Analyze`] does all
+///   then), and a foreign key between plain tables is added as soon as both its tables are
+///   built, while other tables are still copied; large objects and sequence values follow
+///   ([`Step::Copy`]); then the rest of the post-data (foreign keys of partitioned tables,
+///   triggers, policies, partitioned indexes, materialized views refreshed) with
+///   `pg_restore -j N` ([`Step::PostData`]). Memory is bounded per worker (a 256 KiB
 ///   batch). Row counts are those the copy read in the snapshot; the verify, sanitise,
 ///   check and swap steps are the same as for the dump engine.
 /// - [`Engine::Auto`] (default): the stream engine for a live source whose snapshot can be

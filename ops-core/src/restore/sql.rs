@@ -180,8 +180,12 @@ pub(crate) fn import_snapshot(snapshot: &str) -> String {
     )
 }
 
-/// A copy worker's target session: a restore's commits need not wait for the disk (a
-/// crash loses the working copy anyway), and row-level security never filters it.
+/// A copy worker's target session: a restore's commits need not wait for the disk, and
+/// row-level security never filters it. `synchronous_commit = off` is crash-safe here (the
+/// WAL is still written, and fsync stays on): a server crash before the swap ends the
+/// workers' sessions, so the run fails and the working copy is dropped (or removed as a
+/// marked leftover by the next run); the swap's own commit is synchronous, and flushing the
+/// WAL up to it makes every earlier copy commit durable before QA is the new database.
 pub(crate) const TARGET_SESSION: &str = "SET synchronous_commit = off; SET row_security = off";
 
 /// This session's server process id.
@@ -198,13 +202,21 @@ macro_rules! user_relation {
 }
 
 /// The tables whose rows the stream engine copies (plain tables and leaf partitions, not
-/// an extension's): schema, name, the size on disk (`pg_table_size`, for largest first)
-/// and the columns to copy in order (generated and dropped columns left out).
+/// an extension's): schema, name, the size on disk with indexes (`pg_total_relation_size`,
+/// for largest first)
+/// and the columns to copy in order (generated and dropped columns left out), and whether
+/// every one of those columns is of a built-in type (or an array of one) with binary I/O, so
+/// the table can be copied in binary format between servers of the same major version.
 pub(crate) const COPY_TABLES: &str = concat!(
-    "SELECT n.nspname::text, c.relname::text, pg_table_size(c.oid)::int8, \
+    "SELECT n.nspname::text, c.relname::text, pg_total_relation_size(c.oid)::int8, \
      coalesce((SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a \
      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), \
-     '{}'::text[]) \
+     '{}'::text[]), \
+     NOT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+     LEFT JOIN pg_type e ON e.oid = t.typelem \
+     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' \
+     AND NOT (t.oid < 16384 AND t.typsend <> 0 AND t.typreceive <> 0 \
+     AND (e.oid IS NULL OR (e.oid < 16384 AND e.typsend <> 0 AND e.typreceive <> 0)))) \
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE c.relkind = 'r' AND ",
     user_relation!(),
@@ -228,6 +240,27 @@ pub(crate) const PLAIN_TABLE_INDEXES: &str = concat!(
      WHERE c.relkind = 'r' AND NOT c.relispartition AND ",
     user_relation!()
 );
+
+/// Foreign keys between two plain tables that are not partitions (each added as soon as both
+/// its tables are in): schema, table, constraint, referenced schema, referenced table.
+pub(crate) const PLAIN_FOREIGN_KEYS: &str = concat!(
+    "SELECT n.nspname::text, c.relname::text, k.conname::text, rn.nspname::text, \
+     r.relname::text FROM pg_constraint k \
+     JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+     JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+     WHERE k.contype = 'f' AND c.relkind = 'r' AND NOT c.relispartition \
+     AND r.relkind = 'r' AND NOT r.relispartition AND ",
+    user_relation!(),
+    " AND rn.nspname <> 'information_schema' AND rn.nspname NOT LIKE 'pg\\_%' \
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+     AND d.objid = r.oid AND d.deptype = 'e')"
+);
+
+/// Tables with extended statistics objects (`CREATE STATISTICS`, restored with the
+/// post-data): schema, table. They are analyzed only once those exist.
+pub(crate) const TABLES_WITH_EXTENDED_STATS: &str = "SELECT DISTINCT n.nspname::text, c.relname::text \
+     FROM pg_statistic_ext s JOIN pg_class c ON c.oid = s.stxrelid \
+     JOIN pg_namespace n ON n.oid = c.relnamespace";
 
 /// Partitioned tables (no rows of their own; their rows are copied per leaf): schema, name.
 pub(crate) const PARTITIONED_TABLES: &str = concat!(
@@ -268,13 +301,14 @@ pub(crate) const LO_READ: &str = "SELECT lo_get($1::int8::oid, $2::int8, $3::int
 /// pre-data section).
 pub(crate) const LO_WRITE: &str = "SELECT lo_put($1::int8::oid, $2::int8, $3::bytea)";
 
-/// `COPY … TO STDOUT` of one table's columns on the source (text format).
-pub(crate) fn copy_out(schema: &str, table: &str, columns: &[String]) -> String {
+/// `COPY … TO STDOUT` of one table's columns on the source, in text or binary format.
+pub(crate) fn copy_out(schema: &str, table: &str, columns: &[String], binary: bool) -> String {
     format!(
-        "COPY {}.{}{} TO STDOUT",
+        "COPY {}.{}{} TO STDOUT{}",
         ident(schema),
         ident(table),
-        column_list(columns)
+        column_list(columns),
+        if binary { " (FORMAT binary)" } else { "" }
     )
 }
 
@@ -284,15 +318,20 @@ pub(crate) fn truncate_for_copy(schema: &str, table: &str) -> String {
     format!("BEGIN; TRUNCATE ONLY {}.{}", ident(schema), ident(table))
 }
 
-/// `COPY … FROM STDIN` into one table on the target (after [`truncate_for_copy`]).
-pub(crate) fn copy_in(schema: &str, table: &str, columns: &[String]) -> String {
+/// `COPY … FROM STDIN` into one table on the target (after [`truncate_for_copy`]), in the
+/// format of the matching [`copy_out`].
+pub(crate) fn copy_in(schema: &str, table: &str, columns: &[String], binary: bool) -> String {
     format!(
-        "COPY {}.{}{} FROM STDIN (FREEZE)",
+        "COPY {}.{}{} FROM STDIN ({}FREEZE)",
         ident(schema),
         ident(table),
-        column_list(columns)
+        column_list(columns),
+        if binary { "FORMAT binary, " } else { "" }
     )
 }
+
+/// The server's version number (`server_version_num`, e.g. 150018).
+pub(crate) const SERVER_VERSION_NUM: &str = "SELECT current_setting('server_version_num')::int4";
 
 /// ` (a, b)`, or nothing for a table without columns.
 fn column_list(columns: &[String]) -> String {

@@ -43,9 +43,19 @@ pub(super) async fn sanitize(cx: &Ctx<'_>, st: &mut State) -> Result<(), Restore
     Ok(())
 }
 
-/// `ANALYZE` the restored tables (`pg_restore` does not).
+/// `ANALYZE` the restored tables (`pg_restore` does not), but those the stream engine
+/// analyzed in Copy once their indexes were built (it does so only when no sanitise script
+/// runs after it, so nothing changed their rows since).
 pub(super) async fn analyze(cx: &Ctx<'_>, st: &mut State) -> Result<(), RestoreError> {
-    let tables = verify::toc_tables_resolved(&st.toc, &st.present);
+    let tables: Vec<(String, String)> = verify::toc_tables_resolved(&st.toc, &st.present)
+        .into_iter()
+        .filter(|(s, t)| !st.analyzed.contains(&verify::key(s, t)))
+        .collect();
+    tracing::debug!(
+        tables = tables.len(),
+        analyzed_in_copy = st.analyzed.len(),
+        "analyzing the working copy"
+    );
     analyze_tables(&cx.job.server, cx.next, &tables, cx.job.options.jobs).await
 }
 

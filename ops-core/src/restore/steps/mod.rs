@@ -90,10 +90,14 @@ pub(super) struct State {
     /// The stream engine's source session holding the exported snapshot, and its name.
     snapshot: Option<(Client, String)>,
     /// The stream engine's list of the post-data items left for PostData (`pg_restore -L`):
-    /// the tables' own indexes and constraints were built by Copy, each once its table was.
+    /// the tables' own indexes and constraints were built by Copy, each once its table was,
+    /// and the foreign keys between plain tables once both their tables were.
     post_list: Option<PathBuf>,
     /// The stream engine's sequence values, read at the snapshot.
     sequences: Vec<stream::SequenceValue>,
+    /// Tables (`schema.table`) the stream engine analyzed in Copy, each once its indexes
+    /// were built (none when sanitise scripts run: Analyze then does them all).
+    analyzed: std::collections::BTreeSet<String>,
     /// The session on the working copy: opened by Verify, used by Sanitize and Checks (a
     /// script's `SET` is seen by the checks).
     copy: Option<Client>,
@@ -129,6 +133,7 @@ impl State {
             items_restored: 0,
             snapshot: None,
             post_list: None,
+            analyzed: std::collections::BTreeSet::new(),
             sequences: Vec::new(),
             copy: None,
             present: Vec::new(),
