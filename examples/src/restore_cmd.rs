@@ -582,36 +582,11 @@ pub async fn run(
             }
             _ => "source".to_owned(),
         };
-        let steps: &[&str] = if found.engine == Engine::Stream {
-            &[
-                "preflight",
-                "schema",
-                "inspect",
-                "prepare",
-                "copy",
-                "post-data",
-                "verify",
-                "sanitize",
-                "analyze",
-                "checks",
-                "carry settings",
-                "swap",
-                "prune",
-            ]
-        } else {
-            &[
-                "preflight",
-                "dump (live source only)",
-                "restore into working copy",
-                "verify",
-                "sanitize",
-                "analyze",
-                "checks",
-                "carry settings",
-                "swap",
-                "prune",
-            ]
-        };
+        let steps: Vec<String> = job
+            .steps(found.engine)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let plan = json!({
             "dry_run": true,
             "qa_server": qa_server.host_label(),

@@ -272,6 +272,27 @@ fn dry_run_shows_the_locale_and_the_free_space() {
         "{v}"
     );
     assert_eq!(v["locale_differences"], serde_json::json!([]));
+    // The steps the run would make, as the workflow's own table has them (a live source:
+    // the stream engine; the sandbox's sanitise script and check query).
+    assert_eq!(
+        v["steps"],
+        serde_json::json!([
+            "preflight",
+            "schema",
+            "inspect",
+            "prepare",
+            "copy",
+            "post-data",
+            "verify",
+            "sanitize",
+            "analyze",
+            "checks",
+            "carry-settings",
+            "swap",
+            "prune"
+        ]),
+        "{v}"
+    );
     assert_eq!(v["free_space"]["checked"], true, "{v}");
     assert!(v["free_space"]["available_bytes"].as_u64().unwrap() > 0);
     assert_eq!(entries(tmp.path()), Vec::<String>::new());

@@ -773,6 +773,13 @@ impl RestoreJob {
         self
     }
 
+    /// The steps a run of this job makes with `engine` (the one [`Plan::engine`] names), in
+    /// order, preflight first: what a dry run shows and what [`Progress`] will report. The
+    /// one list the runner follows, so a binary never keeps its own.
+    pub fn steps(&self, engine: Engine) -> Vec<Step> {
+        steps::planned(self, engine)
+    }
+
     /// The name of the working copy: `<qa>_next`.
     pub fn next_name(&self) -> String {
         format!("{}_next", self.qa)

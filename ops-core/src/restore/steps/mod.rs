@@ -333,17 +333,28 @@ pub(super) const TABLE: &[Entry] = &[
     },
 ];
 
+/// The steps a run of `job` with `engine` makes, preflight first (see [`RestoreJob::steps`]).
+pub(super) fn planned(job: &RestoreJob, engine: Engine) -> Vec<Step> {
+    std::iter::once(Step::Preflight)
+        .chain(
+            TABLE
+                .iter()
+                .filter(|e| !(e.skip)(job, engine))
+                .map(|e| e.step),
+        )
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{CheckQuery, PgServer, RestoreOptions, SqlScript};
     use super::*;
 
+    /// The steps after the preflight.
     fn steps_run(job: &RestoreJob, engine: Engine) -> Vec<Step> {
-        TABLE
-            .iter()
-            .filter(|e| !(e.skip)(job, engine))
-            .map(|e| e.step)
-            .collect()
+        let mut all = planned(job, engine);
+        assert_eq!(all.remove(0), Step::Preflight);
+        all
     }
 
     fn server() -> PgServer {
