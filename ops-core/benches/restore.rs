@@ -27,6 +27,8 @@
 
 #[path = "../tests/restore_support/mod.rs"]
 mod restore_support;
+#[path = "support/restore_source.rs"]
+mod source;
 
 use std::path::Path;
 use std::process::Command;
@@ -36,17 +38,10 @@ use std::time::{Duration, Instant};
 
 use ops_core::restore::{DumpSource, RestoreJob, RestoreOptions, RowCountManifest};
 use restore_support::Cluster;
-
-/// The settings the reference timings were measured with (fsync on).
-const BENCH_CONF: &str = "shared_buffers = 1GB\nmaintenance_work_mem = 512MB\n\
-                          max_wal_size = 8GB\ncheckpoint_timeout = 30min";
+use source::secs;
 
 const PROBE_SQL: &str = "SELECT (SELECT count(*) FROM orders WHERE id = 4000000) || ',' || \
                          (SELECT count(*) FROM pg_constraint WHERE conname = 'orders_customer_id_fkey')";
-
-fn secs(d: Duration) -> f64 {
-    d.as_secs_f64()
-}
 
 fn raw_restore(c: &Cluster, dump: &Path) -> Duration {
     c.psql("postgres", "CHECKPOINT");
@@ -103,9 +98,6 @@ fn spawn_probe(conninfo: String) -> (Arc<AtomicBool>, tokio::task::JoinHandle<Ve
     });
     (stop, probe)
 }
-
-/// Settings of the small mode: the bench's, without the big buffers.
-const SMALL_CONF: &str = "max_wal_size = 1GB";
 
 /// The small mode's source: the tables and names the probe checks, a few MB.
 const SMALL_SQL: &str = "
@@ -186,40 +178,11 @@ fn ms(d: Duration) -> f64 {
 }
 
 async fn bench() {
-    let small = match std::env::var("RESTORE_BENCH_SCALE").as_deref() {
-        Ok("small") => true,
-        Ok("full") | Err(_) => false,
-        Ok(other) => panic!("RESTORE_BENCH_SCALE={other}: want `small` or `full`"),
-    };
+    let small = source::small();
     let session_counts = env_list("RESTORE_BENCH_SESSIONS", "0,10,150");
     let runs = env_list("RESTORE_BENCH_RUNS", if small { "3" } else { "1" })[0].max(1);
-    let c = Cluster::start(if small { SMALL_CONF } else { BENCH_CONF });
-    println!(
-        "cluster on port {} ({}), generating the {} source database…",
-        c.port,
-        c.bin.display(),
-        if small { "small" } else { "full-size" }
-    );
-    let t = Instant::now();
-    c.psql("postgres", "CREATE DATABASE source");
-    if small {
-        c.psql("source", SMALL_SQL);
-    } else {
-        let mk = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/reference/postgres/mkprod2.sql"
-        ));
-        c.psql_file("source", mk);
-    }
-    let size: f64 = c
-        .psql("postgres", "SELECT pg_database_size('source')")
-        .parse()
-        .unwrap();
-    println!(
-        "source: {:.3} GB generated in {:.1} s",
-        size / 1e9,
-        secs(t.elapsed())
-    );
+    let c = source::cluster(small);
+    let size = source::make_source(&c, small, SMALL_SQL, "") as f64;
     assert!(small || size >= 1e9, "the benchmark needs at least 1 GB");
 
     let dump = c.dumps.join("source.dump");
