@@ -244,6 +244,24 @@ fn dry_run_needs_the_server_and_never_shows_the_password() {
     assert!(!stderr.contains("s3cr3t-qa-pw") && out.stdout.is_empty());
 }
 
+/// The steps of a run with the stream engine (issue #24), with a sanitise script and a
+/// check query (as the sandbox has).
+const STREAM_STEPS: &[&str] = &[
+    "preflight",
+    "schema",
+    "inspect",
+    "prepare",
+    "copy",
+    "post-data",
+    "verify",
+    "sanitize",
+    "analyze",
+    "checks",
+    "carry-settings",
+    "swap",
+    "prune",
+];
+
 /// Issue #19: the dry run's plan shows the working copy's locale (QA's), how the source's
 /// differs, and the free-space check (the sandbox's data directory is local).
 #[test]
@@ -274,25 +292,7 @@ fn dry_run_shows_the_locale_and_the_free_space() {
     assert_eq!(v["locale_differences"], serde_json::json!([]));
     // The steps the run would make, as the workflow's own table has them (a live source:
     // the stream engine; the sandbox's sanitise script and check query).
-    assert_eq!(
-        v["steps"],
-        serde_json::json!([
-            "preflight",
-            "schema",
-            "inspect",
-            "prepare",
-            "copy",
-            "post-data",
-            "verify",
-            "sanitize",
-            "analyze",
-            "checks",
-            "carry-settings",
-            "swap",
-            "prune"
-        ]),
-        "{v}"
-    );
+    assert_eq!(v["steps"], serde_json::json!(STREAM_STEPS), "{v}");
     assert_eq!(v["free_space"]["checked"], true, "{v}");
     assert!(v["free_space"]["available_bytes"].as_u64().unwrap() > 0);
     assert_eq!(entries(tmp.path()), Vec::<String>::new());
@@ -712,22 +712,7 @@ mod interrupts {
         "prune",
     ];
 
-    /// The steps of a run with the stream engine (issue #24).
-    const STREAM_STEPS: &[&str] = &[
-        "preflight",
-        "schema",
-        "inspect",
-        "prepare",
-        "copy",
-        "post-data",
-        "verify",
-        "sanitize",
-        "analyze",
-        "checks",
-        "carry-settings",
-        "swap",
-        "prune",
-    ];
+    use super::STREAM_STEPS;
 
     /// `sig` at every step: the documented code, one `error:` line saying the step and
     /// QA's state, no working copy, no dump folder, tools dead, QA unchanged (or, from the

@@ -16,7 +16,8 @@ use ops_core::provision::{
 use ops_core::restore::PgServer;
 use ops_core::restore::local::{Cluster, Options};
 use ops_core::state::{
-    BudgetKey, FileStore, Holder, Kind, Limit, PgStore, StateError, StateStore, acquire_waiting,
+    BudgetKey, FileStore, Holder, Kind, Lease, Limit, PgStore, StateError, StateStore,
+    acquire_waiting,
 };
 use provision_fakes::{Fault, Injection, World};
 
@@ -28,13 +29,27 @@ fn cluster() -> Cluster {
     .unwrap_or_else(|e| panic!("the state tests need the PostgreSQL server binaries: {e}"))
 }
 
-fn server(c: &Cluster) -> PgServer {
-    PgServer::new(format!(
+fn conninfo(c: &Cluster) -> String {
+    format!(
         "host={} port={} user=postgres dbname=postgres",
         c.dir().display(),
         c.port()
-    ))
-    .unwrap()
+    )
+}
+
+fn server(c: &Cluster) -> PgServer {
+    PgServer::new(conninfo(c)).unwrap()
+}
+
+/// A plain connection to the cluster's `postgres` database, and its connection task.
+async fn connect(c: &Cluster) -> (tokio_postgres::Client, tokio::task::JoinHandle<()>) {
+    let (client, conn) = tokio_postgres::connect(&conninfo(c), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let task = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    (client, task)
 }
 
 async fn pg_store(c: &Cluster) -> Arc<dyn StateStore> {
@@ -89,6 +104,23 @@ async fn documents(s: &dyn StateStore) {
 
 /// Leases: one holder at a time, a clear refusal naming the holder, renewal, expiry and
 /// takeover with a larger fencing token, and the old holder fenced out.
+/// `a` takes `name` for 50 ms, then `b` takes it over once that expires (as from a runner
+/// that died): both grants.
+async fn taken_over(s: &dyn StateStore, name: &str, a: &Holder, b: &Holder) -> (Lease, Lease) {
+    let short = s.acquire(name, a, Duration::from_millis(50)).await.unwrap();
+    let taken = acquire_waiting(
+        s,
+        name,
+        b,
+        Duration::from_secs(600),
+        Duration::from_millis(20),
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("an expired lease is taken over");
+    (short, taken)
+}
+
 async fn leases(s: &dyn StateStore) {
     let a = holder("run-a", 11);
     let b = holder("run-b", 22);
@@ -117,20 +149,7 @@ async fn leases(s: &dyn StateStore) {
         .unwrap();
 
     // A runner that died: its lease expires, another takes it over.
-    let short = s
-        .acquire("host:web-03", &a, Duration::from_millis(50))
-        .await
-        .unwrap();
-    let taken = acquire_waiting(
-        s,
-        "host:web-03",
-        &b,
-        long,
-        Duration::from_millis(20),
-        Duration::from_secs(60),
-    )
-    .await
-    .expect("an expired lease is taken over");
+    let (short, taken) = taken_over(s, "host:web-03", &a, &b).await;
     assert!(
         taken.token > short.token,
         "the fencing token grows with every grant"
@@ -160,17 +179,7 @@ async fn leases(s: &dyn StateStore) {
 
 /// Ends every client session but its own, and waits until the server shows them gone.
 async fn terminate_other_sessions(c: &Cluster) {
-    let (admin, conn) = tokio_postgres::connect(
-        &format!(
-            "host={} port={} user=postgres dbname=postgres",
-            c.dir().display(),
-            c.port()
-        ),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap();
-    let conn = tokio::spawn(conn);
+    let (admin, conn) = connect(c).await;
     admin
         .execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -233,20 +242,7 @@ async fn lease_sets(s: &dyn StateStore) {
         .expect("f-0 was left free");
     // f-3 taken over after a short grant expires: renewing the set loses only f-3.
     s.release(&taken[2]).await.unwrap();
-    let short = s
-        .acquire("host:f-3", &a, Duration::from_millis(50))
-        .await
-        .unwrap();
-    let over = acquire_waiting(
-        s,
-        "host:f-3",
-        &b,
-        long,
-        Duration::from_millis(20),
-        Duration::from_secs(60),
-    )
-    .await
-    .expect("an expired lease is taken over");
+    let (short, over) = taken_over(s, "host:f-3", &a, &b).await;
     let set = [taken[0].clone(), taken[1].clone(), short];
     let renewed = s.renew_all(&set, long).await;
     assert_eq!(renewed.len(), 3);
@@ -366,17 +362,7 @@ async fn the_schema_is_created_once_versioned_and_a_newer_one_refused() {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    let (client, conn) = tokio_postgres::connect(
-        &format!(
-            "host={} port={} user=postgres dbname=postgres",
-            c.dir().display(),
-            c.port()
-        ),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let (client, _conn) = connect(&c).await;
     let v: i32 = client
         .query_one("SELECT version FROM ops_state_schema", &[])
         .await
@@ -512,17 +498,7 @@ async fn one_rate_budget_is_shared_by_every_runner() {
     }
     assert_eq!(granted, 20, "three runners share one budget of 20");
     // The credential itself is never stored.
-    let (client, conn) = tokio_postgres::connect(
-        &format!(
-            "host={} port={} user=postgres dbname=postgres",
-            c.dir().display(),
-            c.port()
-        ),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let (client, _conn) = connect(&c).await;
     let keys: Vec<String> = client
         .query("SELECT key FROM ops_state_budget", &[])
         .await
