@@ -165,12 +165,7 @@ fn env_list(name: &str, default: &str) -> Vec<usize> {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(bench());
+    source::block_on(bench());
 }
 
 fn ms(d: Duration) -> f64 {

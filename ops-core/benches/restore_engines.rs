@@ -125,13 +125,7 @@ impl DiskSampler {
 
 fn run_tool(c: &Cluster, cmd: &mut Command, what: &str) {
     c.libpq_env(cmd);
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    restore_support::run_ok(cmd, what);
 }
 
 /// `PATH` with the cluster's binaries first (pgcopydb runs `pg_dump`/`pg_restore` from it).
@@ -151,12 +145,7 @@ struct Line {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(bench());
+    source::block_on(bench());
 }
 
 async fn bench() {

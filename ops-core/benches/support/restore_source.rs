@@ -14,6 +14,16 @@ const BENCH_CONF: &str = "shared_buffers = 1GB\nmaintenance_work_mem = 512MB\n\
 /// Settings of the small mode: the bench's, without the big buffers.
 const SMALL_CONF: &str = "max_wal_size = 1GB";
 
+/// Runs a bench's body on a two-worker runtime (the machine's cores).
+pub(crate) fn block_on(bench: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(bench);
+}
+
 pub(crate) fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
