@@ -863,9 +863,14 @@ async fn a_host_writes_dns_while_another_holds_the_create_permit() {
     let (_tmp, dir) = temp_dir();
     let mut c = config(dir);
     c.concurrency = 1;
-    // `b` starts its create only once `a` is waiting for its droplet to boot.
+    // `b` starts its create only once `a` is waiting for its droplet to boot; `a` stops
+    // for good before its publish step, that is once its journal says its records are
+    // written. The fleet is dropped only then: no journal write is in flight when the
+    // test's folder is removed (a write left running past the drop recreated the folder
+    // after the test, and CI's temp-folder check failed on it).
     let a_booting = Arc::new(tokio::sync::Notify::new());
-    let signal = a_booting.clone();
+    let a_recorded = Arc::new(tokio::sync::Notify::new());
+    let (booting, recorded) = (a_booting.clone(), a_recorded.clone());
     let p = Provisioner::new(
         world.clone(),
         world.clone(),
@@ -874,29 +879,32 @@ async fn a_host_writes_dns_while_another_holds_the_create_permit() {
         c,
     )
     .test_pause(move |host, step| {
-        let signal = signal.clone();
+        let (booting, recorded) = (booting.clone(), recorded.clone());
         let host = host.to_owned();
         Box::pin(async move {
             match (host.as_str(), step) {
-                ("app-a", Step::WaitActive) => signal.notify_one(),
-                ("app-b", Step::CreateDroplet) => signal.notified().await,
+                ("app-a", Step::WaitActive) => booting.notify_one(),
+                ("app-a", Step::PublishZone) => {
+                    recorded.notify_one();
+                    std::future::pending::<()>().await;
+                }
+                ("app-b", Step::CreateDroplet) => booting.notified().await,
                 _ => {}
             }
         })
     });
     let specs = [spec("app-a"), spec("app-b")];
-    let a_record = async {
-        while !world.records().iter().any(|r| r.fqdn.starts_with("app-a.")) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
     tokio::select! {
         _ = p.provision_fleet(&specs) => panic!("the fleet finished although b's create hangs"),
-        () = a_record => {}
+        () = a_recorded.notified() => {}
         () = tokio::time::sleep(Duration::from_secs(60)) => panic!(
             "after 60 s host a has no DNS record: its DNS step waits for the permit b's hanging create holds"
         ),
     }
+    assert!(
+        world.records().iter().any(|r| r.fqdn.starts_with("app-a.")),
+        "a's record is written"
+    );
     assert_eq!(world.state.lock().unwrap().hung, 1, "b's create hangs");
 }
 
