@@ -11,7 +11,7 @@ use std::time::Duration;
 use digitalocean_client::CreateVpc;
 use digitalocean_client::testkit::{CloudCounts, EdgeValue};
 use dynect_client::testkit::{Fault, FaultRule};
-use e2e_support::{CreateFault, DnsKind, Rig, spec};
+use e2e_support::{CreateFault, DnsKind, P, Rig, spec};
 use ops_core::provision::audit::AuditScope;
 use ops_core::provision::spec::{
     AlertsSpec, FirewallSpec, ProjectSpec, ReservedIpSpec, RuleSpec, VolumeSpec, VpcSpec,
@@ -114,6 +114,48 @@ fn outcome_of(actions: &[ops_core::provision::UndoAction], prefix: &str) -> Vec<
         .collect()
 }
 
+/// Tears `s`'s host down three times and checks each: the dry run names `resources`
+/// (an action prefix and how many of it) and removes nothing; the real one removes exactly
+/// those, the droplet and the Chef node, and leaves the fake account empty; a second one
+/// finds none of them left.
+async fn tear_down_to_zero(rig: &Rig, p: &P, s: &HostSpec, resources: &[(&str, usize)]) {
+    let target = TeardownTarget::from(s);
+    let before = rig.digitalocean.cloud_counts();
+    let dry = p.teardown(&target, true).await.unwrap();
+    for &(prefix, n) in resources {
+        assert_eq!(
+            outcome_of(&dry.actions, prefix),
+            vec![UndoOutcome::WouldRemove; n],
+            "dry run, {prefix}: {dry:?}"
+        );
+    }
+    assert_eq!(
+        rig.digitalocean.cloud_counts(),
+        before,
+        "the dry run removes nothing"
+    );
+    let first = p.teardown(&target, false).await.unwrap();
+    assert!(first.complete(), "{first:?}");
+    for &(prefix, n) in resources {
+        assert_eq!(
+            outcome_of(&first.actions, prefix),
+            vec![UndoOutcome::Removed; n],
+            "{prefix}: {first:?}"
+        );
+    }
+    assert_eq!(rig.digitalocean.cloud_counts(), CloudCounts::default());
+    assert_eq!(rig.digitalocean.droplet_count(), 0);
+    assert!(rig.chef.node(&s.name).is_none());
+    let again = p.teardown(&target, false).await.unwrap();
+    assert!(again.complete(), "{again:?}");
+    for &(prefix, _) in resources {
+        assert!(
+            outcome_of(&again.actions, prefix).is_empty(),
+            "again, {prefix}: {again:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_in_a_new_vpc_interrupted_resumed_and_torn_down_to_zero() {
     let rig = Rig::start(DnsKind::Dyn, FAULT_TIMEOUT).await;
@@ -174,33 +216,15 @@ async fn host_in_a_new_vpc_interrupted_resumed_and_torn_down_to_zero() {
             .is_empty()
     );
 
-    // Teardown: the dry run names the VPC, the real one removes it after the droplet.
-    let target = TeardownTarget::from(&s);
-    assert_eq!(target.vpc.as_deref(), Some("prod-net"));
-    let dry = p.teardown(&target, true).await.unwrap();
-    assert_eq!(outcome_of(&dry.actions, "vpc "), [UndoOutcome::WouldRemove]);
-    assert_eq!(
-        outcome_of(&dry.actions, "firewall "),
-        [UndoOutcome::WouldRemove]
-    );
-    assert_eq!(rig.digitalocean.cloud_counts().vpcs, 1);
-    let first = p.teardown(&target, false).await.unwrap();
-    assert!(first.complete(), "{first:?}");
-    assert_eq!(outcome_of(&first.actions, "vpc "), [UndoOutcome::Removed]);
-    assert_eq!(
-        outcome_of(&first.actions, "firewall "),
-        [UndoOutcome::Removed]
-    );
-    assert_eq!(
-        outcome_of(&first.actions, "reserved ip "),
-        [UndoOutcome::Removed]
-    );
-    assert_eq!(rig.digitalocean.cloud_counts(), CloudCounts::default());
-    assert_eq!(rig.digitalocean.droplet_count(), 0);
-    assert!(rig.chef.node("app-01").is_none());
-    let again = p.teardown(&target, false).await.unwrap();
-    assert!(again.complete(), "{again:?}");
-    assert!(outcome_of(&again.actions, "vpc ").is_empty());
+    // Teardown: the VPC goes after the droplet.
+    assert_eq!(TeardownTarget::from(&s).vpc.as_deref(), Some("prod-net"));
+    tear_down_to_zero(
+        &rig,
+        &p,
+        &s,
+        &[("vpc ", 1), ("firewall ", 1), ("reserved ip ", 1)],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -488,40 +512,20 @@ async fn a_host_with_every_resource_interrupted_resumed_and_torn_down_to_zero() 
     assert!(audit.empty_projects.is_empty(), "{audit:?}");
     assert!(audit.alerts_without_droplet.is_empty(), "{audit:?}");
 
-    // Teardown: the dry run names everything and removes nothing; the real one leaves the
-    // fake world empty; a second one finds nothing to do.
-    let target = TeardownTarget::from(&s);
-    let dry = p.teardown(&target, true).await.unwrap();
-    for prefix in ["volume ", "project ", "vpc ", "firewall ", "reserved ip "] {
-        assert_eq!(
-            outcome_of(&dry.actions, prefix),
-            [UndoOutcome::WouldRemove],
-            "{prefix}: {dry:?}"
-        );
-    }
-    assert_eq!(
-        outcome_of(&dry.actions, "alert policy "),
-        [UndoOutcome::WouldRemove, UndoOutcome::WouldRemove]
-    );
-    assert_eq!(rig.digitalocean.cloud_counts().volumes, 1);
-    assert_eq!(rig.digitalocean.cloud_counts().alert_policies, 2);
-    let first = p.teardown(&target, false).await.unwrap();
-    assert!(first.complete(), "{first:?}");
-    for prefix in ["volume ", "project ", "vpc ", "firewall ", "reserved ip "] {
-        assert_eq!(
-            outcome_of(&first.actions, prefix),
-            [UndoOutcome::Removed],
-            "{prefix}: {first:?}"
-        );
-    }
-    assert_eq!(rig.digitalocean.cloud_counts(), CloudCounts::default());
-    assert_eq!(rig.digitalocean.droplet_count(), 0);
-    assert!(rig.chef.node("app-10").is_none());
-    let again = p.teardown(&target, false).await.unwrap();
-    assert!(again.complete(), "{again:?}");
-    assert!(outcome_of(&again.actions, "volume ").is_empty());
-    assert!(outcome_of(&again.actions, "project ").is_empty());
-    assert!(outcome_of(&again.actions, "alert policy ").is_empty());
+    tear_down_to_zero(
+        &rig,
+        &p,
+        &s,
+        &[
+            ("volume ", 1),
+            ("project ", 1),
+            ("vpc ", 1),
+            ("firewall ", 1),
+            ("reserved ip ", 1),
+            ("alert policy ", 2),
+        ],
+    )
+    .await;
     assert!(
         p.audit(&AuditScope::default())
             .await
