@@ -472,6 +472,20 @@ mod tests {
         assert!(second.is_err(), "the second call must wait");
     }
 
+    /// A budget of one token refilled once a second (on paused time): of three calls, the
+    /// 2nd and 3rd wait.
+    async fn three_calls_take_two_seconds(b: &RateBudget) {
+        let start = Instant::now();
+        for _ in 0..3 {
+            b.acquire().await;
+        }
+        assert!(
+            start.elapsed() >= Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_poisoned_lock_keeps_the_budget_enforced() {
         let b = Arc::new(RateBudget::new("t", 1, 1.0).unwrap());
@@ -482,16 +496,7 @@ mod tests {
         });
         assert!(poisoner.join().is_err());
         assert!(b.state.is_poisoned());
-        let start = Instant::now();
-        for _ in 0..3 {
-            b.acquire().await;
-        }
-        // One token, then one per second: the 2nd and 3rd calls wait.
-        assert!(
-            start.elapsed() >= Duration::from_secs(2),
-            "{:?}",
-            start.elapsed()
-        );
+        three_calls_take_two_seconds(&b).await;
         assert_eq!(b.granted(), 3);
     }
 
@@ -565,15 +570,7 @@ mod tests {
             BudgetKey::new("t", b"x"),
             &Limit::DYN,
         );
-        let start = Instant::now();
-        for _ in 0..3 {
-            b.acquire().await;
-        }
-        assert!(
-            start.elapsed() >= Duration::from_secs(2),
-            "{:?}",
-            start.elapsed()
-        );
+        three_calls_take_two_seconds(&b).await;
         assert!(format!("{b:?}").contains("t:"), "{b:?}");
     }
 
