@@ -102,6 +102,35 @@ async fn documents(s: &dyn StateStore) {
     }
 }
 
+/// One document written by many tasks of one process at once (a run dropped mid-write by a
+/// timeout or Ctrl-C while the same process resumes it): every write succeeds and the
+/// document read afterwards is one of them, whole.
+async fn one_document_written_at_once(s: Arc<dyn StateStore>) {
+    let doc = |task: usize, n: usize| {
+        format!(
+            "{{\"task\":{task},\"n\":{n},\"pad\":\"{}\"}}",
+            "x".repeat(64 * 1024)
+        )
+    };
+    let writers = (0..8).map(|task| {
+        let s = s.clone();
+        tokio::spawn(async move {
+            for n in 0..25 {
+                s.put(Kind::Journal, "contended", doc(task, n).as_bytes(), None)
+                    .await
+                    .unwrap_or_else(|e| panic!("task {task}, write {n}: {e}"));
+            }
+        })
+    });
+    for w in futures_util::future::join_all(writers).await {
+        w.unwrap();
+    }
+    let got = s.get(Kind::Journal, "contended").await.unwrap().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&got).expect("a whole document");
+    assert_eq!(v["n"], 24, "the last write of one of the tasks");
+    assert!(s.delete(Kind::Journal, "contended").await.unwrap());
+}
+
 /// Leases: one holder at a time, a clear refusal naming the holder, renewal, expiry and
 /// takeover with a larger fencing token, and the old holder fenced out.
 /// `a` takes `name` for 50 ms, then `b` takes it over once that expires (as from a runner
@@ -304,6 +333,13 @@ async fn the_state_folder_keeps_documents_and_leases() {
         .map(|_| Arc::new(FileStore::new(dir.path().join("state"))) as Arc<dyn StateStore>)
         .collect();
     one_winner(stores).await;
+    one_document_written_at_once(Arc::new(s.clone())).await;
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("state"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(dir.path().join("state/run-1.json"))
         .unwrap()
@@ -342,6 +378,7 @@ async fn postgres_keeps_documents_and_leases_for_every_runner() {
         stores.push(pg_store(&c).await);
     }
     one_winner(stores).await;
+    one_document_written_at_once(s.clone()).await;
     // What runner A wrote, runner B reads: a run started on one machine is resumed on another.
     let other = pg_store(&c).await;
     assert_eq!(

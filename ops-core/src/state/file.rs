@@ -4,6 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -139,8 +140,15 @@ fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StateError>
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // Unique per write, not only per process: two writes of one document may overlap in
+    // one process (a run dropped mid-write by a timeout or Ctrl-C leaves its write going
+    // while the same process writes again); with one name per process, one write removed or
+    // renamed the other's half-written file.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let res = (|| {
+        // A file of this name is left only by a process that died mid-write with our pid.
         let _ = fs::remove_file(&tmp);
         let mut f = OpenOptions::new()
             .write(true)
