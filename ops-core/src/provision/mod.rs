@@ -41,6 +41,12 @@
 //!
 //! Progress goes to `tracing` events and to an optional [`ProgressFn`] callback (see
 //! [`progress_channel`]); no secret ever reaches either, nor the journal.
+//!
+//! **Dropping a run's future** (a timeout, Ctrl-C) is a crash at that point, never a
+//! half-written journal: a journal write already handed to the blocking pool ends on its
+//! own a moment later, whole (temporary file, then rename), or is refused if
+//! [`Provisioner::release_leases`] gave its lease back first. [`Provisioner::resume`]
+//! continues the run, in this process or another.
 
 mod api;
 pub mod audit;
