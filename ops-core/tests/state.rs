@@ -340,6 +340,36 @@ async fn the_state_folder_keeps_documents_and_leases() {
         .filter(|n| n.to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    // A write's temporary file left by a process that died mid-write is removed by a
+    // listing once it is an hour old; a recent one (a write going on) is left alone.
+    let state = dir.path().join("state");
+    let (stale, recent) = (
+        state.join(".run-1.json.4000001.0.tmp"),
+        state.join(".run-1.json.4000002.0.tmp"),
+    );
+    for f in [&stale, &recent] {
+        std::fs::write(f, b"{\"half\":").unwrap();
+    }
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(2 * 3600))
+        .unwrap();
+    let keys: Vec<String> = s
+        .list(Kind::Journal)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        keys.contains(&"run-1".to_owned()) && !keys.iter().any(|k| k.contains("tmp")),
+        "temporary files are never documents: {keys:?}"
+    );
+    assert!(!stale.exists(), "an hour-old temporary file is removed");
+    assert!(recent.exists(), "a recent one may be a write going on");
+    std::fs::remove_file(&recent).unwrap();
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(dir.path().join("state/run-1.json"))
         .unwrap()

@@ -171,6 +171,27 @@ fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StateError>
     res.map_err(io_err(path, "write a document"))
 }
 
+/// How old a write's temporary file must be before a listing removes it: a write takes
+/// milliseconds, so one this old was left by a process that died mid-write.
+const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
+
+/// A temporary file of [`write_atomic`] (`.<doc>.<pid>.<n>.tmp`) not touched for
+/// [`STALE_TEMPORARY`].
+async fn is_stale_temporary(name: &str, entry: &tokio::fs::DirEntry) -> bool {
+    if !(name.starts_with('.') && name.ends_with(".tmp")) {
+        return false;
+    }
+    let Ok(meta) = entry.metadata().await else {
+        return false;
+    };
+    meta.is_file()
+        && meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age >= STALE_TEMPORARY)
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StateError> + Send + 'static,
 ) -> Result<T, StateError> {
@@ -245,6 +266,11 @@ impl StateStore for FileStore {
         {
             let name = entry.file_name().to_string_lossy().into_owned();
             let Some(key) = name.strip_suffix(".json") else {
+                if is_stale_temporary(&name, &entry).await {
+                    // A write's temporary file whose process died mid-write (`kill -9`, a
+                    // power cut): the document it was for is intact, this is garbage.
+                    let _ = tokio::fs::remove_file(entry.path()).await;
+                }
                 continue;
             };
             if check_key(key).is_err() {
