@@ -1918,8 +1918,13 @@ async fn a_killed_worker_or_a_vanished_source_leaves_qa_untouched() {
             matches!(err, RestoreError::Postgres { .. }),
             "a failed copy, not {err:?}"
         );
+        // A killed worker fails its copy. A vanished source fails whichever call reaches it
+        // first: a copy under way, or a worker connecting for its next table (seen in CI on
+        // a busy machine). Either way the error names the source database's failure.
+        let said = err.to_string();
+        let connect = format!("connect to database `{src}`");
         assert!(
-            err.to_string().contains("copy the rows of"),
+            said.contains("copy the rows of") || (source_gone && said.contains(&connect)),
             "the error says what failed: {err}"
         );
         assert!(killed.lock().unwrap().is_some(), "the hook ran");
