@@ -64,6 +64,16 @@ fn holder(run: &str, pid: u32) -> Holder {
     }
 }
 
+/// The keys of the journals `s` lists.
+async fn journal_keys(s: &dyn StateStore) -> Vec<String> {
+    s.list(Kind::Journal)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}
+
 /// Documents: write, read, list, overwrite, delete; bad keys refused before any write.
 async fn documents(s: &dyn StateStore) {
     assert_eq!(s.get(Kind::Journal, "run-1").await.unwrap(), None);
@@ -81,13 +91,7 @@ async fn documents(s: &dyn StateStore) {
         s.get(Kind::Journal, "run-1").await.unwrap().as_deref(),
         Some(&b"{\"a\":3}"[..])
     );
-    let keys: Vec<String> = s
-        .list(Kind::Journal)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let keys = journal_keys(s).await;
     assert_eq!(keys, ["run-1", "run-2"], "kinds have their own key spaces");
     assert!(s.delete(Kind::Journal, "run-2").await.unwrap());
     assert!(!s.delete(Kind::Journal, "run-2").await.unwrap());
@@ -356,13 +360,7 @@ async fn the_state_folder_keeps_documents_and_leases() {
         .unwrap()
         .set_modified(std::time::SystemTime::now() - Duration::from_secs(2 * 3600))
         .unwrap();
-    let keys: Vec<String> = s
-        .list(Kind::Journal)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let keys = journal_keys(&s).await;
     assert!(
         keys.contains(&"run-1".to_owned()) && !keys.iter().any(|k| k.contains("tmp")),
         "temporary files are never documents: {keys:?}"
